@@ -1,0 +1,58 @@
+"""Access to ../shared/corpus (real artifacts made by other people), when it exists.
+
+A user's clone has no ``../shared``: every test that uses the corpus must go through
+:func:`corpus_cases` or :data:`requires_corpus`, which skip cleanly without it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = Path(os.environ.get("CKPT2PB_CORPUS", ROOT.parent / "shared" / "corpus"))
+MANIFEST = CORPUS / "manifest.json"
+
+requires_corpus = pytest.mark.skipif(not MANIFEST.is_file(), reason=f"no corpus at {CORPUS}")
+
+
+@dataclass(frozen=True)
+class CorpusCase:
+    case: str
+    kind: str
+    folder: Path
+    files: tuple[str, ...]
+    expected_outputs: tuple[str, ...]
+    expected_inputs: tuple[str, ...]
+    raw: dict
+
+    def file(self, name: str) -> Path:
+        return self.folder / name
+
+
+def corpus_cases(kind: str | None = None) -> list[CorpusCase]:
+    """Manifest entries (optionally of one ``kind``); empty when the corpus is absent."""
+    if not MANIFEST.is_file():
+        return []
+    cases = []
+    for entry in json.loads(MANIFEST.read_text()):
+        if kind is not None and entry["kind"] != kind:
+            continue
+        cases.append(CorpusCase(
+            case=entry["case"], kind=entry["kind"], folder=CORPUS / entry["case"],
+            files=tuple(entry.get("local_files", ())),
+            expected_outputs=tuple(entry.get("expected_outputs", ())),
+            expected_inputs=tuple(entry.get("expected_inputs", ())), raw=entry))
+    return cases
+
+
+def corpus_params(kind: str | None = None) -> list:
+    """``pytest.param`` per case, ids = case names; a single skipped param when absent."""
+    cases = corpus_cases(kind)
+    if not cases:
+        return [pytest.param(None, marks=pytest.mark.skip(reason=f"no corpus at {CORPUS}"), id="no-corpus")]
+    return [pytest.param(c, id=c.case) for c in cases]
