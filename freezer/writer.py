@@ -1,0 +1,372 @@
+"""Streaming, atomic GraphDef writer: weights go from the checkpoint's ``.data`` shard to the output.
+
+A frozen graph is mostly the bytes of its weights. Building it as one ``GraphDef`` message would
+hold the whole model in memory (twice, once more while serializing), so this module writes the
+GraphDef's wire format itself, one ``node`` field at a time:
+
+* an ordinary node (small: the ops of the graph) is serialized by the protobuf runtime;
+* a folded variable is a :class:`StreamedConst`: the protobuf framing of its ``Const`` NodeDef
+  (tags and varint lengths, computed arithmetically from the weight's byte count) is written by
+  hand, then the weight bytes are copied chunk by chunk from the checkpoint into
+  ``TensorProto.tensor_content``.
+
+The bytes are exactly what ``SerializeToString(deterministic=True)`` would give for the same
+message (fields in number order, map entries sorted by key), so a reader cannot tell the
+difference. The file is written under a temporary name in the target folder and renamed into
+place only by :meth:`AtomicOutput.commit`, after validation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, TextIO
+
+from google.protobuf import text_format
+
+from inspector.errors import UsageError, ValidationError
+from inspector.proto import pb
+
+MAX_GRAPH_BYTES = 2**31 - 1
+"""Protobuf refuses messages of 2 GiB or more (FORMATS.md §8.7)."""
+
+WIRE_VARINT = 0
+WIRE_LEN = 2
+
+# Field numbers (FORMATS.md §8): GraphDef, NodeDef, AttrValue, TensorProto.
+GRAPH_NODE, GRAPH_LIBRARY, GRAPH_VERSIONS = 1, 2, 4
+NODE_NAME, NODE_OP, NODE_DEVICE, NODE_ATTR = 1, 2, 4, 5
+ENTRY_KEY, ENTRY_VALUE = 1, 2
+ATTR_TYPE, ATTR_TENSOR = 6, 8
+TENSOR_DTYPE, TENSOR_SHAPE, TENSOR_CONTENT = 1, 2, 4
+
+
+# --------------------------------------------------------------------------------------------
+# Wire-format primitives
+
+
+def encode_varint(value: int) -> bytes:
+    """Base-128 varint of a non-negative integer (protobuf's encoding of lengths and tags)."""
+    if value < 0:
+        raise ValueError("varints here are lengths, tags and enum values: never negative")
+    out = bytearray()
+    while value > 0x7F:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def varint_size(value: int) -> int:
+    """Bytes :func:`encode_varint` needs for ``value``, without encoding it."""
+    return max(1, (value.bit_length() + 6) // 7)
+
+
+def field_key(field: int, wire_type: int) -> bytes:
+    return encode_varint((field << 3) | wire_type)
+
+
+def len_header(field: int, length: int) -> bytes:
+    """Tag and length of a length-delimited field whose payload is ``length`` bytes."""
+    return field_key(field, WIRE_LEN) + encode_varint(length)
+
+
+def len_field(field: int, payload: bytes) -> bytes:
+    return len_header(field, len(payload)) + payload
+
+
+def framed_size(field: int, length: int) -> int:
+    """Total bytes of a length-delimited field with a ``length``-byte payload."""
+    return varint_size((field << 3) | WIRE_LEN) + varint_size(length) + length
+
+
+# --------------------------------------------------------------------------------------------
+# Folded variables
+
+
+@dataclass
+class StreamedConst:
+    """A ``Const`` node whose ``tensor_content`` is copied from a checkpoint while writing.
+
+    ``chunks()`` must yield exactly ``nbytes`` bytes: the tensor's raw little-endian buffer,
+    which is both the bundle's on-disk layout and what ``tensor_content`` holds (§4.4, §8.5).
+    """
+
+    name: str
+    dtype: int
+    shape: tuple[int, ...]
+    nbytes: int
+    chunks: Callable[[], Iterable[bytes]]
+    device: str = ""
+
+    def prefix(self) -> bytes:
+        """Every byte of the NodeDef before the weight bytes (the weights are its last field)."""
+        return const_node_prefix(self.name, self.dtype, self.shape, self.nbytes, self.device)
+
+    def node_size(self) -> int:
+        return len(self.prefix()) + self.nbytes
+
+    def to_node_def(self) -> pb.NodeDef:
+        """The same node as an in-memory message (text output and tests only: holds the weights)."""
+        node = pb.NodeDef.FromString(self.prefix() + b"".join(self.chunks()))
+        return node
+
+
+def shape_proto(shape: Sequence[int]) -> pb.TensorShapeProto:
+    proto = pb.TensorShapeProto()
+    for size in shape:
+        proto.dim.add(size=int(size))
+    return proto
+
+
+def const_node_prefix(name: str, dtype: int, shape: Sequence[int], content_len: int,
+                      device: str = "") -> bytes:
+    """NodeDef bytes of ``Const(name, dtype, shape)`` up to, not including, ``content_len`` weight bytes.
+
+    Layout (deterministic protobuf order): name(1), op(2), device(4), then the attr map(5)
+    sorted by key: ``dtype`` -> AttrValue.type, ``value`` -> AttrValue.tensor -> TensorProto
+    {dtype(1), tensor_shape(2), tensor_content(4)}. ``tensor_content`` comes last so the
+    weights can follow the prefix directly.
+    """
+    dtype_attr = field_key(ATTR_TYPE, WIRE_VARINT) + encode_varint(dtype)
+    dtype_entry = len_field(ENTRY_KEY, b"dtype") + len_field(ENTRY_VALUE, dtype_attr)
+
+    shape_bytes = shape_proto(shape).SerializeToString()
+    tensor_head = field_key(TENSOR_DTYPE, WIRE_VARINT) + encode_varint(dtype)
+    tensor_head += len_field(TENSOR_SHAPE, shape_bytes)
+    if content_len:  # proto3 omits an empty bytes field
+        tensor_head += len_header(TENSOR_CONTENT, content_len)
+    tensor_len = len(tensor_head) + content_len
+    attr_len = framed_size(ATTR_TENSOR, tensor_len)
+    value_key = len_field(ENTRY_KEY, b"value")
+    entry_len = len(value_key) + framed_size(ENTRY_VALUE, attr_len)
+
+    out = bytearray(len_field(NODE_NAME, name.encode("utf-8")))
+    out += len_field(NODE_OP, b"Const")
+    if device:
+        out += len_field(NODE_DEVICE, device.encode("utf-8"))
+    out += len_field(NODE_ATTR, dtype_entry)
+    out += len_header(NODE_ATTR, entry_len) + value_key
+    out += len_header(ENTRY_VALUE, attr_len) + len_header(ATTR_TENSOR, tensor_len) + tensor_head
+    return bytes(out)
+
+
+
+# --------------------------------------------------------------------------------------------
+# Sizes, checked before anything is written
+
+
+def node_payload_size(item) -> int:
+    if isinstance(item, StreamedConst):
+        return item.node_size()
+    return item.ByteSize()
+
+
+def graph_size(items: Sequence, library: pb.FunctionDefLibrary | None = None,
+               versions: pb.VersionDef | None = None) -> int:
+    """Exact byte size of the binary GraphDef :func:`write_binary` will produce."""
+    total = sum(framed_size(GRAPH_NODE, node_payload_size(item)) for item in items)
+    if library is not None and library.ByteSize():
+        total += framed_size(GRAPH_LIBRARY, library.ByteSize())
+    if versions is not None and versions.ByteSize():
+        total += framed_size(GRAPH_VERSIONS, versions.ByteSize())
+    return total
+
+
+def check_size_limit(total: int, path: str | os.PathLike | None = None) -> None:
+    """Refuse a graph protobuf cannot hold, before a byte is written (FORMATS.md §8.7)."""
+    if total > MAX_GRAPH_BYTES:
+        raise ValidationError(
+            f"the frozen graph would be {total / 2**30:.2f} GiB; a GraphDef cannot exceed 2 GiB "
+            f"(protobuf's limit), so nothing was written",
+            path=None if path is None else str(path),
+            fix="keep the weights in a checkpoint: export a SavedModel instead "
+                "(tf.compat.v1.saved_model.simple_save or tf.saved_model.save), "
+                "or freeze fewer outputs",
+            code="TOO_LARGE")
+
+
+# --------------------------------------------------------------------------------------------
+# Progress
+
+
+class Progress:
+    """A one-line progress bar on stderr, only when it is a terminal and the write takes a while."""
+
+    def __init__(self, total: int, stream: TextIO | None = None, delay: float = 0.5,
+                 enabled: bool | None = None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        if enabled is None:
+            enabled = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.enabled = enabled and total > 0
+        self.total = total
+        self.done = 0
+        self.start = time.monotonic()
+        self.delay = delay
+        self.last_percent = -1
+        self.drawn = False
+
+    def advance(self, nbytes: int) -> None:
+        self.done += nbytes
+        if not self.enabled or time.monotonic() - self.start < self.delay:
+            return
+        percent = min(100, self.done * 100 // self.total)
+        if percent != self.last_percent:
+            self.last_percent = percent
+            bar = "#" * (percent // 4) + "." * (25 - percent // 4)
+            self.stream.write(f"\rwriting [{bar}] {percent:3d}%  "
+                              f"{self.done / 2**20:,.0f}/{self.total / 2**20:,.0f} MiB")
+            self.stream.flush()
+            self.drawn = True
+
+    def finish(self) -> None:
+        if self.drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+# --------------------------------------------------------------------------------------------
+# Writing
+
+
+def write_binary(out: BinaryIO, items: Sequence, library: pb.FunctionDefLibrary | None = None,
+                 versions: pb.VersionDef | None = None, progress: Progress | None = None) -> int:
+    """Write the GraphDef wire format node by node; returns the number of bytes written."""
+    written = 0
+    for item in items:
+        if isinstance(item, StreamedConst):
+            written += _write_streamed(out, item, progress)
+        else:
+            data = len_field(GRAPH_NODE, item.SerializeToString(deterministic=True))
+            out.write(data)
+            written += len(data)
+            if progress:
+                progress.advance(len(data))
+    for field, message in ((GRAPH_LIBRARY, library), (GRAPH_VERSIONS, versions)):
+        if message is not None and message.ByteSize():
+            data = len_field(field, message.SerializeToString(deterministic=True))
+            out.write(data)
+            written += len(data)
+    return written
+
+
+def _write_streamed(out: BinaryIO, item: StreamedConst, progress: Progress | None) -> int:
+    prefix = item.prefix()
+    head = len_header(GRAPH_NODE, len(prefix) + item.nbytes) + prefix
+    out.write(head)
+    copied = 0
+    for chunk in item.chunks():
+        copied += len(chunk)
+        if copied > item.nbytes:
+            break
+        out.write(chunk)
+        if progress:
+            progress.advance(len(chunk))
+    if copied != item.nbytes:
+        got = "more than" if copied > item.nbytes else f"only {copied} of"
+        raise ValidationError(
+            f"variable {item.name!r} gave {got} the {item.nbytes} bytes its shape and dtype need",
+            fix="the checkpoint's .data shard may be truncated or damaged; run `inspect` on it",
+            code="SHORT_TENSOR")
+    return len(head) + copied
+
+
+def write_text(out: TextIO, items: Sequence, library: pb.FunctionDefLibrary | None = None,
+               versions: pb.VersionDef | None = None) -> None:
+    """Text-format GraphDef, still one node at a time (a folded weight is held only while printed)."""
+    for item in items:
+        node = item.to_node_def() if isinstance(item, StreamedConst) else item
+        out.write("node {\n")
+        out.write(text_format.MessageToString(node, indent=2))
+        out.write("}\n")
+    for field, message in (("library", library), ("versions", versions)):
+        if message is not None and message.ByteSize():
+            out.write(f"{field} {{\n")
+            out.write(text_format.MessageToString(message, indent=2))
+            out.write("}\n")
+
+
+def iter_file_chunks(path: str | os.PathLike, offset: int, length: int,
+                     chunk_size: int = 1 << 22) -> Iterator[bytes]:
+    """``length`` bytes of a file from ``offset``, in chunks (a plain seeked read)."""
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        remaining = length
+        while remaining > 0:
+            chunk = handle.read(min(chunk_size, remaining))
+            if not chunk:
+                return
+            remaining -= len(chunk)
+            yield chunk
+
+
+# --------------------------------------------------------------------------------------------
+# Atomic output
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+class AtomicOutput:
+    """A temporary file next to ``target``, renamed over it only on :meth:`commit`.
+
+    Refuses a target that is one of ``protected`` (the inputs). On any exit without commit the
+    temporary file is removed, so a failed or invalid freeze leaves nothing behind.
+    """
+
+    def __init__(self, target: str | os.PathLike, protected: Iterable[str | os.PathLike] = (),
+                 text: bool = False) -> None:
+        self.target = Path(target)
+        for path in protected:
+            candidate = Path(path)
+            if self.target.resolve() == candidate.resolve() or _same_file(self.target, candidate):
+                raise UsageError(f"the output {self.target} is one of the inputs; refusing to overwrite it",
+                                 path=str(self.target), fix="choose another path with -o")
+        if self.target.is_dir():
+            raise UsageError("the output path is a folder", path=str(self.target),
+                             fix="give a file name such as model_frozen.pb")
+        folder = self.target.parent
+        if not folder.is_dir():
+            raise UsageError("the output folder does not exist", path=str(folder),
+                             fix="create it first or choose another path with -o")
+        self.text = text
+        self.committed = False
+        try:
+            fd, name = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".tmp", dir=folder)
+        except OSError as error:
+            raise UsageError(f"cannot create a file in {folder}: {error.strerror}", path=str(folder),
+                             fix="choose a writable folder with -o") from None
+        self.temp_path = Path(name)
+        self.file = os.fdopen(fd, "w" if text else "wb", **({"encoding": "utf-8"} if text else {}))
+
+    def __enter__(self) -> AtomicOutput:
+        return self
+
+    def close(self) -> None:
+        if not self.file.closed:
+            self.file.close()
+
+    def commit(self) -> Path:
+        self.close()
+        os.replace(self.temp_path, self.target)
+        self.committed = True
+        return self.target
+
+    def discard(self) -> None:
+        self.close()
+        if not self.committed:
+            with contextlib.suppress(FileNotFoundError):
+                self.temp_path.unlink()
+
+    def __exit__(self, *exc) -> None:
+        self.discard()

@@ -1,0 +1,153 @@
+"""The streaming writer must produce exactly the bytes the protobuf runtime would."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from google.protobuf import text_format
+
+from freezer import writer
+from freezer.writer import AtomicOutput, StreamedConst
+from inspector.errors import UsageError, ValidationError
+from inspector.proto import pb
+
+
+def _const(name: str, array: np.ndarray, dtype: int, device: str = "", chunk: int = 7) -> StreamedConst:
+    raw = array.tobytes()
+    return StreamedConst(name=name, dtype=dtype, shape=array.shape, nbytes=len(raw),
+                         chunks=lambda: (raw[i:i + chunk] for i in range(0, len(raw), chunk)),
+                         device=device)
+
+
+def _reference(name: str, array: np.ndarray, dtype: int, device: str = "") -> pb.NodeDef:
+    node = pb.NodeDef(name=name, op="Const", device=device)
+    node.attr["dtype"].type = dtype
+    tensor = node.attr["value"].tensor
+    tensor.dtype = dtype
+    tensor.tensor_shape.SetInParent()  # a scalar still names its (empty) shape, as TF writes it
+    for size in array.shape:
+        tensor.tensor_shape.dim.add(size=size)
+    tensor.tensor_content = array.tobytes()
+    return node
+
+
+@pytest.mark.parametrize("value", [0, 1, 127, 128, 300, 2**31 - 1, 2**35 + 5])
+def test_varint_matches_size(value):
+    encoded = writer.encode_varint(value)
+    assert len(encoded) == writer.varint_size(value)
+    decoded = sum((b & 0x7F) << (7 * i) for i, b in enumerate(encoded))
+    assert decoded == value
+
+
+@pytest.mark.parametrize("shape", [(), (0,), (3,), (2, 3), (200, 300), (1, 1, 1, 1)])
+@pytest.mark.parametrize("device", ["", "/device:CPU:0"])
+def test_const_bytes_equal_protobuf_serialization(shape, device):
+    array = np.arange(int(np.prod(shape)), dtype=np.float32).reshape(shape)
+    item = _const("scope/w", array, pb.DataType.DT_FLOAT, device)
+    reference = _reference("scope/w", array, pb.DataType.DT_FLOAT, device)
+    expected = reference.SerializeToString(deterministic=True)
+    out = io.BytesIO()
+    writer.write_binary(out, [item])
+    graph = pb.GraphDef.FromString(out.getvalue())
+    assert graph.node[0].SerializeToString(deterministic=True) == expected
+    assert out.getvalue() == writer.len_field(1, expected)
+    assert item.node_size() == len(expected)
+
+
+def test_graph_with_mixed_nodes_library_and_versions_round_trips():
+    small = pb.NodeDef(name="x", op="Placeholder")
+    small.attr["dtype"].type = pb.DataType.DT_FLOAT
+    add = pb.NodeDef(name="y", op="Add", input=["x", "w"])
+    weights = np.random.default_rng(0).standard_normal((64, 33)).astype(np.float32)
+    items = [small, _const("w", weights, pb.DataType.DT_FLOAT, chunk=1000), add]
+    library = pb.FunctionDefLibrary()
+    library.function.add().signature.name = "f"
+    versions = pb.VersionDef(producer=2474)
+    out = io.BytesIO()
+    size = writer.write_binary(out, items, library, versions)
+    assert size == len(out.getvalue()) == writer.graph_size(items, library, versions)
+
+    graph = pb.GraphDef.FromString(out.getvalue())
+    assert [n.name for n in graph.node] == ["x", "w", "y"]
+    restored = np.frombuffer(graph.node[1].attr["value"].tensor.tensor_content, np.float32).reshape(64, 33)
+    assert np.array_equal(restored, weights)
+    assert graph.library.function[0].signature.name == "f"
+    assert graph.versions.producer == 2474
+
+
+def test_large_tensor_multi_byte_lengths():
+    weights = np.ones((300, 300), dtype=np.float64)  # 720 kB: three-byte varint lengths
+    item = _const("big", weights, pb.DataType.DT_DOUBLE, chunk=65536)
+    out = io.BytesIO()
+    writer.write_binary(out, [item])
+    node = pb.GraphDef.FromString(out.getvalue()).node[0]
+    assert node.attr["value"].tensor.tensor_content == weights.tobytes()
+
+
+def test_wrong_byte_count_is_an_error():
+    item = StreamedConst("w", pb.DataType.DT_FLOAT, (4,), 16, chunks=lambda: [b"\0" * 12])
+    with pytest.raises(ValidationError, match="only 12 of the 16 bytes"):
+        writer.write_binary(io.BytesIO(), [item])
+    item = StreamedConst("w", pb.DataType.DT_FLOAT, (4,), 16, chunks=lambda: [b"\0" * 20])
+    with pytest.raises(ValidationError, match="more than"):
+        writer.write_binary(io.BytesIO(), [item])
+
+
+def test_text_output_parses_back():
+    weights = np.array([[1.5, -2.0]], dtype=np.float32)
+    items = [pb.NodeDef(name="x", op="NoOp"), _const("w", weights, pb.DataType.DT_FLOAT)]
+    out = io.StringIO()
+    writer.write_text(out, items, versions=pb.VersionDef(producer=7))
+    graph = text_format.Parse(out.getvalue(), pb.GraphDef())
+    assert graph.node[1] == _reference("w", weights, pb.DataType.DT_FLOAT)
+    assert graph.versions.producer == 7
+
+
+def test_size_limit(monkeypatch):
+    monkeypatch.setattr(writer, "MAX_GRAPH_BYTES", 100)
+    writer.check_size_limit(100)
+    with pytest.raises(ValidationError, match="SavedModel") as info:
+        writer.check_size_limit(101, "out.pb")
+    assert info.value.exit_code == 3
+
+
+def test_atomic_output_commits_or_leaves_nothing(tmp_path):
+    target = tmp_path / "model.pb"
+    with AtomicOutput(target) as output:
+        output.file.write(b"abc")
+        output.commit()
+    assert target.read_bytes() == b"abc"
+    with AtomicOutput(target) as output:
+        output.file.write(b"partial")
+    assert target.read_bytes() == b"abc"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pb"]
+
+
+def test_atomic_output_refuses_an_input(tmp_path):
+    source = tmp_path / "model.ckpt.meta"
+    source.write_bytes(b"meta")
+    with pytest.raises(UsageError, match="one of the inputs"):
+        AtomicOutput(source, protected=[source])
+    with pytest.raises(UsageError, match="does not exist"):
+        AtomicOutput(tmp_path / "missing" / "x.pb")
+    assert source.read_bytes() == b"meta"
+
+
+def test_progress_draws_only_on_a_terminal():
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    quiet = io.StringIO()
+    bar = writer.Progress(100, stream=quiet, delay=0)
+    bar.advance(50)
+    bar.finish()
+    assert quiet.getvalue() == ""
+    tty = Tty()
+    bar = writer.Progress(100, stream=tty, delay=0)
+    bar.advance(50)
+    bar.advance(50)
+    bar.finish()
+    assert "100%" in tty.getvalue() and tty.getvalue().endswith("\n")
