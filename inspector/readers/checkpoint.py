@@ -1,0 +1,116 @@
+"""One interface over both checkpoint formats: ``open_checkpoint(prefix) -> CheckpointReader``.
+
+V2 bundles (``<prefix>.index`` + ``.data-*``) and V1 tables (the prefix itself, or
+``<prefix>-?????-of-NNNNN`` shards) list the same way and read to the same numpy arrays, so the
+rest of the project never asks which format it has — except the freezer, which uses
+:meth:`CheckpointReader.location` to copy bytes file-to-file when the format allows it.
+"""
+
+from __future__ import annotations
+
+import glob
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import numpy as np
+
+from inspector.errors import UnreadableInputError
+
+DEFAULT_CHUNK = 1 << 20
+_V1_SHARD = re.compile(r"-\d{5}-of-\d{5}$|-\?{5}-of-\d{5}$")
+
+
+@dataclass(frozen=True)
+class TensorMeta:
+    """What a listing shows for one checkpoint key, known without touching tensor data.
+
+    ``dtype`` is the numpy-style name (``float32``, ``bfloat16``, ``string``); ``nbytes`` is
+    elements × item size for fixed-size types and the bytes stored on disk for strings/variants;
+    ``partitioned`` says the tensor was saved in slices and is reassembled on read.
+    """
+
+    name: str
+    dtype: str
+    shape: tuple[int, ...]
+    nbytes: int
+    partitioned: bool = False
+
+    @property
+    def num_elements(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64)) if self.shape else 1
+
+
+class CheckpointReader:
+    """Base class of the format readers; see ARCHITECTURE.md "Readers" for the contract."""
+
+    format: str = ""
+    prefix: str = ""
+    tensors: dict[str, TensorMeta]
+
+    def read(self, name: str) -> np.ndarray:
+        raise NotImplementedError
+
+    def raw_chunks(self, name: str, chunk_size: int = DEFAULT_CHUNK) -> Iterator[bytes]:
+        raise NotImplementedError
+
+    def location(self, name: str) -> tuple[str, int, int] | None:
+        """(data file, offset, size) of an unsliced little-endian numeric tensor, else None."""
+        return None
+
+    def close(self) -> None:
+        """Release file handles and maps (arrays already returned stay valid)."""
+
+    def meta(self, name: str) -> TensorMeta:
+        try:
+            return self.tensors[name]
+        except KeyError:
+            raise UnreadableInputError(
+                f"the checkpoint has no tensor named {name!r}", path=self.prefix,
+                fix="list the checkpoint's tensors with `inspect` and use one of those names") from None
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.tensors
+
+    def __enter__(self) -> CheckpointReader:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+def checkpoint_format(prefix: str | Path) -> str | None:
+    """'V2' when ``<prefix>.index`` exists, 'V1' when the prefix (or its shard pattern) exists."""
+    prefix = str(prefix)
+    if Path(prefix + ".index").is_file():
+        return "V2"
+    if v1_files(prefix):
+        return "V1"
+    return None
+
+
+def v1_files(prefix: str) -> list[str]:
+    """Files of a V1 checkpoint: the prefix itself, a glob it spells, or its numbered shards."""
+    if any(c in prefix for c in "?*["):
+        return sorted(glob.glob(glob.escape(str(Path(prefix).parent)) + "/" + Path(prefix).name))
+    if Path(prefix).is_file():
+        return [prefix]
+    return sorted(glob.glob(glob.escape(prefix) + "-[0-9][0-9][0-9][0-9][0-9]-of-[0-9][0-9][0-9][0-9][0-9]"))
+
+
+def open_checkpoint(prefix: str | Path) -> CheckpointReader:
+    """Open the checkpoint named by ``prefix`` (no extension) in whichever format it is."""
+    prefix = str(prefix)
+    fmt = checkpoint_format(prefix)
+    if fmt == "V2":
+        from inspector.readers.bundle import BundleReader
+        return BundleReader(prefix)
+    if fmt == "V1":
+        from inspector.readers.v1 import V1Reader
+        return V1Reader(prefix)
+    raise UnreadableInputError(
+        f"no checkpoint found: neither {Path(prefix).name}.index (V2) nor a V1 checkpoint file exists",
+        path=prefix, fix="pass the checkpoint prefix (e.g. model.ckpt-300) or its folder")

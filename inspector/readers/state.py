@@ -1,0 +1,128 @@
+"""The ``checkpoint`` state file: which checkpoints a folder holds and which is newest (FORMATS.md §2).
+
+It is a text-format ``CheckpointState``. TF1's Saver writes *absolute* paths, so a folder copied
+from another machine (or from Windows) names prefixes that do not exist here; we then look for
+the same file name inside the folder the state file sits in, and say so in a warning.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from google.protobuf import text_format
+
+from inspector.errors import UnreadableInputError
+from inspector.proto import pb
+from inspector.readers.checkpoint import checkpoint_format
+
+_MAX_STATE_BYTES = 16 << 20
+_WINDOWS_ABS = re.compile(r"^(?:[A-Za-z]:[\\/]|\\\\)")
+_STEP = re.compile(r"-(\d+)$")
+_SHARD_SUFFIX = re.compile(r"-(?:\d{5}|\?{5})-of-\d{5}$")
+
+
+@dataclass(frozen=True)
+class SavedCheckpoint:
+    """One checkpoint the state file lists, with its path resolved on this machine."""
+
+    recorded: str          # the path as written in the state file
+    prefix: str            # where it is on this machine (may not exist)
+    step: int | None
+    exists: bool
+    timestamp: float | None = None
+
+
+@dataclass
+class CheckpointStateInfo:
+    path: str
+    state: object                          # pb.CheckpointState
+    latest: SavedCheckpoint | None
+    saved: list[SavedCheckpoint] = field(default_factory=list)   # oldest first, latest included
+    warnings: list[str] = field(default_factory=list)
+
+
+def step_of(prefix: str) -> int | None:
+    """Global step encoded in a prefix (``model.ckpt-300`` -> 300); shard suffixes are ignored."""
+    match = _STEP.search(_SHARD_SUFFIX.sub("", prefix.replace("\\", "/").rsplit("/", 1)[-1]))
+    return int(match.group(1)) if match else None
+
+
+def _basename(path: str) -> str:
+    return re.split(r"[\\/]", path)[-1]
+
+
+def _is_absolute(path: str) -> bool:
+    return os.path.isabs(path) or bool(_WINDOWS_ABS.match(path))
+
+
+def read_state(path: str | Path) -> object:
+    """Parse a state file into ``pb.CheckpointState``; raises UnreadableInputError with the reason."""
+    path = str(path)
+    try:
+        size = os.path.getsize(path)
+        if size > _MAX_STATE_BYTES:
+            raise UnreadableInputError(f"is {size} bytes, far too large for a checkpoint state file",
+                                       path=path, fix="point ckpt2pb at the checkpoint prefix instead")
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise UnreadableInputError(f"cannot read the checkpoint state file ({exc.strerror})", path=path,
+                                   fix="check that the file exists and is readable") from None
+    state = pb.CheckpointState()
+    try:
+        text_format.Parse(raw.decode("utf-8"), state)
+    except (UnicodeDecodeError, text_format.ParseError) as exc:
+        from inspector.readers.resolve import placeholder_problem
+        problem = placeholder_problem(path)
+        if problem is not None:
+            raise problem from None
+        detail = str(exc).splitlines()[0] if str(exc) else "not UTF-8 text"
+        raise UnreadableInputError(
+            f"is not a valid checkpoint state file ({detail})", path=path,
+            fix="pass the checkpoint prefix (e.g. model.ckpt-300) instead of the folder") from None
+    return state
+
+
+def locate(recorded: str, folder: str) -> tuple[str, str | None]:
+    """Where a recorded prefix is on this machine, plus a warning when it had to be relocated.
+
+    Relative entries are joined onto the state file's folder, as TF does. An entry that does not
+    exist there (an absolute path from another machine, or a Windows ``..\\x``) is looked up by
+    its file name inside the folder.
+    """
+    native = recorded if _is_absolute(recorded) else os.path.join(folder, recorded.replace("\\", os.sep))
+    if checkpoint_format(native):
+        return native, None
+    local = os.path.join(folder, _basename(recorded))
+    if local != native and checkpoint_format(local):
+        return local, (f"the checkpoint state file records {recorded!r}, which does not exist here; "
+                       f"using {_basename(recorded)} from {folder}")
+    return native, None
+
+
+def resolve_state(path: str | Path) -> CheckpointStateInfo:
+    """Read a state file and resolve every checkpoint it lists relative to its folder."""
+    path = str(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    state = read_state(path)
+    info = CheckpointStateInfo(path=path, state=state, latest=None)
+    stamps = list(state.all_model_checkpoint_timestamps)
+    recorded = list(state.all_model_checkpoint_paths)
+    if state.model_checkpoint_path and state.model_checkpoint_path not in recorded:
+        recorded.append(state.model_checkpoint_path)
+    warned = set()
+    for i, rec in enumerate(recorded):
+        prefix, warning = locate(rec, folder)
+        if warning and rec not in warned:
+            warned.add(rec)
+            info.warnings.append(warning)
+        saved = SavedCheckpoint(rec, prefix, step_of(rec), bool(checkpoint_format(prefix)),
+                                stamps[i] if i < len(stamps) else None)
+        info.saved.append(saved)
+        if rec == state.model_checkpoint_path:
+            info.latest = saved
+    if not state.model_checkpoint_path:
+        info.warnings.append("the checkpoint state file names no model_checkpoint_path")
+    return info
