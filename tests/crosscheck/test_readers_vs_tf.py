@@ -1,0 +1,223 @@
+"""Our readers against TensorFlow itself, on every checkpoint fixture and corpus checkpoint.
+
+For each checkpoint prefix (every saved step of every folder) three things must agree with TF:
+the listing (names in order, shapes, dtype names) with ``tf.train.list_variables`` and
+``get_variable_to_dtype_map``; every value, bit for bit, with ``tf.train.load_variable`` (or with
+``RestoreV2`` where TF's Python ``CheckpointReader`` cannot read a V1 tensor, FORMATS.md §6.4);
+and the graph's node set with what ``tf.compat.v1.train.import_meta_graph`` imports from the
+``.meta`` (or the SavedModel's MetaGraphDef). Where TensorFlow refuses, we must still read the
+graph (or refuse a tensor with our own error type), and the test records TF's refusal as a
+property instead of passing silently.
+
+Targets are found from the files on disk, so a fixture or corpus case added later is covered
+without touching this file.
+"""
+
+from __future__ import annotations
+
+import glob
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fixtures.registry import all_fixtures
+from tests.corpus import corpus_cases
+
+pytestmark = pytest.mark.tf
+
+_V1_SHARD_FILE = re.compile(r"-(\d{5})-of-(\d{5})$")
+_V1_SHARD_GLOB = "-[0-9][0-9][0-9][0-9][0-9]-of-[0-9][0-9][0-9][0-9][0-9]"
+_CORPUS_KINDS = ("checkpoint", "saved_model", "broken")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One checkpoint prefix and the graph that goes with it (None when there is none)."""
+
+    id: str
+    prefix: str
+    graph: Path | None
+    must_import: bool  # our own fixtures: TF must import the graph; corpus files may defeat it
+
+
+def _prefixes(folder: Path) -> list[tuple[str, Path | None]]:
+    """(prefix, .meta or None) of every checkpoint in ``folder``: V2 bundles and V1 files."""
+    found: list[tuple[str, Path | None]] = []
+    for index in sorted(folder.glob("*.index")):
+        prefix = str(index)[: -len(".index")]
+        meta = Path(prefix + ".meta")
+        found.append((prefix, meta if meta.is_file() else None))
+    for meta in sorted(folder.glob("*.meta")):
+        stem = str(meta)[: -len(".meta")]
+        if Path(stem + ".index").is_file():
+            continue
+        if Path(stem).is_file():
+            found.append((stem, meta))
+            continue
+        shards = sorted(glob.glob(glob.escape(stem) + _V1_SHARD_GLOB))
+        if shards:
+            total = _V1_SHARD_FILE.search(shards[0]).group(2)
+            found.append((f"{stem}-?????-of-{total}", meta))
+    return found
+
+
+def _fixture_targets() -> list[Target]:
+    targets = []
+    for fixture in all_fixtures():
+        if fixture.kind != "checkpoint" or not fixture.full_path.is_dir():
+            continue
+        for prefix, meta in _prefixes(fixture.full_path):
+            targets.append(Target(f"fixture:{fixture.name}/{Path(prefix).name}", prefix, meta, True))
+    return targets
+
+
+def _corpus_targets() -> list[Target]:
+    targets = []
+    for case in corpus_cases():
+        if case.kind not in _CORPUS_KINDS:
+            continue
+        if (case.folder / "saved_model.pb").is_file():
+            saved = case.folder / "saved_model.pb"
+            for prefix, _ in _prefixes(case.folder / "variables"):
+                targets.append(Target(f"corpus:{case.case}/{Path(prefix).name}", prefix, saved, False))
+            continue
+        for prefix, meta in _prefixes(case.folder):
+            targets.append(Target(f"corpus:{case.case}/{Path(prefix).name}", prefix, meta, False))
+    return targets
+
+
+def _params(targets: list[Target], graphs_only: bool = False) -> list:
+    chosen = [t for t in targets if t.graph is not None] if graphs_only else targets
+    return [pytest.param(t, id=t.id) for t in chosen]
+
+
+FIXTURE_TARGETS = _fixture_targets()
+CORPUS_TARGETS = _corpus_targets()
+ALL_TARGETS = FIXTURE_TARGETS + CORPUS_TARGETS
+
+
+@pytest.fixture(scope="module")
+def tf():
+    """TensorFlow, imported once per worker."""
+    import tensorflow
+
+    return tensorflow
+
+
+# -- listing ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("target", _params(ALL_TARGETS))
+def test_listing_equals_tf(tf, target: Target) -> None:
+    from inspector.readers.checkpoint import open_checkpoint
+
+    theirs_shapes = tf.train.list_variables(target.prefix)
+    theirs_dtypes = tf.train.load_checkpoint(target.prefix).get_variable_to_dtype_map()
+    theirs = [(name, tuple(shape), theirs_dtypes[name].name) for name, shape in theirs_shapes]
+    with open_checkpoint(target.prefix) as reader:
+        ours = [(m.name, tuple(m.shape), m.dtype) for m in reader.tensors.values()]
+    assert ours == theirs
+
+
+# -- values ----------------------------------------------------------------------------------
+
+
+def _tf_value(tf, prefix: str, name: str, dtype) -> np.ndarray | None:
+    """The tensor as TF reads it: CheckpointReader first, RestoreV2 where that cannot (V1)."""
+    try:
+        return np.asarray(tf.train.load_checkpoint(prefix).get_tensor(name))
+    except Exception:  # any TF refusal sends us to the other reader
+        pass
+    graph = tf.Graph()
+    with graph.as_default():
+        restored = tf.raw_ops.RestoreV2(prefix=prefix, tensor_names=[name], shape_and_slices=[""],
+                                        dtypes=[dtype])
+        with tf.compat.v1.Session(graph=graph) as sess:
+            try:
+                return np.asarray(sess.run(restored)[0])
+            except tf.errors.OpError:
+                return None
+
+
+def _assert_bit_equal(name: str, ours: np.ndarray, theirs: np.ndarray) -> None:
+    assert ours.shape == theirs.shape, name
+    if ours.dtype == object or theirs.dtype == object:
+        assert [bytes(x) for x in ours.ravel()] == [bytes(x) for x in theirs.ravel()], name
+        return
+    assert ours.dtype.itemsize == theirs.dtype.itemsize, name
+    assert np.ascontiguousarray(ours).tobytes() == np.ascontiguousarray(theirs).tobytes(), name
+
+
+@pytest.mark.parametrize("target", _params(ALL_TARGETS))
+def test_values_equal_tf_bit_for_bit(tf, target: Target) -> None:
+    from inspector.errors import Ckpt2pbError
+    from inspector.readers.checkpoint import open_checkpoint
+
+    dtypes = tf.train.load_checkpoint(target.prefix).get_variable_to_dtype_map()
+    with open_checkpoint(target.prefix) as reader:
+        for name in reader.tensors:
+            theirs = _tf_value(tf, target.prefix, name, dtypes[name])
+            if theirs is None:  # TF cannot read it either (e.g. a missing .data shard)
+                with pytest.raises(Ckpt2pbError):
+                    reader.read(name)
+                continue
+            _assert_bit_equal(name, np.asarray(reader.read(name)), theirs)
+
+
+# -- graph -----------------------------------------------------------------------------------
+
+
+def _our_graph(path: Path):
+    """Our GraphModel of the MetaGraphDef in a .meta file or a SavedModel (its first meta graph)."""
+    from inspector.readers.graphfile import load_graph_file
+
+    from inspector.graph.model import GraphModel
+
+    loaded = load_graph_file(path)
+    meta_graph = loaded.meta_graph
+    if meta_graph is None and loaded.saved_model is not None:
+        meta_graph = loaded.saved_model.meta_graphs[0]
+    assert meta_graph is not None, f"{path} did not load as a MetaGraphDef"
+    return GraphModel.from_meta_graph(meta_graph)
+
+
+def _tf_meta_graph(path: Path):
+    """The same MetaGraphDef parsed by TensorFlow's own protobuf classes, independently of ours."""
+    from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
+
+    data = path.read_bytes()
+    if path.name == "saved_model.pb":
+        return saved_model_pb2.SavedModel.FromString(data).meta_graphs[0]
+    return meta_graph_pb2.MetaGraphDef.FromString(data)
+
+
+def _tf_import(tf, meta_graph):
+    """(node names, function names) that import_meta_graph creates; raises what TF raises."""
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.compat.v1.train.import_meta_graph(meta_graph, clear_devices=True)
+    functions = {f.signature.name for f in graph.as_graph_def().library.function}
+    return {op.name for op in graph.get_operations()}, functions
+
+
+@pytest.mark.parametrize("target", _params(ALL_TARGETS, graphs_only=True))
+def test_graph_nodes_equal_tf_import(tf, target: Target, record_property) -> None:
+    model = _our_graph(target.graph)
+    tf_meta_graph = _tf_meta_graph(target.graph)
+    try:
+        nodes, functions = _tf_import(tf, tf_meta_graph)
+    except Exception as error:  # recorded: TF cannot import what we read
+        if target.must_import:
+            raise
+        record_property("tf_import_failed", f"{type(error).__name__}: {str(error)[:300]}")
+        # TF parses the file but will not build the graph: compare with its parse instead.
+        nodes = {node.name for node in tf_meta_graph.graph_def.node}
+        functions = {f.signature.name for f in tf_meta_graph.graph_def.library.function}
+    else:
+        record_property("tf_import_failed", "")
+    assert len(nodes) > 0
+    assert set(model.g.nodes) == nodes
+    assert set(model.functions) == functions
