@@ -1,0 +1,177 @@
+"""``freeze(...)``: checkpoint (+ its graph) -> one validated, frozen ``.pb``.
+
+The graph is parsed once; pruning and rewriting work on its NodeDefs in place; weights go from
+the checkpoint's data shards straight to the output file (:mod:`freezer.writer`); the result is
+validated before it is renamed into place, so a failed freeze leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from freezer import writer
+from freezer.prune import prune, resolve_outputs
+from freezer.rewrite import rewrite
+from freezer.validate import Validation, validate
+from freezer.values import ValueSource, classify_unfolded
+from inspector.errors import UnreadableInputError, UsageError
+from inspector.readers.checkpoint import open_checkpoint
+from inspector.readers.resolve import Artifacts, resolve
+
+LOG = logging.getLogger("ckpt2pb.freeze")
+
+
+@dataclass
+class FreezeResult:
+    """What ``freeze`` wrote and how it checked it; ``to_json()`` is the ``--json`` object."""
+
+    output_path: Path
+    outputs: list[str]
+    outputs_chosen_by: str  # "user" | "ranking"
+    checkpoint: str
+    graph: str
+    validation: Validation
+    rewrites: list[dict] = field(default_factory=list)
+    dropped_control: list[tuple[str, str]] = field(default_factory=list)
+    table_initializers: list[str] = field(default_factory=list)
+    verification: dict | None = None
+    seconds: float = 0.0
+
+    @property
+    def warnings(self) -> list[str]:
+        return self.validation.warnings
+
+    def to_json(self) -> dict:
+        return {
+            "output_path": str(self.output_path), "outputs": self.outputs,
+            "outputs_chosen_by": self.outputs_chosen_by, "checkpoint": self.checkpoint,
+            "graph": self.graph, "validation": self.validation.to_json(), "rewrites": self.rewrites,
+            "dropped_control_dependencies": [{"node": c, "on": p} for c, p in self.dropped_control],
+            "table_initializers": self.table_initializers, "verification": self.verification,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def default_output_path(prefix: str, as_text: bool = False) -> Path:
+    """``./<checkpoint name>_frozen.pb`` in the current directory (inputs may be read-only)."""
+    return Path.cwd() / f"{Path(prefix).name}_frozen.{'pbtxt' if as_text else 'pb'}"
+
+
+def freeze(path: str | Path, outputs: Sequence[str] | None = None, auto_outputs: bool = False,
+           output_path: str | Path | None = None, as_text: bool = False,
+           use_moving_averages: bool = False, clear_devices: bool = True, verify: bool = False,
+           input_shapes: dict[str, Sequence[int]] | None = None,
+           progress_stream=None) -> FreezeResult:
+    """Freeze the checkpoint at ``path`` (folder, prefix, ``.meta``, ``.index`` …) into a ``.pb``.
+
+    Exactly one of ``outputs`` (node or tensor names) and ``auto_outputs`` (take the top-ranked
+    candidate, or its whole group) must be given. Raises a :class:`~inspector.errors.Ckpt2pbError`
+    subclass on any problem; nothing is written then.
+    """
+    started = time.monotonic()
+    if bool(outputs) == bool(auto_outputs):
+        raise UsageError("give exactly one of --outputs and --auto-outputs", path=str(path),
+                         fix="name the outputs with --outputs a,b, or let ckpt2pb pick with --auto-outputs")
+    artifacts = resolve(path)
+    graph_path, meta_graph, graph_def = _load_graph(artifacts)
+    prefix = artifacts.prefix
+    if prefix is None:
+        raise UsageError("found a graph but no checkpoint to take the weights from", path=str(path),
+                         fix="pass the checkpoint prefix (for example model.ckpt-300) or its folder")
+
+    if auto_outputs:
+        names, chosen_by = _auto_outputs(graph_def, meta_graph, graph_path), "ranking"
+    else:
+        names, chosen_by = resolve_outputs(outputs, {n.name for n in graph_def.node}, graph_path), "user"
+    LOG.info("freezing %s with outputs %s", prefix, ", ".join(names))
+
+    nodes_before = len(graph_def.node)
+    with open_checkpoint(prefix) as reader:
+        pruned = prune(graph_def.node, names, path=graph_path)
+        source = ValueSource(reader, graph_def.node, meta_graph, use_moving_averages, path=graph_path)
+        frozen = rewrite(pruned, source, clear_devices=clear_devices, path=graph_path)
+        library = graph_def.library if graph_def.HasField("library") else None
+        versions = graph_def.versions if graph_def.HasField("versions") else None
+        expected = writer.graph_size(frozen.items, library, versions)
+        writer.check_size_limit(expected, output_path)
+
+        target = Path(output_path) if output_path is not None else default_output_path(prefix, as_text)
+        protected = _input_files(artifacts, graph_path)
+        with writer.AtomicOutput(target, protected, text=as_text) as out:
+            if as_text:
+                writer.write_text(out.file, frozen.items, library, versions)
+            else:
+                progress = writer.Progress(expected, stream=progress_stream)
+                writer.write_binary(out.file, frozen.items, library, versions, progress)
+                progress.finish()
+            out.close()
+            left_out = classify_unfolded(reader, {f.key for f in frozen.folded}, graph_def.node,
+                                         source.bindings, meta_graph)
+            validation = validate(frozen.items, names, nodes_before=nodes_before, file_path=out.temp_path,
+                                  expected_size=None if as_text else expected, folded=frozen.folded,
+                                  left_out=left_out, text=as_text)
+            validation.raise_if_failed(str(target))
+            for warning in validation.warnings:
+                LOG.warning(warning)
+            verification = None
+            if verify:
+                from freezer.verify import verify_frozen
+
+                verification = verify_frozen(graph_path, prefix, out.temp_path, names,
+                                             input_shapes=input_shapes, meta_graph=meta_graph,
+                                             folded=frozen.folded, reader=reader)
+            out.commit()
+    return FreezeResult(output_path=target, outputs=names, outputs_chosen_by=chosen_by, checkpoint=prefix,
+                        graph=graph_path, validation=validation, rewrites=frozen.rewrites,
+                        dropped_control=frozen.dropped_control,
+                        table_initializers=pruned.table_initializers, verification=verification,
+                        seconds=time.monotonic() - started)
+
+
+def _load_graph(artifacts: Artifacts):
+    """(graph file, MetaGraphDef or None, GraphDef) for the checkpoint's graph."""
+    graph_path = artifacts.meta_path or artifacts.graph_path
+    if graph_path is None:
+        raise UsageError("the checkpoint has no .meta graph, and freezing needs the graph",
+                         path=artifacts.prefix or artifacts.path,
+                         fix="pass the .meta saved with this checkpoint (Saver(...).save writes it unless "
+                             "write_meta_graph=False), or rebuild the model in code and save again")
+    from inspector.readers.graphfile import load_graph_file
+
+    loaded = load_graph_file(graph_path)
+    meta_graph = loaded.meta_graph
+    graph_def = meta_graph.graph_def if meta_graph is not None else loaded.graph_def
+    if graph_def is None:
+        raise UnreadableInputError("holds no graph", path=graph_path)
+    return str(graph_path), meta_graph, graph_def
+
+
+def _auto_outputs(graph_def, meta_graph, graph_path: str) -> list[str]:
+    """The top-ranked output candidate, or every member of its group."""
+    from inspector.graph.model import GraphModel
+    from inspector.ranking import rank_outputs
+
+    model = GraphModel.from_graph_def(graph_def, meta_graph)
+    candidates = rank_outputs(model, meta_graph)
+    if not candidates:
+        raise UsageError("found no output candidates in the graph", path=graph_path,
+                         fix="name the outputs with --outputs (run `inspect` to see the graph's nodes)",
+                         code="NO_OUTPUTS")
+    top = candidates[0]
+    names = [c.name for c in candidates if c.group == top.group] if top.group else [top.name]
+    LOG.info("--auto-outputs picked %s (score %.2f: %s)", ", ".join(names), top.score, "; ".join(top.reasons))
+    return names
+
+
+def _input_files(artifacts: Artifacts, graph_path: str) -> list[str]:
+    files = [graph_path, *artifacts.data_paths]
+    for extra in (artifacts.index_path, artifacts.state_path, artifacts.prefix, artifacts.meta_path,
+                  artifacts.graph_path):
+        if extra:
+            files.append(extra)
+    return files
+

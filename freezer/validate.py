@@ -1,0 +1,222 @@
+"""Checks on a frozen graph, run after every freeze; a failed check means nothing is kept.
+
+The checks work on the nodes that were written (small NodeDefs plus the folded-variable records)
+and on the written file's top-level framing, which is walked without decoding any weight: a
+second full parse of a multi-hundred-megabyte graph is exactly the cost the streaming writer
+avoids.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from freezer.ops import (
+    LEFTOVER_VARIABLE_OPS,
+    REF_INPUT_OPS,
+    RESOURCE_INPUT_OPS,
+    SAVE_RESTORE_OPS,
+    STATE_WRITE_OPS,
+    is_gradient_op,
+)
+from freezer.writer import StreamedConst
+from inspector.errors import ValidationError
+from inspector.graph.model import TensorRef, dtype_name, shape_list
+
+_DTYPE_ATTRS = ("T", "dtype", "out_type", "DstT", "output_type", "Tparams", "Tout")
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+    def to_json(self) -> dict:
+        return {"check": self.name, "ok": self.ok, "detail": self.detail}
+
+
+@dataclass
+class Validation:
+    """The report printed after a freeze (and its ``--json`` form)."""
+
+    nodes_before: int
+    nodes_after: int
+    file_size: int
+    folded_bytes: int
+    outputs: list[dict]
+    checks: list[Check]
+    folded: list[dict] = field(default_factory=list)
+    left_out: list[dict] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(check.ok for check in self.checks)
+
+    @property
+    def warnings(self) -> list[str]:
+        return [f"checkpoint variable {v['key']!r} was not folded: {v['reason']}"
+                for v in self.left_out if v.get("warning")]
+
+    def to_json(self) -> dict:
+        return {"ok": self.ok, "nodes_before": self.nodes_before, "nodes_after": self.nodes_after,
+                "file_size": self.file_size, "folded_bytes": self.folded_bytes,
+                "outputs": self.outputs, "checks": [c.to_json() for c in self.checks],
+                "folded": self.folded, "left_out": self.left_out, "warnings": self.warnings}
+
+    def raise_if_failed(self, path: str | None = None) -> None:
+        failed = [c for c in self.checks if not c.ok]
+        if failed:
+            raise ValidationError(
+                "the frozen graph failed validation: " + "; ".join(f"{c.name}: {c.detail}" for c in failed),
+                path=path, fix="nothing was written; please report this with the checkpoint's .meta")
+
+
+def _op(item) -> str:
+    return "Const" if isinstance(item, StreamedConst) else item.op
+
+
+def _inputs(item) -> Sequence[str]:
+    return () if isinstance(item, StreamedConst) else item.input
+
+
+def check_no_stateful_leftovers(items: Sequence) -> list[Check]:
+    """Zero variable, assign, save/restore and gradient ops left."""
+    groups = {
+        "no variable ops": lambda op: op in LEFTOVER_VARIABLE_OPS,
+        "no state writes": lambda op: op in STATE_WRITE_OPS,
+        "no save/restore ops": lambda op: op in SAVE_RESTORE_OPS,
+        "no gradient ops": is_gradient_op,
+    }
+    checks = []
+    for name, matches in groups.items():
+        found = [f"{item.name} ({_op(item)})" for item in items if matches(_op(item))]
+        checks.append(Check(name, not found, ", ".join(found[:10]) + (" …" if len(found) > 10 else "")
+                            if found else "none"))
+    return checks
+
+
+def check_no_const_into_ref(items: Sequence) -> Check:
+    """No Const may feed an input that expects a ref or a resource: such a graph cannot import."""
+    const_names = {item.name for item in items if _op(item) == "Const"}
+    bad = []
+    for item in items:
+        op = _op(item)
+        if op not in REF_INPUT_OPS and op not in RESOURCE_INPUT_OPS:
+            continue
+        data = [t for t in _inputs(item) if not t.startswith("^")]
+        if data and TensorRef.parse(data[0]).node in const_names:
+            bad.append(f"{item.name} ({op}) <- {TensorRef.parse(data[0]).node}")
+    return Check("no Const into a ref/resource input", not bad, ", ".join(bad) if bad else "none")
+
+
+def check_closed(items: Sequence) -> Check:
+    """Every input names a node that was written."""
+    names = {item.name for item in items}
+    missing = [f"{item.name} <- {t}" for item in items for t in _inputs(item)
+               if TensorRef.parse(t).node not in names]
+    return Check("every input present", not missing, ", ".join(missing[:10]) if missing else "none")
+
+
+def describe_outputs(items: Sequence, outputs: Sequence[str]) -> tuple[Check, list[dict]]:
+    """Each output: present? with its dtype and (recorded) shape."""
+    by_name = {item.name: item for item in items}
+    described, missing = [], []
+    for name in outputs:
+        item = by_name.get(name)
+        if item is None:
+            missing.append(name)
+            continue
+        if isinstance(item, StreamedConst):
+            described.append({"name": name, "op": "Const", "dtype": dtype_name(item.dtype),
+                              "shape": list(item.shape)})
+            continue
+        described.append({"name": name, "op": item.op, "dtype": _dtype(item), "shape": _shape(item)})
+    return Check("every output present", not missing, ", ".join(missing) if missing else "all"), described
+
+
+def _dtype(node) -> str | None:
+    for attr in _DTYPE_ATTRS:
+        if attr in node.attr:
+            value = node.attr[attr]
+            if value.WhichOneof("value") == "type":
+                return dtype_name(value.type)
+            if value.WhichOneof("value") == "list" and value.list.type:
+                return dtype_name(value.list.type[0])
+    return None
+
+
+def _shape(node) -> list[int] | None:
+    if "_output_shapes" in node.attr and node.attr["_output_shapes"].list.shape:
+        return shape_list(node.attr["_output_shapes"].list.shape[0])
+    if node.op == "Const" and "value" in node.attr:
+        return shape_list(node.attr["value"].tensor.tensor_shape)
+    if "shape" in node.attr and node.attr["shape"].WhichOneof("value") == "shape":
+        return shape_list(node.attr["shape"].shape)
+    return None
+
+
+def scan_top_level(path: str | os.PathLike) -> tuple[int, int]:
+    """(number of ``node`` fields, bytes covered) of a binary GraphDef, skipping every payload."""
+    nodes, size = 0, os.path.getsize(path)
+    with open(path, "rb") as handle:
+        position = 0
+        while position < size:
+            handle.seek(position)
+            head = handle.read(20)
+            tag, used = _varint(head, 0)
+            length, used2 = _varint(head, used)
+            if tag & 7 != 2:
+                raise ValueError(f"unexpected wire type {tag & 7} at byte {position}")
+            position += used2 + length
+            if tag >> 3 == 1:
+                nodes += 1
+        return nodes, position
+
+
+def _varint(data: bytes, at: int) -> tuple[int, int]:
+    value, shift = 0, 0
+    while True:
+        if at >= len(data):
+            raise ValueError("truncated varint")
+        byte = data[at]
+        at += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value, at
+        shift += 7
+
+
+def check_file(path: str | os.PathLike, expected_nodes: int, expected_size: int | None) -> Check:
+    """The written file holds exactly the nodes and bytes planned (framing walked, weights skipped)."""
+    try:
+        nodes, covered = scan_top_level(path)
+    except (OSError, ValueError) as error:
+        return Check("file framing", False, str(error))
+    size = os.path.getsize(path)
+    ok = nodes == expected_nodes and covered == size and (expected_size is None or size == expected_size)
+    detail = f"{nodes} nodes, {size} bytes"
+    if not ok:
+        detail += f" (expected {expected_nodes} nodes, {expected_size} bytes)"
+    return Check("file framing", ok, detail)
+
+
+def validate(items: Sequence, outputs: Sequence[str], *, nodes_before: int, file_path: str | os.PathLike,
+             expected_size: int | None, folded: Sequence, left_out: Sequence[dict],
+             text: bool = False) -> Validation:
+    """Run every check; see :class:`Validation`."""
+    checks = check_no_stateful_leftovers(items)
+    checks.append(check_no_const_into_ref(items))
+    checks.append(check_closed(items))
+    output_check, described = describe_outputs(items, outputs)
+    checks.append(output_check)
+    file_size = os.path.getsize(file_path)
+    folded_bytes = sum(f.nbytes for f in folded)
+    if not text:
+        checks.append(check_file(file_path, len(items), expected_size))
+        checks.append(Check("file holds the folded weights", file_size >= folded_bytes,
+                            f"{file_size} bytes for {folded_bytes} bytes of folded variables"))
+    return Validation(nodes_before=nodes_before, nodes_after=len(items), file_size=file_size,
+                      folded_bytes=folded_bytes, outputs=described, checks=checks,
+                      folded=[f.to_json() for f in folded], left_out=list(left_out))

@@ -1,0 +1,317 @@
+"""Where each graph variable's value lives in the checkpoint, and how it reaches the output file.
+
+The authoritative map is the graph's own restore subgraph: ``RestoreV2`` (or V1 ``Restore`` /
+``RestoreSlice``) output *i* is assigned to a variable, and its ``tensor_names[i]`` /
+``shape_and_slices[i]`` constants give the checkpoint key and the partition. That covers savers
+with custom names and partitioned variables alike. Without a saver in the graph the
+MetaGraphDef's ``VariableDef.save_slice_info_def`` and finally the variable's own name are used.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from freezer.ops import APPLY_OPS, RESOURCE_VARIABLE_OPS
+from freezer.writer import StreamedConst, shape_proto
+from inspector.errors import UnreadableInputError
+from inspector.graph.model import TensorRef
+from inspector.proto import pb
+from inspector.readers import dtypes
+
+LOG = logging.getLogger("ckpt2pb.freeze")
+
+EMA_SUFFIX = "/ExponentialMovingAverage"
+RESTORE_OPS = frozenset({"RestoreV2", "Restore", "RestoreSlice"})
+_FORWARDERS = frozenset({"Identity", "RefIdentity"})
+
+
+@dataclass(frozen=True)
+class Binding:
+    """A graph variable's checkpoint key and, for one partition of a bigger tensor, its slice."""
+
+    key: str
+    slices: tuple[tuple[int, int], ...] | None = None  # (start, length) per dimension
+
+    def describe(self) -> str:
+        if self.slices is None:
+            return self.key
+        return self.key + "[" + ", ".join(f"{s}:{s + n}" for s, n in self.slices) + "]"
+
+
+@dataclass
+class Folded:
+    """One variable turned into a Const: what was read, from where, and how many bytes."""
+
+    node: str
+    key: str
+    dtype: str
+    shape: tuple[int, ...]
+    nbytes: int
+    slices: tuple[tuple[int, int], ...] | None = None
+    moving_average: bool = False
+
+    def to_json(self) -> dict:
+        return {"node": self.node, "key": self.key, "dtype": self.dtype, "shape": list(self.shape),
+                "bytes": self.nbytes, "partition": None if self.slices is None else
+                [list(s) for s in self.slices], "moving_average": self.moving_average}
+
+
+def parse_shape_and_slice(text: str) -> tuple[tuple[int, ...], tuple[tuple[int, int], ...]] | None:
+    """``"10 4 4,3:0,4"`` -> ((10, 4), ((4, 3), (0, 4))); ``""`` (the whole tensor) -> None."""
+    text = text.strip()
+    if not text:
+        return None
+    parts = text.split(" ")
+    try:
+        full = tuple(int(p) for p in parts[:-1])
+        slices = []
+        for dim, spec in zip(full, parts[-1].split(":"), strict=True):
+            if spec == "-":
+                slices.append((0, dim))
+            else:
+                start, length = spec.split(",")
+                slices.append((int(start), int(length)))
+    except ValueError:
+        return None
+    return full, tuple(slices)
+
+
+def _strings(node) -> list[str]:
+    """The string values of a Const node (the typed field, with TensorProto's broadcast rule)."""
+    if node is None or node.op != "Const" or "value" not in node.attr:
+        return []
+    tensor = node.attr["value"].tensor
+    values = [v.decode("utf-8", "replace") for v in tensor.string_val]
+    count = 1
+    for dim in tensor.tensor_shape.dim:
+        count *= dim.size
+    if values and len(values) < count:
+        values += [values[-1]] * (count - len(values))
+    return values
+
+
+def restore_bindings(nodes: Sequence) -> dict[str, Binding]:
+    """Variable node name -> Binding, read off the graph's restore ops."""
+    by_name = {node.name: node for node in nodes}
+    consumers: dict[str, list[tuple[object, int, int]]] = {}
+    for node in nodes:
+        for position, text in enumerate(node.input):
+            ref = TensorRef.parse(text)
+            if not ref.control:
+                consumers.setdefault(ref.node, []).append((node, ref.port, position))
+
+    bindings: dict[str, Binding] = {}
+    for node in nodes:
+        if node.op not in RESTORE_OPS or len(node.input) < 2:
+            continue
+        names = _strings(by_name.get(TensorRef.parse(node.input[1]).node))
+        specs = _strings(by_name.get(TensorRef.parse(node.input[2]).node)) if len(node.input) > 2 \
+            and not node.input[2].startswith("^") else []
+        for consumer, port, _ in consumers.get(node.name, []):
+            if port >= len(names):
+                continue
+            parsed = parse_shape_and_slice(specs[port]) if port < len(specs) else None
+            binding = Binding(names[port], None if parsed is None else parsed[1])
+            for variable in _assigned_variables(consumer, consumers, by_name):
+                bindings.setdefault(variable, binding)
+    return bindings
+
+
+def _assigned_variables(node, consumers: dict, by_name: dict, depth: int = 0) -> Iterator[str]:
+    """Variables a restored tensor is assigned to, following Identity forwarders."""
+    if depth > 8:
+        return
+    if node.op in ("Assign", "AssignVariableOp") and len(node.input) >= 2:
+        yield TensorRef.parse(node.input[0]).node
+    elif node.op in _FORWARDERS:
+        for consumer, port, _ in consumers.get(node.name, []):
+            if port == 0:
+                yield from _assigned_variables(consumer, consumers, by_name, depth + 1)
+
+
+def collection_bindings(meta_graph) -> dict[str, Binding]:
+    """Partition info from the MetaGraphDef's variable collections (``save_slice_info_def``)."""
+    bindings: dict[str, Binding] = {}
+    if meta_graph is None:
+        return bindings
+    for collection in meta_graph.collection_def.values():
+        if collection.WhichOneof("kind") != "bytes_list":
+            continue
+        for raw in collection.bytes_list.value:
+            variable = pb.VariableDef()
+            try:
+                variable.ParseFromString(raw)
+            except Exception:  # not a VariableDef collection
+                break
+            if not variable.variable_name or not variable.HasField("save_slice_info_def"):
+                continue
+            info = variable.save_slice_info_def
+            slices = tuple(zip(info.var_offset, info.var_shape, strict=False))
+            bindings[TensorRef.parse(variable.variable_name).node] = Binding(info.full_name, slices)
+    return bindings
+
+
+class ValueSource:
+    """Turns variable nodes into Const items whose bytes come from the checkpoint."""
+
+    def __init__(self, reader, nodes: Sequence, meta_graph=None, use_moving_averages: bool = False,
+                 path: str | None = None) -> None:
+        self.reader = reader
+        self.path = path
+        self.use_moving_averages = use_moving_averages
+        self.bindings = collection_bindings(meta_graph)
+        self.bindings.update(restore_bindings(nodes))
+
+    def binding(self, node) -> Binding:
+        found = self.bindings.get(node.name)
+        if found is not None:
+            return found
+        if node.name not in self.reader and node.op in RESOURCE_VARIABLE_OPS and "shared_name" in node.attr:
+            shared = node.attr["shared_name"].s.decode("utf-8", "replace")
+            if shared in self.reader:
+                return Binding(shared)
+        return Binding(node.name)
+
+    def fold(self, node, device: str = "") -> tuple[StreamedConst | object, Folded]:
+        """The Const item replacing variable ``node`` and the record of what was folded."""
+        binding = self.binding(node)
+        key, ema = binding.key, False
+        if self.use_moving_averages and key + EMA_SUFFIX in self.reader:
+            key, ema = key + EMA_SUFFIX, True
+        if key not in self.reader:
+            raise UnreadableInputError(
+                f"variable {node.name!r} (checkpoint key {binding.key!r}) is not in the checkpoint",
+                path=self.path, fix="the graph and the checkpoint do not belong together; "
+                "pass the prefix whose .meta was saved with this checkpoint")
+        meta = self.reader.tensors[key]
+        dtype = dtypes.by_name(meta.dtype)
+        shape = tuple(meta.shape) if binding.slices is None else tuple(n for _, n in binding.slices)
+        self._check_declared(node, dtype, shape, key)
+        folded = Folded(node.name, key, dtype.name, shape, 0, binding.slices, ema)
+        if dtype.numpy is None:  # strings (and variants) are small: build the node in memory
+            item = self._in_memory_const(node.name, key, binding, dtype.value, shape, device)
+            folded.nbytes = item.attr["value"].tensor.ByteSize()
+            return item, folded
+        itemsize = dtype.numpy.itemsize
+        nbytes = int(np.prod(shape, dtype=np.int64)) * itemsize if shape else itemsize
+        if binding.slices is None and meta.nbytes == nbytes:
+            chunks = self._raw_chunks(key)
+        else:
+            chunks = self._slice_chunks(key, binding.slices)
+        folded.nbytes = nbytes
+        return StreamedConst(node.name, dtype.value, shape, nbytes, chunks, device), folded
+
+    def _raw_chunks(self, key: str):
+        return lambda: self.reader.raw_chunks(key)
+
+    def _slice_chunks(self, key: str, slices):
+        def chunks() -> Iterator[bytes]:
+            array = self.reader.read(key)
+            if slices is not None:
+                array = array[tuple(slice(s, s + n) for s, n in slices)]
+            yield np.ascontiguousarray(array).tobytes()  # bundle arrays are little-endian already
+        return chunks
+
+    def _in_memory_const(self, name: str, key: str, binding: Binding, dtype: int,
+                         shape: tuple[int, ...], device: str):
+        array = self.reader.read(key)
+        if binding.slices is not None:
+            array = array[tuple(slice(s, s + n) for s, n in binding.slices)]
+        node = pb.NodeDef(name=name, op="Const", device=device)
+        node.attr["dtype"].type = dtype
+        tensor = node.attr["value"].tensor
+        tensor.dtype = dtype
+        tensor.tensor_shape.CopyFrom(shape_proto(shape))
+        if dtype != dtypes.DT_STRING:
+            raise UnreadableInputError(f"variable {name!r} has dtype {dtypes.name_of(dtype)}, which "
+                                       "cannot be stored in a Const", path=self.path)
+        tensor.string_val.extend(bytes(v) for v in np.asarray(array, dtype=object).reshape(-1))
+        return node
+
+    def _check_declared(self, node, dtype, shape: tuple[int, ...], key: str) -> None:
+        declared_type = node.attr["dtype"].type if "dtype" in node.attr else 0
+        if declared_type and dtypes.is_known(declared_type) and \
+                dtypes.by_value(declared_type).base.value != dtype.value:
+            raise UnreadableInputError(
+                f"variable {node.name!r} is {dtypes.name_of(declared_type)} in the graph but "
+                f"{dtype.name} in the checkpoint (key {key!r})", path=self.path,
+                fix="the graph and the checkpoint do not belong together")
+        if "shape" in node.attr and not node.attr["shape"].shape.unknown_rank:
+            declared = [d.size for d in node.attr["shape"].shape.dim]
+            if declared and (len(declared) != len(shape) or
+                             any(d not in (-1, s) for d, s in zip(declared, shape, strict=True))):
+                raise UnreadableInputError(
+                    f"variable {node.name!r} has shape {declared} in the graph but {list(shape)} in the "
+                    f"checkpoint (key {key!r})", path=self.path,
+                    fix="the graph and the checkpoint do not belong together")
+
+
+def classify_unfolded(reader, folded_keys: set[str], nodes: Sequence, bindings: dict[str, Binding],
+                      meta_graph=None) -> list[dict]:
+    """Every checkpoint key that was not folded, with the reason and whether it deserves a warning."""
+    key_of = {name: b.key for name, b in bindings.items()}
+    trainable = _collection_vars(meta_graph, "trainable_variables")
+    step_vars = _collection_nodes(meta_graph, "global_step")
+    slot_vars = _optimizer_slot_vars(nodes)
+    trainable_keys = {key_of.get(n, n) for n in trainable}
+    slot_keys = {key_of.get(n, n) for n in slot_vars}
+    step_keys = {key_of.get(n, n) for n in step_vars} | {"global_step"}
+    all_keys = set(reader.tensors)
+    out = []
+    for key, meta in reader.tensors.items():
+        if key in folded_keys:
+            continue
+        base = key[: -len(EMA_SUFFIX)] if key.endswith(EMA_SUFFIX) else None
+        parent = key.rsplit("/", 1)[0] if "/" in key else None
+        if key in step_keys:
+            reason, warn = "global step counter (training bookkeeping)", False
+        elif base is not None and base in all_keys:
+            reason, warn = "moving-average shadow of " + base + " (used with --use-moving-averages)", False
+        elif key in slot_keys or (parent in all_keys and key not in trainable_keys):
+            reason, warn = "optimizer slot (training state)", False
+        elif key in trainable_keys or (not trainable_keys and meta.dtype.startswith(("float", "bfloat"))
+                                       and len(meta.shape) >= 1):
+            reason, warn = "model weight not reached by the outputs", True
+        else:
+            reason, warn = "not reached by the outputs (non-trainable: counters, optimizer state)", False
+        out.append({"key": key, "dtype": meta.dtype, "shape": list(meta.shape), "reason": reason,
+                    "warning": warn})
+    return out
+
+
+def _collection_vars(meta_graph, key: str) -> set[str]:
+    names: set[str] = set()
+    if meta_graph is None or key not in meta_graph.collection_def:
+        return names
+    collection = meta_graph.collection_def[key]
+    for raw in collection.bytes_list.value:
+        variable = pb.VariableDef()
+        try:
+            variable.ParseFromString(raw)
+        except Exception:
+            continue
+        names.add(TensorRef.parse(variable.variable_name).node)
+    return names
+
+
+def _collection_nodes(meta_graph, key: str) -> set[str]:
+    names = _collection_vars(meta_graph, key)
+    if meta_graph is not None and key in meta_graph.collection_def:
+        names |= {TensorRef.parse(v).node for v in meta_graph.collection_def[key].node_list.value}
+    return names
+
+
+def _optimizer_slot_vars(nodes: Sequence) -> set[str]:
+    """Variables fed to an optimizer update after its first input (accumulators, moments)."""
+    slots: set[str] = set()
+    for node in nodes:
+        if node.op in APPLY_OPS:
+            for text in node.input[1:]:
+                ref = TensorRef.parse(text)
+                if not ref.control:
+                    slots.add(ref.node)
+    return slots
