@@ -192,7 +192,7 @@ def _merge_steps(listed: list[SavedCheckpoint], scanned: list[SavedCheckpoint]) 
     """State-file entries then folder finds, one per checkpoint, sorted by step (no step last)."""
     merged: dict[str, SavedCheckpoint] = {}
     for saved in (*listed, *scanned):
-        merged.setdefault(os.path.normpath(saved.prefix), saved)
+        merged.setdefault(os.path.abspath(saved.prefix), saved)
     return sorted(merged.values(), key=lambda s: (s.step is None, s.step if s.step is not None else 0))
 
 
