@@ -152,6 +152,26 @@ def count_tf_imports(cmd_args: list[str]) -> dict:
     }
 
 
+def compare_listings(ours_stdout: str, tf_stdout: str) -> dict:
+    """Do `inspect --json` and tf.train.list_variables list the same variables with the same shapes?"""
+    try:
+        ours = {v["name"]: list(v["shape"]) for v in json.loads(ours_stdout)["variables"]}
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        return {"ok": False, "error": f"inspect --json output not understood: {exc!r}"}
+    if not tf_stdout:
+        return {"ok": None, "variables_ours": len(ours)}
+    theirs = {v["name"]: v["shape"] for v in json.loads(tf_stdout)["variables"]}
+    differ = sorted(k for k in ours.keys() & theirs.keys() if ours[k] != theirs[k])
+    return {
+        "ok": ours == theirs,
+        "variables_ours": len(ours),
+        "variables_tf": len(theirs),
+        "only_ours": sorted(ours.keys() - theirs.keys())[:10],
+        "only_tf": sorted(theirs.keys() - ours.keys())[:10],
+        "shape_differs": differ[:10],
+    }
+
+
 def bench_inspect(ckpt: dict, n: int, n_tf: int) -> dict:
     prefix = ckpt["prefix"]
     ours_cmd = [*_cli("inspect", "inspector.cli"), "--json", prefix]
@@ -163,11 +183,7 @@ def bench_inspect(ckpt: dict, n: int, n_tf: int) -> dict:
     ours = measure(ours_cmd, n=n)
     result = {"tf": _fig(tf, cmd_text=_short(tf_cmd)), "ours": _fig(ours, cmd_text=_short(ours_cmd))}
     if ours.ok:
-        try:
-            report = json.loads(ours.last_stdout)
-            result["ours"]["variables_listed"] = len(report.get("variables", []))
-        except (json.JSONDecodeError, AttributeError):
-            result["ours"]["variables_listed"] = None
+        result["listing"] = compare_listings(ours.last_stdout, tf.last_stdout if tf.ok else "")
         _log("inspect: import floor and importtime")
         floor = measure(import_cmd, n=n)
         result["import_floor"] = _fig(floor, cmd_text=_short(import_cmd))
@@ -323,6 +339,12 @@ def render_tables(results: dict) -> str:
                 f"**{ins['memory_ratio']}× less** (target ≥ {INSPECT_TARGET['memory']:.0f}×): "
                 f"target {_verdict(ins.get('meets_target'))}."
             )
+            lst = ins.get("listing", {})
+            if lst.get("ok") is not None:
+                out.append(
+                    f"Variable listing identical to tf.train.list_variables (names and shapes): "
+                    f"**{'yes' if lst['ok'] else 'NO'}** ({lst.get('variables_ours')} variables)."
+                )
             for key in ("importtime_import", "importtime_run"):
                 it = ins[key]
                 out.append(
