@@ -1,0 +1,208 @@
+"""One pass of graph analysis shared by the output and the input ranking.
+
+Order matters: the bookkeeping subgraphs are removed first, then inputs are classified (feature,
+label, switch), then weights and inputs are propagated as bitsets through what is left.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import weakref
+from dataclasses import dataclass, field
+
+from inspector.ranking import signals
+from inspector.ranking.index import GraphIndex
+from inspector.ranking.subgraphs import (
+    GRADIENT,
+    OPTIMIZER,
+    SAVER,
+    VARIABLE_OPS,
+    Exclusions,
+    MetaInfo,
+    find_exclusions,
+    meta_info_from,
+)
+
+FEATURE = "feature"
+LABEL = "label"
+SWITCH = "switch"
+FEED = "feed"  # feeds only a variable assignment (Keras set_value placeholders)
+
+
+@dataclass
+class InputInfo:
+    """One graph input and what the analysis concluded about it."""
+
+    index: int
+    kind: str
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Analysis:
+    index: GraphIndex
+    meta: MetaInfo
+    excl: Exclusions
+    inputs: list[InputInfo]
+    weights: list[int]              # node indices, bit k = weights[k]
+    weight_sizes: list[int]
+    weight_total: int
+    weight_bits: list[int]
+    input_bits: list[int]           # bit k = inputs[k]
+    feature_mask: int
+    label_mask: int
+    sources_are_random: bool
+    frozen: bool
+
+    def label_tainted(self, i: int) -> bool:
+        return bool(self.input_bits[i] & self.label_mask)
+
+    def share(self, i: int) -> float:
+        return signals.share_of(self.weight_bits[i], self.weight_sizes, self.weight_total)
+
+    def feature_names(self, i: int) -> list[str]:
+        names = [self.index.names[info.index] for info in self.inputs]
+        return signals.names_of(self.input_bits[i] & self.feature_mask, names)
+
+
+_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def analyze(model, meta_graph=None) -> Analysis:
+    """The analysis of ``model`` (cached per model object: ranking outputs and inputs share it)."""
+    if meta_graph is None:
+        meta_graph = getattr(model, "meta_graph", None)
+    try:
+        cached = _CACHE.get(model)
+    except TypeError:
+        cached = None
+    if cached is not None and cached[0] is meta_graph:
+        return cached[1]
+    result = _analyze(GraphIndex.from_model(model), meta_graph, model)
+    with contextlib.suppress(TypeError):
+        _CACHE[model] = (meta_graph, result)
+    return result
+
+
+def _analyze(index: GraphIndex, meta_graph, model) -> Analysis:
+    meta = meta_info_from(index, meta_graph)
+    ops = index.ops
+    input_nodes = [i for i, op in enumerate(ops) if op in signals.INPUT_OPS]
+    variables = [i for i, op in enumerate(ops) if op in VARIABLE_OPS]
+    randoms = [i for i, op in enumerate(ops) if op in signals.RANDOM_OPS]
+    excl = find_exclusions(index, meta, set(input_nodes) | set(variables) | set(randoms),
+                           protected=set(input_nodes))
+    frozen = not variables
+    weights = _trainable_weights(index, meta, excl, frozen)
+    weight_sizes = [signals.num_elements(index.shapes[i]) for i in weights]
+    blocked = excl.category
+    weight_bits = signals.propagate_bits(index, {w: 1 << k for k, w in enumerate(weights)}, blocked)
+    live_inputs = [i for i in input_nodes if not excl.category[i]]
+    input_bits = signals.propagate_bits(index, {n: 1 << k for k, n in enumerate(live_inputs)},
+                                        blocked)
+    infos = _classify_inputs(index, excl, live_inputs, set(weights), weight_bits, input_bits, model)
+    feature_mask = label_mask = 0
+    for k, info in enumerate(infos):
+        if info.kind == FEATURE:
+            feature_mask |= 1 << k
+        elif info.kind == LABEL:
+            label_mask |= 1 << k
+    sources_are_random = not feature_mask and bool(randoms)
+    return Analysis(index=index, meta=meta, excl=excl, inputs=infos, weights=weights,
+                    weight_sizes=weight_sizes, weight_total=sum(weight_sizes),
+                    weight_bits=weight_bits, input_bits=input_bits, feature_mask=feature_mask,
+                    label_mask=label_mask, sources_are_random=sources_are_random, frozen=frozen)
+
+
+def _trainable_weights(index: GraphIndex, meta: MetaInfo, excl: Exclusions, frozen: bool) -> list[int]:
+    """The model's trainable weights: the trainable_variables collection when the MetaGraphDef has
+    one, else every variable still in the model, else (frozen graph) its float constants."""
+    if meta.has_trainable_collection:
+        found = {index.node_index(name) for name in meta.trainable}
+        chosen = [i for i in found if i is not None and not excl.category[i]]
+        if chosen:
+            return sorted(chosen)
+    return [i for i in range(len(index))
+            if not excl.category[i] and signals.is_weight_source(index, i, frozen)]
+
+
+def _classify_inputs(index: GraphIndex, excl: Exclusions, inputs: list[int], weights: set[int],
+                     weight_bits: list[int], input_bits: list[int], model) -> list[InputInfo]:
+    """Feature inputs reach a layer directly; labels meet the weights only after the prediction;
+    training switches are scalars or booleans (keep_prob, is_training, learning_rate)."""
+    value = signals.weight_values(index, weights)
+    reach_layer = 0   # inputs that reach an op consuming a weight directly
+    meets_weights = 0  # inputs that end up combined with weighted values anywhere
+    for i in range(len(index)):
+        if excl.category[i]:
+            continue
+        ins = index.data_in[i]
+        if any(value[j] for j in ins):
+            for j in ins:
+                if not value[j]:
+                    reach_layer |= input_bits[j]
+        if weight_bits[i]:
+            meets_weights |= input_bits[i]
+    has_weights = bool(weights)
+    infos = []
+    for k, i in enumerate(inputs):
+        infos.append(_classify_one(index, excl, i, 1 << k, reach_layer, meets_weights, has_weights,
+                                   model))
+    # A scalar is a switch only when the graph has a real (non-scalar) feature input; a graph
+    # whose only inputs are scalars (c = a * b) takes them as features.
+    if not any(info.kind == FEATURE for info in infos):
+        for info in infos:
+            if info.kind == SWITCH and "scalar" in " ".join(info.reasons):
+                info.kind = FEATURE
+    return infos
+
+
+def _classify_one(index: GraphIndex, excl: Exclusions, i: int, bit: int, reach_layer: int,
+                  meets_weights: int, has_weights: bool, model) -> InputInfo:
+    consumers = index.data_out[i] + index.ctrl_out[i]
+    kinds = {excl.category[j] for j in consumers}
+    live = [j for j in consumers if not excl.category[j]]
+    name = index.names[i]
+    if consumers and not live:
+        if kinds & {OPTIMIZER, GRADIENT}:
+            return InputInfo(i, SWITCH, ["feeds only the optimizer (a training hyperparameter)"])
+        if SAVER in kinds:
+            return InputInfo(i, FEED, ["feeds only the saver"])
+        return InputInfo(i, FEED, ["feeds only a variable assignment"])
+    if _multi_output(model, name):
+        return InputInfo(i, FEATURE, ["yields several tensors (features and labels together)"])
+    if index.dtypes[i] == "bool":
+        return InputInfo(i, SWITCH, ["boolean scalar: a training switch"])
+    if any(index.ops[j] in ("Switch", "RefSwitch") and _predicate_of(model, index.names[j]) == name
+           for j in live):
+        return InputInfo(i, SWITCH, ["selects a branch of a cond: a training switch"])
+    if signals.is_scalar(index, i) or (index.shapes[i] is None and signals.switch_name_hint(name)):
+        return InputInfo(i, SWITCH, ["scalar value: a training switch or hyperparameter"])
+    if bit & reach_layer or not has_weights:
+        return InputInfo(i, FEATURE, ["flows into a layer's weights"] if has_weights else [])
+    if bit & meets_weights:
+        return InputInfo(i, LABEL, ["meets the weights only after the prediction (loss or metrics)"])
+    return InputInfo(i, FEATURE, ["does not meet the model's weights"])
+
+
+def _multi_output(model, name: str) -> bool:
+    """Iterator and queue outputs often carry (features, labels) as outputs of one node."""
+    try:
+        node = model.node_def(name)
+    except (KeyError, AttributeError):
+        return False
+    for attr in ("output_types", "component_types"):
+        if attr in node.attr and len(node.attr[attr].list.type) > 1:
+            return True
+    return False
+
+
+def _predicate_of(model, switch_name: str) -> str | None:
+    """The node feeding a Switch's predicate (its second input)."""
+    try:
+        inputs = model.node_def(switch_name).input
+    except (KeyError, AttributeError):
+        return None
+    if len(inputs) < 2:
+        return None
+    return inputs[1].lstrip("^").partition(":")[0]

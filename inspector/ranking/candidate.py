@@ -1,0 +1,40 @@
+"""The ranking's result type: one scored candidate with the reasons behind its score."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Candidate:
+    """A likely output (or input) node, best first in the lists the ranking returns.
+
+    ``score`` is in [0, 1]: 1.0 means the graph itself says so (a SignatureDef); structural
+    evidence alone never exceeds 0.9. ``reasons`` are plain words for the user. ``group`` is
+    shared by outputs that belong together (detection heads, multi-task heads, one signature).
+    """
+
+    name: str
+    score: float
+    op: str
+    dtype: str | None = None
+    shape: list[int] | None = None
+    reasons: list[str] = field(default_factory=list)
+    group: str | None = None
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "score": round(self.score, 3), "op": self.op,
+                "dtype": self.dtype, "shape": None if self.shape is None else list(self.shape),
+                "reasons": list(self.reasons), "group": self.group}
+
+
+@dataclass
+class Exclusion:
+    """A family of nodes the ranking set aside, with why (shown by ``inspect -v``)."""
+
+    reason: str
+    count: int
+    examples: list[str]
+
+    def to_json(self) -> dict:
+        return {"reason": self.reason, "count": self.count, "examples": list(self.examples)}

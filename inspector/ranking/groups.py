@@ -1,0 +1,67 @@
+"""Group outputs that belong together, so ``--auto-outputs`` can take all of them at once.
+
+A detection head ends in boxes, scores, classes and num_detections; a multi-task model ends in
+one head per task. Structurally these are sibling ends of the forward pass: each is a candidate of
+the same standing (a sink or the value a loss consumes), they depend on comparable shares of the
+weights, and none is computed from another (a Softmax and its logits are alternatives, not a
+group).
+"""
+
+from __future__ import annotations
+
+from inspector.ranking import signals
+
+_GROUPABLE = frozenset({"sink", "summarized", "loss", "loss_input"})
+_SCORE_WINDOW = 0.15   # members score within this of the best groupable candidate
+_SHARE_WINDOW = 0.25   # … and depend on a comparable share of the weights
+_MAX_MEMBERS = 8
+
+
+def assign_groups(a, drafts: list) -> dict[str, str]:
+    """``{node name: group name}`` for the best cluster of sibling outputs (empty when none)."""
+    index = a.index
+    eligible = [d for d in drafts if d.kind in _GROUPABLE and not signals.in_loop(index, d.i)
+                and index.ops[d.i] not in ("Exit", "RefExit") and not signals.is_scalar(index, d.i)]
+    if len(eligible) < 2:
+        return {}
+    eligible.sort(key=lambda d: -d.score)
+    top = eligible[0]
+    top_share = a.share(top.i)
+    members = [d for d in eligible
+               if d.score >= top.score - _SCORE_WINDOW and abs(a.share(d.i) - top_share) <= _SHARE_WINDOW]
+    members = members[:_MAX_MEMBERS]
+    if len(members) < 2:
+        return {}
+    ancestors = {d.i: _ancestors(a, d.i) for d in members}
+    kept = [d for d in members
+            if not any(d.i in ancestors[o.i] for o in members if o is not d)]
+    if top not in kept or len(kept) < 2:
+        return {}
+    names = [index.names[d.i] for d in kept]
+    group = _group_name(names)
+    return {name: group for name in names}
+
+
+def _ancestors(a, start: int) -> set[int]:
+    """Data ancestors of ``start`` inside the model (bookkeeping excluded)."""
+    seen: set[int] = set()
+    stack = [start]
+    data_in, cat = a.index.data_in, a.excl.category
+    while stack:
+        i = stack.pop()
+        for j in data_in[i]:
+            if j not in seen and not cat[j]:
+                seen.add(j)
+                stack.append(j)
+    return seen
+
+
+def _group_name(names: list[str]) -> str:
+    """The members' common scope when they share one, else the first member's name."""
+    parts = [name.split("/")[:-1] for name in names]
+    common: list[str] = []
+    for level in zip(*parts, strict=False):
+        if len(set(level)) != 1:
+            break
+        common.append(level[0])
+    return "/".join(common) if common else f"{names[0]} (+{len(names) - 1})"

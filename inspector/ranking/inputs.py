@@ -1,0 +1,52 @@
+"""Rank the graph's inputs: feature inputs first, then labels, training switches and feeds.
+
+Placeholders, PlaceholderWithDefault and iterator/queue outputs are the candidates. The
+classification itself happens in ``analysis.py`` (it is needed to find the labels the output
+ranking must ignore); this module turns it into scored candidates.
+"""
+
+from __future__ import annotations
+
+from inspector.ranking.analysis import FEATURE, FEED, LABEL, SWITCH, analyze
+from inspector.ranking.candidate import Candidate
+from inspector.ranking.signatures import signature_inputs
+
+_KIND_SCORE = {FEATURE: 0.85, LABEL: 0.3, SWITCH: 0.2, FEED: 0.05}
+_KIND_REASON = {
+    FEATURE: "feature input",
+    LABEL: "label input (used by the loss or metrics, not needed for inference)",
+    SWITCH: "training switch or hyperparameter (keep_prob, is_training, learning_rate …)",
+    FEED: "not a model input",
+}
+
+
+def rank_inputs(model, meta_graph=None) -> list[Candidate]:
+    """Input candidates, best first, each with its kind in the reasons, dtype and shape."""
+    a = analyze(model, meta_graph)
+    index = a.index
+    found: dict[str, Candidate] = {}
+    for info in a.inputs:
+        i = info.index
+        reasons = [_KIND_REASON[info.kind], *info.reasons]
+        score = _KIND_SCORE[info.kind]
+        if info.kind == FEATURE and index.data_out[i]:
+            score += 0.05
+        found[index.names[i]] = Candidate(name=index.names[i], score=score, op=index.ops[i],
+                                          dtype=index.dtypes[i], shape=index.shapes[i],
+                                          reasons=reasons, group=info.kind)
+    declared = []
+    for entry in signature_inputs(meta_graph if meta_graph is not None
+                                  else getattr(model, "meta_graph", None)):
+        i = index.node_index(entry.tensor)
+        if i is None:
+            continue
+        name = index.names[i]
+        old = found.pop(name, None)
+        reasons = [f"declared as input '{entry.key}' of signature '{entry.signature}'"]
+        if old is not None:
+            reasons += old.reasons
+        declared.append(Candidate(name=name, score=entry.score, op=index.ops[i],
+                                  dtype=index.dtypes[i], shape=index.shapes[i], reasons=reasons,
+                                  group=FEATURE))
+    rest = sorted(found.values(), key=lambda c: (-c.score, c.name))
+    return declared + rest

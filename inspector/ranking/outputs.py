@@ -1,0 +1,282 @@
+"""Rank the likely output nodes of a graph, best first, each with its score and reasons.
+
+SignatureDefs, when present, are authoritative (score 1.0 for the serving signature). Otherwise
+the ranking looks at the *frontier* of the model: nodes of the forward pass (bookkeeping removed,
+label-dependent nodes removed) whose value nothing else in the model consumes. Each frontier node
+is scored from structural signals (``signals.py``); cosmetic tails and final activations bring
+their neighbour in as the alternative listed next; sibling heads are grouped (``groups.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from inspector.ranking import signals
+from inspector.ranking.analysis import Analysis, analyze
+from inspector.ranking.candidate import Candidate
+from inspector.ranking.groups import assign_groups
+from inspector.ranking.subgraphs import SUMMARY, VARIABLE_OPS
+
+SINK = "sink"
+LOSS = "loss"
+METRIC = "metric"
+LOSS_INPUT = "loss_input"
+SUMMARIZED = "summarized"
+OTHER = "other"
+
+# How much the way a frontier node ends counts. A sink of the model is what an author computes
+# to use; the value the loss consumes is the prediction of a training graph; a value only
+# compared in a metric is usually an argmax of the prediction.
+_KIND_BONUS = {SINK: 0.30, LOSS: 0.22, LOSS_INPUT: 0.18, SUMMARIZED: 0.22, METRIC: 0.05,
+               OTHER: 0.05}
+_KIND_REASON = {
+    SINK: "nothing consumes it: a sink of the model",
+    LOSS: "the loss consumes it together with the labels",
+    METRIC: "compared with the labels in a metric",
+    SUMMARIZED: "consumed only by a summary",
+    OTHER: "consumed only by bookkeeping ops",
+}
+_NOT_CANDIDATE_OPS = signals.INPUT_OPS | VARIABLE_OPS | signals.CONST_OPS | {"NoOp"}
+STRUCTURAL_CAP = 0.9
+
+
+@dataclass
+class _Draft:
+    i: int
+    kind: str
+    score: float = 0.0
+    reasons: list[str] = field(default_factory=list)
+    alternative_of: int | None = None
+
+
+def rank_outputs(model, meta_graph=None) -> list[Candidate]:
+    """Candidate output nodes of ``model``, best first (see the module docstring)."""
+    a = analyze(model, meta_graph)
+    drafts = frontier_drafts(a)
+    for draft in drafts.values():
+        score_draft(a, draft)
+    add_alternatives(a, drafts)
+    candidates = [_candidate(a, d) for d in drafts.values()]
+    groups = assign_groups(a, [d for d in drafts.values() if d.alternative_of is None])
+    for cand in candidates:
+        cand.group = groups.get(cand.name)
+    candidates = _apply_signatures(a, model, meta_graph, candidates)
+    return _order(candidates)
+
+
+def frontier_drafts(a: Analysis) -> dict[int, _Draft]:
+    """Frontier nodes of the forward pass and the values the losses are computed from."""
+    index, cat = a.index, a.excl.category
+    drafts: dict[int, _Draft] = {}
+    roots = set(a.excl.loss_roots)
+    for i in range(len(index)):
+        if cat[i] or i in roots or index.ops[i] in _NOT_CANDIDATE_OPS or a.label_tainted(i):
+            continue
+        if not a.excl.forward[i]:
+            continue
+        live, tainted = [], []
+        for j in index.data_out[i]:
+            if cat[j]:
+                continue
+            (tainted if a.label_tainted(j) else live).append(j)
+        if live and not tainted:
+            continue
+        drafts[i] = _Draft(i, _frontier_kind(a, i, live, tainted))
+    for root in a.excl.loss_roots:
+        source = loss_source(a, root)
+        if source is not None and source not in drafts and index.ops[source] not in _NOT_CANDIDATE_OPS:
+            draft = _Draft(source, LOSS_INPUT)
+            draft.reasons.append(f"the training loss '{index.names[root]}' is computed from it")
+            drafts[source] = draft
+    return drafts
+
+
+def _frontier_kind(a: Analysis, i: int, live: list[int], tainted: list[int]) -> str:
+    index = a.index
+    if tainted:
+        return METRIC if all(index.ops[j] in signals.METRIC_OPS for j in tainted) else LOSS
+    consumers = index.data_out[i] + index.ctrl_out[i]
+    if not consumers:
+        return SINK
+    if all(a.excl.category[j] == SUMMARY for j in consumers):
+        return SUMMARIZED
+    return OTHER
+
+
+def loss_source(a: Analysis, root: int) -> int | None:
+    """Walk back from a loss along its most-weighted operand to where it meets its target.
+
+    A loss compares the prediction with something that carries no trainable weights (labels, or
+    the input itself for an autoencoder); the weighted operand of that comparison is the
+    prediction. Walking stops at the first op that is not loss arithmetic.
+    """
+    index, cat = a.index, a.excl.category
+    current, seen = root, set()
+    while current not in seen:
+        seen.add(current)
+        operands = [j for j in index.data_in[current] if not cat[j]
+                    and (a.weight_bits[j] or a.input_bits[j] or a.excl.forward[j])]
+        weighted = [j for j in operands if a.weight_bits[j]]
+        if not weighted:
+            return current if current != root else None
+        best = max(weighted, key=a.share)
+        if index.ops[best] not in signals.LOSS_OPS:
+            return best
+        others = [j for j in operands if j != best]
+        if any(not a.weight_bits[j] for j in others):
+            return best
+        current = best
+    return None
+
+
+def score_draft(a: Analysis, d: _Draft) -> None:
+    """Combine the signals into a score in [0, 0.9] and the reasons the user reads."""
+    index, i = a.index, d.i
+    score = 0.05 + _KIND_BONUS[d.kind]
+    if d.kind in _KIND_REASON:
+        d.reasons.append(_KIND_REASON[d.kind])
+    activation = _activation_behind(index, i)
+    if activation is not None:
+        score += 0.10
+        d.reasons.append(_activation_reason(index, i, activation))
+    features = a.feature_names(i)
+    if features:
+        score += 0.10
+        d.reasons.append("reached from feature input " + ", ".join(f"'{n}'" for n in features[:3]))
+    elif a.sources_are_random and a.excl.forward[i]:
+        score += 0.08
+        d.reasons.append("computed from random noise (the graph has no feature inputs)")
+    if a.weight_total:
+        share = a.share(i)
+        score += 0.30 * share
+        d.reasons.append(f"depends on {round(100 * share)}% of the model's trainable weights")
+    elif features:
+        score += 0.30
+    if d.kind in (SINK, SUMMARIZED):
+        d.reasons.append("not on the loss or optimizer path")
+    if signals.name_hint(index.names[i]):
+        score += 0.05
+        d.reasons.append("its name suggests an output (weak evidence)")
+    score -= _penalties(index, i, d.reasons)
+    d.score = max(0.01, min(STRUCTURAL_CAP, score))
+
+
+def _penalties(index, i: int, reasons: list[str]) -> float:
+    penalty = 0.0
+    if signals.in_loop(index, i):
+        penalty += 0.30
+        reasons.append("inside a while loop (per-iteration state)")
+    if index.ops[i] in ("Exit", "RefExit"):
+        penalty += 0.15
+        reasons.append("a loop's final state rather than a computed result")
+    if signals.is_scalar(index, i):
+        penalty += 0.15
+        reasons.append("a scalar (more often a loss or a counter)")
+    if index.dtypes[i] in signals.NON_VALUE_DTYPES:
+        penalty += 0.30
+        reasons.append(f"a {index.dtypes[i]} handle, not a value")
+    return penalty
+
+
+def _activation_behind(index, i: int) -> int | None:
+    """The final activation at ``i`` or right behind its cosmetic tail (Identity of Softmax)."""
+    current, steps = i, 0
+    while steps < 4:
+        if signals.is_final_activation(index.ops[current]):
+            return current
+        if not signals.is_cosmetic(index.ops[current]) or not index.data_in[current]:
+            return None
+        current = index.data_in[current][0]
+        steps += 1
+    return None
+
+
+def _activation_reason(index, i: int, activation: int) -> str:
+    op = index.ops[activation]
+    ins = index.data_in[activation]
+    over = f" over '{index.names[ins[0]]}'" if ins else ""
+    if activation == i:
+        return f"final activation: {op}{over}"
+    return f"{index.ops[i]} of the final activation {op} '{index.names[activation]}'"
+
+
+def _main_input(a: Analysis, i: int) -> int | None:
+    """The operand carrying the most weights (the data path, not a shape or axis constant)."""
+    ins = [j for j in a.index.data_in[i] if not a.excl.category[j]
+           and a.index.ops[j] not in signals.CONST_OPS]
+    if not ins:
+        return None
+    return max(ins, key=a.share)
+
+
+def add_alternatives(a: Analysis, drafts: dict[int, _Draft]) -> None:
+    """List the value behind a cosmetic tail or a final activation right after its candidate."""
+    index = a.index
+    for draft in sorted(drafts.values(), key=lambda d: -d.score):
+        if draft.alternative_of is not None:
+            continue
+        op = index.ops[draft.i]
+        if not (signals.is_cosmetic(op) or signals.is_final_activation(op)):
+            continue
+        behind = _main_input(a, draft.i)
+        if behind is None or index.ops[behind] in _NOT_CANDIDATE_OPS:
+            continue
+        margin = 0.02 if signals.is_cosmetic(op) else 0.04
+        why = (f"the value behind the cosmetic {op} '{index.names[draft.i]}'"
+               if signals.is_cosmetic(op) else f"the input of the final {op} '{index.names[draft.i]}'")
+        existing = drafts.get(behind)
+        if existing is not None:
+            if existing.score < draft.score - margin:
+                existing.score = draft.score - margin
+                existing.reasons.insert(0, why)
+            continue
+        alt = _Draft(behind, OTHER, alternative_of=draft.i)
+        score_draft(a, alt)
+        alt.reasons = [why] + [r for r in alt.reasons if r != _KIND_REASON[OTHER]]
+        alt.score = draft.score - margin
+        drafts[behind] = alt
+
+
+def _candidate(a: Analysis, d: _Draft) -> Candidate:
+    index = a.index
+    return Candidate(name=index.names[d.i], score=round(d.score, 4), op=index.ops[d.i],
+                     dtype=index.dtypes[d.i], shape=index.shapes[d.i], reasons=d.reasons)
+
+
+def _apply_signatures(a: Analysis, model, meta_graph, candidates: list[Candidate]) -> list[Candidate]:
+    """SignatureDef outputs are what the exporter declared: authoritative, ranked first."""
+    from inspector.ranking.signatures import signature_outputs
+
+    declared = signature_outputs(meta_graph if meta_graph is not None
+                                 else getattr(model, "meta_graph", None))
+    if not declared:
+        return candidates
+    by_name = {c.name: c for c in candidates}
+    index = a.index
+    out: list[Candidate] = []
+    for entry in declared:
+        i = index.node_index(entry.tensor)
+        if i is None:
+            continue
+        name = index.names[i]
+        structural = by_name.pop(name, None)
+        reasons = [entry.reason] + ([r for r in structural.reasons] if structural else [])
+        out.append(Candidate(name=name, score=entry.score, op=index.ops[i], dtype=index.dtypes[i],
+                             shape=index.shapes[i], reasons=reasons, group=entry.group))
+    seen = set()
+    unique = []
+    for cand in out:
+        if cand.name not in seen:
+            seen.add(cand.name)
+            unique.append(cand)
+    return unique + list(by_name.values())
+
+
+def _order(candidates: list[Candidate]) -> list[Candidate]:
+    """Best first; members of one group stay together at their best member's place."""
+    best: dict[str, float] = {}
+    for cand in candidates:
+        if cand.group is not None:
+            best[cand.group] = max(best.get(cand.group, 0.0), cand.score)
+    return sorted(candidates, key=lambda c: (-(best[c.group] if c.group else c.score),
+                                             c.group or "", -c.score, c.name))

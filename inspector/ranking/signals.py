@@ -1,0 +1,193 @@
+"""The evidence the ranking weighs, one small function per signal.
+
+Each function states why the signal exists. None of them looks at a particular model's node
+names: op types, graph structure and the MetaGraphDef's own records carry the evidence; node
+names only add a small nudge (:func:`name_hint`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from inspector.ranking.index import BACK_EDGE_OPS, GraphIndex
+from inspector.ranking.subgraphs import VARIABLE_OPS
+
+INPUT_OPS = frozenset({
+    "Placeholder", "PlaceholderV2", "PlaceholderWithDefault", "IteratorGetNext",
+    "IteratorGetNextSync", "QueueDequeue", "QueueDequeueV2", "QueueDequeueMany",
+    "QueueDequeueManyV2", "QueueDequeueUpTo", "QueueDequeueUpToV2",
+})
+RANDOM_OPS = frozenset({
+    "RandomStandardNormal", "RandomUniform", "RandomUniformInt", "TruncatedNormal",
+    "RandomGamma", "RandomPoisson", "RandomPoissonV2", "Multinomial", "RandomShuffle",
+    "StatelessRandomNormal", "StatelessRandomUniform", "StatelessRandomNormalV2",
+    "StatelessRandomUniformV2", "StatelessTruncatedNormal",
+})
+CONST_OPS = frozenset({"Const", "HostConst"})
+FLOAT_DTYPES = frozenset({"float16", "bfloat16", "float32", "float64"})
+NON_VALUE_DTYPES = frozenset({"resource", "variant"})
+
+# Ops that change how a value looks but not what it is: a frozen graph's output is often the
+# Identity or Reshape that follows the real computation, and users may want either.
+COSMETIC_OPS = frozenset({"Identity", "Reshape", "Squeeze", "Cast", "ExpandDims", "Snapshot",
+                          "StopGradient", "IdentityN", "PreventGradient", "CheckNumerics"})
+# The last op a model applies to turn scores into an answer.
+FINAL_ACTIVATION_OPS = frozenset({
+    "Softmax", "Sigmoid", "LogSoftmax", "ArgMax", "TopK", "TopKV2", "NonMaxSuppression",
+    "NonMaxSuppressionV2", "NonMaxSuppressionV3", "NonMaxSuppressionV4", "NonMaxSuppressionV5",
+    "CombinedNonMaxSuppression",
+})
+# Ops through which a variable's value reaches its consumer unchanged (reads, loop entries).
+_READ_OPS = frozenset({"Identity", "ReadVariableOp", "Enter", "RefEnter", "Cast", "Snapshot",
+                       "RefIdentity"})
+# Ops that combine a prediction with its target inside a loss; walking back from the loss
+# stops at the first one whose other operand carries no trainable weights.
+LOSS_OPS = frozenset({
+    "Mean", "Sum", "Square", "Sub", "SquaredDifference", "Abs", "Mul", "Neg", "Log", "Add", "AddV2",
+    "AddN", "RealDiv", "Div", "Pow", "Sqrt", "Maximum", "Minimum", "Select", "SelectV2", "Log1p",
+    "Exp", "Relu", "L2Loss", "SoftmaxCrossEntropyWithLogits",
+    "SparseSoftmaxCrossEntropyWithLogits", "Reshape", "Identity", "Cast", "Squeeze",
+})
+METRIC_OPS = frozenset({"Equal", "NotEqual", "InTopK", "InTopKV2", "Less", "Greater",
+                        "LessEqual", "GreaterEqual"})
+
+_OUTPUT_WORDS = re.compile(
+    r"(^|[/_])(outputs?|logits?|predictions?|preds?|probabilities|probs?|proba|scores?|"
+    r"detections?|boxes|classes|y_?hat|inference)([/_:\d]|$)", re.IGNORECASE)
+_SWITCH_WORDS = re.compile(
+    r"(^|[/_])(keep_?prob\w*|is_?training|training|train_?phase|phase|learning_?rate|lr|"
+    r"dropout\w*|mode|drop_?rate)$", re.IGNORECASE)
+_LABEL_WORDS = re.compile(r"(^|[/_])(labels?|targets?|y_?true|y_|gt|ground_?truth)\d*$",
+                          re.IGNORECASE)
+
+
+def name_hint(name: str) -> bool:
+    """Weak evidence only: authors often call the output 'output', 'logits', 'probs'…
+
+    It never decides alone; it breaks near-ties between structurally equal candidates.
+    """
+    last = name.rsplit("/", 2)
+    return bool(_OUTPUT_WORDS.search("/".join(last[-2:])))
+
+
+def switch_name_hint(name: str) -> bool:
+    """Weak evidence that a scalar-looking input is a training switch (keep_prob, is_training…)."""
+    return bool(_SWITCH_WORDS.search(name))
+
+
+def label_name_hint(name: str) -> bool:
+    """Weak evidence that an input holds labels; used only in reasons and near-ties."""
+    return bool(_LABEL_WORDS.search(name))
+
+
+def is_cosmetic(op: str) -> bool:
+    """A cosmetic tail hides the real result one step back (walk back over it)."""
+    return op in COSMETIC_OPS
+
+
+def is_final_activation(op: str) -> bool:
+    """The op that turns logits into the answer users consume (walk forward to it)."""
+    return op in FINAL_ACTIVATION_OPS
+
+
+def num_elements(shape: list[int] | None) -> int:
+    """Elements of a shape, unknown dims counted as 1 (sizes only weigh variables)."""
+    if shape is None:
+        return 1
+    total = 1
+    for dim in shape:
+        total *= max(int(dim), 1)
+    return total
+
+
+def is_weight_source(index: GraphIndex, i: int, frozen: bool) -> bool:
+    """A trainable value: a variable, or in a frozen graph a float constant with ≥ 2 elements.
+
+    Freezing turns every variable into a Const, so in a graph without variables the weights are
+    the non-trivial float constants.
+    """
+    op = index.ops[i]
+    if op in VARIABLE_OPS:
+        return True
+    if frozen and op in CONST_OPS and index.dtypes[i] in FLOAT_DTYPES:
+        return num_elements(index.shapes[i]) >= 2
+    return False
+
+
+def weight_values(index: GraphIndex, weights: set[int]) -> list[bool]:
+    """Nodes whose value *is* a weight: the weight itself or a read / loop entry of it.
+
+    An op consuming such a node directly is a layer, and an input reaching a layer directly is a
+    feature input (a label only meets the weights through the prediction, in the loss).
+    """
+    value = [False] * len(index)
+    for i in index.order:
+        if i in weights:
+            value[i] = True
+        elif index.ops[i] in _READ_OPS and index.data_in[i]:
+            value[i] = all(value[j] for j in index.data_in[i])
+    return value
+
+
+# Ops whose value does not depend on their input's *values* (only on its shape): a weight
+# reaching them says nothing about what the result computes.
+SHAPE_OPS = frozenset({"Shape", "ShapeN", "Size", "Rank", "ZerosLike", "OnesLike",
+                       "BroadcastGradientArgs", "TensorArraySizeV3"})
+
+
+def propagate_bits(index: GraphIndex, seeds: dict[int, int], blocked: list[str]) -> list[int]:
+    """OR bitsets forward along data edges in topological order, skipping excluded nodes.
+
+    Python ints serve as bitsets: one bit per weight (or per input), so a node's full set of
+    ancestors of interest costs one OR per edge — linear, not quadratic. Loop back edges are
+    picked up by a second pass when the graph has any. Shape-only ops stop the propagation.
+    """
+    bits = [0] * len(index)
+    passes = 2 if any(op in BACK_EDGE_OPS for op in index.ops) else 1
+    data_in, order, ops = index.data_in, index.order, index.ops
+    for _ in range(passes):
+        for i in order:
+            if blocked[i] or ops[i] in SHAPE_OPS:
+                bits[i] = seeds.get(i, 0) if not blocked[i] else 0
+                continue
+            value = seeds.get(i, 0)
+            for j in data_in[i]:
+                value |= bits[j]
+            bits[i] = value
+    return bits
+
+
+def share_of(bits: int, sizes: list[int], total: int) -> float:
+    """Share of the model's trainable weights (by element count) among a node's ancestors.
+
+    The prediction depends on (nearly) all of them; a branch, an auxiliary head or a metric
+    depends on fewer.
+    """
+    if total <= 0 or not bits:
+        return 0.0
+    acc = 0
+    while bits:
+        low = bits & -bits
+        acc += sizes[low.bit_length() - 1]
+        bits ^= low
+    return min(acc / total, 1.0)
+
+
+def names_of(bits: int, names: list[str]) -> list[str]:
+    """The names behind the set bits of a bitset, in bit order."""
+    out = []
+    while bits:
+        low = bits & -bits
+        out.append(names[low.bit_length() - 1])
+        bits ^= low
+    return out
+
+
+def in_loop(index: GraphIndex, i: int) -> bool:
+    """A value inside a while-loop frame is per-iteration state, not the model's answer."""
+    return bool(index.frames[i])
+
+
+def is_scalar(index: GraphIndex, i: int) -> bool:
+    """A scalar is a loss, a counter or a hyperparameter far more often than a prediction."""
+    return index.shapes[i] == []
