@@ -1,0 +1,309 @@
+"""Graph files: ``load_graph_file(path) -> LoadedGraph`` for GraphDef, MetaGraphDef and SavedModel.
+
+Binary or text, whatever the extension says (FORMATS.md §11): a cheap look at the first 4 KB
+guesses text vs binary, then parsing confirms; each binary candidate must also look like what it
+claims (a GraphDef whose "ops" are not identifiers is really some other message). Files in the
+wild are misnamed often, so :func:`sniff_kind` also recognises what a file is when it is *not*
+a graph (checkpoint index, HDF5, zip, LFS pointer, HTML page, TensorProto), for diagnosis.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from google.protobuf import text_format
+from google.protobuf.message import DecodeError
+
+from inspector.errors import UnreadableInputError
+from inspector.proto import pb
+from inspector.readers import dtypes
+from inspector.readers.table import FOOTER_SIZE, MAGIC
+
+MAX_PROTO_BYTES = (1 << 31) - 1          # protobuf's hard limit on one message (FORMATS.md §8.7)
+_SNIFF_BYTES = 4096
+_TEXT_HEAD = re.compile(rb"\A(?:\s*#[^\n]*\n|\s)*(?:[A-Za-z_][A-Za-z0-9_]*|\[[A-Za-z0-9_.\/]+\])\s*[{:<]")
+_TEXT_FIELD = re.compile(rb"\A(?:\s*#[^\n]*\n|\s)*([A-Za-z_][A-Za-z0-9_]*)")
+_OP_NAME = re.compile(r"^[A-Za-z_>][A-Za-z0-9_>.]*$")
+_VERSION = re.compile(r"^\d+\.\d+")
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+_ZIP_MAGIC = b"PK\x03\x04"
+_LFS_MAGIC = b"version https://git-lfs"
+_TEXT_FIRST_FIELD = {
+    b"node": "graphdef", b"library": "graphdef", b"versions": "graphdef", b"version": "graphdef",
+    b"meta_info_def": "metagraph", b"graph_def": "metagraph", b"saver_def": "metagraph",
+    b"collection_def": "metagraph", b"signature_def": "metagraph", b"asset_file_def": "metagraph",
+    b"saved_model_schema_version": "saved_model", b"meta_graphs": "saved_model",
+    b"dtype": "tensorproto", b"tensor_shape": "tensorproto",
+    b"model_checkpoint_path": "checkpoint_state", b"all_model_checkpoint_paths": "checkpoint_state",
+}
+_MESSAGE = {"graphdef": "GraphDef", "metagraph": "MetaGraphDef", "saved_model": "SavedModel"}
+
+
+@dataclass
+class LoadedGraph:
+    """A parsed graph file; ``graph_def`` is always set (the chosen meta graph's for SavedModels)."""
+
+    kind: str                      # "graphdef" | "metagraph" | "saved_model"
+    text_format: bool
+    graph_def: object
+    meta_graph: object | None
+    saved_model: object | None
+    path: str
+    size: int
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def tf_version(self) -> str | None:
+        """The TensorFlow release that wrote it, when the file records one (MetaInfoDef)."""
+        if self.meta_graph is not None and self.meta_graph.meta_info_def.tensorflow_version:
+            return self.meta_graph.meta_info_def.tensorflow_version
+        return None
+
+
+# --------------------------------------------------------------------------- plausibility
+def _plausible_graph_def(graph) -> bool:
+    """Every node has a name and an identifier-like op (other messages parsed as GraphDef do not)."""
+    if not graph.node and not graph.library.function:
+        return graph.versions.producer > 0
+    return all(n.name and _OP_NAME.match(n.op) for n in graph.node)
+
+
+def _plausible_meta(meta) -> bool:
+    """A real MetaGraphDef records a TF version like "2.21.0", op definitions, or a plausible graph."""
+    info = meta.meta_info_def
+    if info.tensorflow_version and not _VERSION.match(info.tensorflow_version):
+        return False
+    if meta.HasField("graph_def") and len(meta.graph_def.node) > 0:
+        return _plausible_graph_def(meta.graph_def)
+    return bool(info.tensorflow_version) or len(info.stripped_op_list.op) > 0
+
+
+def _plausible_saved_model(model) -> bool:
+    return model.saved_model_schema_version in (0, 1) and len(model.meta_graphs) > 0 and all(
+        _plausible_meta(m) for m in model.meta_graphs)
+
+
+def _plausible_tensor(tensor) -> bool:
+    if not dtypes.is_known(tensor.dtype) or tensor.dtype in (0, dtypes.DT_RESOURCE):
+        return False
+    dims = [d.size for d in tensor.tensor_shape.dim]
+    if any(d < 0 for d in dims):
+        return False
+    count = 1
+    for d in dims:
+        count *= d
+    dt = dtypes.by_value(tensor.dtype)
+    if tensor.tensor_content:
+        return dt.itemsize is not None and len(tensor.tensor_content) == count * dt.itemsize
+    return True
+
+
+_PLAUSIBLE = {"graphdef": (lambda: pb.GraphDef(), _plausible_graph_def),
+              "metagraph": (lambda: pb.MetaGraphDef(), _plausible_meta),
+              "saved_model": (lambda: pb.SavedModel(), _plausible_saved_model),
+              "tensorproto": (lambda: pb.TensorProto(), _plausible_tensor)}
+
+
+def _parse_binary(data: bytes, kind: str):
+    factory, plausible = _PLAUSIBLE[kind]
+    msg = factory()
+    try:
+        msg.ParseFromString(data)
+    except (DecodeError, RuntimeError, ValueError):
+        return None
+    return msg if plausible(msg) else None
+
+
+def _binary_order(data: bytes, preferred: str | None) -> list[str]:
+    """Candidates in the order to try: the extension's guess first, then by first byte."""
+    if data[:1] == b"\x08":
+        order = ["saved_model", "metagraph", "graphdef"]
+    else:
+        order = ["graphdef", "metagraph", "saved_model"]
+    if preferred in order:
+        order.remove(preferred)
+        order.insert(0, preferred)
+    return order
+
+
+def _looks_text(head: bytes) -> bool:
+    return bool(_TEXT_HEAD.match(head)) and b"\x00" not in head
+
+
+def _text_kind(head: bytes) -> str | None:
+    match = _TEXT_FIELD.match(head)
+    return _TEXT_FIRST_FIELD.get(match.group(1)) if match else None
+
+
+# --------------------------------------------------------------------------- sniffing
+def _is_table(path: str, size: int) -> bool:
+    if size < FOOTER_SIZE:
+        return False
+    with open(path, "rb") as fh:
+        fh.seek(size - 8)
+        return int.from_bytes(fh.read(8), "little") == MAGIC
+
+
+def sniff_kind(path: str | Path) -> str:
+    """What the file is: 'graphdef'|'metagraph'|'saved_model'|'text'|'tensor_bundle_index'|'hdf5'|
+    'zip'|'lfs_pointer'|'html'|'tensorproto'|'unknown'. Never raises for unreadable content."""
+    path = str(path)
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as fh:
+            head = fh.read(_SNIFF_BYTES)
+        if head.startswith(_LFS_MAGIC):
+            return "lfs_pointer"
+        if head.startswith(_HDF5_MAGIC):
+            return "hdf5"
+        if head.startswith(_ZIP_MAGIC):
+            return "zip"
+        stripped = head.lstrip().lower()
+        if stripped.startswith((b"<!doctype html", b"<html")):
+            return "html"
+        if _is_table(path, size):
+            return "tensor_bundle_index"
+        if _looks_text(head):
+            return "text"
+        if not head or size > MAX_PROTO_BYTES:
+            return "unknown"
+        data = Path(path).read_bytes()
+    except OSError:
+        return "unknown"
+    for kind in (*_binary_order(data, _preferred_kind(path)), "tensorproto"):
+        if _parse_binary(data, kind) is not None:
+            return kind
+    return "unknown"
+
+
+def _preferred_kind(path: str) -> str | None:
+    name = Path(path).name
+    if name.startswith("saved_model."):
+        return "saved_model"
+    if name.endswith(".meta"):
+        return "metagraph"
+    return None
+
+
+# --------------------------------------------------------------------------- loading
+_NOT_A_GRAPH = {
+    "tensor_bundle_index": ("is a checkpoint table (.index or V1 checkpoint), not a graph",
+                            "pass the .meta file or the checkpoint prefix instead"),
+    "hdf5": ("is an HDF5 file (Keras .h5 weights or model), not a TensorFlow graph",
+             "load it in Keras and export a SavedModel, then pass that folder"),
+    "zip": ("is a zip archive (e.g. a Keras .keras file), not a TensorFlow graph",
+            "unpack it or export a SavedModel from Keras, then pass that"),
+    "html": ("is an HTML page, not a TensorFlow graph (often a GitHub page saved instead of the raw file)",
+             "download the raw file (the 'Raw' or 'Download' button)"),
+    "tensorproto": ("is a serialized TensorProto (a single tensor's value), not a graph",
+                    "pass the model's graph file (.pb, .pbtxt, .meta) instead"),
+}
+
+
+def _error(path: str, problem: str, fix: str) -> UnreadableInputError:
+    return UnreadableInputError(problem, path=path, fix=fix)
+
+
+def load_graph_file(path: str | Path) -> LoadedGraph:
+    """Parse a GraphDef/MetaGraphDef/SavedModel file (or a SavedModel folder), text or binary."""
+    path = str(path)
+    if os.path.isdir(path):
+        for name in ("saved_model.pb", "saved_model.pbtxt"):
+            if os.path.isfile(os.path.join(path, name)):
+                return load_graph_file(os.path.join(path, name))
+        raise _error(path, "is a folder without saved_model.pb", "pass a graph file or a SavedModel folder")
+    try:
+        size = os.path.getsize(path)
+    except OSError as exc:
+        raise _error(path, f"cannot read the graph file ({exc.strerror})", "check the path") from None
+    from inspector.readers.resolve import placeholder_problem
+    stub = placeholder_problem(path)
+    if stub is not None:
+        raise stub
+    if size == 0:
+        raise _error(path, "is empty (0 bytes)",
+                     "the file was not written completely; export the graph again")
+    if size > MAX_PROTO_BYTES:
+        raise _error(path, f"is {size:,} bytes, above protobuf's 2 GiB limit, so it cannot be a valid graph",
+                     "large weights belong in a checkpoint; pass the checkpoint and its .meta instead")
+    kind = sniff_kind(path)
+    if kind in _NOT_A_GRAPH:
+        problem, fix = _NOT_A_GRAPH[kind]
+        raise _error(path, problem, fix)
+    data = Path(path).read_bytes()
+    if kind == "text":
+        return _load_text(path, data, size)
+    if kind not in _MESSAGE:
+        raise _error(path, "is not a TensorFlow GraphDef, MetaGraphDef or SavedModel (binary parsing "
+                     "failed and it is not text format)",
+                     "check that this is the model's graph file and that it is not truncated")
+    msg = _parse_binary(data, kind)
+    return _wrap(kind, msg, path, size, text=False)
+
+
+def _load_text(path: str, data: bytes, size: int) -> LoadedGraph:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _error(path, f"looks like text format but is not UTF-8 (byte {exc.start})",
+                     "check the file encoding") from None
+    first = _text_kind(data[:_SNIFF_BYTES])
+    if first == "tensorproto":
+        raise _error(path, "is a text-format TensorProto (a single tensor's value), not a graph",
+                     "pass the model's graph file instead")
+    if first == "checkpoint_state":
+        raise _error(path, "is a checkpoint state file, not a graph",
+                     "pass the checkpoint folder or prefix, or the .meta graph next to it")
+    order = [first] if first in _MESSAGE else []
+    preferred = _preferred_kind(path)
+    order += [k for k in (preferred, "graphdef", "metagraph", "saved_model") if k and k not in order]
+    warnings: list[str] = []
+    first_error = None
+    for kind in order:
+        msg = getattr(pb, _MESSAGE[kind])()
+        try:
+            text_format.Parse(text, msg)
+        except text_format.ParseError as exc:
+            first_error = first_error or exc
+            # Newer TF versions add fields; accept them only when the rest is clearly a graph.
+            try:
+                msg = getattr(pb, _MESSAGE[kind])()
+                text_format.Parse(text, msg, allow_unknown_field=True)
+            except text_format.ParseError:
+                continue
+            if kind != first or msg.ByteSize() == 0:
+                continue
+            warnings.append(f"ignored fields this reader does not know ({str(exc).splitlines()[0]})")
+        loaded = _wrap(kind, msg, path, size, text=True)
+        loaded.warnings[:0] = warnings
+        return loaded
+    detail = str(first_error).splitlines()[0] if first_error else "unknown message"
+    raise _error(path, f"is text but not a valid text-format GraphDef, MetaGraphDef or SavedModel ({detail})",
+                 "fix the reported line, or export the graph again with tf.io.write_graph")
+
+
+def _wrap(kind: str, msg, path: str, size: int, text: bool) -> LoadedGraph:
+    if kind == "graphdef":
+        return LoadedGraph(kind, text, msg, None, None, path, size)
+    if kind == "metagraph":
+        return LoadedGraph(kind, text, msg.graph_def, msg, None, path, size)
+    chosen, warnings = _choose_meta_graph(msg)
+    return LoadedGraph(kind, text, chosen.graph_def, chosen, msg, path, size, warnings)
+
+
+def _choose_meta_graph(model):
+    """The ``serve`` meta graph when there are several (what TF Serving loads), else the first."""
+    graphs = list(model.meta_graphs)
+    if not graphs:
+        raise UnreadableInputError("the SavedModel holds no meta graph", fix="export the SavedModel again")
+    chosen = next((m for m in graphs if list(m.meta_info_def.tags) == ["serve"]), None) or \
+        next((m for m in graphs if "serve" in m.meta_info_def.tags), graphs[0])
+    warnings = []
+    if len(graphs) > 1:
+        tags = [",".join(m.meta_info_def.tags) or "(no tags)" for m in graphs]
+        warnings.append(f"the SavedModel holds {len(graphs)} meta graphs (tags: {'; '.join(tags)}); "
+                        f"using {','.join(chosen.meta_info_def.tags) or 'the first'}")
+    return chosen, warnings
