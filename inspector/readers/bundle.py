@@ -28,7 +28,7 @@ from inspector.readers.table import Table, TableError, read_varint
 
 _MAX_SHARDS = 1 << 20
 _BIG_ENDIAN = 1
-_CORRUPT_FIX = "the checkpoint is corrupt or incomplete; copy it again from where it was saved"
+_CORRUPT_FIX = "The checkpoint is corrupt or incomplete; copy it again from where it was saved"
 
 Extents = list[tuple[int, int]]
 
@@ -81,7 +81,7 @@ class BundleReader(CheckpointReader):
             data = Path(path).read_bytes()
         except OSError as exc:
             raise UnreadableInputError(f"cannot read the checkpoint index ({exc.strerror})", path=path,
-                                       fix="check that the file exists and is readable") from None
+                                       fix="Check that the file exists and is readable") from None
         if not data:
             raise UnreadableInputError("the checkpoint index is empty (0 bytes)", path=path, fix=_CORRUPT_FIX)
         try:
@@ -127,7 +127,7 @@ class BundleReader(CheckpointReader):
             raise UnreadableInputError(
                 f"bundle version (producer {header.version.producer}, min_consumer "
                 f"{header.version.min_consumer}) is newer than this reader understands", path=self.index_path,
-                fix="re-save the checkpoint with a TensorFlow 2.x release")
+                fix="Re-save the checkpoint with a TensorFlow 2.x release")
         if not 0 <= header.num_shards <= _MAX_SHARDS or (header.num_shards == 0 and self._entries):
             raise UnreadableInputError(f"the header claims {header.num_shards} data shards",
                                        path=self.index_path, fix=_CORRUPT_FIX)
@@ -164,11 +164,11 @@ class BundleReader(CheckpointReader):
         except FileNotFoundError:
             raise UnreadableInputError(
                 f"data shard {Path(path).name} is missing (needed for {label!r})", path=path,
-                fix=f"copy all {self.num_shards} .data-*-of-{self.num_shards:05d} files next to the .index",
+                fix=f"Copy all {self.num_shards} .data-*-of-{self.num_shards:05d} files next to the .index",
             ) from None
         except (OSError, ValueError) as exc:
             raise UnreadableInputError(f"cannot map the data shard ({exc})", path=path,
-                                       fix="check that the file is readable") from None
+                                       fix="Check that the file is readable") from None
         self._maps[shard] = mapped
         return mapped
 
@@ -206,7 +206,7 @@ class BundleReader(CheckpointReader):
             return dtypes.by_value(entry.dtype)
         except dtypes.UnknownDTypeError:
             raise UnreadableInputError(f"tensor {label!r} has unknown data type enum {entry.dtype}",
-                                       path=self.index_path, fix="this TensorFlow type is not supported",
+                                       path=self.index_path, fix="This TensorFlow type is not supported",
                                        ) from None
 
     def _read_entry(self, entry, label: str, shape: tuple[int, ...]) -> np.ndarray:
@@ -390,7 +390,7 @@ class BundleReader(CheckpointReader):
         dt = self._dtype(entry, name)
         if dt.numpy is None:
             raise UsageError(f"tensor {name!r} is a {dt.name} tensor, which has no raw buffer",
-                             path=self.prefix, fix="read it with read() instead")
+                             path=self.prefix, fix="Read it with read() instead")
         chunk_size = max(dt.itemsize, chunk_size - chunk_size % dt.itemsize)
         if not meta.partitioned:
             yield from self._stream_entry(entry, name, meta.shape, dt, chunk_size)

@@ -69,7 +69,7 @@ class CheckpointReader:
         except KeyError:
             raise UnreadableInputError(
                 f"the checkpoint has no tensor named {name!r}", path=self.prefix,
-                fix="list the checkpoint's tensors with `inspect` and use one of those names") from None
+                fix="List the checkpoint's tensors with `inspect` and use one of those names") from None
 
     def __contains__(self, name: str) -> bool:
         return name in self.tensors
@@ -113,4 +113,4 @@ def open_checkpoint(prefix: str | Path) -> CheckpointReader:
         return V1Reader(prefix)
     raise UnreadableInputError(
         f"no checkpoint found: neither {Path(prefix).name}.index (V2) nor a V1 checkpoint file exists",
-        path=prefix, fix="pass the checkpoint prefix (e.g. model.ckpt-300) or its folder")
+        path=prefix, fix="Pass the checkpoint prefix (e.g. model.ckpt-300) or its folder")

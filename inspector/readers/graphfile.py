@@ -204,7 +204,7 @@ _NOT_A_GRAPH = {
 
 
 def _error(path: str, problem: str, fix: str) -> UnreadableInputError:
-    return UnreadableInputError(problem, path=path, fix=fix)
+    return UnreadableInputError(problem, path=path, fix=fix[:1].upper() + fix[1:])
 
 
 def load_graph_file(path: str | Path) -> LoadedGraph:
@@ -225,10 +225,10 @@ def load_graph_file(path: str | Path) -> LoadedGraph:
         raise stub
     if size == 0:
         raise _error(path, "is empty (0 bytes)",
-                     "the file was not written completely; export the graph again")
+                     "The file was not written completely; export the graph again")
     if size > MAX_PROTO_BYTES:
         raise _error(path, f"is {size:,} bytes, above protobuf's 2 GiB limit, so it cannot be a valid graph",
-                     "large weights belong in a checkpoint; pass the checkpoint and its .meta instead")
+                     "Large weights belong in a checkpoint; pass the checkpoint and its .meta instead")
     kind = sniff_kind(path)
     if kind in _NOT_A_GRAPH:
         problem, fix = _NOT_A_GRAPH[kind]
@@ -249,14 +249,14 @@ def _load_text(path: str, data: bytes, size: int) -> LoadedGraph:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise _error(path, f"looks like text format but is not UTF-8 (byte {exc.start})",
-                     "check the file encoding") from None
+                     "Check the file encoding") from None
     first = _text_kind(data[:_SNIFF_BYTES])
     if first == "tensorproto":
         raise _error(path, "is a text-format TensorProto (a single tensor's value), not a graph",
-                     "pass the model's graph file instead")
+                     "Pass the model's graph file instead")
     if first == "checkpoint_state":
         raise _error(path, "is a checkpoint state file, not a graph",
-                     "pass the checkpoint folder or prefix, or the .meta graph next to it")
+                     "Pass the checkpoint folder or prefix, or the .meta graph next to it")
     order = [first] if first in _MESSAGE else []
     preferred = _preferred_kind(path)
     order += [k for k in (preferred, "graphdef", "metagraph", "saved_model") if k and k not in order]
@@ -282,7 +282,7 @@ def _load_text(path: str, data: bytes, size: int) -> LoadedGraph:
         return loaded
     detail = str(first_error).splitlines()[0] if first_error else "unknown message"
     raise _error(path, f"is text but not a valid text-format GraphDef, MetaGraphDef or SavedModel ({detail})",
-                 "fix the reported line, or export the graph again with tf.io.write_graph")
+                 "Fix the reported line, or export the graph again with tf.io.write_graph")
 
 
 def _wrap(kind: str, msg, path: str, size: int, text: bool) -> LoadedGraph:
@@ -298,7 +298,7 @@ def _choose_meta_graph(model):
     """The ``serve`` meta graph when there are several (what TF Serving loads), else the first."""
     graphs = list(model.meta_graphs)
     if not graphs:
-        raise UnreadableInputError("the SavedModel holds no meta graph", fix="export the SavedModel again")
+        raise UnreadableInputError("the SavedModel holds no meta graph", fix="Export the SavedModel again")
     chosen = next((m for m in graphs if list(m.meta_info_def.tags) == ["serve"]), None) or \
         next((m for m in graphs if "serve" in m.meta_info_def.tags), graphs[0])
     warnings = []

@@ -67,7 +67,7 @@ def placeholder_problem(path: str | Path) -> UnreadableInputError | None:
         return UnreadableInputError(
             f"{real} was removed from the repository it came from (BFG left only the "
             f"{Path(stub).name} stub, which holds a Git object id, not the file)", path=stub,
-            fix="get the real file from the original author or an older clone")
+            fix="Get the real file from the original author or an older clone")
     try:
         with open(path, "rb") as fh:
             head = fh.read(200)
@@ -78,7 +78,7 @@ def placeholder_problem(path: str | Path) -> UnreadableInputError | None:
         real = f" of {int(size.group(1)):,} bytes" if size else ""
         return UnreadableInputError(
             f"is a Git LFS pointer ({os.path.getsize(path)} bytes), not the real file{real}", path=path,
-            fix="run `git lfs pull` in the repository it came from, then try again")
+            fix="Run `git lfs pull` in the repository it came from, then try again")
     return None
 
 
@@ -225,7 +225,7 @@ def _resolve_folder(folder: str, path: str) -> Artifacts:
         what = (f"{len(graphs)} graph files and no checkpoint" if graphs
                 else "no checkpoint, graph or SavedModel")
     raise UnreadableInputError(f"the folder holds {what}", path=folder,
-                               fix="pass the checkpoint prefix or the graph file itself")
+                               fix="Pass the checkpoint prefix or the graph file itself")
 
 
 def _from_state(state_path: str, path: str, scanned: list[SavedCheckpoint]) -> Artifacts:
@@ -242,7 +242,7 @@ def _from_state(state_path: str, path: str, scanned: list[SavedCheckpoint]) -> A
             raise UnreadableInputError(
                 f"the checkpoint state file names {recorded!r}, but no such checkpoint exists and the "
                 "folder holds no other", path=state_path,
-                fix="copy the checkpoint files (.index and .data-*) next to the state file")
+                fix="Copy the checkpoint files (.index and .data-*) next to the state file")
         fallback = existing[-1]
         warnings.append(f"the newest checkpoint in the state file ({latest.recorded if latest else 'none'}) "
                         f"does not exist; using {Path(fallback.prefix).name}")
@@ -335,4 +335,4 @@ def resolve(path: str | Path) -> Artifacts:
         if near:
             hint = f"; the folder holds {', '.join(Path(p).name for p in near[-3:])}"
     raise UnreadableInputError(f"no such file, folder or checkpoint prefix{hint}", path=path,
-                               fix="check the path; a checkpoint is named by its prefix, e.g. model.ckpt-300")
+                               fix="Check the path; a checkpoint is named by its prefix, e.g. model.ckpt-300")

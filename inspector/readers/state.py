@@ -65,11 +65,11 @@ def read_state(path: str | Path) -> object:
         size = os.path.getsize(path)
         if size > _MAX_STATE_BYTES:
             raise UnreadableInputError(f"is {size} bytes, far too large for a checkpoint state file",
-                                       path=path, fix="point ckpt2pb at the checkpoint prefix instead")
+                                       path=path, fix="Point ckpt2pb at the checkpoint prefix instead")
         raw = Path(path).read_bytes()
     except OSError as exc:
         raise UnreadableInputError(f"cannot read the checkpoint state file ({exc.strerror})", path=path,
-                                   fix="check that the file exists and is readable") from None
+                                   fix="Check that the file exists and is readable") from None
     state = pb.CheckpointState()
     try:
         text_format.Parse(raw.decode("utf-8"), state)
@@ -81,7 +81,7 @@ def read_state(path: str | Path) -> object:
         detail = str(exc).splitlines()[0] if str(exc) else "not UTF-8 text"
         raise UnreadableInputError(
             f"is not a valid checkpoint state file ({detail})", path=path,
-            fix="pass the checkpoint prefix (e.g. model.ckpt-300) instead of the folder") from None
+            fix="Pass the checkpoint prefix (e.g. model.ckpt-300) instead of the folder") from None
     return state
 
 

@@ -114,7 +114,7 @@ class Table:
     def _error(self, problem: str) -> UnreadableInputError:
         return UnreadableInputError(
             f"not a valid TensorFlow table file ({problem})", path=self.path,
-            fix="the file is truncated or corrupt; copy it again from its source")
+            fix="The file is truncated or corrupt; copy it again from its source")
 
     def _read_index(self) -> tuple[list[bytes], list[tuple[int, int]]]:
         if self._size < FOOTER_SIZE:

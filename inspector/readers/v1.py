@@ -24,7 +24,7 @@ from inspector.readers.checkpoint import DEFAULT_CHUNK, CheckpointReader, Tensor
 from inspector.readers.ordered_code import encode_slice_key
 from inspector.readers.table import Table
 
-_CORRUPT_FIX = "the checkpoint is corrupt or incomplete; copy it again from where it was saved"
+_CORRUPT_FIX = "The checkpoint is corrupt or incomplete; copy it again from where it was saved"
 
 # TensorProto field that holds each dtype's values in a V1 SavedSlice (FORMATS.md §5, last column).
 _FIELD = {
@@ -53,7 +53,7 @@ class V1Reader(CheckpointReader):
         self.paths = v1_files(self.prefix)
         if not self.paths:
             raise UnreadableInputError("no V1 checkpoint file matches this prefix", path=self.prefix,
-                                       fix="pass the checkpoint file itself or its prefix")
+                                       fix="Pass the checkpoint file itself or its prefix")
         self._maps: list[mmap.mmap] = []
         self._tables: list[Table] = []
         self._slices: dict[str, list[tuple[int, object]]] = {}
@@ -77,7 +77,7 @@ class V1Reader(CheckpointReader):
                 mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
         except OSError as exc:
             raise UnreadableInputError(f"cannot read the checkpoint file ({exc.strerror})", path=path,
-                                       fix="check that the file exists and is readable") from None
+                                       fix="Check that the file exists and is readable") from None
         self._maps.append(mapped)
         try:
             table = Table(mapped, path)
@@ -100,7 +100,7 @@ class V1Reader(CheckpointReader):
             dt = dtypes.by_value(tensor.type)
         except dtypes.UnknownDTypeError:
             raise UnreadableInputError(f"tensor {name!r} has unknown data type enum {tensor.type}", path=path,
-                                       fix="this TensorFlow type is not supported") from None
+                                       fix="This TensorFlow type is not supported") from None
         shape = tuple(int(d.size) for d in tensor.shape.dim)
         if any(d < 0 for d in shape):
             raise UnreadableInputError(f"tensor {name!r} has a negative dimension {list(shape)}", path=path,
@@ -217,7 +217,7 @@ class V1Reader(CheckpointReader):
         dt = self._dtype.get(name) or self._dtype[self.meta(name).name]
         if dt.numpy is None:
             raise UsageError(f"tensor {name!r} is a {dt.name} tensor, which has no raw buffer",
-                             path=self.prefix, fix="read it with read() instead")
+                             path=self.prefix, fix="Read it with read() instead")
         data = np.ascontiguousarray(self.read(name), dtype=dt.numpy.newbyteorder("<")).tobytes()
         for start in range(0, len(data), max(1, chunk_size)):
             yield data[start:start + chunk_size]
