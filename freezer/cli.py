@@ -1,0 +1,137 @@
+"""The ``freeze`` command: checkpoint -> frozen ``.pb``, validated, optionally verified in TensorFlow.
+
+Usage::
+
+    freeze PATH (--outputs a,b | --auto-outputs) [-o OUT.pb] [--as-text] [--use-moving-averages]
+           [--keep-devices] [--verify] [--input-shape NAME=1,224,224,3 ...] [--json] [-v/-q]
+
+Exit codes: 0 written and validated, 2 unreadable input or bad request, 3 validation failed
+(nothing written), 4 ``--verify`` found different outputs, 5 TensorFlow needed for ``--verify``.
+
+``--json`` prints one object: ``output_path``, ``outputs``, ``outputs_chosen_by`` ("user" or
+"ranking"), ``checkpoint``, ``graph``, ``validation`` {``ok``, ``nodes_before``, ``nodes_after``,
+``file_size``, ``folded_bytes``, ``outputs`` [{name, op, dtype, shape}], ``checks`` [{check, ok,
+detail}], ``folded`` [{node, key, dtype, shape, bytes, partition, moving_average}], ``left_out``
+[{key, dtype, shape, reason, warning}], ``warnings``}, ``rewrites`` [{node, from, to, why}],
+``dropped_control_dependencies`` [{node, on}], ``table_initializers``, ``verification`` (null
+without ``--verify``) and ``seconds``. On an error: the error object of ``inspector.errors``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from collections.abc import Sequence
+
+from freezer.api import FreezeResult, freeze
+from inspector.cli_common import add_common_arguments, emit_json, run_main, verbosity
+from inspector.errors import UsageError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="freeze", description="Freeze a TensorFlow checkpoint into a .pb GraphDef (no TensorFlow "
+        "needed): variables become constants streamed from the checkpoint, training-only nodes go.")
+    parser.add_argument("path", help="checkpoint folder, prefix (model.ckpt-300), .meta, .index or "
+                        "`checkpoint` file")
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--outputs", action="append", metavar="A,B",
+                       help="output node names (name, name:0, ^name); comma-separated, repeatable")
+    which.add_argument("--auto-outputs", action="store_true",
+                       help="use the top-ranked output candidate (or its whole group); see `inspect`")
+    parser.add_argument("-o", "--output", metavar="OUT.pb",
+                        help="where to write (default: ./<checkpoint name>_frozen.pb)")
+    parser.add_argument("--as-text", action="store_true", help="write text format (.pbtxt)")
+    parser.add_argument("--use-moving-averages", action="store_true",
+                        help="fold ExponentialMovingAverage shadow values instead of the raw weights "
+                             "where the checkpoint has them")
+    parser.add_argument("--keep-devices", action="store_true",
+                        help="keep the device placements (cleared by default)")
+    parser.add_argument("--verify", action="store_true",
+                        help="run the restored checkpoint and the frozen graph in TensorFlow and compare")
+    parser.add_argument("--input-shape", action="append", metavar="NAME=D0,D1,...", default=[],
+                        help="shape for an input with unknown dims, for --verify; repeatable")
+    add_common_arguments(parser)
+    return parser
+
+
+def parse_input_shapes(specs: Sequence[str]) -> dict[str, list[int]]:
+    """``["images=1,28,28,1"]`` -> ``{"images": [1, 28, 28, 1]}``; ``name=`` means a scalar."""
+    shapes: dict[str, list[int]] = {}
+    for spec in specs:
+        name, sep, dims = spec.partition("=")
+        try:
+            if not sep or not name.strip():
+                raise ValueError
+            shapes[name.strip()] = [int(d) for d in dims.split(",") if d.strip()]
+        except ValueError:
+            raise UsageError(f"--input-shape {spec!r} is not NAME=D0,D1,...",
+                             fix="for example --input-shape images=1,224,224,3") from None
+    return shapes
+
+
+def split_outputs(values: Sequence[str] | None) -> list[str]:
+    return [name.strip() for value in values or () for name in value.split(",") if name.strip()]
+
+
+def handle(args: argparse.Namespace) -> int:
+    result = freeze(args.path, outputs=split_outputs(args.outputs), auto_outputs=args.auto_outputs,
+                    output_path=args.output, as_text=args.as_text,
+                    use_moving_averages=args.use_moving_averages, clear_devices=not args.keep_devices,
+                    verify=args.verify, input_shapes=parse_input_shapes(args.input_shape))
+    if args.json:
+        emit_json(result.to_json())
+    else:
+        print(render(result, verbosity(args)))
+    return 0
+
+
+def render(result: FreezeResult, level: int = 0) -> str:
+    """The human-readable report."""
+    v = result.validation
+    lines = [f"froze {result.checkpoint} -> {result.output_path} ({v.file_size:,} bytes)"]
+    if level < 0:
+        return lines[0]
+    chosen = " (chosen by --auto-outputs)" if result.outputs_chosen_by == "ranking" else ""
+    lines.append("outputs" + chosen + ":")
+    for out in v.outputs:
+        shape = "?" if out["shape"] is None else out["shape"]
+        lines.append(f"  {out['name']}  {out['op']}  {out['dtype'] or '?'} {shape}")
+    share = f", {100 * v.folded_bytes / v.file_size:.0f}% of the file" if v.file_size else ""
+    lines.append(f"nodes: {v.nodes_before} -> {v.nodes_after}; variables folded: {len(v.folded)} "
+                 f"({v.folded_bytes:,} bytes{share})")
+    if result.rewrites:
+        counts = Counter(f"{r['from']} -> {r['to']}" for r in result.rewrites)
+        lines.append("rewritten: " + ", ".join(f"{k} x{n}" for k, n in counts.items()))
+    if result.dropped_control:
+        lines.append(f"dropped {len(result.dropped_control)} control dependencies on state updates")
+    if result.table_initializers:
+        lines.append("lookup-table initializers kept (run them before use): "
+                     + ", ".join(result.table_initializers))
+    if v.left_out:
+        reasons = Counter(item["reason"].split(" (")[0].split(" of ")[0] for item in v.left_out)
+        lines.append(f"checkpoint entries not folded: {len(v.left_out)} ("
+                     + ", ".join(f"{k} x{n}" for k, n in reasons.most_common()) + ")")
+    if level >= 1:
+        lines += [f"  folded {f['node']} <- {f['key']} {f['dtype']} {f['shape']}" for f in v.folded]
+        lines += [f"  left out {i['key']}: {i['reason']}" for i in v.left_out]
+        lines += [f"  {r['node']}: {r['from']} -> {r['to']} ({r['why']})" for r in result.rewrites]
+    for warning in v.warnings:
+        lines.append(f"warning: {warning}")
+    passed = sum(c.ok for c in v.checks)
+    lines.append(f"checks: {passed}/{len(v.checks)} passed"
+                 + ("" if level < 1 else ": " + ", ".join(c.name for c in v.checks)))
+    if result.verification is not None:
+        ver = result.verification
+        lines.append(f"verified in TensorFlow: {len(ver['outputs'])} output(s) agree (max abs diff "
+                     f"{ver['max_abs_diff']:.3g}); {ver['weights_compared']} weights bit-identical")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_main(handle, build_parser(), argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

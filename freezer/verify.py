@@ -1,0 +1,199 @@
+"""``freeze --verify``: run the restored checkpoint and the frozen graph side by side in TensorFlow.
+
+The only module of ckpt2pb that imports TensorFlow, and only inside :func:`verify_frozen`.
+Both graphs get the same generated inputs (dtype- and shape-aware, ``--input-shape`` for dims
+the graph leaves open, inference values for switches: boolean placeholders ``False``, scalar
+float placeholders ``1.0`` as for ``keep_prob``; a ``PlaceholderWithDefault`` keeps its default).
+Every folded weight must be bit-identical to the value TensorFlow restores, every output equal
+within 1e-5 relative (TensorFlow is not bit-exact between a variable-backed and a
+constant-backed graph), with NaN exactly where the checkpoint gives NaN.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+
+from inspector.errors import MissingDependencyError, UsageError, VerificationError
+
+RTOL = 1e-5
+ATOL = 1e-6
+DEFAULT_DIM = 2
+
+
+def _import_tf():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        import tensorflow as tf
+    except ImportError:
+        raise MissingDependencyError(
+            "--verify runs both graphs in TensorFlow, which is not installed",
+            fix="pip install 'ckpt2pb[tf]' (or tensorflow-cpu), or freeze without --verify") from None
+    return tf
+
+
+def make_feeds(placeholders: Sequence, input_shapes: dict[str, Sequence[int]] | None = None,
+               seed: int = 0) -> dict[str, np.ndarray]:
+    """Inputs for ``(name, numpy dtype, shape list or None)`` placeholders; tensor name -> value."""
+    rng = np.random.default_rng(seed)
+    shapes = {k.split(":")[0]: list(v) for k, v in (input_shapes or {}).items()}
+    feeds: dict[str, np.ndarray] = {}
+    for name, dtype, shape in placeholders:
+        if name in shapes:
+            shape = shapes[name]
+        if shape is None:
+            raise UsageError(f"input {name!r} has an unknown rank, so --verify cannot make a value for it",
+                             fix=f"give its shape with --input-shape {name}=1,224,224,3")
+        dims = [DEFAULT_DIM if d is None or d < 0 else int(d) for d in shape]
+        feeds[name + ":0"] = _value(rng, np.dtype(dtype), dims)
+    return feeds
+
+
+def _value(rng, dtype: np.dtype, dims: list[int]) -> np.ndarray:
+    if dtype == np.bool_:
+        return np.zeros(dims, dtype=bool)  # is_training-style switches: inference
+    if dtype.kind == "f" and not dims:
+        return np.asarray(1.0, dtype=dtype)  # keep_prob-style scalars: keep everything
+    if dtype.kind in "fc":
+        return rng.standard_normal(dims).astype(dtype)
+    if dtype.kind in "iu":
+        return rng.integers(0, 2, size=dims).astype(dtype)  # small: valid indices and ids
+    if dtype.kind in "SOU":
+        return np.full(dims, b"a", dtype=object)
+    raise UsageError(f"--verify cannot generate inputs of dtype {dtype}")
+
+
+def compare(name: str, expected: np.ndarray, actual: np.ndarray) -> dict:
+    """One output: shapes, dtypes, NaN positions and values within tolerance."""
+    expected, actual = np.asarray(expected), np.asarray(actual)
+    result = {"output": name, "shape": list(expected.shape), "dtype": str(expected.dtype),
+              "max_abs_diff": 0.0, "ok": True, "problem": None}
+    if expected.shape != actual.shape or expected.dtype != actual.dtype:
+        result.update(ok=False, problem=f"expected {expected.dtype}{list(expected.shape)}, got "
+                                        f"{actual.dtype}{list(actual.shape)}")
+        return result
+    if expected.dtype.kind in "fc":
+        e, a = expected.astype(np.complex128 if expected.dtype.kind == "c" else np.float64), \
+            actual.astype(np.complex128 if actual.dtype.kind == "c" else np.float64)
+        nan_e, nan_a = np.isnan(e), np.isnan(a)
+        if not np.array_equal(nan_e, nan_a):
+            result.update(ok=False, problem="NaN in different places")
+            return result
+        finite = ~nan_e
+        diff = np.abs(e[finite] - a[finite])
+        diff = np.nan_to_num(diff, nan=np.inf)
+        inf_same = np.array_equal(np.isinf(e[finite]), np.isinf(a[finite]))
+        close = np.allclose(a[finite], e[finite], rtol=RTOL, atol=ATOL) if inf_same else False
+        result["max_abs_diff"] = float(diff[np.isfinite(diff)].max()) if np.isfinite(diff).any() else 0.0
+        if not close:
+            result.update(ok=False, problem=f"values differ (max abs diff {result['max_abs_diff']:.3g})")
+    elif not np.array_equal(expected, actual):
+        result.update(ok=False, problem="values differ")
+    return result
+
+
+def verify_frozen(graph_path: str, prefix: str, frozen_path, outputs: Sequence[str], *,
+                  input_shapes: dict[str, Sequence[int]] | None = None, meta_graph=None,
+                  folded: Sequence = (), reader=None, seed: int = 0, report_path=None) -> dict:
+    """Run both graphs; return the report or raise VerificationError. See the module docstring."""
+    tf = _import_tf()
+    from google.protobuf import text_format
+
+    v1 = tf.compat.v1
+    frozen_def = v1.GraphDef()
+    with open(frozen_path, "rb") as handle:
+        data = handle.read()
+    try:
+        frozen_def.ParseFromString(data)
+    except Exception:
+        text_format.Parse(data.decode("utf-8"), frozen_def)
+    fetches = [f"{name}:0" for name in outputs]
+
+    frozen_graph = tf.Graph()
+    with frozen_graph.as_default():
+        v1.import_graph_def(frozen_def, name="")
+    placeholders = [(op.name, op.outputs[0].dtype.as_numpy_dtype,
+                     None if op.outputs[0].shape.rank is None else list(op.outputs[0].shape.as_list()))
+                    for op in frozen_graph.get_operations() if op.type == "Placeholder"]
+    feeds = make_feeds(placeholders, input_shapes, seed)
+    weights = [f.node for f in folded]
+
+    with v1.Session(graph=frozen_graph) as session:
+        frozen_out = session.run(fetches, feeds)
+        frozen_weights = session.run([f"{w}:0" for w in weights]) if weights else []
+
+    restored_graph = tf.Graph()
+    with restored_graph.as_default():
+        saver = v1.train.import_meta_graph(graph_path, clear_devices=True)
+        with v1.Session(graph=restored_graph) as session:
+            if saver is None:
+                saver = v1.train.Saver()
+            saver.restore(session, prefix)
+            for record in folded:  # --use-moving-averages: the shadow values replace the weights
+                if getattr(record, "moving_average", False) and reader is not None:
+                    _load_value(restored_graph, session, record.node, _checkpoint_value(reader, record))
+            restored_out = session.run(fetches, feeds)
+            restored_weights = [_read_variable(restored_graph, session, w) for w in weights]
+
+    results = [compare(name, e, a) for name, e, a in zip(outputs, restored_out, frozen_out, strict=True)]
+    weight_problems = [w for w, e, a in zip(weights, restored_weights, frozen_weights, strict=True)
+                       if e is not None and not bit_identical(e, a)]
+    report = {"ok": all(r["ok"] for r in results) and not weight_problems, "outputs": results,
+              "inputs": {k: {"dtype": str(v.dtype), "shape": list(v.shape)} for k, v in feeds.items()},
+              "weights_compared": sum(1 for w in restored_weights if w is not None),
+              "weights_differing": weight_problems,
+              "max_abs_diff": max((r["max_abs_diff"] for r in results), default=0.0)}
+    if not report["ok"]:
+        problems = [f"{r['output']}: {r['problem']}" for r in results if not r["ok"]]
+        if weight_problems:
+            problems.append(f"weights not bit-identical: {', '.join(weight_problems[:5])}")
+        raise VerificationError(
+            "the frozen graph differs from the restored checkpoint: " + "; ".join(problems),
+            path=str(report_path or frozen_path), fix="please report this with the checkpoint's .meta")
+    return report
+
+
+def bit_identical(expected, actual) -> bool:
+    """Same shape, dtype and bytes (NaN payloads and -0.0 included); strings compared by value."""
+    expected, actual = np.asarray(expected), np.asarray(actual)
+    if expected.shape != actual.shape:
+        return False
+    if expected.dtype == object or actual.dtype == object:
+        return [bytes(v) for v in expected.ravel()] == [bytes(v) for v in actual.ravel()]
+    return expected.dtype == actual.dtype and expected.tobytes() == actual.tobytes()
+
+
+def _read_variable(graph, session, name: str):
+    """The value TF restored into variable ``name`` (a resource variable is read through its handle)."""
+    op = graph.get_operation_by_name(name)
+    if op.type == "VarHandleOp":
+        from tensorflow.python.ops import gen_resource_variable_ops
+
+        dtype = op.get_attr("dtype")
+        with graph.as_default():
+            read = gen_resource_variable_ops.read_variable_op(op.outputs[0], dtype)
+        return session.run(read)
+    return session.run(op.outputs[0])
+
+
+def _checkpoint_value(reader, record) -> np.ndarray:
+    value = reader.read(record.key)
+    if record.slices is not None:
+        value = value[tuple(slice(s, s + n) for s, n in record.slices)]
+    return value
+
+
+def _load_value(graph, session, name: str, value: np.ndarray) -> None:
+    op = graph.get_operation_by_name(name)
+    with graph.as_default():
+        import tensorflow as tf
+
+        if op.type == "VarHandleOp":
+            from tensorflow.python.ops import gen_resource_variable_ops
+
+            assign = gen_resource_variable_ops.assign_variable_op(op.outputs[0], tf.constant(value))
+        else:
+            assign = tf.compat.v1.assign(op.outputs[0], tf.constant(value))
+    session.run(assign)
