@@ -48,6 +48,7 @@ class Result:
     baseline_count: int
     baseline_ranks: dict[str, int | None]
     error: str | None = None
+    skipped: str | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -184,6 +185,10 @@ def evaluate_case(case: Case) -> Result:
     except Ckpt2pbError as error:
         return Result(case.name, case.source, expected, False, 0.0, dict.fromkeys(expected), [], 0,
                       dict.fromkeys(expected), error=str(error))
+    missing = [name for name in expected if name not in model.g]
+    if len(missing) == len(expected):
+        return Result(case.name, case.source, expected, False, 0.0, dict.fromkeys(expected), [], 0,
+                      dict.fromkeys(expected), skipped="the expected outputs are not in this graph")
     slots = slots_of(candidates)
     ranks: dict[str, int | None] = {}
     for name in expected:
@@ -211,11 +216,14 @@ def print_table(results: list[Result]) -> None:
         if r.error:
             print(f"{r.name[:46]:46} ERROR {r.error}")
             continue
+        if r.skipped:
+            print(f"{r.name[:46]:46} skipped: {r.skipped}")
+            continue
         print(f"{r.name[:46]:46} {'yes' if r.top1 else 'NO':>4} {r.recall3:>5.2f} "
               f"{_fmt_ranks(r.ranks):>7} | {r.baseline_count:>16} {_fmt_ranks(r.baseline_ranks):>6}")
     print("-" * len(header))
     for source in ("fixture", "corpus", None):
-        chosen = [r for r in results if source is None or r.source == source]
+        chosen = [r for r in results if (source is None or r.source == source) and not r.skipped]
         if not chosen:
             continue
         print(_summary(chosen, source or "total"))

@@ -36,7 +36,7 @@ _KIND_REASON = {
     SUMMARIZED: "consumed only by a summary",
     OTHER: "consumed only by bookkeeping ops",
 }
-_NOT_CANDIDATE_OPS = signals.INPUT_OPS | VARIABLE_OPS | signals.CONST_OPS | {"NoOp"}
+_NOT_CANDIDATE_OPS = signals.INPUT_OPS | VARIABLE_OPS | signals.CONST_OPS | signals.SHAPE_OPS | {"NoOp"}
 STRUCTURAL_CAP = 0.9
 
 
@@ -55,6 +55,7 @@ def rank_outputs(model, meta_graph=None) -> list[Candidate]:
     drafts = frontier_drafts(a)
     for draft in drafts.values():
         score_draft(a, draft)
+    promote_activations(a, drafts)
     add_alternatives(a, drafts)
     candidates = [_candidate(a, d) for d in drafts.values()]
     groups = assign_groups(a, [d for d in drafts.values() if d.alternative_of is None])
@@ -69,8 +70,10 @@ def frontier_drafts(a: Analysis) -> dict[int, _Draft]:
     index, cat = a.index, a.excl.category
     drafts: dict[int, _Draft] = {}
     roots = set(a.excl.loss_roots)
+    reads = signals.variable_reads(index)
     for i in range(len(index)):
-        if cat[i] or i in roots or index.ops[i] in _NOT_CANDIDATE_OPS or a.label_tainted(i):
+        if cat[i] or i in roots or index.ops[i] in _NOT_CANDIDATE_OPS or a.label_tainted(i) \
+                or reads[i]:
             continue
         if not a.excl.forward[i]:
             continue
@@ -115,7 +118,7 @@ def loss_source(a: Analysis, root: int) -> int | None:
     while current not in seen:
         seen.add(current)
         operands = [j for j in index.data_in[current] if not cat[j]
-                    and (a.weight_bits[j] or a.input_bits[j] or a.excl.forward[j])]
+                    and (a.weight_bits[j] or a.input_bits[j])]
         weighted = [j for j in operands if a.weight_bits[j]]
         if not weighted:
             return current if current != root else None
@@ -169,7 +172,10 @@ def _penalties(index, i: int, reasons: list[str]) -> float:
     if index.ops[i] in ("Exit", "RefExit"):
         penalty += 0.15
         reasons.append("a loop's final state rather than a computed result")
-    if signals.is_scalar(index, i):
+    if signals.is_scalar_statistic(index, i):
+        penalty += 0.35
+        reasons.append(f"a {index.ops[i]} reduced to a scalar (a statistic or a loss)")
+    elif signals.is_scalar(index, i):
         penalty += 0.15
         reasons.append("a scalar (more often a loss or a counter)")
     if index.dtypes[i] in signals.NON_VALUE_DTYPES:
@@ -209,32 +215,74 @@ def _main_input(a: Analysis, i: int) -> int | None:
     return max(ins, key=a.share)
 
 
+def promote_activations(a: Analysis, drafts: dict[int, _Draft]) -> None:
+    """Walk forward from logits the loss consumes to the final activation computed from them.
+
+    A training graph computes ``Softmax(logits)`` for inference while the loss takes the logits;
+    both are plausible outputs, and the activation is what a user of the frozen model wants.
+    """
+    index, cat = a.index, a.excl.category
+    for draft in list(drafts.values()):
+        if draft.kind != LOSS or signals.is_final_activation(index.ops[draft.i]):
+            continue
+        for j in index.data_out[draft.i]:
+            if cat[j] or a.label_tainted(j) or index.ops[j] not in ("Softmax", "Sigmoid"):
+                continue
+            why = f"final activation: {index.ops[j]} over '{index.names[draft.i]}', which the loss consumes"
+            target = drafts.get(j)
+            if target is None:
+                target = _Draft(j, OTHER)
+                score_draft(a, target)
+                target.reasons = [r for r in target.reasons if r != _KIND_REASON[OTHER]]
+                drafts[j] = target
+            if target.score <= draft.score:
+                target.score = min(STRUCTURAL_CAP, draft.score + 0.02)
+                target.reasons.insert(0, why)
+
+
+_TAIL_STEPS = 4
+
+
 def add_alternatives(a: Analysis, drafts: dict[int, _Draft]) -> None:
-    """List the value behind a cosmetic tail or a final activation right after its candidate."""
+    """List the values behind a cosmetic tail or a final activation right after its candidate.
+
+    From an ``Identity`` (or ``Reshape``, a slice …) the walk goes back step by step to the op that
+    computed the value, and from a final activation to its logits; each step is listed just
+    below the candidate it starts from.
+    """
     index = a.index
     for draft in sorted(drafts.values(), key=lambda d: -d.score):
         if draft.alternative_of is not None:
             continue
-        op = index.ops[draft.i]
-        if not (signals.is_cosmetic(op) or signals.is_final_activation(op)):
-            continue
-        behind = _main_input(a, draft.i)
-        if behind is None or index.ops[behind] in _NOT_CANDIDATE_OPS:
-            continue
-        margin = 0.02 if signals.is_cosmetic(op) else 0.04
-        why = (f"the value behind the cosmetic {op} '{index.names[draft.i]}'"
-               if signals.is_cosmetic(op) else f"the input of the final {op} '{index.names[draft.i]}'")
-        existing = drafts.get(behind)
-        if existing is not None:
-            if existing.score < draft.score - margin:
-                existing.score = draft.score - margin
-                existing.reasons.insert(0, why)
-            continue
-        alt = _Draft(behind, OTHER, alternative_of=draft.i)
-        score_draft(a, alt)
-        alt.reasons = [why] + [r for r in alt.reasons if r != _KIND_REASON[OTHER]]
-        alt.score = draft.score - margin
-        drafts[behind] = alt
+        current, score = draft.i, draft.score
+        for _ in range(_TAIL_STEPS):
+            op = index.ops[current]
+            tail = signals.is_cosmetic(op) or op in signals.SELECTION_OPS
+            if not (tail or signals.is_final_activation(op)):
+                break
+            behind = _main_input(a, current)
+            if behind is None or index.ops[behind] in _NOT_CANDIDATE_OPS:
+                break
+            score -= 0.02 if tail else 0.03
+            why = (f"the value behind the {op} '{index.names[current]}'" if tail
+                   else f"the input of the final {op} '{index.names[current]}'")
+            _add_alternative(a, drafts, behind, draft.i, score, why)
+            current = behind
+
+
+def _add_alternative(a: Analysis, drafts: dict[int, _Draft], i: int, of: int, score: float,
+                     why: str) -> None:
+    existing = drafts.get(i)
+    if existing is not None:
+        if existing.score < score:
+            existing.score = score
+            existing.reasons.insert(0, why)
+        return
+    alt = _Draft(i, OTHER, alternative_of=of)
+    score_draft(a, alt)
+    alt.reasons = [why] + [r for r in alt.reasons if r != _KIND_REASON[OTHER]]
+    alt.score = max(0.01, score)
+    drafts[i] = alt
 
 
 def _candidate(a: Analysis, d: _Draft) -> Candidate:

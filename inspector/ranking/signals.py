@@ -129,10 +129,29 @@ def weight_values(index: GraphIndex, weights: set[int]) -> list[bool]:
     return value
 
 
+# Ops that select part of a value; walking back from an output passes over them like over a
+# cosmetic tail (the whole tensor is the natural alternative).
+SELECTION_OPS = frozenset({"StridedSlice", "Slice", "Unpack", "Split", "SplitV"})
+
 # Ops whose value does not depend on their input's *values* (only on its shape): a weight
 # reaching them says nothing about what the result computes.
 SHAPE_OPS = frozenset({"Shape", "ShapeN", "Size", "Rank", "ZerosLike", "OnesLike",
                        "BroadcastGradientArgs", "TensorArraySizeV3"})
+
+
+def variable_reads(index: GraphIndex) -> list[bool]:
+    """Nodes that merely read a variable or a constant (``w/read``, ``ReadVariableOp``).
+
+    A read of an optimizer slot is a sink in most training graphs; it computes nothing.
+    """
+    reads = [False] * len(index)
+    for i in index.order:
+        op = index.ops[i]
+        if op in VARIABLE_OPS or op in CONST_OPS:
+            reads[i] = True
+        elif op in _READ_OPS and index.data_in[i]:
+            reads[i] = all(reads[j] for j in index.data_in[i])
+    return reads
 
 
 def propagate_bits(index: GraphIndex, seeds: dict[int, int], blocked: list[str]) -> list[int]:
@@ -181,6 +200,15 @@ def names_of(bits: int, names: list[str]) -> list[str]:
         out.append(names[low.bit_length() - 1])
         bits ^= low
     return out
+
+
+REDUCTION_OPS = frozenset({"Mean", "Sum", "Max", "Min", "Prod", "All", "Any", "EuclideanNorm",
+                           "Sqrt", "L2Loss"})
+
+
+def is_scalar_statistic(index: GraphIndex, i: int) -> bool:
+    """A reduction to a scalar is a statistic (a mean score, a loss), not a model's answer."""
+    return is_scalar(index, i) and index.ops[i] in REDUCTION_OPS
 
 
 def in_loop(index: GraphIndex, i: int) -> bool:
