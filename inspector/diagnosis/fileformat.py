@@ -1,0 +1,397 @@
+"""Read a graph file for diagnosis: what the bytes really are, and where they stop making sense.
+
+Unlike a reader, which must refuse bad input, the diagnosis turns every way a file can be wrong
+into a finding: an HTML page or a Git LFS pointer saved as ``model.pb`` (NOT_PROTOBUF), a
+serialized TensorProto (OTHER_PROTOBUF), a download cut short (TRUNCATED, with the offset and the
+length the file still promised), flipped bytes (CORRUPT), text under a binary name (TEXT_FORMAT),
+a MetaGraphDef or SavedModel given as a graph (NOT_A_GRAPHDEF, then analysed from the graph
+inside), or a file beyond protobuf's 2 GiB limit (OVER_2GB). Only a missing file raises.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from google.protobuf import text_format
+from google.protobuf.message import DecodeError
+
+from inspector.diagnosis.findings import Finding
+from inspector.diagnosis.wire import WireProblem, walk, walk_generic
+from inspector.errors import UnreadableInputError
+from inspector.proto import pb
+
+#: protobuf's hard limit on one message (sizes are signed 32-bit); tests monkeypatch it.
+PROTOBUF_LIMIT = 2**31 - 1
+
+#: File names under which TensorFlow expects a *binary* protobuf.
+BINARY_SUFFIXES = (".pb", ".meta")
+
+_TEXT_START = re.compile(rb"\A\s*(?:#[^\n]*\n\s*)*(?:[A-Za-z_][A-Za-z0-9_]*|\[[^\]\n]+\])\s*[{:<]")
+_TEXT_FIRST_FIELD = re.compile(rb"\A\s*(?:#[^\n]*\n\s*)*([A-Za-z_][A-Za-z0-9_]*)")
+# The last 8 bytes of a checkpoint .index (table magic 0xdb4775248b80fb57, little-endian).
+_SSTABLE_MAGIC = bytes.fromhex("57fb808b247547db")
+
+
+@dataclass
+class LoadedFile:
+    """The same attributes as ``inspector.readers.graphfile.LoadedGraph``, for files read here."""
+
+    kind: str  # graphdef | metagraph | saved_model
+    text_format: bool
+    graph_def: object
+    meta_graph: object | None
+    saved_model: object | None
+    path: str
+    size: int
+
+
+def read_for_diagnosis(path: str | Path) -> tuple[LoadedFile | None, list[Finding]]:
+    """The graph in ``path`` (None when there is none to analyse) and the file-level findings."""
+    path = Path(path)
+    if path.is_dir():
+        path = _saved_model_file(path)
+    if not path.is_file():
+        raise UnreadableInputError("no such file", path=str(path),
+                                   fix="check the path; inspect takes a .pb, .pbtxt, .meta or saved_model.pb")
+    size = path.stat().st_size
+    if size > PROTOBUF_LIMIT:
+        return None, [_over_2gb(size)]
+    data = path.read_bytes()
+    foreign = _foreign_format(data, path.name)
+    if foreign is not None:
+        return None, [foreign]
+    if _TEXT_START.match(data[:4096]):
+        return _read_text(path, data)
+    return _read_binary(path, data)
+
+
+def _saved_model_file(folder: Path) -> Path:
+    for name in ("saved_model.pb", "saved_model.pbtxt"):
+        if (folder / name).is_file():
+            return folder / name
+    raise UnreadableInputError("is a folder without saved_model.pb", path=str(folder),
+                               fix="give the graph file itself (.pb, .pbtxt, .meta)")
+
+
+def _over_2gb(size: int) -> Finding:
+    return Finding(
+        "OVER_2GB", "error",
+        f"The file is {size:,} bytes; a protobuf message cannot exceed {PROTOBUF_LIMIT:,} bytes, so "
+        "neither TensorFlow nor any protobuf runtime can parse it.",
+        "Keep the weights in a checkpoint (or a SavedModel's variables/) instead of Const nodes; "
+        "freeze only graphs whose weights total well under 2 GiB.",
+        {"size": size, "limit": PROTOBUF_LIMIT})
+
+
+# --------------------------------------------------------------------------------------------
+# Files that are not protobuf at all
+
+
+def _foreign_format(data: bytes, name: str) -> Finding | None:
+    """NOT_PROTOBUF for well-known non-protobuf formats, recognised by their first bytes."""
+    head = data[:512]
+    stripped = head.lstrip().lower()
+    if name.endswith(".REMOVED.git-id") and re.fullmatch(rb"[0-9a-f]{40}\s*", data[:64]):
+        return _not_protobuf(
+            "bfg-removed", "a BFG Repo-Cleaner placeholder (the Git blob id of a file purged from the "
+            "repository's history)",
+            "The real file is gone from this repository; get it from the author or from a clone made "
+            "before the history rewrite.", blob=data[:40].decode())
+    if head.startswith(b"version https://git-lfs.github.com/spec/"):
+        return _lfs_pointer(data)
+    if stripped.startswith((b"<!doctype html", b"<html", b"<?xml", b"<head", b"<body")):
+        title = re.search(rb"<title>(.*?)</title>", data[:65536], re.S | re.I)
+        return _not_protobuf(
+            "html", "an HTML web page",
+            "You saved a web page, not the model. Download the raw file (on GitHub: the 'Download raw "
+            "file' button or a raw.githubusercontent.com URL).",
+            title=title.group(1).decode("utf-8", "replace").strip() if title else None)
+    if head.startswith(b"\x89HDF\r\n\x1a\n"):
+        return _not_protobuf(
+            "hdf5", "an HDF5 file (a Keras .h5 model or weights file)",
+            "Load it with Keras (keras.models.load_model) and export a SavedModel or a frozen graph; "
+            "it holds no TensorFlow graph.")
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        return _zip(data)
+    if head.startswith(b"\x1f\x8b"):
+        return _not_protobuf("gzip", "a gzip-compressed file (.gz / .tar.gz)",
+                             "Decompress it (tar xzf / gunzip) and inspect the .pb inside.")
+    if head[4:8] == b"TFL3":
+        return _not_protobuf("tflite", "a TensorFlow Lite model (flatbuffer)",
+                             "Inspect it with the TFLite tools (tf.lite.Interpreter); it is not a GraphDef.")
+    if len(data) >= 48 and data[-8:] == _SSTABLE_MAGIC:
+        return _not_protobuf("checkpoint-index", "a checkpoint .index file (tensor bundle table)",
+                             "Give the checkpoint prefix (or its folder) instead; the graph is in the .meta.")
+    return None
+
+
+def _not_protobuf(what: str, described: str, fix: str, **evidence: object) -> Finding:
+    found = {"what": what, **{k: v for k, v in evidence.items() if v is not None}}
+    return Finding("NOT_PROTOBUF", "error", f"The file is {described}, not a TensorFlow graph.", fix, found)
+
+
+def _lfs_pointer(data: bytes) -> Finding:
+    text = data[:1024].decode("utf-8", "replace")
+    oid = re.search(r"^oid (\S+)", text, re.M)
+    size = re.search(r"^size (\d+)", text, re.M)
+    real = f" of {int(size.group(1)):,} bytes" if size else ""
+    return _not_protobuf(
+        "git-lfs-pointer", f"a Git LFS pointer ({len(data)} bytes) standing in for the real file{real}",
+        "Fetch the real file: `git lfs install && git lfs pull` in the repository (or download it "
+        "through the hosting site's LFS link).",
+        oid=oid.group(1) if oid else None, real_size=int(size.group(1)) if size else None)
+
+
+def _zip(data: bytes) -> Finding:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.namelist()[:20]
+    except (zipfile.BadZipFile, OSError, ValueError):
+        members = []
+    graphs = [m for m in members if m.endswith((".pb", ".pbtxt", ".meta"))]
+    fix = "Unzip it and inspect the graph inside"
+    fix += f" ({', '.join(graphs[:3])})." if graphs else "."
+    return _not_protobuf("zip", "a zip archive (also what a Keras 3 .keras file is)", fix, members=members)
+
+
+# --------------------------------------------------------------------------------------------
+# Text format
+
+
+_TEXT_KINDS = {"saved_model_schema_version": "saved_model", "meta_graphs": "saved_model",
+               "meta_info_def": "metagraph", "graph_def": "metagraph", "saver_def": "metagraph",
+               "collection_def": "metagraph", "signature_def": "metagraph", "asset_file_def": "metagraph",
+               "object_graph_def": "metagraph", "model_checkpoint_path": "checkpoint_state",
+               "all_model_checkpoint_paths": "checkpoint_state"}
+_MESSAGE_FOR_KIND = {"graphdef": "GraphDef", "metagraph": "MetaGraphDef", "saved_model": "SavedModel",
+                     "checkpoint_state": "CheckpointState"}
+
+
+def _read_text(path: Path, data: bytes) -> tuple[LoadedFile | None, list[Finding]]:
+    first = _TEXT_FIRST_FIELD.match(data)
+    first_name = first.group(1).decode() if first else ""
+    kind = _TEXT_KINDS.get(first_name, "graphdef")
+    if kind == "graphdef" and first_name and first_name not in pb.GraphDef.DESCRIPTOR.fields_by_name:
+        return None, [Finding(
+            "OTHER_PROTOBUF", "error",
+            f"The file is a text-format protobuf of some other kind (its first field is '{first_name}', "
+            "which no GraphDef, MetaGraphDef or SavedModel has): not a graph.",
+            "Check which program wrote it (e.g. an Object Detection API pipeline.config); give "
+            "ckpt2pb the model's .pb, .pbtxt or checkpoint instead.",
+            {"message": None, "format": "text", "first_field": first_name})]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, [Finding("CORRUPT", "error",
+                              f"The file looks like text-format protobuf but byte {exc.start} is not UTF-8.",
+                              "Re-export the graph; the file was damaged after it was written.",
+                              {"offset": exc.start, "format": "text"})]
+    message = getattr(pb, _MESSAGE_FOR_KIND[kind])()
+    try:
+        text_format.Parse(text, message, allow_unknown_field=False)
+    except text_format.ParseError as exc:
+        return None, [_text_parse_problem(text, exc)]
+    if kind == "checkpoint_state":
+        return None, [Finding(
+            "OTHER_PROTOBUF", "error", "The file is a checkpoint state file (`checkpoint`), not a graph.",
+            "Give the checkpoint folder or prefix to inspect/freeze instead.", {"message": "CheckpointState",
+                                                                               "format": "text"})]
+    findings: list[Finding] = []
+    if path.name.endswith(BINARY_SUFFIXES):
+        findings.append(Finding(
+            "TEXT_FORMAT", "warning",
+            f"'{path.name}' holds a text-format protobuf, but the name promises binary: TensorFlow's "
+            "C++ loaders and tools that call ParseFromString on .pb files will fail on it. "
+            "(tf.io.write_graph writes text unless as_text=False.)",
+            "Rename it to .pbtxt, or write it again with tf.io.write_graph(..., as_text=False).",
+            {"format": "text", "message": _MESSAGE_FOR_KIND[kind]}))
+    return _loaded(path, data, kind, message, text=True), findings
+
+
+def _text_parse_problem(text: str, exc: text_format.ParseError) -> Finding:
+    line, column = exc.GetLine(), exc.GetColumn()
+    lines = text.rstrip().splitlines()
+    at_end = line is not None and line >= len(lines)
+    where = f"line {line}, column {column}" if line is not None else "an unknown position"
+    evidence = {"format": "text", "line": line, "column": column, "lines": len(lines),
+                "parser": str(exc).split(" : ", 1)[-1][:200]}
+    if at_end:
+        return Finding("TRUNCATED", "error",
+                       f"The text-format graph stops in the middle of a message at {where} (the last "
+                       "line): the file was cut short.",
+                       "Copy or download the file again; compare its size with the original.", evidence)
+    return Finding("CORRUPT", "error",
+                   f"The text-format graph does not parse at {where}: {evidence['parser']}.",
+                   "Re-export the graph, or fix the text at that line.", evidence)
+
+
+# --------------------------------------------------------------------------------------------
+# Binary format
+
+
+def _read_binary(path: Path, data: bytes) -> tuple[LoadedFile | None, list[Finding]]:
+    found = next(_binary_candidates(data), None)
+    if found is None:
+        return None, [_binary_problem(data)]
+    kind, message = found
+    return _loaded(path, data, kind, message, text=False), []
+
+
+def _binary_candidates(data: bytes) -> Iterator[tuple[str, object]]:
+    """Every interpretation of ``data`` that parses and looks like what it claims, best first."""
+    fields = walk_generic(data) or []
+    numbers = {n for n, _ in fields}
+    if numbers and numbers <= {1, 2} and all(w == (0 if n == 1 else 2) for n, w in fields):
+        saved = _parse(pb.SavedModel, data)
+        if saved is not None and any(m.graph_def.node for m in saved.meta_graphs):
+            yield "saved_model", saved
+    graph = _parse(pb.GraphDef, data)
+    if graph is not None and all(node.op for node in graph.node):
+        yield "graphdef", graph
+    meta = _parse(pb.MetaGraphDef, data)
+    if meta is not None and meta.HasField("graph_def"):
+        yield "metagraph", meta
+
+
+def _parse(cls: type, data: bytes) -> object | None:
+    message = cls()
+    try:
+        message.ParseFromString(data)
+    except (DecodeError, RuntimeError, ValueError):
+        return None
+    return message
+
+
+_CLAIMS = (("GraphDef", pb.GraphDef), ("MetaGraphDef", pb.MetaGraphDef), ("SavedModel", pb.SavedModel))
+
+
+def _binary_problem(data: bytes) -> Finding:
+    """TRUNCATED / CORRUPT with the offset and field, or OTHER_PROTOBUF / NOT_PROTOBUF.
+
+    The file is walked as each message it could claim to be; the reading that gets furthest (and
+    completes at least one top-level field) names the problem. Well-formed wire format that none
+    of them can read is some other protobuf message.
+    """
+    walks = [(name, cls, walk(data, cls.DESCRIPTOR)) for name, cls in _CLAIMS]
+    progressed = [(name, r) for name, _, r in walks
+                  if r.problem is not None and any(wire == 2 for _, wire in r.top_level_fields)]
+    best = max(progressed, key=lambda item: item[1].problem.offset, default=None)
+    generic = walk_generic(data)
+    if generic is not None:
+        other = _known_other_message(data)
+        if other is not None:
+            return other
+        if best is not None:
+            return _corrupt(data, best[0], best[1].problem)
+        return _other_protobuf(data, generic)
+    if best is None:  # nothing complete: maybe the very first field is cut (one huge Const node)
+        firsts = [(name, r) for name, cls, r in walks if r.problem is not None and r.problem.truncated
+                  and _first_tag_fits(data, cls.DESCRIPTOR)]
+        best = max(firsts, key=lambda item: item[1].problem.offset, default=None)
+        if best is None:
+            return _unknown_binary(data)
+    name, result = best
+    if result.problem.truncated:
+        return _truncated(data, name, result.problem, result.complete_top_level.get(1, 0))
+    return _corrupt(data, name, result.problem)
+
+
+def _truncated(data: bytes, message: str, problem: WireProblem, complete: int) -> Finding:
+    needs = problem.evidence.get("needs_file_size")
+    promised = f"; the field promised {problem.evidence['declared_length']:,} bytes but only " \
+               f"{problem.evidence['available']:,} remain" if "declared_length" in problem.evidence else ""
+    return Finding(
+        "TRUNCATED", "error",
+        f"The file ends at byte {len(data):,}, inside {problem.path} (field at offset {problem.offset:,}; "
+        f"expected {problem.expected}){promised}. Read as a {message}, {complete} complete "
+        f"{_UNIT[message]} precede it.",
+        "The file was cut short (interrupted download or copy, or a disk that filled up): fetch it again"
+        + (f"; the original is at least {needs:,} bytes." if needs else "."),
+        {"offset": problem.offset, "file_size": len(data), "field": problem.path,
+         "expected": problem.expected, "message": message, "complete": complete, **problem.evidence})
+
+
+def _corrupt(data: bytes, message: str, problem: WireProblem) -> Finding:
+    return Finding(
+        "CORRUPT", "error",
+        f"The bytes stop being a valid {message} at offset {problem.offset:,}, in {problem.path}: expected "
+        f"{problem.expected}.",
+        "The file was damaged after it was written (bad transfer, text-mode copy or editor); get an "
+        "intact copy or re-export the graph.",
+        {"offset": problem.offset, "file_size": len(data), "field": problem.path,
+         "expected": problem.expected, "message": message, **problem.evidence})
+
+
+_UNIT = {"GraphDef": "node(s)", "MetaGraphDef": "meta_info_def field(s)", "SavedModel": "field(s)"}
+
+
+def _first_tag_fits(data: bytes, descriptor: object) -> bool:
+    """True when the first byte is the tag of one of the message's fields, with the right wire type."""
+    if not data or data[0] & 0x80:
+        return False
+    field = descriptor.fields_by_number.get(data[0] >> 3)
+    return field is not None and (data[0] & 7) == 2 and field.type in (
+        field.TYPE_MESSAGE, field.TYPE_STRING, field.TYPE_BYTES)
+
+
+def _known_other_message(data: bytes) -> Finding | None:
+    """OTHER_PROTOBUF naming the message, for the non-graph messages people save as .pb."""
+    tensor = _parse(pb.TensorProto, data)
+    if tensor is None or not tensor.dtype or pb.DataType.get_name(tensor.dtype) is None:
+        return None
+    if not tensor.HasField("tensor_shape"):
+        return None
+    shape = [d.size for d in tensor.tensor_shape.dim]
+    name = pb.DataType.Name(tensor.dtype).removeprefix("DT_").lower()
+    return Finding("OTHER_PROTOBUF", "error",
+                   f"The file is a serialized TensorProto ({name} {shape}): data, not a graph.",
+                   "This is what tf.make_tensor_proto(...).SerializeToString() writes; read it with "
+                   "tf.make_ndarray, and look for the model's graph elsewhere.",
+                   {"message": "TensorProto", "dtype": name, "shape": shape})
+
+
+def _other_protobuf(data: bytes, fields: list[tuple[int, int]]) -> Finding:
+    summary = [f"#{n}:{['varint', 'fixed64', 'bytes', '', '', 'fixed32'][w]}" for n, w in fields[:8]]
+    return Finding("OTHER_PROTOBUF", "error",
+                   "The file is well-formed protobuf, but not a GraphDef, MetaGraphDef or SavedModel "
+                   f"(top-level fields {', '.join(summary)}).",
+                   "Check which program wrote it; ckpt2pb reads TensorFlow graphs and checkpoints only.",
+                   {"message": None, "top_level_fields": summary})
+
+
+def _unknown_binary(data: bytes) -> Finding:
+    head = data[:64]
+    try:
+        text = data[:4096].decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and text.strip():
+        first = text.strip().splitlines()[0][:120]
+        return _not_protobuf("text", f"plain text starting {first!r}",
+                             "If this came from a download, the server sent an error or a page instead "
+                             "of the model; download it again.", first_line=first)
+    return _not_protobuf("unknown", "not protobuf (no valid field at offset 0)",
+                         "Check which program wrote it; ckpt2pb reads TensorFlow graphs and checkpoints.",
+                         first_bytes=head[:16].hex(" "))
+
+
+def _loaded(path: Path, data: bytes, kind: str, message: object, *, text: bool) -> LoadedFile:
+    if kind == "saved_model":
+        meta = _serving_meta_graph(message)
+        return LoadedFile(kind, text, meta.graph_def, meta, message, str(path), len(data))
+    if kind == "metagraph":
+        return LoadedFile(kind, text, message.graph_def, message, None, str(path), len(data))
+    return LoadedFile(kind, text, message, None, None, str(path), len(data))
+
+
+def _serving_meta_graph(saved: object) -> object:
+    for meta in saved.meta_graphs:
+        if "serve" in meta.meta_info_def.tags:
+            return meta
+    return saved.meta_graphs[0] if saved.meta_graphs else pb.MetaGraphDef()
+
