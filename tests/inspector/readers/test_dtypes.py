@@ -1,0 +1,42 @@
+"""DataType enum <-> numpy-style names, numpy dtypes and item sizes (FORMATS.md §5)."""
+
+from __future__ import annotations
+
+import ml_dtypes
+import numpy as np
+import pytest
+
+from inspector.readers import dtypes
+
+
+@pytest.mark.parametrize(("value", "name", "itemsize"), [
+    (1, "float32", 4), (2, "float64", 8), (3, "int32", 4), (4, "uint8", 1), (5, "int16", 2), (6, "int8", 1),
+    (7, "string", None), (8, "complex64", 8), (9, "int64", 8), (10, "bool", 1), (14, "bfloat16", 2),
+    (17, "uint16", 2), (18, "complex128", 16), (19, "float16", 2), (21, "variant", None), (22, "uint32", 4),
+    (23, "uint64", 8), (24, "float8_e5m2", 1), (25, "float8_e4m3fn", 1), (29, "int4", 1), (30, "uint4", 1),
+    (31, "int2", 1), (33, "float4_e2m1fn", 1)])
+def test_table(value, name, itemsize):
+    dt = dtypes.by_value(value)
+    assert dt.name == name and dt.itemsize == itemsize
+    assert dtypes.by_name(name) is dt
+    assert dtypes.by_name(dt.tf_name) is dt
+
+
+def test_ml_dtypes_for_narrow_floats():
+    assert dtypes.by_value(14).numpy == np.dtype(ml_dtypes.bfloat16)
+    assert dtypes.by_value(29).numpy == np.dtype(ml_dtypes.int4)
+
+
+def test_ref_types():
+    ref = dtypes.by_value(101)
+    assert ref.is_ref and ref.name == "float32_ref" and ref.tf_name == "DT_FLOAT_REF"
+    assert ref.base is dtypes.by_value(1)
+
+
+def test_unknown_values():
+    assert dtypes.name_of(999) == "unknown(999)"
+    assert not dtypes.is_known(0)
+    with pytest.raises(dtypes.UnknownDTypeError):
+        dtypes.by_value(999)
+    with pytest.raises(dtypes.UnknownDTypeError):
+        dtypes.by_name("float33")
