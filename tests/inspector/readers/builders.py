@@ -118,7 +118,7 @@ def write_bundle(prefix: Path | str, tensors: dict[str, object], *, partitioned:
             entry.dtype = dtypes.DT_STRING
             entry.shape.dim.add(size=len(value))
         else:
-            arr = np.ascontiguousarray(value)
+            arr = np.array(value, order="C")  # ascontiguousarray would turn a scalar into shape (1,)
             raw = arr.tobytes()
             crc = mask(crc32c(raw))
             entry.dtype = dtypes.by_name(_np_name(arr.dtype)).value

@@ -1,0 +1,169 @@
+"""V2 bundle reader on hand-written bundles (every layout rule) and on the committed fixtures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import ml_dtypes
+import numpy as np
+import pytest
+
+from inspector.errors import Ckpt2pbError, UnreadableInputError
+from inspector.readers.bundle import BundleReader
+from tests.inspector.readers.builders import write_bundle
+
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "data" / "checkpoints"
+
+
+@pytest.fixture
+def zoo(tmp_path):
+    rng = np.random.default_rng(0)
+    tensors = {
+        "f32": rng.standard_normal((3, 4)).astype(np.float32),
+        "scope/f64": rng.standard_normal(5),
+        "i8": np.array([1, -2, 3], np.int8),
+        "u64": np.array([1, 2**64 - 1], np.uint64),
+        "b": np.array([True, False]),
+        "h": np.array([1.5, -2], np.float16),
+        "bf": np.array([1.0, -2.5], ml_dtypes.bfloat16),
+        "c": np.array([1 + 2j], np.complex128),
+        "scalar": np.int64(5),
+        "empty": np.zeros((0, 3), np.float32),
+        "strs": [b"", b"\x00\xff" + b"x" * 300, "ünï".encode()],
+        "ünïcode": np.array([1.0], np.float32),
+    }
+    prefix = write_bundle(tmp_path / "m", tensors)
+    return prefix, tensors
+
+
+def test_listing_matches_what_was_written(zoo):
+    prefix, tensors = zoo
+    with BundleReader(prefix) as reader:
+        assert list(reader.tensors) == sorted(tensors, key=lambda k: k.encode())
+        meta = reader.tensors["f32"]
+        assert (meta.dtype, meta.shape, meta.nbytes, meta.partitioned) == ("float32", (3, 4), 48, False)
+        assert reader.tensors["bf"].dtype == "bfloat16"
+        assert reader.tensors["h"].dtype == "float16"
+        assert reader.tensors["strs"].dtype == "string"
+        assert reader.tensors["scalar"].shape == ()
+        assert reader.format == "V2" and reader.num_shards == 1
+
+
+def test_every_value_reads_back_exactly(zoo):
+    prefix, tensors = zoo
+    with BundleReader(prefix) as reader:
+        for name, value in tensors.items():
+            got = reader.read(name)
+            if isinstance(value, list):
+                assert got.dtype == object and list(got) == value
+            else:
+                assert got.dtype == np.asarray(value).dtype
+                assert got.shape == np.shape(value)
+                assert got.tobytes() == np.asarray(value).tobytes()
+                assert b"".join(reader.raw_chunks(name, chunk_size=5)) == np.asarray(value).tobytes()
+
+
+def test_reads_are_memory_mapped_not_copied(zoo):
+    prefix, _ = zoo
+    with BundleReader(prefix) as reader:
+        arr = reader.read("f32")
+        assert not arr.flags.writeable and not arr.flags.owndata
+
+
+def test_listing_never_opens_data_files(zoo, tmp_path):
+    prefix, _ = zoo
+    Path(prefix + ".data-00000-of-00001").unlink()
+    with BundleReader(prefix) as reader:
+        assert reader.tensors["f32"].shape == (3, 4)
+        assert reader.missing_shards() == [prefix + ".data-00000-of-00001"]
+        with pytest.raises(UnreadableInputError, match=r"data shard m\.data-00000-of-00001 is missing"):
+            reader.read("f32")
+
+
+def test_location_points_at_the_bytes(zoo):
+    prefix, tensors = zoo
+    with BundleReader(prefix) as reader:
+        path, offset, size = reader.location("scope/f64")
+        with open(path, "rb") as fh:
+            fh.seek(offset)
+            assert fh.read(size) == tensors["scope/f64"].tobytes()
+        assert reader.location("strs") is None
+
+
+def test_partitioned_axis0_and_grid(tmp_path):
+    full = np.arange(40, dtype=np.float32).reshape(10, 4)
+    grid = np.arange(24, dtype=np.int32).reshape(4, 6)
+    prefix = write_bundle(tmp_path / "p", {}, partitioned={
+        "part": ((10, 4), [([(0, 4), (0, -1)], full[0:4]), ([(4, 3), (0, -1)], full[4:7]),
+                           ([(7, 3), (0, -1)], full[7:10])]),
+        "grid": ((4, 6), [([(0, 2), (0, 3)], grid[0:2, 0:3]), ([(0, 2), (3, 3)], grid[0:2, 3:6]),
+                          ([(2, 2), (0, 3)], grid[2:4, 0:3]), ([(2, 2), (3, 3)], grid[2:4, 3:6])]),
+    })
+    with BundleReader(prefix) as reader:
+        assert list(reader.tensors) == ["grid", "part"]  # slice keys are not listed
+        assert reader.tensors["part"].partitioned and reader.tensors["part"].nbytes == 160
+        np.testing.assert_array_equal(reader.read("part"), full)
+        np.testing.assert_array_equal(reader.read("grid"), grid)
+        assert b"".join(reader.raw_chunks("part", 24)) == full.tobytes()
+        assert b"".join(reader.raw_chunks("grid", 8)) == grid.tobytes()
+        assert reader.location("part") is None
+
+
+def test_partitioned_with_a_missing_piece_is_reported(tmp_path):
+    full = np.arange(8, dtype=np.float32).reshape(4, 2)
+    prefix = write_bundle(tmp_path / "p", {}, partitioned={
+        "part": ((4, 2), [([(0, 2), (0, -1)], full[0:2]), ([(1, 2), (0, -1)], full[1:3])])})
+    with BundleReader(prefix) as reader, pytest.raises(UnreadableInputError, match="do not tile"):
+        reader.read("part")
+
+
+def test_sharded_bundle(tmp_path):
+    tensors = {f"v{i}": np.full((i + 1,), i, np.float32) for i in range(5)}
+    prefix = write_bundle(tmp_path / "s", tensors, num_shards=2)
+    with BundleReader(prefix) as reader:
+        assert reader.num_shards == 2
+        for name, value in tensors.items():
+            np.testing.assert_array_equal(reader.read(name), value)
+
+
+def test_bit_flip_in_data_is_a_checksum_error(zoo):
+    prefix, _ = zoo
+    data_file = Path(prefix + ".data-00000-of-00001")
+    with BundleReader(prefix) as reader:
+        _, offset, _ = reader.location("f32", verify=False)
+    raw = bytearray(data_file.read_bytes())
+    raw[offset + 1] ^= 0x10
+    data_file.write_bytes(bytes(raw))
+    with BundleReader(prefix) as reader:
+        with pytest.raises(UnreadableInputError, match="checksum mismatch"):
+            reader.read("f32")
+        with pytest.raises(UnreadableInputError, match="checksum mismatch"):
+            list(reader.raw_chunks("f32"))
+        reader.read("i8")  # other tensors stay readable
+
+
+def test_unknown_name_is_our_error(zoo):
+    with BundleReader(zoo[0]) as reader, pytest.raises(Ckpt2pbError, match="no tensor named"):
+        reader.read("nope")
+
+
+def test_string_tensor_has_no_raw_buffer(zoo):
+    with BundleReader(zoo[0]) as reader, pytest.raises(Ckpt2pbError, match="no raw buffer"):
+        list(reader.raw_chunks("strs"))
+
+
+@pytest.mark.parametrize("name", ["cnn_bn_momentum", "partitioned", "sharded_two_devices", "dtypes_zoo",
+                                  "resource_vars"])
+def test_committed_fixtures_read_completely(name):
+    folder = FIXTURES / name
+    if not folder.is_dir():
+        pytest.skip("fixtures not generated")
+    index = sorted(folder.glob("*.index"))[-1]
+    with BundleReader(str(index)[:-len(".index")]) as reader:
+        assert reader.tensors
+        for tensor in reader.tensors:
+            value = reader.read(tensor)
+            meta = reader.tensors[tensor]
+            assert value.shape == meta.shape
+            if meta.dtype not in ("string", "variant"):
+                assert value.nbytes == meta.nbytes
