@@ -18,6 +18,11 @@ import numpy as np
 
 from inspector.errors import MissingDependencyError, UsageError, VerificationError
 
+RANDOM_OPS = frozenset({"RandomUniform", "RandomStandardNormal", "TruncatedNormal", "RandomUniformInt",
+                        "Multinomial", "RandomShuffle", "RandomGamma", "RandomPoisson", "RandomPoissonV2",
+                        "RandomCrop", "ParameterizedTruncatedNormal"})
+"""Stateful random ops: their values are taken from the restored run and fed to the frozen one."""
+
 RTOL = 1e-5
 ATOL = 1e-6
 DEFAULT_DIM = 2
@@ -114,19 +119,15 @@ def verify_frozen(graph_path: str, prefix: str, frozen_path, outputs: Sequence[s
     frozen_graph = tf.Graph()
     with frozen_graph.as_default():
         v1.import_graph_def(frozen_def, name="")
-    placeholders = [(op.name, op.outputs[0].dtype.as_numpy_dtype,
-                     None if op.outputs[0].shape.rank is None else list(op.outputs[0].shape.as_list()))
+    placeholders = [(op.name, op.outputs[0].dtype.as_numpy_dtype, _known_shape(op))
                     for op in frozen_graph.get_operations() if op.type == "Placeholder"]
     feeds = make_feeds(placeholders, input_shapes, seed)
+    random = [op.outputs[0].name for op in frozen_graph.get_operations() if op.type in RANDOM_OPS]
     weights = [f.node for f in folded]
-
-    with v1.Session(graph=frozen_graph) as session:
-        frozen_out = session.run(fetches, feeds)
-        frozen_weights = session.run([f"{w}:0" for w in weights]) if weights else []
 
     restored_graph = tf.Graph()
     with restored_graph.as_default():
-        saver = v1.train.import_meta_graph(graph_path, clear_devices=True)
+        saver = v1.train.import_meta_graph(_meta_graph_for_tf(tf, graph_path), clear_devices=True)
         with v1.Session(graph=restored_graph) as session:
             if saver is None:
                 saver = v1.train.Saver()
@@ -134,8 +135,15 @@ def verify_frozen(graph_path: str, prefix: str, frozen_path, outputs: Sequence[s
             for record in folded:  # --use-moving-averages: the shadow values replace the weights
                 if getattr(record, "moving_average", False) and reader is not None:
                     _load_value(restored_graph, session, record.node, _checkpoint_value(reader, record))
-            restored_out = session.run(fetches, feeds)
+            live = _live_tensors(tf, session, random, feeds)
+            values = session.run(fetches + live, feeds)  # one run: outputs and the samples they used
+            restored_out, sampled = values[:len(fetches)], dict(zip(live, values[len(fetches):], strict=True))
             restored_weights = [_read_variable(restored_graph, session, w) for w in weights]
+
+    feeds.update(sampled)
+    with v1.Session(graph=frozen_graph) as session:
+        frozen_out = session.run(fetches, feeds)
+        frozen_weights = session.run([f"{w}:0" for w in weights]) if weights else []
 
     results = [compare(name, e, a) for name, e, a in zip(outputs, restored_out, frozen_out, strict=True)]
     weight_problems = [w for w, e, a in zip(weights, restored_weights, frozen_weights, strict=True)
@@ -153,6 +161,56 @@ def verify_frozen(graph_path: str, prefix: str, frozen_path, outputs: Sequence[s
             "the frozen graph differs from the restored checkpoint: " + "; ".join(problems),
             path=str(report_path or frozen_path), fix="please report this with the checkpoint's .meta")
     return report
+
+
+def _live_tensors(tf, session, tensors: Sequence[str], feeds: dict) -> list[str]:
+    """The random tensors the run computes (those in a dead cond branch have no value)."""
+    if not tensors:
+        return []
+    try:
+        session.run(list(tensors), feeds)
+        return list(tensors)
+    except tf.errors.OpError:
+        live = []
+        for name in tensors:
+            try:
+                session.run(name, feeds)
+                live.append(name)
+            except tf.errors.OpError:
+                continue
+        return live
+
+
+def _meta_graph_for_tf(tf, graph_path: str):
+    """The MetaGraphDef as TF's class, without ``_output_shapes`` (stale ones make TF refuse it)."""
+    meta = tf.compat.v1.MetaGraphDef()
+    with open(graph_path, "rb") as handle:
+        data = handle.read()
+    try:
+        meta.ParseFromString(data)
+    except Exception:
+        from google.protobuf import text_format
+
+        text_format.Parse(data.decode("utf-8"), meta)
+    for node in meta.graph_def.node:
+        if "_output_shapes" in node.attr:
+            del node.attr["_output_shapes"]
+    return meta
+
+
+def _known_shape(op) -> list[int] | None:
+    """A placeholder's shape; for an unknown rank, what a MatMul with a constant weight implies."""
+    shape = op.outputs[0].shape
+    if shape.rank is not None:
+        return list(shape.as_list())
+    for consumer in op.outputs[0].consumers():
+        if consumer.type == "MatMul" and consumer.inputs[0] is op.outputs[0] \
+                and not consumer.get_attr("transpose_a"):
+            weight = consumer.inputs[1].shape
+            if weight.rank == 2 and weight[0] is not None:
+                column = 1 if consumer.get_attr("transpose_b") else 0
+                return [DEFAULT_DIM, int(weight[column])]
+    return None
 
 
 def bit_identical(expected, actual) -> bool:
