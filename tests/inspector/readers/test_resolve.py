@@ -1,0 +1,141 @@
+"""resolve(): every way a user can point at a checkpoint, graph or SavedModel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from inspector.errors import UnreadableInputError
+from inspector.readers.resolve import meta_path_for, placeholder_problem, resolve
+from tests.corpus import CORPUS, requires_corpus
+from tests.inspector.readers.builders import write_bundle, write_v1
+
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "data"
+
+
+@pytest.fixture
+def run(tmp_path):
+    for step in (100, 200, 300):
+        write_bundle(tmp_path / f"model.ckpt-{step}", {"x": np.ones(1, np.float32)})
+        (tmp_path / f"model.ckpt-{step}.meta").write_bytes(b"")
+    (tmp_path / "checkpoint").write_text(
+        'model_checkpoint_path: "model.ckpt-300"\n'
+        + "".join(f'all_model_checkpoint_paths: "model.ckpt-{s}"\n' for s in (100, 200, 300)))
+    return tmp_path
+
+
+@pytest.mark.parametrize("given", ["", "checkpoint", "model.ckpt-300", "model.ckpt-300.index",
+                                   "model.ckpt-300.meta", "model.ckpt-300.data-00000-of-00001"])
+def test_every_spelling_resolves_to_the_same_checkpoint(run, given):
+    art = resolve(run / given if given else run)
+    assert art.kind == "checkpoint" and art.format == "V2"
+    assert Path(art.prefix) == run / "model.ckpt-300"
+    assert Path(art.meta_path) == run / "model.ckpt-300.meta"
+    assert [Path(p).name for p in art.data_paths] == ["model.ckpt-300.data-00000-of-00001"]
+    assert [s.step for s in art.steps] == [100, 200, 300]
+    assert art.missing == [] and art.warnings == []
+
+
+def test_older_step_by_prefix(run):
+    assert Path(resolve(run / "model.ckpt-100").prefix) == run / "model.ckpt-100"
+
+
+def test_missing_meta_and_shard_are_named_exactly(run):
+    (run / "model.ckpt-300.meta").unlink()
+    (run / "model.ckpt-300.data-00000-of-00001").unlink()
+    art = resolve(run)
+    assert sorted(Path(p).name for p in art.missing) == ["model.ckpt-300.data-00000-of-00001",
+                                                         "model.ckpt-300.meta"]
+    assert any("model.ckpt-300.meta is missing" in w for w in art.warnings)
+    assert any("model.ckpt-300.data-00000-of-00001 is missing" in w for w in art.warnings)
+
+
+def test_folder_without_state_file_takes_newest_step(run):
+    (run / "checkpoint").unlink()
+    art = resolve(run)
+    assert Path(art.prefix).name == "model.ckpt-300"
+    assert "newest of 3" in art.warnings[0]
+
+
+def test_state_file_naming_a_deleted_checkpoint_falls_back(run):
+    for f in run.glob("model.ckpt-300.*"):
+        f.unlink()
+    art = resolve(run)
+    assert Path(art.prefix).name == "model.ckpt-200"
+    assert "does not exist" in art.warnings[0]
+
+
+def test_v1_file_and_shards(tmp_path):
+    write_v1(tmp_path / "model.ckpt-2", {"x": np.ones(1, np.float32)})
+    art = resolve(tmp_path)
+    assert art.format == "V1" and Path(art.prefix).name == "model.ckpt-2"
+    for i in range(2):
+        write_v1(tmp_path / f"s.ckpt-4-{i:05d}-of-00002", {"x": np.ones(1, np.float32)})
+    art = resolve(tmp_path / "s.ckpt-4-00001-of-00002")
+    assert art.format == "V1" and Path(art.prefix).name == "s.ckpt-4-?????-of-00002"
+    assert meta_path_for(art.prefix).endswith("s.ckpt-4.meta")
+
+
+def test_graph_files_and_saved_model(tmp_path):
+    (tmp_path / "g.pb").write_bytes(b"\n\x01a")
+    assert resolve(tmp_path / "g.pb").kind == "graph"
+    sm = tmp_path / "sm"
+    (sm / "variables").mkdir(parents=True)
+    (sm / "saved_model.pb").write_bytes(b"\x08\x01")
+    write_bundle(sm / "variables" / "variables", {"x": np.ones(1, np.float32)})
+    art = resolve(sm)
+    assert art.kind == "saved_model" and art.format == "V2"
+    assert Path(art.prefix) == sm / "variables" / "variables"
+    assert resolve(sm / "saved_model.pb").kind == "saved_model"
+
+
+def test_meta_without_checkpoint_is_a_graph(tmp_path):
+    (tmp_path / "x.meta").write_bytes(b"\n\x00")
+    art = resolve(tmp_path / "x.meta")
+    assert art.kind == "graph" and "no checkpoint next to x.meta" in art.warnings[0]
+
+
+def test_nothing_there(tmp_path):
+    with pytest.raises(UnreadableInputError, match="no checkpoint, graph or SavedModel"):
+        resolve(tmp_path)
+    with pytest.raises(UnreadableInputError, match="no such file"):
+        resolve(tmp_path / "model.ckpt-9")
+
+
+def test_lfs_pointer_and_bfg_stub(tmp_path):
+    pointer = tmp_path / "model.pb"
+    pointer.write_text("version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 123456\n")
+    with pytest.raises(UnreadableInputError, match=r"Git LFS pointer.*123,456 bytes"):
+        resolve(pointer)
+    (tmp_path / "frozen.pb.REMOVED.git-id").write_text("98dee229d3f1168052cc50eaecf3bebe889cde97")
+    problem = placeholder_problem(tmp_path / "frozen.pb")
+    assert problem is not None and "BFG" in problem.message
+    with pytest.raises(UnreadableInputError, match="BFG"):
+        resolve(tmp_path / "frozen.pb")
+
+
+def test_stale_abs_paths_fixture():
+    folder = FIXTURES / "checkpoints" / "stale_abs_paths"
+    if not folder.is_dir():
+        pytest.skip("fixtures not generated")
+    art = resolve(folder)
+    assert Path(art.prefix).name == "model.ckpt-5"
+    assert [s.step for s in art.steps] == [4, 5]
+    assert any("/home/alice/train/model.ckpt-5" in w for w in art.warnings)
+
+
+@requires_corpus
+def test_corpus_bfg_stripped_checkpoint_lists_but_names_the_stubs():
+    art = resolve(CORPUS / "od_ssd_bfg_stripped_ckpt_broken")
+    assert art.kind == "checkpoint" and art.meta_path is None
+    assert sorted(Path(p).name for p in art.missing) == ["model.ckpt.data-00000-of-00001", "model.ckpt.meta"]
+    assert all("BFG" in w for w in art.warnings)
+
+
+@requires_corpus
+def test_corpus_windows_relative_state_entry():
+    art = resolve(CORPUS / "apiquet_mnist_bn_dropout_2ckpts")
+    assert Path(art.prefix).name == "model3conv"
+    assert sorted(Path(s.prefix).name for s in art.steps) == ["model3conv", "model4conv"]
