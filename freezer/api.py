@@ -8,6 +8,7 @@ validated before it is renamed into place, so a failed freeze leaves nothing beh
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from inspector.readers.checkpoint import open_checkpoint
 from inspector.readers.resolve import Artifacts, resolve
 
 LOG = logging.getLogger("ckpt2pb.freeze")
+_SHARD_SUFFIX = re.compile(r"-(?:\d{5}|\?{5})-of-\d{5}$")
 
 
 @dataclass
@@ -58,7 +60,8 @@ class FreezeResult:
 
 def default_output_path(prefix: str, as_text: bool = False) -> Path:
     """``./<checkpoint name>_frozen.pb`` in the current directory (inputs may be read-only)."""
-    return Path.cwd() / f"{Path(prefix).name}_frozen.{'pbtxt' if as_text else 'pb'}"
+    name = _SHARD_SUFFIX.sub("", Path(prefix).name)  # V1 sharded prefixes end in -?????-of-0000N
+    return Path.cwd() / f"{name}_frozen.{'pbtxt' if as_text else 'pb'}"
 
 
 def freeze(path: str | Path, outputs: Sequence[str] | None = None, auto_outputs: bool = False,
