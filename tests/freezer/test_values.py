@@ -1,0 +1,127 @@
+"""Graph variables -> checkpoint keys (restore ops, collections, names) and the left-out report."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from freezer.values import Binding, ValueSource, classify_unfolded, parse_shape_and_slice, restore_bindings
+from inspector.errors import UnreadableInputError
+from inspector.proto import pb
+from tests.freezer.graphs import FLOAT, Graph, MemoryReader
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("", None),
+    ("10 4 4,3:0,4", ((10, 4), ((4, 3), (0, 4)))),
+    ("4 6 0,2:-", ((4, 6), ((0, 2), (0, 6)))),
+    ("garbage", None),
+])
+def test_parse_shape_and_slice(text, expected):
+    assert parse_shape_and_slice(text) == expected
+
+
+def _saver_graph() -> Graph:
+    g = Graph()
+    g.variable("dense/w", read=False)
+    g.variable("part/part_0", shape=(2, 3), read=False)
+    g.resource("emb")
+    g.add("save/Const", "Const")
+    g.const_strings("save/RestoreV2/tensor_names", ["renamed_w", "emb", "part"])
+    g.const_strings("save/RestoreV2/shape_and_slices", ["", "", "5 3 0,2:-"])
+    g.add("save/RestoreV2", "RestoreV2", ["save/Const", "save/RestoreV2/tensor_names",
+                                          "save/RestoreV2/shape_and_slices"])
+    g.add("save/Assign", "Assign", ["dense/w", "save/RestoreV2"], T=FLOAT)
+    g.add("save/Identity", "Identity", ["save/RestoreV2:1"], T=FLOAT)
+    g.add("save/AssignVariableOp", "AssignVariableOp", ["emb", "save/Identity"])
+    g.add("save/Assign_1", "Assign", ["part/part_0", "save/RestoreV2:2"], T=FLOAT)
+    return g
+
+
+def test_restore_ops_give_keys_and_partitions():
+    bindings = restore_bindings(_saver_graph().nodes)
+    assert bindings == {"dense/w": Binding("renamed_w"), "emb": Binding("emb"),
+                        "part/part_0": Binding("part", ((0, 2), (0, 3)))}
+
+
+def test_partition_is_sliced_from_the_full_tensor():
+    g = _saver_graph()
+    full = np.arange(15, dtype=np.float32).reshape(5, 3)
+    reader = MemoryReader({"renamed_w": np.ones((2, 2), np.float32), "part": full,
+                           "emb": np.zeros((2, 2), np.float32)})
+    source = ValueSource(reader, g.nodes)
+    item, folded = source.fold(g.node("part/part_0"))
+    assert item.shape == (2, 3) and folded.slices == ((0, 2), (0, 3))
+    assert b"".join(item.chunks()) == full[:2].tobytes()
+    item, folded = source.fold(g.node("dense/w"))
+    assert folded.key == "renamed_w"
+
+
+def test_collection_save_slice_info_is_used_without_a_saver():
+    g = Graph()
+    g.variable("v/part_1", shape=(2, 3), read=False)
+    meta = pb.MetaGraphDef()
+    variable = pb.VariableDef(variable_name="v/part_1:0")
+    variable.save_slice_info_def.full_name = "v"
+    variable.save_slice_info_def.full_shape.extend([5, 3])
+    variable.save_slice_info_def.var_offset.extend([2, 0])
+    variable.save_slice_info_def.var_shape.extend([2, 3])
+    meta.collection_def["variables"].bytes_list.value.append(variable.SerializeToString())
+    full = np.arange(15, dtype=np.float32).reshape(5, 3)
+    item, _ = ValueSource(MemoryReader({"v": full}), g.nodes, meta).fold(g.node("v/part_1"))
+    assert b"".join(item.chunks()) == full[2:4].tobytes()
+
+
+def test_moving_average_shadow_replaces_the_weight():
+    g = Graph()
+    g.variable("w", read=False)
+    arrays = {"w": np.zeros((2, 2), np.float32), "w/ExponentialMovingAverage": np.ones((2, 2), np.float32)}
+    item, folded = ValueSource(MemoryReader(arrays), g.nodes, use_moving_averages=True).fold(g.node("w"))
+    assert folded.moving_average and folded.key == "w/ExponentialMovingAverage"
+    assert b"".join(item.chunks()) == arrays["w/ExponentialMovingAverage"].tobytes()
+    _, plain = ValueSource(MemoryReader(arrays), g.nodes).fold(g.node("w"))
+    assert not plain.moving_average and plain.key == "w"
+
+
+def test_string_variable_is_built_in_memory():
+    g = Graph()
+    g.variable("vocab", shape=(2,), dtype=pb.DataType.DT_STRING, read=False)
+    reader = MemoryReader({"vocab": np.array([b"", b"\xff"], dtype=object)})
+    item, _ = ValueSource(reader, g.nodes).fold(g.node("vocab"))
+    assert list(item.attr["value"].tensor.string_val) == [b"", b"\xff"]
+
+
+def test_mismatches_are_clear_errors():
+    g = Graph()
+    g.variable("w", shape=(3, 3), read=False)
+    g.variable("missing", read=False)
+    source = ValueSource(MemoryReader({"w": np.zeros((2, 2), np.float32)}), g.nodes)
+    with pytest.raises(UnreadableInputError, match="shape \\[3, 3\\] in the graph but \\[2, 2\\]"):
+        source.fold(g.node("w"))
+    with pytest.raises(UnreadableInputError, match="not in the checkpoint"):
+        source.fold(g.node("missing"))
+    ints = ValueSource(MemoryReader({"w": np.zeros((3, 3), np.int32)}), g.nodes)
+    with pytest.raises(UnreadableInputError, match="float32 in the graph but int32"):
+        ints.fold(g.node("w"))
+
+
+def test_left_out_entries_are_classified():
+    g = Graph()
+    g.variable("w", read=False)
+    g.variable("w/Momentum", read=False)
+    g.variable("unused_weight", read=False)
+    g.add("lr", "Const")
+    g.add("train", "ApplyMomentum", ["w", "w/Momentum", "lr", "lr", "lr"], T=FLOAT)
+    meta = pb.MetaGraphDef()
+    for name in ("w", "unused_weight"):
+        meta.collection_def["trainable_variables"].bytes_list.value.append(
+            pb.VariableDef(variable_name=f"{name}:0").SerializeToString())
+    keys = ("w", "w/Momentum", "unused_weight", "w/ExponentialMovingAverage")
+    arrays = {k: np.zeros(2, np.float32) for k in keys}
+    arrays["global_step"] = np.int64(3)
+    report = {r["key"]: r for r in classify_unfolded(MemoryReader(arrays), {"w"}, g.nodes, {}, meta)}
+    assert set(report) == {"w/Momentum", "unused_weight", "w/ExponentialMovingAverage", "global_step"}
+    assert report["w/Momentum"]["reason"].startswith("optimizer slot") and not report["w/Momentum"]["warning"]
+    assert report["global_step"]["reason"].startswith("global step")
+    assert report["w/ExponentialMovingAverage"]["reason"].startswith("moving-average shadow")
+    assert report["unused_weight"]["warning"]
