@@ -1,0 +1,53 @@
+"""The freeze command: report, --json, exit codes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from fixtures.registry import by_name
+from freezer.cli import main, parse_input_shapes, split_outputs
+from inspector.errors import UsageError
+
+CNN = by_name("cnn_bn_momentum").full_path
+
+
+def test_report_and_exit_code(tmp_path, capsys):
+    out = tmp_path / "f.pb"
+    assert main([str(CNN), "--outputs", "probabilities", "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert f"-> {out}" in text
+    assert "probabilities  Softmax  float32 [-1, 10]" in text
+    assert "checks: 9/9 passed" in text
+    assert out.is_file()
+
+
+def test_quiet_prints_one_line(tmp_path, capsys):
+    assert main([str(CNN), "--auto-outputs", "-o", str(tmp_path / "f.pb"), "-q"]) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == 1
+
+
+def test_json(tmp_path, capsys):
+    assert main([str(CNN), "--outputs", "probabilities:0", "-o", str(tmp_path / "f.pb"), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["outputs"] == ["probabilities"] and data["validation"]["ok"]
+
+
+def test_unknown_output_is_exit_2_with_suggestions(tmp_path, capsys):
+    assert main([str(CNN), "--outputs", "probabilites", "-o", str(tmp_path / "f.pb")]) == 2
+    err = capsys.readouterr().err
+    assert "closest existing names: probabilities" in err and len(err.strip().splitlines()) == 1
+
+
+def test_outputs_and_auto_are_exclusive(tmp_path):
+    with pytest.raises(SystemExit) as info:
+        main([str(CNN), "--outputs", "a", "--auto-outputs"])
+    assert info.value.code == 2
+
+
+def test_split_outputs_and_input_shapes():
+    assert split_outputs(["a, b", "c:0"]) == ["a", "b", "c:0"]
+    assert parse_input_shapes(["images=1,28,28,1", "k="]) == {"images": [1, 28, 28, 1], "k": []}
+    with pytest.raises(UsageError, match="NAME=D0"):
+        parse_input_shapes(["images:1x28"])
