@@ -1,0 +1,111 @@
+"""Why a .pb is tiny, broken or wrong — and how to fix it.
+
+``diagnose_path(path, checkpoint_prefix=None)`` reads the file itself (a file that is not what it
+claims becomes a finding, not an exception) and returns a :class:`Diagnosis`;
+``diagnose_graph(loaded, model=None, checkpoint=None)`` runs the graph checks on something already
+loaded (the freezer validates its output with it). Each check is a plain function over a
+:class:`GraphIndex` in ``structure``, ``freezing``, ``inference`` and ``ops``, so callers can run
+them one at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from inspector.diagnosis import freezing, inference, ops, structure
+from inspector.diagnosis.fileformat import read_for_diagnosis
+from inspector.diagnosis.findings import CODES, Diagnosis, Finding
+from inspector.diagnosis.graphindex import GraphIndex
+from inspector.errors import Ckpt2pbError
+
+__all__ = ["CODES", "Diagnosis", "Finding", "GraphIndex", "diagnose_graph", "diagnose_path"]
+
+log = logging.getLogger(__name__)
+
+
+def diagnose_path(path: str | Path, checkpoint_prefix: str | None = None) -> Diagnosis:
+    """Diagnose the graph file at ``path``; with ``checkpoint_prefix``, compare it with that checkpoint.
+
+    Raises :class:`inspector.errors.UnreadableInputError` only when the file (or checkpoint) does not
+    exist or cannot be opened; everything wrong *inside* the file is a finding.
+    """
+    loaded, findings = read_for_diagnosis(path)
+    if loaded is None:
+        return Diagnosis(findings, path=str(path))
+    checkpoint = None
+    suggestions: list[str] = []
+    if checkpoint_prefix is not None:
+        from inspector.readers.checkpoint import open_checkpoint
+
+        checkpoint = open_checkpoint(checkpoint_prefix)
+        suggestions = suggest_outputs(checkpoint_prefix)
+    try:
+        result = diagnose_graph(loaded, checkpoint=checkpoint, checkpoint_prefix=checkpoint_prefix,
+                                suggestions=suggestions)
+    finally:
+        if checkpoint is not None:
+            checkpoint.close()
+    return Diagnosis(findings + result.findings, path=str(path))
+
+
+def diagnose_graph(loaded: object, model: object | None = None, checkpoint: object | None = None, *,
+                   checkpoint_prefix: str | None = None, suggestions: list[str] | None = None) -> Diagnosis:
+    """Run every graph check on ``loaded`` (a LoadedGraph: ``kind``, ``graph_def``, ``path``).
+
+    ``model`` (a GraphModel) is accepted for the common signature; the checks index the GraphDef
+    themselves so they also run on graphs no model was built for. ``checkpoint`` is an open
+    CheckpointReader (``.tensors``) the graph was frozen from, for WRONG_OUTPUTS.
+    """
+    index = GraphIndex(loaded.graph_def)
+    kind = getattr(loaded, "kind", "graphdef")
+    findings: list[Finding] = []
+    if kind != "graphdef":
+        findings.append(_not_a_graphdef(kind))
+    findings += structure.check_empty(index)
+    if not index.nodes:
+        return Diagnosis(findings, path=getattr(loaded, "path", None))
+    for check in (structure.check_duplicates, structure.check_missing_inputs, structure.check_cycles,
+                  ops.check_unregistered_ops):
+        findings += check(index)
+    not_frozen = freezing.check_not_frozen(index, kind, checkpoint_prefix)
+    findings += not_frozen
+    findings += freezing.check_training_leftovers(index, frozen=not not_frozen)
+    findings += freezing.check_ref_inputs(index)
+    if not not_frozen:
+        findings += freezing.check_wrong_outputs(index, checkpoint, suggestions)
+    for check in inference.CHECKS:
+        findings += check(index)
+    findings += structure.check_no_inputs(index)
+    findings += structure.check_no_outputs(index)
+    return Diagnosis(findings, path=getattr(loaded, "path", None))
+
+
+def suggest_outputs(checkpoint_prefix: str, limit: int = 3) -> list[str]:
+    """The ranking's best outputs for the checkpoint's own graph (``<prefix>.meta``), if it has one."""
+    meta_path = Path(str(checkpoint_prefix) + ".meta")
+    if not meta_path.is_file():
+        return []
+    try:
+        from inspector.graph.model import GraphModel
+        from inspector.ranking import rank_outputs
+        from inspector.readers.graphfile import load_graph_file
+
+        loaded = load_graph_file(meta_path)
+        model = GraphModel.from_graph_def(loaded.graph_def, loaded.meta_graph)
+        return [c.name for c in rank_outputs(model, loaded.meta_graph)[:limit]]
+    except Ckpt2pbError as error:  # suggestions are a bonus; the finding stands without them
+        log.info("no output suggestions from %s: %s", meta_path, error)
+        return []
+
+
+def _not_a_graphdef(kind: str) -> Finding:
+    what = {"metagraph": "a MetaGraphDef (what Saver writes as .meta, or export_meta_graph)",
+            "saved_model": "a SavedModel (saved_model.pb: one or more MetaGraphDefs)"}[kind]
+    return Finding(
+        "NOT_A_GRAPHDEF", "warning",
+        f"The file is {what}, not a GraphDef: code that parses it as a GraphDef (GraphDef.ParseFromString, "
+        "import_graph_def, graph-loading tools) fails on it. The graph inside is analysed below.",
+        "Load it with the matching API (tf.compat.v1.train.import_meta_graph / tf.saved_model.load), or "
+        "freeze it into a GraphDef: `freeze <checkpoint or SavedModel folder> --auto-outputs`.",
+        {"kind": kind})

@@ -1,0 +1,336 @@
+"""Freezing checks: are the weights in the file, are they the model's, is anything left over?
+
+NOT_FROZEN (variables still in the graph), WRONG_OUTPUTS (frozen, but holding little or none of
+the model — with a checkpoint, the share of its weights the file holds and the outputs the
+ranking would choose), TRAINING_LEFTOVERS (gradients, optimizer, save/restore, summaries,
+variable writes) and REF_INPUT (a constant feeding an input that must be a ref or a resource: the
+"expected float_ref" import failure TensorFlow's own freezer leaves behind, FORMATS.md §12.2).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from inspector.diagnosis.findings import Finding
+from inspector.diagnosis.graphindex import (
+    DT_RESOURCE,
+    FLOAT_TYPES,
+    REF_OFFSET,
+    GraphIndex,
+    attr_type,
+    const_nbytes,
+    dtype_name,
+)
+from inspector.diagnosis.ops import registered_ops
+
+DATA = Path(__file__).with_name("data")
+VARIABLE_OPS = frozenset({"VariableV2", "Variable", "VarHandleOp", "TemporaryVariable"})
+#: Ops that read a resource handle fed by a DT_RESOURCE Placeholder: a TF2 function's captured variable.
+RESOURCE_READ_OPS = frozenset({"ReadVariableOp", "ResourceGather", "ResourceGatherNd"})
+
+
+def _names(items: list[str], shown: int = 8) -> str:
+    text = ", ".join(f"'{n}'" for n in items[:shown])
+    return text + (f" and {len(items) - shown} more" if len(items) > shown else "")
+
+
+# --------------------------------------------------------------------------------------------
+# NOT_FROZEN
+
+
+def variables_in(index: GraphIndex) -> list[str]:
+    """Variable nodes (ref or resource), plus DT_RESOURCE placeholders read as variables."""
+    found = [n for n, node in index.nodes.items() if node.op in VARIABLE_OPS]
+    for name, node in index.nodes.items():
+        if node.op == "Placeholder" and attr_type(node, "dtype") == DT_RESOURCE and any(
+                index.op(c) in RESOURCE_READ_OPS for c, _, _ in index.consumers[name]):
+            found.append(name)
+    for function in index.graph_def.library.function:
+        found += [f"{function.signature.name}/{n.name}" for n in function.node_def if n.op in VARIABLE_OPS]
+    return found
+
+
+def check_not_frozen(index: GraphIndex, kind: str = "graphdef",
+                     checkpoint_prefix: str | None = None) -> list[Finding]:
+    variables = variables_in(index)
+    if not variables:
+        return []
+    source = f"`freeze {checkpoint_prefix} --auto-outputs -o frozen.pb`" if checkpoint_prefix else \
+        "`freeze <checkpoint folder or prefix> --auto-outputs -o frozen.pb` (or --outputs NAME)"
+    where = {"graphdef": "this graph file", "metagraph": "this MetaGraphDef",
+             "saved_model": "this SavedModel's graph"}.get(kind, "this graph")
+    severity = "error" if kind == "graphdef" else "warning"
+    return [Finding(
+        "NOT_FROZEN", severity,
+        f"{where[0].upper() + where[1:]} still has {len(variables)} variable(s) ({_names(variables)}): the "
+        "weights are not in it but in a checkpoint (or a SavedModel's variables/), so loading it alone "
+        "gives uninitialized variables.",
+        f"Freeze it with the checkpoint it was trained with: {source}.",
+        {"variables": variables[:50], "count": len(variables)})]
+
+
+# --------------------------------------------------------------------------------------------
+# WRONG_OUTPUTS
+
+
+def held_weights(index: GraphIndex) -> dict[str, tuple[str, tuple[int, ...], int]]:
+    """Float Consts of more than one element that the outputs need: name -> (dtype, shape, bytes)."""
+    needed = index.ancestors(index.outputs)
+    held = {}
+    for name in needed:
+        node = index.nodes[name]
+        if node.op != "Const":
+            continue
+        tensor = node.attr["value"].tensor
+        count, nbytes = const_nbytes(node)
+        if tensor.dtype in FLOAT_TYPES and count > 1:
+            shape = tuple(d.size for d in tensor.tensor_shape.dim)
+            held[name] = (dtype_name(tensor.dtype) or "", shape, nbytes)
+    return held
+
+
+#: Checkpoint keys that are not model weights: optimizer slots (last path segment), counters.
+_SLOT_SUFFIXES = frozenset({"Adam", "Adam_1", "Momentum", "RMSProp", "RMSProp_1", "Adagrad", "Adadelta",
+                            "Adadelta_1", "Ftrl", "Ftrl_1", "Nadam", "Nadam_1", "AdamW", "AdamW_1",
+                            "AdagradDA", "ProximalAdagrad", "AccumulateGradient"})
+_BOOKKEEPING = frozenset({"global_step", "beta1_power", "beta2_power", "save_counter",
+                          "_CHECKPOINTABLE_OBJECT_GRAPH"})
+
+
+def model_weight_keys(tensors: dict) -> dict[str, object]:
+    """The checkpoint tensors that are model weights (floating point, not slots or counters)."""
+    weights = {}
+    for key, meta in tensors.items():
+        parts = key.split("/")
+        if parts[-1] in _SLOT_SUFFIXES or key in _BOOKKEEPING or parts[0] in ("optimizer", "save_counter"):
+            continue
+        if ".OPTIMIZER_SLOT" in parts or meta.dtype not in ("float16", "float32", "float64", "bfloat16"):
+            continue
+        weights[key] = meta
+    return weights
+
+
+@dataclass
+class WeightShare:
+    model_bytes: int
+    held_bytes: int
+    held: list[str]
+    missing: list[str]
+
+    @property
+    def share(self) -> float:
+        return self.held_bytes / self.model_bytes if self.model_bytes else 1.0
+
+
+def weight_share(index: GraphIndex, tensors: dict) -> WeightShare:
+    """How much of the checkpoint's model weights the graph holds: by name, then by dtype and shape."""
+    weights = model_weight_keys(tensors)
+    held = held_weights(index)
+    unmatched = Counter((dtype, shape) for name, (dtype, shape, _) in held.items() if name not in weights)
+    found, missing, held_bytes = [], [], 0
+    for key, meta in weights.items():
+        signature = (meta.dtype, tuple(meta.shape))
+        if key in held:
+            found.append(key)
+        elif unmatched[signature] > 0:
+            unmatched[signature] -= 1
+            found.append(key)
+        else:
+            missing.append(key)
+            continue
+        held_bytes += meta.nbytes
+    total = sum(meta.nbytes for meta in weights.values())
+    return WeightShare(total, held_bytes, found, missing)
+
+
+def check_wrong_outputs(index: GraphIndex, checkpoint: object | None = None,
+                        suggestions: list[str] | None = None, min_share: float = 0.5) -> list[Finding]:
+    """Frozen graphs only (call after NOT_FROZEN found nothing). ``checkpoint`` has ``.tensors``."""
+    if not index.outputs or variables_in(index):
+        return []
+    held = held_weights(index)
+    held_bytes = sum(b for _, _, b in held.values())
+    evidence: dict = {"outputs": index.outputs[:20], "weight_bytes": held_bytes, "weight_tensors": len(held)}
+    if checkpoint is not None:
+        return _compare_with_checkpoint(index, checkpoint, suggestions or [], min_share, evidence)
+    if held:
+        return []
+    return [Finding(
+        "WRONG_OUTPUTS", "warning",
+        f"The graph is frozen but holds no weights at all (its {len(index.nodes)} nodes compute "
+        f"{_names(index.outputs)} from the inputs and constants): if it was meant to hold a trained model, "
+        "it was frozen with an output that comes before the first layer.",
+        "Freeze again with the model's real output (`freeze <checkpoint> --auto-outputs`); run "
+        "`inspect FILE --checkpoint PREFIX` to see how much of the model this file holds.", evidence)]
+
+
+def _compare_with_checkpoint(index: GraphIndex, checkpoint: object, suggestions: list[str],
+                             min_share: float, evidence: dict) -> list[Finding]:
+    """Error below ``min_share`` of the weights; warning when weights are missing and the ranking's
+    best output for the checkpoint's graph is not in this file at all (frozen at an inner layer)."""
+    share = weight_share(index, checkpoint.tensors)
+    if share.model_bytes == 0 or not share.missing:
+        return []
+    best_elsewhere = bool(suggestions) and suggestions[0] not in index.nodes
+    if share.share >= min_share and not best_elsewhere:
+        return []
+    evidence.update(model_weight_bytes=share.model_bytes, share=round(share.share, 4),
+                    missing_weights=share.missing[:50], suggested_outputs=suggestions)
+    instead = f" The ranking suggests: {_names(suggestions, 5)}." if suggestions else ""
+    severity = "error" if share.share < min_share else "warning"
+    return [Finding(
+        "WRONG_OUTPUTS", severity,
+        f"The graph holds {share.held_bytes:,} of the checkpoint's {share.model_bytes:,} bytes of model "
+        f"weights ({share.share:.0%}): its outputs {_names(index.outputs)} stop before part of the model "
+        f"({len(share.missing)} weight tensor(s) unused, e.g. {_names(share.missing, 4)}).{instead}",
+        "Freeze again with the node that computes the prediction as output: `freeze <checkpoint> "
+        "--auto-outputs` picks it, or pass --outputs NAME.", evidence)]
+
+
+# --------------------------------------------------------------------------------------------
+# TRAINING_LEFTOVERS
+
+_SAVE_OPS = frozenset({"SaveV2", "RestoreV2", "Save", "SaveSlices", "Restore", "RestoreSlice",
+                       "MergeV2Checkpoints", "ShardedFilename", "ShardedFilespec"})
+_SUMMARY_OPS = frozenset({"ScalarSummary", "HistogramSummary", "ImageSummary", "AudioSummary",
+                          "AudioSummaryV2", "TensorSummary", "TensorSummaryV2", "MergeSummary",
+                          "WriteScalarSummary", "WriteHistogramSummary", "WriteImageSummary",
+                          "WriteAudioSummary", "WriteSummary", "WriteGraphSummary"})
+_WRITE_OPS = frozenset({"Assign", "AssignAdd", "AssignSub", "AssignVariableOp", "AssignAddVariableOp",
+                        "AssignSubVariableOp", "ScatterUpdate", "ScatterAdd", "ScatterSub", "ScatterMul",
+                        "ScatterDiv", "ScatterNdUpdate", "ScatterNdAdd", "ResourceScatterUpdate",
+                        "ResourceScatterAdd"})
+_GRADIENT_HELPERS = frozenset({"BroadcastGradientArgs", "SymbolicGradient"})
+
+
+def leftover_category(op: str) -> str | None:
+    """Which kind of training leftover an op type is, by TensorFlow's naming of op families.
+
+    Gradient kernels are registered as ``<Op>Grad`` / ``<Op>Backprop*``; optimizer updates as
+    ``Apply<Name>`` / ``ResourceApply<Name>`` / ``(Resource)SparseApply<Name>``.
+    """
+    if op in _SAVE_OPS:
+        return "save/restore"
+    if op in _SUMMARY_OPS:
+        return "summaries"
+    if op in _WRITE_OPS:
+        return "variable updates"
+    if op in _GRADIENT_HELPERS or op.endswith("Grad") or "Backprop" in op:
+        return "gradients"
+    if op.startswith(("Apply", "ResourceApply", "SparseApply", "ResourceSparseApply")):
+        return "optimizer"
+    return None
+
+
+def check_training_leftovers(index: GraphIndex, frozen: bool = True) -> list[Finding]:
+    found: dict[str, list[str]] = {}
+    for name, node in index.nodes.items():
+        category = leftover_category(node.op)
+        if category == "save/restore" and not frozen:
+            continue  # an unfrozen graph gets its weights through its saver: not a leftover
+        if category:
+            found.setdefault(category, []).append(name)
+    if not found:
+        return []
+    parts = [f"{cat} ({len(names)}: {_names(names, 3)})" for cat, names in sorted(found.items())]
+    total = sum(len(v) for v in found.values())
+    if frozen:
+        message = (f"{total} training-only node(s) were frozen into the graph: {'; '.join(parts)}. They "
+                   "bloat it, may need ops a serving runtime lacks, and variable updates break import.")
+        fix = ("Freeze again with only the inference output(s) (`freeze --auto-outputs` leaves training ops "
+               "out), or strip them with graph_util.extract_sub_graph(graph_def, [outputs]).")
+    else:
+        message = f"The graph still carries its training machinery: {'; '.join(parts)}."
+        fix = "Freezing with the inference output(s) drops all of it."
+    return [Finding("TRAINING_LEFTOVERS", "warning" if frozen else "info", message, fix,
+                    {cat: names[:50] for cat, names in found.items()})]
+
+
+# --------------------------------------------------------------------------------------------
+# REF_INPUT
+
+
+@lru_cache(maxsize=1)
+def op_signatures() -> dict[str, dict]:
+    """Ref/resource argument table generated from TF 2.21's registry (fixtures/make_op_tables.py)."""
+    document = json.loads((DATA / "op_signatures_2_21.json").read_text())
+    return document["ops"]
+
+
+def _expand(args: list, node: object) -> list[str] | None:
+    """Each input/output position's kind: "ref", "resource" or "value"; None if attrs are missing."""
+    kinds: list[str] = []
+    for kind, type_attr, number_attr, type_list_attr in args:
+        if number_attr:
+            if number_attr not in node.attr:
+                return None
+            count = node.attr[number_attr].i
+        elif type_list_attr:
+            if type_list_attr not in node.attr:
+                return None
+            count = len(node.attr[type_list_attr].list.type)
+        else:
+            count = 1
+        if kind == "value" and type_attr:
+            resolved = attr_type(node, type_attr)
+            if resolved == DT_RESOURCE:
+                kind = "resource"
+            elif resolved is not None and resolved > REF_OFFSET:
+                kind = "ref"
+        kinds.extend([kind] * count)
+    return kinds
+
+
+def output_kind(index: GraphIndex, name: str, port: int) -> str | None:
+    """"ref", "resource" or "value" for a producer's output; None when it cannot be told."""
+    node = index.nodes[name]
+    if node.op == "Placeholder":
+        value = attr_type(node, "dtype")
+        return "resource" if value == DT_RESOURCE else "ref" if value and value > REF_OFFSET else "value"
+    signature = op_signatures().get(node.op)
+    if signature is None:  # the table lists every registered op that can output a ref or resource
+        return "value" if node.op in registered_ops() else None
+    kinds = _expand(signature["out"], node)
+    return kinds[port] if kinds is not None and 0 <= port < len(kinds) else None
+
+
+def check_ref_inputs(index: GraphIndex) -> list[Finding]:
+    table = op_signatures()
+    bad: list[dict] = []
+    for name, node in index.nodes.items():
+        signature = table.get(node.op)
+        if signature is None:
+            continue
+        expected = _expand(signature["in"], node)
+        if expected is None:
+            continue
+        data_inputs = index.data_inputs(name)
+        for position, (want, source) in enumerate(zip(expected, data_inputs, strict=False)):
+            if want == "value" or source.node not in index.nodes:
+                continue
+            got = output_kind(index, source.node, source.port)
+            if got is not None and got != want:
+                bad.append({"node": name, "op": node.op, "input": position, "expects": want,
+                            "producer": source.node, "producer_op": index.op(source.node), "gets": got})
+    if not bad:
+        return []
+    first = bad[0]
+    shown = "; ".join(f"{b['node']} ({b['op']}) input {b['input']} expects a {b['expects']} but gets "
+                      f"{b['gets']} from {b['producer']} ({b['producer_op']})" for b in bad[:4])
+    ref_ops = sorted({b["op"] for b in bad})
+    return [Finding(
+        "REF_INPUT", "error",
+        f"{len(bad)} input(s) that must be a variable ref or resource are fed plain tensors: {shown}. "
+        f"TensorFlow rejects the graph at import ('Input {first['input']} of node {first['node']} was "
+        f"passed float from {first['producer']}:0 incompatible with expected float_ref'). This is what "
+        "convert_variables_to_constants leaves behind for ref control flow and variable updates.",
+        f"Freeze with ckpt2pb's `freeze`, which rewrites {', '.join(ref_ops)} to their non-ref twins "
+        "and drops updates; or before freezing rename RefSwitch->Switch, AssignSub->Sub, AssignAdd->Add.",
+        {"inputs": bad[:50], "count": len(bad)})]
+
+
+CHECKS = (check_training_leftovers, check_ref_inputs)

@@ -1,0 +1,207 @@
+"""A light index over a GraphDef for the checks: who feeds whom, what the outputs are, and which
+parts of the graph cannot run with the default feeds.
+
+The checks take a GraphDef (the freezer calls them on the graph it is about to write, before any
+GraphModel exists), so they share this index instead of the networkx model. It never copies
+NodeDefs and tolerates every defect the structure checks report (duplicates, dangling inputs).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+
+from inspector.proto import pb
+
+DT_BOOL = 10
+DT_RESOURCE = 20
+REF_OFFSET = 100  # DT_FLOAT_REF == DT_FLOAT + 100
+
+#: Ops that end a graph without being a model output: bookkeeping, initialisation, saving,
+#: summaries, assertions, variable handles and writes. Exact names, each family for one reason.
+NOT_OUTPUT_OPS = frozenset({
+    "NoOp", "Const", "Placeholder", "PlaceholderWithDefault", "PlaceholderV2",  # no computation
+    "Assert", "Print", "PrintV2", "CheckNumerics",  # side effects
+    "VariableV2", "Variable", "VarHandleOp", "VarIsInitializedOp", "IsVariableInitialized",
+    "Assign", "AssignAdd", "AssignSub", "AssignVariableOp", "AssignAddVariableOp", "AssignSubVariableOp",
+    "SaveV2", "RestoreV2", "Save", "SaveSlices", "Restore", "RestoreSlice", "MergeV2Checkpoints",
+    "ShardedFilename", "ShardedFilespec",
+    "ScalarSummary", "HistogramSummary", "ImageSummary", "AudioSummary", "AudioSummaryV2",
+    "TensorSummary", "TensorSummaryV2", "MergeSummary", "WriteScalarSummary", "WriteHistogramSummary",
+    "WriteImageSummary", "WriteAudioSummary", "WriteSummary", "WriteGraphSummary", "FlushSummaryWriter",
+    "CreateSummaryFileWriter", "SummaryWriter",
+    "InitializeTable", "InitializeTableV2", "InitializeTableFromTextFile", "InitializeTableFromTextFileV2",
+    "HashTable", "HashTableV2", "MutableHashTable", "MutableHashTableV2",
+})
+
+
+@dataclass(frozen=True)
+class Input:
+    node: str
+    port: int  # -1 for a control input
+    control: bool
+
+
+def parse_input(text: str) -> Input:
+    """``node``, ``node:k`` or ``^node`` (GraphDef syntax, FORMATS §8.2)."""
+    if text.startswith("^"):
+        return Input(text[1:], -1, True)
+    name, sep, port = text.rpartition(":")
+    if sep and port.isdigit():
+        return Input(name, int(port), False)
+    return Input(text, 0, False)
+
+
+class GraphIndex:
+    """Nodes by name, parsed inputs, consumers, outputs, and what is dead with default feeds."""
+
+    def __init__(self, graph_def: object) -> None:
+        self.graph_def = graph_def
+        self.nodes: dict[str, object] = {}
+        self.duplicates: dict[str, int] = {}
+        for node in graph_def.node:
+            if node.name in self.nodes:
+                self.duplicates[node.name] = self.duplicates.get(node.name, 1) + 1
+            else:
+                self.nodes[node.name] = node
+        self.inputs: dict[str, list[Input]] = {name: [parse_input(i) for i in node.input]
+                                               for name, node in self.nodes.items()}
+        self.consumers: dict[str, list[tuple[str, int, Input]]] = {name: [] for name in self.nodes}
+        for name, inputs in self.inputs.items():
+            for position, source in enumerate(inputs):
+                if source.node in self.consumers:
+                    self.consumers[source.node].append((name, position, source))
+
+    def op(self, name: str) -> str:
+        return self.nodes[name].op
+
+    def data_inputs(self, name: str) -> list[Input]:
+        return [i for i in self.inputs.get(name, ()) if not i.control]
+
+    @cached_property
+    def sinks(self) -> list[str]:
+        """Nodes nothing consumes (neither data nor control), in graph order."""
+        return [name for name, users in self.consumers.items() if not users]
+
+    @cached_property
+    def outputs(self) -> list[str]:
+        """Sinks that compute something: the graph's outputs as a user would fetch them."""
+        return [name for name in self.sinks if self.op(name) not in NOT_OUTPUT_OPS]
+
+    def ancestors(self, names: Iterable[str], *, control: bool = True) -> set[str]:
+        """Every node ``names`` depend on, themselves included (through control inputs too)."""
+        seen: set[str] = set()
+        queue = deque(n for n in names if n in self.nodes)
+        while queue:
+            name = queue.popleft()
+            if name in seen:
+                continue
+            seen.add(name)
+            for source in self.inputs[name]:
+                if source.node in self.nodes and (control or not source.control):
+                    queue.append(source.node)
+        return seen
+
+    @cached_property
+    def inference_path(self) -> set[str]:
+        """What the outputs need and that actually runs with the default feeds."""
+        return self.ancestors(self.outputs) - self.dead_by_default
+
+    # ------------------------------------------------------------------------------------------
+    # Control flow v1: which Switch branches are dead when nothing is fed
+
+    def constant_bool(self, name: str, depth: int = 0) -> bool | None:
+        """The value a boolean predicate has when nothing is fed, if the graph fixes it.
+
+        Follows Identity chains to a Const or to a PlaceholderWithDefault's default (the
+        ``is_training`` / ``keras_learning_phase`` switch that defaults to False).
+        """
+        node = self.nodes.get(name)
+        if node is None or depth > 20:
+            return None
+        if node.op == "Const":
+            tensor = node.attr["value"].tensor
+            if tensor.dtype == DT_BOOL and not tensor.tensor_shape.dim:
+                if tensor.bool_val:
+                    return bool(tensor.bool_val[0])
+                return bool(tensor.tensor_content[:1] not in (b"", b"\x00"))
+            return None
+        if node.op in ("Identity", "PlaceholderWithDefault", "Snapshot") and self.data_inputs(name):
+            return self.constant_bool(self.data_inputs(name)[0].node, depth + 1)
+        return None
+
+    @cached_property
+    def dead_by_default(self) -> set[str]:
+        """Nodes on the untaken side of a Switch whose predicate is fixed by default feeds.
+
+        TensorFlow's dead-tensor rule: a Switch emits only on the port its predicate picks; a
+        node with a dead data input is dead, except Merge, which is dead only when all its
+        data inputs are. A control input from a dead node makes a node dead as well.
+        """
+        dead_ports: set[tuple[str, int]] = set()
+        for name, node in self.nodes.items():
+            if node.op in ("Switch", "RefSwitch") and len(self.data_inputs(name)) == 2:
+                value = self.constant_bool(self.data_inputs(name)[1].node)
+                if value is not None:
+                    dead_ports.add((name, 0 if value else 1))
+        if not dead_ports:
+            return set()
+        dead: set[str] = set()
+
+        def is_dead_source(source: Input) -> bool:
+            return source.node in dead or (source.node, source.port) in dead_ports
+
+        queue = deque({c for (switch, _) in dead_ports for c, _, _ in self.consumers[switch]})
+        while queue:
+            name = queue.popleft()
+            if name in dead or name not in self.nodes:
+                continue
+            sources = self.inputs[name]
+            data = [s for s in sources if not s.control]
+            if self.op(name) in ("Merge", "RefMerge"):
+                now_dead = bool(data) and all(is_dead_source(s) for s in data)
+            else:
+                now_dead = any(is_dead_source(s) for s in sources)
+            if now_dead:
+                dead.add(name)
+                queue.extend(c for c, _, _ in self.consumers[name])
+        return dead
+
+
+def attr_type(node: object, key: str) -> int | None:
+    attr = node.attr.get(key) if key in node.attr else None
+    return attr.type if attr is not None and attr.WhichOneof("value") == "type" else None
+
+
+def output_dtype(node: object) -> int | None:
+    """DataType of output 0 from the node's own attrs (best effort, no OpDef needed)."""
+    for key in ("dtype", "T", "DstT", "out_type", "output_type", "Tout"):
+        value = attr_type(node, key)
+        if value:
+            return value
+    return None
+
+
+def dtype_name(value: int | None) -> str | None:
+    if value is None:
+        return None
+    name = pb.DataType.get_name(value % REF_OFFSET if value > REF_OFFSET else value)
+    return None if name is None else name.removeprefix("DT_").lower()
+
+
+def const_nbytes(node: object) -> tuple[int, int]:
+    """(element count, bytes) a Const node holds, from its declared shape and dtype."""
+    tensor = node.attr["value"].tensor
+    count = 1
+    for dim in tensor.tensor_shape.dim:
+        count *= max(dim.size, 0)
+    itemsize = _ITEMSIZE.get(tensor.dtype, 0)
+    if tensor.tensor_content:
+        return count, len(tensor.tensor_content)
+    return count, count * itemsize
+
+
+_ITEMSIZE = {1: 4, 2: 8, 3: 4, 4: 1, 5: 2, 6: 1, 9: 8, 10: 1, 14: 2, 17: 2, 19: 2, 22: 4, 23: 8}
+FLOAT_TYPES = frozenset({1, 2, 14, 19})  # float32, float64, bfloat16, float16

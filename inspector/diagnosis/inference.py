@@ -1,0 +1,188 @@
+"""Inference-behaviour checks: the graph loads, but computes something other than inference.
+
+BATCHNORM_TRAINING_MODE (FusedBatchNorm* with is_training=true, or moments over the batch axis,
+on the path to the outputs), DROPOUT_ACTIVE (a random mask — RandomUniform compared with the
+keep probability — applied on that path) and REDUCED_PRECISION_OUTPUT (outputs cast down to
+float16/bfloat16 or to an integer type). Only nodes that run with the default feeds count: the
+training branch of an ``is_training`` switch that defaults to False is not the inference path.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from inspector.diagnosis.findings import Finding
+from inspector.diagnosis.graphindex import FLOAT_TYPES, GraphIndex, attr_type, dtype_name
+
+FUSED_BATCH_NORM = frozenset({"FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3"})
+RANDOM_OPS = frozenset({"RandomUniform", "StatelessRandomUniform", "StatelessRandomUniformV2",
+                        "StatelessRandomUniformFullInt", "RandomUniformInt"})
+#: How a dropout mask is formed from the random tensor: TF1 adds keep_prob and floors; TF2
+#: compares with the rate.
+MASK_OPS = frozenset({"Floor", "GreaterEqual", "Greater", "Less", "LessEqual"})
+#: Ops a mask passes through before it is applied (kept short: the pattern is local).
+MASK_PLUMBING = frozenset({"Mul", "Add", "AddV2", "Sub", "Cast", "Identity", "RealDiv", "Div"})
+APPLY_OPS = frozenset({"Mul", "Select", "SelectV2"})
+LOW_FLOAT = frozenset({19, 14})  # float16, bfloat16
+INT_TYPES = frozenset({3, 4, 5, 6, 9, 17, 22, 23})
+PASS_THROUGH = frozenset({"Identity", "Reshape", "Squeeze", "ExpandDims", "Snapshot"})
+
+
+def _names(items: list[str], shown: int = 6) -> str:
+    text = ", ".join(f"'{n}'" for n in items[:shown])
+    return text + (f" and {len(items) - shown} more" if len(items) > shown else "")
+
+
+def _is_training(node: object) -> bool:
+    """FusedBatchNorm's is_training attr; its OpDef default is true (stripped graphs omit it).
+
+    TensorFlow always writes ``T`` (it has no default); a node without it had its attrs removed
+    by another tool (OpenCV's text graphs), and then a missing is_training says nothing.
+    """
+    if "is_training" in node.attr:
+        return node.attr["is_training"].b
+    return "T" in node.attr
+
+
+def _int_list(node: object) -> list[int] | None:
+    if node.op != "Const":
+        return None
+    tensor = node.attr["value"].tensor
+    if tensor.int_val:
+        return list(tensor.int_val)
+    if tensor.int64_val:
+        return list(tensor.int64_val)
+    if tensor.tensor_content and tensor.dtype in (3, 9):
+        width = 4 if tensor.dtype == 3 else 8
+        raw = tensor.tensor_content
+        return [int.from_bytes(raw[i:i + width], "little", signed=True) for i in range(0, len(raw), width)]
+    return [] if tensor.tensor_shape.dim else None
+
+
+def batch_moments(index: GraphIndex) -> list[str]:
+    """Mean nodes over axis 0 of a computed tensor that feed a SquaredDifference: tf.nn.moments
+    over the batch (layer and instance norm reduce other axes and are fine at inference)."""
+    found = []
+    for name in index.inference_path:
+        node = index.nodes[name]
+        inputs = index.data_inputs(name)
+        if node.op != "Mean" or len(inputs) != 2 or inputs[1].node not in index.nodes:
+            continue
+        axes = _int_list(index.nodes[inputs[1].node])
+        if not axes or 0 not in axes:
+            continue
+        near = {c for c, _, _ in index.consumers[name]}
+        near |= {c2 for c in list(near) if index.op(c) == "StopGradient" for c2, _, _ in index.consumers[c]}
+        if any(index.op(c) == "SquaredDifference" for c in near):
+            found.append(name)
+    return sorted(found)
+
+
+def check_batchnorm_training(index: GraphIndex) -> list[Finding]:
+    path = index.inference_path
+    fused = sorted(n for n in path if index.op(n) in FUSED_BATCH_NORM and _is_training(index.nodes[n]))
+    moments = batch_moments(index)
+    if not fused and not moments:
+        return []
+    parts = []
+    if fused:
+        parts.append(f"{len(fused)} fused batch norm(s) with is_training=true ({_names(fused)})")
+    if moments:
+        parts.append(f"{len(moments)} mean(s) over the batch axis feeding a variance ({_names(moments)})")
+    return [Finding(
+        "BATCHNORM_TRAINING_MODE", "error",
+        f"Batch normalization computes the statistics of each input batch instead of using the learned "
+        f"moving mean and variance: {'; '.join(parts)}. Results depend on the batch and are wrong for a "
+        "batch of one.",
+        "Rebuild the graph with training=False (or is_training=False / K.set_learning_phase(0)), restore "
+        "the checkpoint into it and freeze that.",
+        {"fused_batch_norm": fused[:50], "batch_moments": moments[:50]})]
+
+
+def _mask_applied(index: GraphIndex, start: str, steps: int = 4) -> tuple[str, str] | None:
+    """(mask node, apply node) when ``start``'s random values become a mask that multiplies or
+    selects a tensor within a few steps."""
+    queue = deque([(start, 0, None)])
+    seen = {start}
+    while queue:
+        name, depth, mask = queue.popleft()
+        for consumer, _, source in index.consumers[name]:
+            if source.control or consumer in seen:
+                continue
+            op = index.op(consumer)
+            if mask is not None and op in APPLY_OPS:
+                return mask, consumer
+            if depth >= steps:
+                continue
+            if op in MASK_OPS:
+                seen.add(consumer)
+                queue.append((consumer, depth + 1, consumer))
+            elif op in MASK_PLUMBING:
+                seen.add(consumer)
+                queue.append((consumer, depth + 1, mask))
+    return None
+
+
+def check_dropout(index: GraphIndex) -> list[Finding]:
+    path = index.inference_path
+    found = []
+    for name in sorted(path):
+        if index.op(name) not in RANDOM_OPS:
+            continue
+        hit = _mask_applied(index, name)
+        if hit is not None and hit[1] in path:
+            found.append({"random": name, "mask": hit[0], "applied_at": hit[1]})
+    if not found:
+        return []
+    shown = ", ".join(f"{f['random']} -> {f['mask']} -> {f['applied_at']}" for f in found[:4])
+    return [Finding(
+        "DROPOUT_ACTIVE", "error",
+        f"{len(found)} dropout mask(s) are applied on the way to the outputs ({shown}): every run zeroes "
+        "a random part of the activations, so answers change from call to call.",
+        "Rebuild with dropout disabled (training=False, keep_prob=1.0 or rate=0) before freezing, or "
+        "freeze a graph whose dropout sits behind an is_training switch that defaults to False.",
+        {"dropout": found[:50]})]
+
+
+def _cast_feeding(index: GraphIndex, output: str) -> str | None:
+    """The Cast an output is (or reaches through Identity/Reshape/Squeeze), if any."""
+    name, hops = output, 0
+    while hops < 8:
+        node = index.nodes[name]
+        if node.op == "Cast":
+            return name
+        inputs = index.data_inputs(name)
+        if node.op not in PASS_THROUGH or not inputs or inputs[0].node not in index.nodes:
+            return None
+        name, hops = inputs[0].node, hops + 1
+    return None
+
+
+def check_reduced_precision(index: GraphIndex) -> list[Finding]:
+    found = []
+    for output in index.outputs:
+        cast = _cast_feeding(index, output)
+        if cast is None:
+            continue
+        node = index.nodes[cast]
+        source, target = attr_type(node, "SrcT"), attr_type(node, "DstT")
+        if source not in FLOAT_TYPES or target is None:
+            continue
+        lowered = target in LOW_FLOAT and source not in LOW_FLOAT
+        if lowered or target in INT_TYPES:
+            found.append({"output": output, "cast": cast, "from": dtype_name(source),
+                          "to": dtype_name(target)})
+    if not found:
+        return []
+    shown = ", ".join(f"{f['output']} ({f['from']} -> {f['to']})" for f in found[:4])
+    return [Finding(
+        "REDUCED_PRECISION_OUTPUT", "warning",
+        f"{len(found)} output(s) are cast down at the very end: {shown}. The weights and the arithmetic "
+        "stay as they were, so the file is no smaller, but the results lose precision (float16 keeps ~3 "
+        "significant digits; an integer cast truncates probabilities to 0).",
+        "Fetch the tensor before the Cast (its input) as the output; to shrink the model, quantize or "
+        "convert the weights instead (e.g. TFLite post-training quantization).",
+        {"casts": found[:50]})]
+
+
+CHECKS = (check_batchnorm_training, check_dropout, check_reduced_precision)

@@ -1,0 +1,129 @@
+"""Structural checks: the graph is a well-formed dataflow graph with something to feed and fetch.
+
+EMPTY_GRAPH, DUPLICATE_NODE, MISSING_INPUT (an input names a node that does not exist), CYCLE
+(outside while loops: the NextIteration -> Merge back edges of control flow v1 are how loops are
+written and are not cycles), NO_INPUTS and NO_OUTPUTS. Each check takes a :class:`GraphIndex`.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+
+from inspector.diagnosis.findings import Finding
+from inspector.diagnosis.graphindex import GraphIndex
+
+_SHOWN = 10  # names listed in a message; the evidence keeps up to 50
+NEXT_ITERATION_OPS = frozenset({"NextIteration", "RefNextIteration"})
+INPUT_OPS = frozenset({"Placeholder", "PlaceholderV2", "PlaceholderWithDefault"})
+DATASET_OPS = frozenset({"IteratorGetNext", "IteratorGetNextSync", "IteratorV2", "Iterator",
+                         "OneShotIterator", "AnonymousIteratorV2", "AnonymousIteratorV3",
+                         "MultiDeviceIterator",
+                         "QueueDequeueV2", "QueueDequeueManyV2", "QueueDequeueUpToV2", "QueueDequeue",
+                         "QueueDequeueMany", "QueueDequeueUpTo", "ReaderReadV2", "ReaderReadUpToV2"})
+
+
+def _names(items: list[str]) -> str:
+    shown = ", ".join(f"'{n}'" for n in items[:_SHOWN])
+    return shown + (f" and {len(items) - _SHOWN} more" if len(items) > _SHOWN else "")
+
+
+def check_empty(index: GraphIndex) -> list[Finding]:
+    if index.nodes:
+        return []
+    functions = len(index.graph_def.library.function)
+    return [Finding(
+        "EMPTY_GRAPH", "error",
+        "The graph has no nodes" + (f" (only {functions} library functions)" if functions else "")
+        + ": an empty or failed write, or a graph exported before anything was built in it.",
+        "Write the graph again after building the model (tf.io.write_graph(sess.graph_def, ...) "
+        "or freeze from the checkpoint with ckpt2pb's `freeze`).",
+        {"nodes": 0, "functions": functions})]
+
+
+def check_duplicates(index: GraphIndex) -> list[Finding]:
+    if not index.duplicates:
+        return []
+    names = sorted(index.duplicates)
+    return [Finding(
+        "DUPLICATE_NODE", "error",
+        f"{len(names)} node name(s) occur more than once: {_names(names)}. TensorFlow refuses to "
+        "import such a graph ('Node ... is not unique').",
+        "The file was concatenated or edited by hand; regenerate it, or rename/remove the duplicates.",
+        {"duplicates": {n: index.duplicates[n] for n in names[:50]}})]
+
+
+def check_missing_inputs(index: GraphIndex) -> list[Finding]:
+    missing = [(name, source.node) for name, inputs in index.inputs.items() for source in inputs
+               if source.node not in index.nodes]
+    if not missing:
+        return []
+    targets = sorted({target for _, target in missing})
+    return [Finding(
+        "MISSING_INPUT", "error",
+        f"{len(missing)} input(s) name node(s) that are not in the graph: {_names(targets)} "
+        f"(needed by {_names(sorted({n for n, _ in missing}))}). Import fails with "
+        "'Unknown input node'.",
+        "The graph was pruned or edited without its producers (or weights were stripped); re-export "
+        "it whole, or freeze again with outputs whose ancestors are all kept.",
+        {"missing": [{"node": n, "input": t} for n, t in missing[:50]], "count": len(missing)})]
+
+
+def check_cycles(index: GraphIndex) -> list[Finding]:
+    graph = nx.DiGraph()
+    graph.add_nodes_from(index.nodes)
+    for name, inputs in index.inputs.items():
+        for source in inputs:
+            if source.node in index.nodes and index.op(source.node) not in NEXT_ITERATION_OPS:
+                graph.add_edge(source.node, name)
+    cyclic = [c for c in nx.strongly_connected_components(graph) if len(c) > 1]
+    cyclic += [{n} for n in graph.nodes if graph.has_edge(n, n)]
+    if not cyclic:
+        return []
+    loop = nx.find_cycle(graph.subgraph(cyclic[0]))
+    path = [edge[0] for edge in loop]
+    return [Finding(
+        "CYCLE", "error",
+        f"{len(cyclic)} cycle(s) outside while loops (no NextIteration closes them), e.g. "
+        f"{' -> '.join(path[:8])}{' -> …' if len(path) > 8 else ''} -> {path[0]}. TensorFlow cannot "
+        "schedule such a graph.",
+        "An input was rewired to one of its own consumers; restore the original input, or re-export "
+        "the graph.",
+        {"cycles": len(cyclic), "example": path[:50], "nodes": sorted(set().union(*cyclic))[:50]})]
+
+
+def check_no_inputs(index: GraphIndex) -> list[Finding]:
+    if not index.outputs:
+        return []
+    needed = index.ancestors(index.outputs)
+    if any(index.op(n) in INPUT_OPS for n in needed):
+        return []
+    feeders = sorted(n for n in needed if index.op(n) in DATASET_OPS)
+    if feeders:
+        message = (f"No Placeholder feeds the outputs: the model reads its input from a pipeline "
+                   f"({_names(feeders)}), so a caller cannot feed it data.")
+        fix = ("Rebuild the inference graph with a tf.compat.v1.placeholder in place of the iterator and "
+               "freeze that, or map the input in at import: import_graph_def(..., input_map="
+               f"{{'{feeders[-1]}': your_tensor}}).")
+    else:
+        message = "No Placeholder feeds the outputs: they are computed from constants only."
+        fix = ("If the model should take input, freeze a graph that has a placeholder for it "
+               "(an input replaced by a constant at export time cannot be fed).")
+    return [Finding("NO_INPUTS", "warning", message, fix,
+                    {"outputs": index.outputs[:50], "pipeline_nodes": feeders[:50]})]
+
+
+def check_no_outputs(index: GraphIndex) -> list[Finding]:
+    if not index.nodes or index.outputs:
+        return []
+    sinks = index.sinks
+    return [Finding(
+        "NO_OUTPUTS", "error",
+        f"Nothing in the graph computes a result: every end node is bookkeeping ({_names(sinks)}: "
+        "NoOp, Const, Placeholder, assignments, saving or summaries).",
+        "Freeze again naming the node that computes the prediction (ckpt2pb `freeze --auto-outputs` "
+        "ranks the candidates).",
+        {"sinks": [{"node": n, "op": index.op(n)} for n in sinks[:50]]})]
+
+
+CHECKS = (check_empty, check_duplicates, check_missing_inputs, check_cycles, check_no_inputs,
+          check_no_outputs)
