@@ -15,7 +15,7 @@ from inspector.ranking import signals
 from inspector.ranking.analysis import Analysis, analyze
 from inspector.ranking.candidate import Candidate
 from inspector.ranking.groups import assign_groups
-from inspector.ranking.subgraphs import SUMMARY, VARIABLE_OPS
+from inspector.ranking.subgraphs import GRADIENT, SUMMARY, VARIABLE_OPS
 
 SINK = "sink"
 LOSS = "loss"
@@ -27,12 +27,12 @@ OTHER = "other"
 # How much the way a frontier node ends counts. A sink of the model is what an author computes
 # to use; the value the loss consumes is the prediction of a training graph; a value only
 # compared in a metric is usually an argmax of the prediction.
-_KIND_BONUS = {SINK: 0.30, LOSS: 0.22, LOSS_INPUT: 0.18, SUMMARIZED: 0.22, METRIC: 0.05,
+_KIND_BONUS = {SINK: 0.30, LOSS: 0.22, LOSS_INPUT: 0.18, SUMMARIZED: 0.22, METRIC: 0.20,
                OTHER: 0.05}
 _KIND_REASON = {
     SINK: "nothing consumes it: a sink of the model",
     LOSS: "the loss consumes it together with the labels",
-    METRIC: "compared with the labels in a metric",
+    METRIC: "the metrics compare it (or its argmax) with the labels",
     SUMMARIZED: "consumed only by a summary",
     OTHER: "consumed only by bookkeeping ops",
 }
@@ -69,35 +69,131 @@ def frontier_drafts(a: Analysis) -> dict[int, _Draft]:
     """Frontier nodes of the forward pass and the values the losses are computed from."""
     index, cat = a.index, a.excl.category
     drafts: dict[int, _Draft] = {}
-    roots = set(a.excl.loss_roots)
+    roots = set(a.excl.loss_roots) | _collection_losses(a)
     reads = signals.variable_reads(index)
+    tail = metric_tails(a)
     for i in range(len(index)):
         if cat[i] or i in roots or index.ops[i] in _NOT_CANDIDATE_OPS or a.label_tainted(i) \
-                or reads[i]:
-            continue
-        if not a.excl.forward[i]:
+                or reads[i] or tail[i] or not a.excl.forward[i] or not _carries_data(a, i):
             continue
         live, tainted = [], []
         for j in index.data_out[i]:
             if cat[j]:
                 continue
-            (tainted if a.label_tainted(j) else live).append(j)
+            (tainted if a.label_tainted(j) or tail[j] else live).append(j)
         if live and not tainted:
             continue
-        drafts[i] = _Draft(i, _frontier_kind(a, i, live, tainted))
-    for root in a.excl.loss_roots:
+        kind = _frontier_kind(a, i, live, tainted, tail)
+        if kind in (LOSS, METRIC) and not live:
+            i = _behind_loss_plumbing(a, i, tail)
+            if i in drafts:
+                continue
+        drafts[i] = _Draft(i, kind)
+    roots |= {i for i, d in drafts.items() if _looks_like_loss(a, d)}
+    for root in roots:
+        drafts.pop(root, None)
         source = loss_source(a, root)
-        if source is not None and source not in drafts and index.ops[source] not in _NOT_CANDIDATE_OPS:
-            draft = _Draft(source, LOSS_INPUT)
-            draft.reasons.append(f"the training loss '{index.names[root]}' is computed from it")
-            drafts[source] = draft
+        if source is None or index.ops[source] in _NOT_CANDIDATE_OPS or a.label_tainted(source):
+            continue
+        draft = drafts.setdefault(source, _Draft(source, LOSS_INPUT))
+        draft.reasons.append(f"the training loss '{index.names[root]}' is computed from it")
     return drafts
 
 
-def _frontier_kind(a: Analysis, i: int, live: list[int], tainted: list[int]) -> str:
+def _carries_data(a: Analysis, i: int) -> bool:
+    """Computed from a weight or an input value (not merely from shapes and constants)."""
+    return bool(a.weight_bits[i] or a.input_bits[i]) or a.sources_are_random
+
+
+def metric_tails(a: Analysis) -> list[bool]:
+    """Decision ops that only prepare a prediction for a metric comparison with the labels.
+
+    ``Equal(ArgMax(probabilities), labels)``: the ArgMax (and a Cast) exist for the metric; the
+    prediction they start from is what the model outputs.
+    """
+    index, cat, ops = a.index, a.excl.category, a.index.ops
+    tail = [False] * len(index)
+    for i in reversed(index.order):
+        if cat[i] or a.label_tainted(i):
+            continue
+        if ops[i] not in signals.DECISION_OPS:
+            # a cosmetic op belongs to the tail only right after a decision (Cast(ArgMax))
+            if not signals.is_cosmetic(ops[i]) or \
+                    not any(ops[j] in signals.DECISION_OPS for j in index.data_in[i]):
+                continue
+        consumers = [j for j in index.data_out[i] if not cat[j]]
+        if consumers and all(tail[j] or (a.label_tainted(j) and ops[j] in signals.METRIC_OPS)
+                             for j in consumers):
+            tail[i] = True
+    return tail
+
+
+def _behind_loss_plumbing(a: Analysis, i: int, tail: list[bool]) -> int:
+    """Step back over reshapes and casts that the loss made for itself.
+
+    Such an op sits in the name scope of the loss op consuming it (``loss/xent/Reshape_1``), not
+    in the model's; an author's ``tf.identity(…, name="output")`` is never stepped over.
+    """
+    index = a.index
+    while index.ops[i] in signals.COSMETIC_OPS and index.ops[i] != "Identity":
+        scope = _scope(index.names[i])
+        consumers = [j for j in index.data_out[i] if not a.excl.category[j]]
+        if not scope or not any(_scope(index.names[j]) == scope for j in consumers):
+            break
+        behind = _main_input(a, i)
+        if behind is None or a.label_tainted(behind) or not a.excl.forward[behind] \
+                or index.ops[behind] in _NOT_CANDIDATE_OPS or _scope(index.names[behind]) == scope:
+            break
+        i = behind
+    return i
+
+
+def _scope(name: str) -> str:
+    return name.rpartition("/")[0]
+
+
+def _collection_losses(a: Analysis) -> set[int]:
+    """Nodes the ``losses`` collection names (tf.losses registers every loss there)."""
+    found = set()
+    for name in a.meta.losses:
+        i = a.index.node_index(name)
+        if i is not None and not a.excl.category[i] and not a.label_tainted(i):
+            found.add(i)
+    return found
+
+
+def _looks_like_loss(a: Analysis, d: _Draft) -> bool:
+    """A scalar reduction at the end of the forward pass whose operands the gradients consume.
+
+    TF2-era graphs compute the gradient seed from a constant shape, so nothing in the gradient
+    subgraph consumes the loss itself; its operands (Square, the difference) still feed the
+    gradient ops.
+    """
+    index = a.index
+    if d.kind not in (SINK, SUMMARIZED, OTHER) or index.ops[d.i] not in signals.REDUCTION_OPS:
+        return False
+    if index.shapes[d.i] not in (None, []):
+        return False
+    frontier, seen = [d.i], {d.i}
+    for _ in range(3):
+        nxt = []
+        for i in frontier:
+            for j in index.data_in[i]:
+                if j in seen:
+                    continue
+                seen.add(j)
+                if any(a.excl.category[k] == GRADIENT for k in index.data_out[j]):
+                    return True
+                nxt.append(j)
+        frontier = nxt
+    return False
+
+
+def _frontier_kind(a: Analysis, i: int, live: list[int], tainted: list[int], tail: list[bool]) -> str:
     index = a.index
     if tainted:
-        return METRIC if all(index.ops[j] in signals.METRIC_OPS for j in tainted) else LOSS
+        metric = all(tail[j] or index.ops[j] in signals.METRIC_OPS for j in tainted)
+        return METRIC if metric else LOSS
     consumers = index.data_out[i] + index.ctrl_out[i]
     if not consumers:
         return SINK

@@ -46,8 +46,13 @@ LOSS_OPS = frozenset({
     "Mean", "Sum", "Square", "Sub", "SquaredDifference", "Abs", "Mul", "Neg", "Log", "Add", "AddV2",
     "AddN", "RealDiv", "Div", "Pow", "Sqrt", "Maximum", "Minimum", "Select", "SelectV2", "Log1p",
     "Exp", "Relu", "L2Loss", "SoftmaxCrossEntropyWithLogits",
-    "SparseSoftmaxCrossEntropyWithLogits", "Reshape", "Identity", "Cast", "Squeeze",
+    "SparseSoftmaxCrossEntropyWithLogits", "Reshape", "Identity", "Cast", "Squeeze", "DivNoNan",
+    "Huber", "LogSoftmax", "Softplus",
 })
+# Ops that turn a prediction into a decision to compare with labels (argmax, thresholds).
+DECISION_OPS = frozenset({"ArgMax", "ArgMin", "Cast", "Squeeze", "Reshape", "Identity", "Round",
+                          "Greater", "GreaterEqual", "Less", "ExpandDims", "TopKV2", "ToInt64",
+                          "ToInt32", "ToFloat"})
 METRIC_OPS = frozenset({"Equal", "NotEqual", "InTopK", "InTopKV2", "Less", "Greater",
                         "LessEqual", "GreaterEqual"})
 

@@ -31,6 +31,7 @@ SUMMARY = "summary"
 METRIC = "metric"
 GLOBAL_STEP = "global_step"
 PLUMBING = "plumbing"
+ACCUMULATE = "accumulate"
 
 REASONS = {
     GRADIENT: "part of the gradient computation",
@@ -42,25 +43,30 @@ REASONS = {
     METRIC: "metric counter (streaming metrics)",
     GLOBAL_STEP: "global_step bookkeeping",
     PLUMBING: "input queue, reader or dataset plumbing",
+    ACCUMULATE: "running total (streaming metric or step counter)",
 }
 
 # Categories whose *consumers* are excluded too: anything computed from a gradient, an update,
 # a summary or a counter belongs to the same machinery. Plumbing and init are not propagated:
 # a dequeue's consumers are the model.
-_PROPAGATED = frozenset({GRADIENT, OPTIMIZER, ASSIGN, SAVER, SUMMARY, METRIC, GLOBAL_STEP})
+_PROPAGATED = frozenset({GRADIENT, OPTIMIZER, ASSIGN, SAVER, SUMMARY, METRIC, GLOBAL_STEP, ACCUMULATE})
 
 # Categories allowed to absorb *forward* nodes (nodes computed from inputs or weights): a
 # moving-average update consumes the batch statistics and nothing else does. Gradients and
-# summaries are not in this set (see the module docstring).
+# summaries are not in this set (see the module docstring), nor are running totals: a
+# streaming accuracy accumulates the prediction compared with the labels, and that must not make
+# the prediction disappear.
 _ABSORB_FORWARD = frozenset({OPTIMIZER, ASSIGN, INIT, SAVER, METRIC, GLOBAL_STEP, PLUMBING})
 
 ASSIGN_OPS = frozenset({
-    "Assign", "AssignAdd", "AssignSub", "AssignVariableOp", "AssignAddVariableOp",
-    "AssignSubVariableOp", "ScatterUpdate", "ScatterAdd", "ScatterSub", "ScatterMul", "ScatterDiv",
-    "ScatterNdUpdate", "ScatterNdAdd", "ScatterNdSub", "ResourceScatterUpdate", "ResourceScatterAdd",
-    "ResourceScatterSub", "ResourceScatterNdUpdate", "ResourceScatterNdAdd", "CountUpTo",
-    "ResourceCountUpTo", "DestroyTemporaryVariable", "TemporaryVariable",
+    "Assign", "AssignSub", "AssignVariableOp", "AssignSubVariableOp", "ScatterUpdate", "ScatterSub",
+    "ScatterMul", "ScatterDiv", "ScatterNdUpdate", "ScatterNdSub", "ResourceScatterUpdate",
+    "ResourceScatterSub", "ResourceScatterNdUpdate", "DestroyTemporaryVariable", "TemporaryVariable",
 })
+# Increments: streaming metrics (total += …, count += …) and step counters.
+ACCUMULATE_OPS = frozenset({"AssignAdd", "AssignAddVariableOp", "ScatterAdd", "ScatterNdAdd",
+                            "ResourceScatterAdd", "ResourceScatterNdAdd", "CountUpTo",
+                            "ResourceCountUpTo"})
 INIT_OPS = frozenset({"NoOp", "IsVariableInitialized", "VarIsInitializedOp",
                       "InitializeTable", "InitializeTableV2", "InitializeTableFromTextFile",
                       "InitializeTableFromTextFileV2", "ReportUninitializedVariables"})
@@ -135,6 +141,8 @@ def seed_categories(index: GraphIndex, meta_info: MetaInfo) -> list[str]:
             category[i] = GRADIENT
         elif op in ASSIGN_OPS:
             category[i] = ASSIGN
+        elif op in ACCUMULATE_OPS:
+            category[i] = ACCUMULATE
         elif op in INIT_OPS:
             category[i] = INIT
         elif _is_plumbing_op(op):
@@ -150,18 +158,22 @@ def seed_categories(index: GraphIndex, meta_info: MetaInfo) -> list[str]:
 
 
 def compute_forward(index: GraphIndex, sources: set[int], category: list[str]) -> list[bool]:
-    """Which nodes are computed from an input, a variable or a random op (and not excluded)."""
+    """Which nodes are computed from an input, a variable or a random op (and not excluded).
+
+    A second pass carries the values that loops feed back (NextIteration -> Merge)."""
     forward = [False] * len(index)
-    for i in index.order:
-        if category[i] in _PROPAGATED:
-            continue
-        if i in sources:
-            forward[i] = True
-            continue
-        for j in index.data_in[i]:
-            if forward[j]:
+    passes = 2 if any(op in ("NextIteration", "RefNextIteration") for op in index.ops) else 1
+    for _ in range(passes):
+        for i in index.order:
+            if category[i] in _PROPAGATED or forward[i]:
+                continue
+            if i in sources:
                 forward[i] = True
-                break
+                continue
+            for j in index.data_in[i]:
+                if forward[j]:
+                    forward[i] = True
+                    break
     return forward
 
 
@@ -190,8 +202,10 @@ def find_exclusions(index: GraphIndex, meta_info: MetaInfo, sources: set[int],
         kinds = [category[j] for j in consumers]
         if not all(kinds):
             continue
-        if forward[i] and not set(kinds) <= _ABSORB_FORWARD:
-            if GRADIENT in kinds and index.ops[i] not in VARIABLE_OPS:
+        is_variable = index.ops[i] in VARIABLE_OPS
+        allowed = _ABSORB_FORWARD | {ACCUMULATE} if is_variable else _ABSORB_FORWARD
+        if forward[i] and not set(kinds) <= allowed:
+            if GRADIENT in kinds and not is_variable:
                 loss_roots.append(i)
             continue
         category[i] = max(set(kinds), key=kinds.count)
@@ -220,7 +234,8 @@ _NODE_LIST_KEYS = {
     "ready_for_local_init_op": "init_ops", "summary_op": "summaries",
     "saved_model_main_op": "init_ops", "legacy_init_op": "init_ops", "table_initializer": "init_ops",
 }
-_VARIABLE_KEYS = {"metric_variables": "metric_variables", "global_step": "global_step",
+_VARIABLE_KEYS = {"metric_variables": "metric_variables", "local_variables": "metric_variables",
+                  "global_step": "global_step",
                   "trainable_variables": "trainable"}
 
 
