@@ -41,7 +41,7 @@ _APPLY_OP = re.compile(r"^(?:Resource)?(?:Sparse)?Apply[A-Z][A-Za-z0-9]*$")
 _SAVE_OPS = {"SaveV2": 3, "SaveSlices": 3, "Save": 2}   # op -> index of the first tensor input
 _STEP_COUNTER = re.compile(r"(?:^|/)global_step$")
 _ADAM_POWER = re.compile(r"(?:^|/)beta[12]_power(?:_\d+)?$")
-_SLOT_SUFFIX = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:_\d+)?$")
+_SLOT_SUFFIX = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")  # optimizer names are identifiers
 _METRIC_STATE = re.compile(r"(?:^|/)metrics/\d+/")
 
 
