@@ -22,13 +22,14 @@ LOSS = "loss"
 METRIC = "metric"
 LOSS_INPUT = "loss_input"
 SUMMARIZED = "summarized"
+ADVERSARIAL = "adversarial"
 OTHER = "other"
 
 # How much the way a frontier node ends counts. A sink of the model is what an author computes
 # to use; the value the loss consumes is the prediction of a training graph; a value only
 # compared in a metric is usually an argmax of the prediction.
 _KIND_BONUS = {SINK: 0.30, LOSS: 0.22, LOSS_INPUT: 0.18, SUMMARIZED: 0.22, METRIC: 0.20,
-               OTHER: 0.05}
+               ADVERSARIAL: 0.05, OTHER: 0.05}
 _KIND_REASON = {
     SINK: "nothing consumes it: a sink of the model",
     LOSS: "the loss consumes it together with the labels",
@@ -95,8 +96,14 @@ def frontier_drafts(a: Analysis) -> dict[int, _Draft]:
         source = loss_source(a, root)
         if source is None or index.ops[source] in _NOT_CANDIDATE_OPS or a.label_tainted(source):
             continue
-        draft = drafts.setdefault(source, _Draft(source, LOSS_INPUT))
-        draft.reasons.append(f"the training loss '{index.names[root]}' is computed from it")
+        target = _loss_target(a, root, source)
+        draft = drafts.setdefault(source, _Draft(source, LOSS_INPUT if target else ADVERSARIAL))
+        if target:
+            draft.reasons.append(f"the training loss '{index.names[root]}' compares it with "
+                                 f"'{index.names[target]}'")
+        else:
+            draft.reasons.append(f"the training loss '{index.names[root]}' is computed from it "
+                                 "against constants only (an adversarial or auxiliary loss)")
     return drafts
 
 
@@ -116,11 +123,11 @@ def metric_tails(a: Analysis) -> list[bool]:
     for i in reversed(index.order):
         if cat[i] or a.label_tainted(i):
             continue
-        if ops[i] not in signals.DECISION_OPS:
-            # a cosmetic op belongs to the tail only right after a decision (Cast(ArgMax))
-            if not signals.is_cosmetic(ops[i]) or \
-                    not any(ops[j] in signals.DECISION_OPS for j in index.data_in[i]):
-                continue
+        # a cosmetic op belongs to the tail only right after a decision (Cast(ArgMax))
+        if ops[i] not in signals.DECISION_OPS and (
+                not signals.is_cosmetic(ops[i])
+                or not any(ops[j] in signals.DECISION_OPS for j in index.data_in[i])):
+            continue
         consumers = [j for j in index.data_out[i] if not cat[j]]
         if consumers and all(tail[j] or (a.label_tainted(j) and ops[j] in signals.METRIC_OPS)
                              for j in consumers):
@@ -138,7 +145,7 @@ def _behind_loss_plumbing(a: Analysis, i: int, tail: list[bool]) -> int:
     while index.ops[i] in signals.COSMETIC_OPS and index.ops[i] != "Identity":
         scope = _scope(index.names[i])
         consumers = [j for j in index.data_out[i] if not a.excl.category[j]]
-        if not scope or not any(_scope(index.names[j]) == scope for j in consumers):
+        if not scope or not any(_within(index.names[j], scope) for j in consumers):
             break
         behind = _main_input(a, i)
         if behind is None or a.label_tainted(behind) or not a.excl.forward[behind] \
@@ -150,6 +157,10 @@ def _behind_loss_plumbing(a: Analysis, i: int, tail: list[bool]) -> int:
 
 def _scope(name: str) -> str:
     return name.rpartition("/")[0]
+
+
+def _within(name: str, scope: str) -> bool:
+    return name.startswith(scope + "/")
 
 
 def _collection_losses(a: Analysis) -> set[int]:
@@ -200,6 +211,24 @@ def _frontier_kind(a: Analysis, i: int, live: list[int], tainted: list[int], tai
     if all(a.excl.category[j] == SUMMARY for j in consumers):
         return SUMMARIZED
     return OTHER
+
+
+def _loss_target(a: Analysis, root: int, source: int) -> int | None:
+    """The data the loss compares ``source`` with: an input-carrying operand met on the way down
+    from the loss that ``source`` does not depend on (labels, or the input for an autoencoder)."""
+    index = a.index
+    current, seen = root, set()
+    while current not in seen and current != source:
+        seen.add(current)
+        operands = [j for j in index.data_in[current] if not a.excl.category[j]]
+        for j in operands:
+            if a.input_bits[j] and not a.weight_bits[j]:
+                return j
+        weighted = [j for j in operands if a.weight_bits[j]]
+        if not weighted:
+            return None
+        current = max(weighted, key=a.share)
+    return None
 
 
 def loss_source(a: Analysis, root: int) -> int | None:

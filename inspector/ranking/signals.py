@@ -50,9 +50,8 @@ LOSS_OPS = frozenset({
     "Huber", "LogSoftmax", "Softplus",
 })
 # Ops that turn a prediction into a decision to compare with labels (argmax, thresholds).
-DECISION_OPS = frozenset({"ArgMax", "ArgMin", "Cast", "Squeeze", "Reshape", "Identity", "Round",
-                          "Greater", "GreaterEqual", "Less", "ExpandDims", "TopKV2", "ToInt64",
-                          "ToInt32", "ToFloat"})
+DECISION_OPS = frozenset({"ArgMax", "ArgMin", "Round", "Greater", "GreaterEqual", "Less",
+                          "LessEqual", "TopKV2"})
 METRIC_OPS = frozenset({"Equal", "NotEqual", "InTopK", "InTopKV2", "Less", "Greater",
                         "LessEqual", "GreaterEqual"})
 
