@@ -355,9 +355,20 @@ class BundleReader(CheckpointReader):
             if piece_shape != tuple(length for _, length in concrete) or piece.dtype != entry.dtype:
                 raise UnreadableInputError(f"a slice of {name!r} disagrees with its entry in shape or type",
                                            path=self.index_path, fix=_CORRUPT_FIX)
+            self._check_piece_size(name, piece, piece_shape)
             plan.append((concrete, piece))
         self._check_tiling(name, shape, [c for c, _ in plan])
         return plan
+
+    def _check_piece_size(self, name: str, piece, shape: tuple[int, ...]) -> None:
+        """Before anything is allocated for the full tensor, each piece must really hold its bytes."""
+        itemsize = dtypes.by_value(piece.dtype).itemsize if dtypes.is_known(piece.dtype) else None
+        needed = _count(shape) * itemsize if itemsize is not None else _count(shape)
+        if (piece.size != needed) if itemsize is not None else (piece.size < needed):
+            raise UnreadableInputError(
+                f"a slice of {name!r} stores {piece.size} bytes, its shape {list(shape)} needs {needed}",
+                path=self.index_path, fix=_CORRUPT_FIX)
+        self._region(piece, name)
 
     def _check_tiling(self, name: str, shape: tuple[int, ...], boxes: list[list[tuple[int, int]]]) -> None:
         covered = sum(_count(tuple(n for _, n in box)) for box in boxes)

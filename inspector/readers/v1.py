@@ -132,21 +132,26 @@ class V1Reader(CheckpointReader):
         meta = self.meta(name)
         dt = self._dtype[name]
         shape = meta.shape
-        out = None
-        covered = 0
+        pieces = []
         for file_index, sl in self._slices[name]:
             extents, box = self._extents(name, sl, shape)
             piece_shape = tuple(b.stop - b.start for b in box)
             values = self._read_slice(file_index, name, extents, dt, piece_shape)
-            if not shape or (extents and all(length == -1 for _, length in extents)):
+            if not shape or all(length == -1 for _, length in extents):
                 return values
-            if out is None:
-                out = np.empty(shape, dtype=values.dtype)
-            out[box] = values
-            covered += _count(piece_shape)
-        if out is None or covered != _count(shape):
+            pieces.append((box, values))
+        # Decoded pieces are real data from the file, so their total bounds the allocation below.
+        if not pieces or sum(v.size for _, v in pieces) != _count(shape):
             raise UnreadableInputError(f"the stored slices of {name!r} do not cover its shape {list(shape)}",
                                        path=self.prefix, fix=_CORRUPT_FIX)
+        out = np.empty(shape, dtype=pieces[0][1].dtype)
+        covered = np.zeros(shape, dtype=bool)
+        for box, values in pieces:
+            out[box] = values
+            covered[box] = True
+        if not covered.all():  # equal sizes but a gap means two pieces overlap
+            raise UnreadableInputError(f"the stored slices of {name!r} overlap", path=self.prefix,
+                                       fix=_CORRUPT_FIX)
         return out
 
     def _extents(self, name: str, sl, shape) -> tuple[list[tuple[int, int]], tuple[slice, ...]]:
