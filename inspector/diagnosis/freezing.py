@@ -230,8 +230,8 @@ def check_training_leftovers(index: GraphIndex, frozen: bool = True) -> list[Fin
     found: dict[str, list[str]] = {}
     for name, node in index.nodes.items():
         category = leftover_category(node.op)
-        if category == "save/restore" and not frozen:
-            continue  # an unfrozen graph gets its weights through its saver: not a leftover
+        if category in ("save/restore", "variable updates") and not frozen:
+            continue  # an unfrozen graph initialises and restores its variables with these
         if category:
             found.setdefault(category, []).append(name)
     if not found:

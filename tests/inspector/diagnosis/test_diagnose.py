@@ -1,0 +1,105 @@
+"""diagnose_path over every diagnosis fixture and the corpus: exact codes, no false findings."""
+
+from __future__ import annotations
+
+import pytest
+
+from fixtures.builders import diagnosis as diagnosis_fixtures
+from fixtures.registry import DATA, all_fixtures
+from inspector.diagnosis import diagnose_graph, diagnose_path
+from inspector.diagnosis.fileformat import read_for_diagnosis
+from tests.corpus import corpus_params
+
+FIXTURES = diagnosis_fixtures.FIXTURES
+GRAPH_KINDS = ("frozen_pb", "pbtxt")
+
+
+@pytest.mark.parametrize("fixture", FIXTURES, ids=[f.name for f in FIXTURES])
+def test_fixture_gives_exactly_its_expected_codes(fixture):
+    diagnosis = diagnose_path(fixture.full_path)
+    assert sorted(diagnosis.codes) == sorted(fixture.expected_findings), diagnosis.render()
+    assert diagnosis.verdict == ("findings" if any(f.severity != "info" for f in diagnosis.findings)
+                                 else "healthy")
+
+
+@pytest.mark.parametrize("fixture", [f for f in FIXTURES if "checkpoint" in f.extra],
+                         ids=lambda f: f.name)
+def test_fixture_with_its_checkpoint(fixture):
+    expected = set(fixture.extra.get("findings_with_checkpoint", fixture.expected_findings))
+    diagnosis = diagnose_path(fixture.full_path, checkpoint_prefix=str(DATA / fixture.extra["checkpoint"]))
+    assert set(diagnosis.codes) == expected | set(fixture.expected_findings), diagnosis.render()
+
+
+def test_healthy_fixture_stays_healthy_against_its_checkpoint():
+    diagnosis = diagnose_path(DATA / "graphs" / "healthy_mlp.pb",
+                              checkpoint_prefix=str(DATA / "graphs" / "mlp_ckpt" / "model.ckpt"))
+    assert diagnosis.codes == []
+
+
+def test_wrong_outputs_with_checkpoint_gives_share_and_suggestions():
+    diagnosis = diagnose_path(DATA / "graphs" / "wrong_outputs.pb",
+                              checkpoint_prefix=str(DATA / "graphs" / "mlp_ckpt" / "model.ckpt"))
+    (finding,) = diagnosis.findings
+    assert finding.severity == "error"
+    assert finding.evidence["share"] == 0
+    assert finding.evidence["model_weight_bytes"] == (8 * 16 + 16 + 16 * 3 + 3) * 4
+    assert sorted(finding.evidence["missing_weights"]) == ["hidden/bias", "hidden/kernel", "logits/bias",
+                                                            "logits/kernel"]
+    assert "probabilities" in finding.evidence["suggested_outputs"]
+    assert diagnosis.exit_code == 1
+
+
+def test_partial_outputs_with_checkpoint_is_a_warning_naming_the_missing_head():
+    diagnosis = diagnose_path(DATA / "graphs" / "partial_outputs.pb",
+                              checkpoint_prefix=str(DATA / "graphs" / "mlp_ckpt" / "model.ckpt"))
+    (finding,) = diagnosis.findings
+    assert (finding.code, finding.severity) == ("WRONG_OUTPUTS", "warning")
+    assert sorted(finding.evidence["missing_weights"]) == ["logits/bias", "logits/kernel"]
+
+
+def test_every_healthy_fixture_in_the_registry_is_healthy():
+    healthy = [f for f in all_fixtures() if f.kind in GRAPH_KINDS and not f.expected_findings]
+    assert healthy, "no healthy graph fixtures"
+    for fixture in healthy:
+        diagnosis = diagnose_path(fixture.full_path)
+        assert diagnosis.verdict == "healthy", diagnosis.render()
+
+
+def test_diagnose_graph_runs_on_an_already_loaded_graph():
+    loaded, _ = read_for_diagnosis(DATA / "graphs" / "refswitch_freeze.pb")
+    assert "REF_INPUT" in diagnose_graph(loaded).codes
+
+
+# Corpus: real files made by other people. Frozen graphs must come out healthy; the exceptions are
+# the cases the manifest itself describes as not plain frozen graphs.
+CORPUS_EXPECTED = {
+    "emg_keras_graph_pbtxt": {"NOT_FROZEN"},  # manifest: un-frozen Keras graph (VariableV2 + Assign)
+    # manifest: OpenCV text graph, weights stripped, unregistered PriorBox/DetectionOutput/Flatten
+    "opencv_ssd_text_graph_pbtxt": {"MISSING_INPUT", "UNREGISTERED_OP", "WRONG_OUTPUTS"},
+}
+
+
+@pytest.mark.parametrize("case", corpus_params())
+def test_corpus_graphs(case):
+    if case.kind not in (*GRAPH_KINDS, "graph_pb", "broken"):
+        pytest.skip(f"{case.kind} is not diagnosed as a graph file")
+    for name in case.files:
+        if case.kind == "broken":
+            diagnosis = diagnose_path(case.file(name))
+            assert diagnosis.exit_code == 2, diagnosis.render()  # nothing in these folders is a graph
+            continue
+        diagnosis = diagnose_path(case.file(name))
+        if case.case in CORPUS_EXPECTED:
+            assert set(diagnosis.codes) == CORPUS_EXPECTED[case.case], diagnosis.render()
+        elif case.kind == "graph_pb":
+            assert "NOT_FROZEN" in diagnosis.codes or not diagnosis.exit_code, diagnosis.render()
+        else:
+            assert diagnosis.verdict == "healthy", diagnosis.render()
+
+
+@pytest.mark.parametrize("case", corpus_params("graph_pb"))
+def test_corpus_graph_only_file_is_not_frozen(case):
+    if case.case != "mnist_softmax_graph_only_pb":
+        pytest.skip("only the graph-only MNIST file is documented as unfrozen")
+    diagnosis = diagnose_path(case.file("graph.pb"))
+    assert diagnosis.codes[0] == "NOT_FROZEN" and diagnosis.exit_code == 1
