@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from inspector.ranking import signals
 
-_GROUPABLE = frozenset({"sink", "summarized", "loss", "loss_input"})
+_GROUPABLE = frozenset({"sink", "summarized", "loss", "loss_input", "metric"})
 _SCORE_WINDOW = 0.15   # members score within this of the best groupable candidate
 _SHARE_WINDOW = 0.25   # … and depend on a comparable share of the weights
 _MAX_MEMBERS = 8
