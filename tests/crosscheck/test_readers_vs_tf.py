@@ -4,8 +4,8 @@ For each checkpoint prefix (every saved step of every folder) three things must 
 the listing (names in order, shapes, dtype names) with ``tf.train.list_variables`` and
 ``get_variable_to_dtype_map``; every value, bit for bit, with ``tf.train.load_variable`` (or with
 ``RestoreV2`` where TF's Python ``CheckpointReader`` cannot read a V1 tensor, FORMATS.md §6.4);
-and the graph's node set with what ``tf.compat.v1.train.import_meta_graph`` imports from the
-``.meta`` (or the SavedModel's MetaGraphDef). Where TensorFlow refuses, we must still read the
+and the graph's node and function sets with what TF imports from the ``.meta`` (or the
+SavedModel's MetaGraphDef, or a ``.meta`` fixture given as a graph). Where TensorFlow refuses, we must still read the
 graph (or refuse a tensor with our own error type), and the test records TF's refusal as a
 property instead of passing silently.
 
@@ -35,10 +35,10 @@ _CORPUS_KINDS = ("checkpoint", "saved_model", "broken")
 
 @dataclass(frozen=True)
 class Target:
-    """One checkpoint prefix and the graph that goes with it (None when there is none)."""
+    """One checkpoint prefix and/or the graph that goes with it (either may be None)."""
 
     id: str
-    prefix: str
+    prefix: str | None
     graph: Path | None
     own: bool  # one of our fixtures: TF must read and import all of it; corpus files may defeat TF
 
@@ -64,33 +64,41 @@ def _prefixes(folder: Path) -> list[tuple[str, Path | None]]:
     return found
 
 
+def _folder_targets(label: str, folder: Path, own: bool) -> list[Target]:
+    """Every checkpoint in a checkpoint folder, or the variables of a SavedModel folder."""
+    saved_model = folder / "saved_model.pb"
+    if saved_model.is_file():
+        found = [(prefix, saved_model) for prefix, _ in _prefixes(folder / "variables")]
+        if not found:
+            return [Target(f"{label}/saved_model.pb", None, saved_model, own)]
+    else:
+        found = _prefixes(folder)
+    return [Target(f"{label}/{Path(prefix).name}", prefix, graph, own) for prefix, graph in found]
+
+
 def _fixture_targets() -> list[Target]:
     targets = []
     for fixture in all_fixtures():
-        if fixture.kind != "checkpoint" or not fixture.full_path.is_dir():
-            continue
-        for prefix, meta in _prefixes(fixture.full_path):
-            targets.append(Target(f"fixture:{fixture.name}/{Path(prefix).name}", prefix, meta, True))
+        label, path = f"fixture:{fixture.name}", fixture.full_path
+        if fixture.kind == "checkpoint" and path.is_dir():
+            targets.extend(_folder_targets(label, path, own=True))
+        elif fixture.kind == "saved_model":
+            targets.extend(_folder_targets(label, path if path.is_dir() else path.parent, own=True))
+        elif fixture.kind == "meta":
+            targets.append(Target(f"{label}/{path.name}", None, path, own=True))
     return targets
 
 
 def _corpus_targets() -> list[Target]:
     targets = []
     for case in corpus_cases():
-        if case.kind not in _CORPUS_KINDS:
-            continue
-        if (case.folder / "saved_model.pb").is_file():
-            saved = case.folder / "saved_model.pb"
-            for prefix, _ in _prefixes(case.folder / "variables"):
-                targets.append(Target(f"corpus:{case.case}/{Path(prefix).name}", prefix, saved, False))
-            continue
-        for prefix, meta in _prefixes(case.folder):
-            targets.append(Target(f"corpus:{case.case}/{Path(prefix).name}", prefix, meta, False))
+        if case.kind in _CORPUS_KINDS:
+            targets.extend(_folder_targets(f"corpus:{case.case}", case.folder, own=False))
     return targets
 
 
-def _params(targets: list[Target], graphs_only: bool = False) -> list:
-    chosen = [t for t in targets if t.graph is not None] if graphs_only else targets
+def _params(targets: list[Target], what: str) -> list:
+    chosen = [t for t in targets if getattr(t, what) is not None]
     return [pytest.param(t, id=t.id) for t in chosen]
 
 
@@ -110,7 +118,7 @@ def tf():
 # -- listing ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("target", _params(ALL_TARGETS))
+@pytest.mark.parametrize("target", _params(ALL_TARGETS, "prefix"))
 def test_listing_equals_tf(tf, target: Target) -> None:
     from inspector.readers.checkpoint import open_checkpoint
 
@@ -151,7 +159,7 @@ def _assert_bit_equal(name: str, ours: np.ndarray, theirs: np.ndarray) -> None:
     assert np.ascontiguousarray(ours).tobytes() == np.ascontiguousarray(theirs).tobytes(), name
 
 
-@pytest.mark.parametrize("target", _params(ALL_TARGETS))
+@pytest.mark.parametrize("target", _params(ALL_TARGETS, "prefix"))
 def test_values_equal_tf_bit_for_bit(tf, target: Target) -> None:
     from inspector.errors import Ckpt2pbError
     from inspector.readers.checkpoint import open_checkpoint
@@ -173,9 +181,8 @@ def test_values_equal_tf_bit_for_bit(tf, target: Target) -> None:
 
 def _our_graph(path: Path):
     """Our GraphModel of the MetaGraphDef in a .meta file or a SavedModel (its first meta graph)."""
-    from inspector.readers.graphfile import load_graph_file
-
     from inspector.graph.model import GraphModel
+    from inspector.readers.graphfile import load_graph_file
 
     loaded = load_graph_file(path)
     meta_graph = loaded.meta_graph
@@ -196,15 +203,21 @@ def _tf_meta_graph(path: Path):
 
 
 def _tf_import(tf, meta_graph):
-    """(node names, function names) that import_meta_graph creates; raises what TF raises."""
+    """(node names, function names) that importing the meta graph creates; raises what TF raises.
+
+    This is ``import_meta_graph`` without its last step: for a meta graph that has variables but
+    no ``saver_def`` that step builds a fresh Saver, adding ``save/*`` nodes that are not in the file.
+    """
+    from tensorflow.python.framework import meta_graph as meta_graph_lib
+
     graph = tf.Graph()
     with graph.as_default():
-        tf.compat.v1.train.import_meta_graph(meta_graph, clear_devices=True)
+        meta_graph_lib.import_scoped_meta_graph(meta_graph, clear_devices=True)
     functions = {f.signature.name for f in graph.as_graph_def().library.function}
     return {op.name for op in graph.get_operations()}, functions
 
 
-@pytest.mark.parametrize("target", _params(ALL_TARGETS, graphs_only=True))
+@pytest.mark.parametrize("target", _params(ALL_TARGETS, "graph"))
 def test_graph_nodes_equal_tf_import(tf, target: Target, record_property) -> None:
     model = _our_graph(target.graph)
     tf_meta_graph = _tf_meta_graph(target.graph)
