@@ -1,0 +1,215 @@
+"""``inspect PATH``: what a checkpoint, graph or SavedModel holds, and which nodes are its outputs.
+
+Never imports TensorFlow; start-up stays fast because the heavy modules load only when needed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from inspector.cli_common import add_common_arguments, emit_json, run_main, verbosity
+from inspector.render import format_bytes, format_shape, heading, table
+
+DESCRIPTION = """\
+Show what a TensorFlow checkpoint, GraphDef or SavedModel holds — without TensorFlow — and rank
+the nodes most likely to be its outputs (and inputs), with the reasons.
+
+PATH may be a training folder (its newest checkpoint is used), a checkpoint prefix
+(model.ckpt-300), any of its files (.meta, .index, .data-00000-of-00001, checkpoint), a frozen or
+unfrozen graph (.pb binary or text, .pbtxt), or a SavedModel folder.
+
+For a graph file, inspect also diagnoses it: text saved under a .pb name, truncated or corrupt
+files, graphs that are not frozen, frozen graphs holding none of the weights, batch norm or dropout
+left in training mode, reduced-precision outputs, ops TensorFlow no longer has, and more.
+"""
+
+EPILOG = """\
+examples:
+  inspect runs/mnist/                        newest checkpoint in a training folder
+  inspect runs/mnist/model.ckpt-300 --top 5  five best output candidates
+  inspect runs/mnist/model.ckpt-300 -v       also list what was excluded from the ranking, and why
+  inspect frozen.pb --checkpoint runs/mnist/model.ckpt-300
+                                             is this .pb really the frozen form of that checkpoint?
+  inspect model.ckpt-300 --json | jq '.outputs[0].name'
+
+exit codes: 0 ok/healthy, 1 the graph has an error-severity finding, 2 unreadable input or bad
+usage, 70 internal error (a bug: please report it). JSON schema: docs/JSON.md.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="inspect", description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("path", metavar="PATH",
+                        help="checkpoint folder, prefix or file; .pb/.pbtxt; SavedModel folder")
+    parser.add_argument("--top", type=int, default=5, metavar="N",
+                        help="how many output candidates to show (default 5)")
+    parser.add_argument("--checkpoint", metavar="PREFIX",
+                        help="for a graph file: the checkpoint it was frozen from, to compare against")
+    parser.add_argument("--all-variables", action="store_true",
+                        help="list every variable (by default long tables are shortened)")
+    add_common_arguments(parser)
+    return parser
+
+
+def _handle(args: argparse.Namespace) -> int:
+    from inspector.report import exit_code, inspect_path
+
+    if args.top < 1:
+        from inspector.errors import UsageError
+
+        raise UsageError(f"--top must be at least 1, not {args.top}")
+    level = verbosity(args)
+    report = inspect_path(args.path, top=args.top, verbose=level >= 1, checkpoint=args.checkpoint)
+    if args.json:
+        emit_json(report)
+    else:
+        sys.stdout.write(render(report, level, all_variables=args.all_variables))
+    return exit_code(report)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_main(_handle, build_parser(), argv)
+
+
+# -- text rendering --------------------------------------------------------------------------
+
+_MAX_ROWS = 40
+
+
+def render(report: dict, level: int = 0, *, all_variables: bool = False) -> str:
+    parts = [_render_files(report)]
+    if report.get("diagnosis") is not None:
+        parts.append(_render_diagnosis(report["diagnosis"]))
+    if level >= 0:
+        if report["graph"] is not None:
+            parts.append(_render_graph(report))
+        if report["variables"]:
+            parts.append(_render_variables(report, all_variables or level >= 1))
+    if report["graph"] is not None:
+        parts.append(_render_outputs(report, level))
+        if level >= 0:
+            parts.append(_render_inputs(report))
+    if level >= 1 and report["excluded"]:
+        parts.append(_render_excluded(report))
+    notes = report["warnings"] + report["notes"]
+    if notes:
+        parts.append(heading("Notes") + "\n".join(f"  ! {n}" for n in notes))
+    return "\n".join(p for p in parts if p) + "\n"
+
+
+def _render_files(report: dict) -> str:
+    files = report["files"]
+    described = report["kind"]
+    if report.get("format"):
+        described += f", {report['format']} checkpoint"
+    if report["tensorflow_version"]:
+        described += f", written by TensorFlow {report['tensorflow_version']}"
+    lines = [f"{report['path']}  ({described})"]
+    for label, key in (("state file", "state_file"), ("graph", "meta"), ("graph", "graph"),
+                       ("index", "index")):
+        if files.get(key):
+            lines.append(f"  {label:<11} {files[key]}")
+    for data in files.get("data") or []:
+        lines.append(f"  {'data':<11} {data}")
+    steps = [s for s in report["steps"] if s.get("step") is not None]
+    if len(steps) > 1:
+        lines.append(f"  {'steps':<11} " + ", ".join(str(s["step"]) for s in steps)
+                     + f"  (showing {files.get('prefix')})")
+    return "\n".join(lines)
+
+
+def _render_graph(report: dict) -> str:
+    graph = report["graph"]
+    top_ops = ", ".join(f"{op} {n}" for op, n in list(graph["ops"].items())[:8])
+    lines = [heading("Graph").strip("\n"),
+             f"  {graph['nodes']} nodes, {len(graph['ops'])} op types, {graph['functions']} functions",
+             f"  most used: {top_ops}"]
+    if report["placeholders"]:
+        lines.append("  placeholders: " + ", ".join(
+            f"{p['name']} {p['dtype'] or '?'}{format_shape(p['shape'])}" for p in report["placeholders"]))
+    return "\n" + "\n".join(lines)
+
+
+def _render_variables(report: dict, everything: bool) -> str:
+    rows = report["variables"]
+    shown = rows if everything or len(rows) <= _MAX_ROWS else rows[:_MAX_ROWS]
+    body = table(["variable", "dtype", "shape", "bytes", "kind"],
+                 [[v["name"], v["dtype"], format_shape(v["shape"]), format_bytes(v["bytes"]), v["kind"]]
+                  for v in shown], right=(3,))
+    text = heading(f"Variables ({len(rows)})") + _indent(body)
+    if len(shown) < len(rows):
+        text += f"\n  … {len(rows) - len(shown)} more (use --all-variables or -v)"
+    totals = report.get("totals")
+    if totals:
+        text += (f"\n  model weights {format_bytes(totals['model_bytes'])}, optimizer "
+                 f"{format_bytes(totals['optimizer_bytes'])}, bookkeeping "
+                 f"{format_bytes(totals['bookkeeping_bytes'])}; total {format_bytes(totals['total_bytes'])}")
+    mapping = report.get("mapping") or {}
+    for key, label in (("graph_only", "in the graph but not in the checkpoint"),
+                       ("checkpoint_only", "in the checkpoint but read by no graph variable")):
+        if mapping.get(key):
+            names = mapping[key]
+            text += f"\n  ! {len(names)} {label}: " + ", ".join(names[:5]) + (" …" if len(names) > 5 else "")
+    return text
+
+
+def _render_outputs(report: dict, level: int) -> str:
+    outputs = report["outputs"]
+    if not outputs:
+        return heading("Likely outputs") + "  none found"
+    lines = []
+    for rank, c in enumerate(outputs, 1):
+        group = f"  [group {c['group']}]" if c.get("group") else ""
+        lines.append(f"  {rank}. {c['name']}  score {c['score']:.2f}  {c['op']} "
+                     f"{c.get('dtype') or '?'}{format_shape(c.get('shape'))}{group}")
+        reasons = c["reasons"] if level >= 0 else c["reasons"][:1]
+        lines.extend(f"       - {r}" for r in reasons)
+    best = outputs[0]
+    group = best.get("group")
+    names = [c["name"] for c in outputs if group and c.get("group") == group] or [best["name"]]
+    lines.append(f"\n  freeze with: freeze {report['path']} --outputs {','.join(names)}")
+    return heading("Likely outputs (best first)") + "\n".join(lines)
+
+
+def _render_inputs(report: dict) -> str:
+    if not report["inputs"]:
+        return ""
+    rows = [[c["name"], c.get("group") or "", c["op"], c.get("dtype") or "?", format_shape(c.get("shape")),
+             f"{c['score']:.2f}"] for c in report["inputs"]]
+    return heading("Inputs") + _indent(table(["input", "role", "op", "dtype", "shape", "score"], rows))
+
+
+def _render_excluded(report: dict) -> str:
+    lines = []
+    for exclusion in report["excluded"]:
+        examples = ", ".join(exclusion["examples"][:4])
+        more = " …" if exclusion["count"] > len(exclusion["examples"][:4]) else ""
+        lines.append(f"  {exclusion['count']:>5}  {exclusion['reason']}  (e.g. {examples}{more})")
+    total = sum(e["count"] for e in report["excluded"])
+    return heading(f"Excluded from the ranking ({total} nodes)") + "\n".join(lines)
+
+
+def _render_diagnosis(diagnosis: dict) -> str:
+    findings = diagnosis["findings"]
+    if not findings:
+        return heading("Verdict: healthy") + "  no problems found"
+    lines = []
+    for f in findings:
+        lines.append(f"  [{f['severity'].upper()}] {f['code']}: {f['message']}")
+        if f.get("fix"):
+            lines.append(f"      fix: {f['fix']}")
+    errors = sum(f["severity"] == "error" for f in findings)
+    verdict = f"Verdict: {errors} error(s), {len(findings) - errors} other finding(s)"
+    return heading(verdict) + "\n".join(lines)
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,204 @@
+"""The ``inspect`` report: one dict (the ``--json`` object, see docs/JSON.md) and its text rendering.
+
+:func:`inspect_path` reads each artifact once — the graph is parsed once and the graph model built
+once, then shared by the variable mapping, the ranking and the diagnosis. Tensor data is never
+read: a listing needs only the ``.index``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from inspector.errors import EXIT_FINDINGS, EXIT_OK
+from inspector.graph.model import GraphModel
+from inspector.graph.variables import OBJECT_GRAPH_KEY, VariableMap, graph_variables, map_variables
+from inspector.readers.checkpoint import CheckpointReader, open_checkpoint
+from inspector.readers.graphfile import LoadedGraph, load_graph_file
+from inspector.readers.resolve import Artifacts, resolve
+
+LOG = logging.getLogger("ckpt2pb")
+
+
+@dataclass
+class Inspection:
+    """Everything :func:`inspect_artifacts` found, before it becomes the JSON dict.
+
+    The freezer reuses this object so that nothing is read or parsed twice.
+    """
+
+    artifacts: Artifacts
+    loaded: LoadedGraph | None = None
+    model: GraphModel | None = None
+    reader: CheckpointReader | None = None
+    variables: VariableMap | None = None
+    diagnosis: object | None = None          # inspector.diagnosis.Diagnosis, for graph files
+    notes: list[str] = field(default_factory=list)
+
+    def close(self) -> None:
+        if self.reader is not None:
+            self.reader.close()
+
+
+def inspect_artifacts(path: str, *, diagnose: bool = False, checkpoint: str | None = None) -> Inspection:
+    """Resolve ``path``, load its graph (if any) once and open its checkpoint (if any).
+
+    With ``diagnose`` a graph file is read through the diagnosis, which turns a damaged file into
+    findings instead of an error; the graph model is then built from that same parse.
+    """
+    inspection = Inspection(resolve(path))
+    art = inspection.artifacts
+    if art.kind == "graph" and diagnose:
+        if not _load_with_diagnosis(inspection, checkpoint):
+            return inspection
+    elif art.meta_path or art.graph_path:
+        inspection.loaded = load_graph_file(art.meta_path or art.graph_path)
+    elif art.kind == "checkpoint":
+        inspection.notes.append("no .meta graph next to the checkpoint: the variables are listed, but "
+                                "finding the outputs (and freezing) needs the graph; pass the .meta or "
+                                "the .pb the model was built from")
+    if inspection.loaded is not None and inspection.model is None:
+        inspection.model = GraphModel(inspection.loaded.graph_def, inspection.loaded.meta_graph)
+    if art.prefix is not None and (art.index_path or art.format == "V1"):
+        inspection.reader = open_checkpoint(art.prefix)
+    if inspection.reader is not None:
+        inspection.variables = map_variables(inspection.reader.tensors, inspection.model,
+                                             _object_graph(inspection.reader))
+    return inspection
+
+
+def _load_with_diagnosis(inspection: Inspection, checkpoint: str | None) -> bool:
+    """Read a graph file for diagnosis; False when it is too damaged to analyse further."""
+    from inspector.diagnosis import Diagnosis, diagnose_graph, suggest_outputs
+    from inspector.diagnosis.fileformat import read_for_diagnosis
+
+    loaded, file_findings = read_for_diagnosis(inspection.artifacts.graph_path or inspection.artifacts.path)
+    if loaded is None:
+        inspection.diagnosis = Diagnosis(file_findings, path=inspection.artifacts.path)
+        return False
+    inspection.loaded = loaded
+    inspection.model = GraphModel(loaded.graph_def, loaded.meta_graph)
+    reader = open_checkpoint(checkpoint) if checkpoint else None
+    try:
+        graph = diagnose_graph(loaded, inspection.model, reader, checkpoint_prefix=checkpoint,
+                               suggestions=suggest_outputs(checkpoint) if checkpoint else [])
+    finally:
+        if reader is not None:
+            reader.close()
+    inspection.diagnosis = Diagnosis(file_findings + graph.findings, path=inspection.artifacts.path)
+    return True
+
+
+def _object_graph(reader: CheckpointReader) -> bytes | None:
+    """The TF2 ``_CHECKPOINTABLE_OBJECT_GRAPH`` value (a small string scalar), when present."""
+    if OBJECT_GRAPH_KEY not in reader.tensors:
+        return None
+    value = reader.read(OBJECT_GRAPH_KEY)
+    return bytes(value.reshape(-1)[0]) if value.size else None
+
+
+def inspect_path(path: str, *, top: int = 10, verbose: bool = False,
+                 checkpoint: str | None = None) -> dict:
+    """The ``inspect --json`` object for ``path`` (see docs/JSON.md)."""
+    inspection = inspect_artifacts(path, diagnose=True, checkpoint=checkpoint)
+    try:
+        return _assemble(path, inspection, top=top, verbose=verbose)
+    finally:
+        inspection.close()
+
+
+def exit_code(report: dict) -> int:
+    """0, or 1 when the diagnosis holds an error-severity finding."""
+    diagnosis = report.get("diagnosis")
+    if diagnosis and any(f["severity"] == "error" for f in diagnosis["findings"]):
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+# -- sections --------------------------------------------------------------------------------
+
+def _assemble(path: str, inspection: Inspection, *, top: int, verbose: bool) -> dict:
+    art = inspection.artifacts
+    model = inspection.model
+    report: dict = {
+        "path": path,
+        "kind": art.kind,
+        "files": {"prefix": art.prefix, "state_file": art.state_path, "meta": art.meta_path,
+                  "index": art.index_path, "data": list(art.data_paths), "graph": art.graph_path},
+        "format": art.format,
+        "steps": [{"prefix": s.prefix, "step": s.step, "exists": s.exists} for s in art.steps],
+        "warnings": list(art.warnings) + [f"missing: {m}" for m in art.missing],
+        "tensorflow_version": _tf_version(inspection.loaded),
+        "graph": _graph_section(model),
+        "placeholders": _placeholders(model),
+        "variables": [],
+        "totals": None,
+        "mapping": None,
+        "outputs": [],
+        "inputs": [],
+        "excluded": [],
+        "diagnosis": None,
+        "notes": list(inspection.notes),
+    }
+    if inspection.variables is not None:
+        report["variables"] = [_variable_row(v) for v in inspection.variables.variables]
+        report["totals"] = _totals(inspection.variables)
+        report["mapping"] = {"source": inspection.variables.source,
+                             "graph_only": inspection.variables.missing_in_checkpoint,
+                             "checkpoint_only": inspection.variables.missing_in_graph}
+    elif model is not None:
+        report["mapping"] = {"source": None, "graph_only": graph_variables(model), "checkpoint_only": []}
+    if inspection.diagnosis is not None:
+        report["diagnosis"] = inspection.diagnosis.to_json()
+    if model is not None:
+        _add_ranking(report, model, inspection.loaded, top=top, verbose=verbose)
+    return report
+
+
+def _tf_version(loaded: LoadedGraph | None) -> str | None:
+    meta = loaded.meta_graph if loaded is not None else None
+    if meta is None or not meta.HasField("meta_info_def"):
+        return None
+    return meta.meta_info_def.tensorflow_version or None
+
+
+def _graph_section(model: GraphModel | None) -> dict | None:
+    if model is None:
+        return None
+    return {"nodes": len(model), "edges": model.g.number_of_edges(), "functions": len(model.functions),
+            "ops": model.op_counts()}
+
+
+def _placeholders(model: GraphModel | None) -> list[dict]:
+    if model is None:
+        return []
+    names = model.nodes_with_op(("Placeholder", "PlaceholderWithDefault", "PlaceholderV2"))
+    return [{"name": n, "op": model.op(n), "dtype": model.g.nodes[n]["dtype"],
+             "shape": model.g.nodes[n]["shape"]} for n in names]
+
+
+def _add_ranking(report: dict, model: GraphModel, loaded: LoadedGraph | None, *, top: int,
+                 verbose: bool) -> None:
+    from inspector.ranking import explain_exclusions, rank_inputs, rank_outputs
+
+    meta = loaded.meta_graph if loaded is not None else None
+    report["outputs"] = [c.to_json() for c in rank_outputs(model, meta)[:top]]
+    report["inputs"] = [c.to_json() for c in rank_inputs(model, meta)]
+    if verbose:
+        report["excluded"] = [e.to_json() for e in explain_exclusions(model, meta)]
+
+
+def _variable_row(variable) -> dict:
+    row = variable.to_json()
+    return {"name": row["name"], "dtype": row["dtype"], "shape": row["shape"], "bytes": row["bytes"],
+            "kind": row["kind"], "reason": row["reason"], "slot_of": row["slot_of"]}
+
+
+def _totals(variables: VariableMap) -> dict:
+    by_kind = variables.bytes_by_kind()
+    return {"count": len(variables.variables), "model_bytes": by_kind["model"],
+            "optimizer_bytes": by_kind["optimizer"], "bookkeeping_bytes": by_kind["bookkeeping"],
+            "total_bytes": sum(by_kind.values())}
+
+
+__all__ = ["Inspection", "exit_code", "inspect_artifacts", "inspect_path"]

@@ -1,0 +1,109 @@
+"""The `inspect` command end to end: text, --json schema, exit codes, errors, start-up imports."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from fixtures.registry import DATA
+from inspector import cli
+
+CNN = DATA / "checkpoints" / "cnn_bn_momentum"
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_json_lists_variables_with_the_documented_fields(capsys):
+    code, out, _ = run(capsys, str(CNN), "--json")
+    report = json.loads(out)
+    assert code == 0
+    assert report["kind"] == "checkpoint"
+    assert report["files"]["meta"].endswith(".meta")
+    assert [s["step"] for s in report["steps"]] == [100, 200, 300]
+    for row in report["variables"]:
+        assert set(row) >= {"name", "dtype", "shape", "bytes", "kind"}
+        assert isinstance(row["shape"], list) and all(isinstance(d, int) for d in row["shape"])
+        assert row["kind"] in {"model", "optimizer", "bookkeeping"}
+    kinds = {row["name"]: row["kind"] for row in report["variables"]}
+    assert kinds["global_step"] == "bookkeeping"
+    assert any(kind == "optimizer" for kind in kinds.values())
+    totals = report["totals"]
+    parts = totals["model_bytes"] + totals["optimizer_bytes"] + totals["bookkeeping_bytes"]
+    assert parts == totals["total_bytes"]
+    assert report["graph"]["nodes"] > 100
+    assert report["outputs"][0]["name"] == "probabilities"
+    assert {"name", "score", "op", "reasons"} <= set(report["outputs"][0])
+
+
+def test_text_report_names_files_variables_and_the_best_output(capsys):
+    code, out, _ = run(capsys, str(CNN))
+    assert code == 0
+    assert "model.ckpt-300.index" in out
+    assert "Variables (" in out
+    assert "1. probabilities" in out
+    assert "freeze with: freeze" in out
+
+
+def test_checkpoint_without_meta_still_lists_variables_and_says_why_no_outputs(capsys):
+    code, out, _ = run(capsys, str(DATA / "checkpoints" / "no_meta"), "--json")
+    report = json.loads(out)
+    assert code == 0
+    assert report["variables"] and report["outputs"] == [] and report["graph"] is None
+    assert any("needs the graph" in note for note in report["notes"])
+
+
+def test_missing_path_is_one_line_and_exit_2(capsys, tmp_path):
+    code, out, err = run(capsys, str(tmp_path / "nope" / "model.ckpt-1"))
+    assert code == 2
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err and "nope" in err
+
+
+def test_truncated_index_is_a_clear_error(capsys, tmp_path):
+    folder = tmp_path / "ckpt"
+    shutil.copytree(CNN, folder)
+    index = folder / "model.ckpt-300.index"
+    index.write_bytes(index.read_bytes()[:30])
+    code, _, err = run(capsys, str(folder / "model.ckpt-300"))
+    assert code == 2
+    assert "model.ckpt-300.index" in err and "Traceback" not in err
+
+
+def test_graph_file_gets_a_verdict_and_exit_code(capsys):
+    code, out, _ = run(capsys, str(DATA / "graphs" / "graph_only.pb"), "--json")
+    report = json.loads(out)
+    assert code == 1
+    codes = {f["code"] for f in report["diagnosis"]["findings"]}
+    assert "NOT_FROZEN" in codes
+    code, out, _ = run(capsys, str(DATA / "graphs" / "healthy_mlp.pb"), "--json")
+    assert code == 0 and json.loads(out)["diagnosis"]["verdict"] == "healthy"
+
+
+def test_verbose_explains_exclusions(capsys):
+    _, out, _ = run(capsys, str(CNN), "-v")
+    assert "Excluded from the ranking" in out
+
+
+def test_inspect_never_imports_tensorflow():
+    code = (f"import sys; from inspector import cli; cli.main(['--json', {str(CNN)!r}]); "
+            "print('TF', any(m.split('.')[0] == 'tensorflow' for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().endswith("TF False")
+
+
+@pytest.mark.parametrize("argv", [["--help"]])
+def test_help_teaches_with_examples(capsys, argv):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(argv)
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "examples:" in out and "exit codes" in out
