@@ -123,8 +123,9 @@ class Table:
         magic = int.from_bytes(self._buf[self._size - 8:self._size], "little")
         if magic != MAGIC:
             raise TableError("bad magic number at the end of the file")
-        _, _, pos = _read_handle(self._buf, footer, footer + 40)
+        meta_offset, meta_size, pos = _read_handle(self._buf, footer, footer + 40)
         index_offset, index_size, _ = _read_handle(self._buf, pos, footer + 40)
+        self.read_block(meta_offset, meta_size)  # unused (TF writes it empty) but still checksummed
         index_block = self.read_block(index_offset, index_size)
         keys: list[bytes] = []
         handles: list[tuple[int, int]] = []
