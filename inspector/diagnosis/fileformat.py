@@ -24,6 +24,7 @@ from inspector.diagnosis.findings import Finding
 from inspector.diagnosis.wire import WireProblem, walk, walk_generic
 from inspector.errors import UnreadableInputError
 from inspector.proto import pb
+from inspector.readers import dtypes
 
 #: protobuf's hard limit on one message (sizes are signed 32-bit); tests monkeypatch it.
 PROTOBUF_LIMIT = 2**31 - 1
@@ -342,12 +343,12 @@ def _first_tag_fits(data: bytes, descriptor: object) -> bool:
 def _known_other_message(data: bytes) -> Finding | None:
     """OTHER_PROTOBUF naming the message, for the non-graph messages people save as .pb."""
     tensor = _parse(pb.TensorProto, data)
-    if tensor is None or not tensor.dtype or pb.DataType.get_name(tensor.dtype) is None:
+    if tensor is None or not tensor.dtype or not dtypes.is_known(tensor.dtype):
         return None
     if not tensor.HasField("tensor_shape"):
         return None
     shape = [d.size for d in tensor.tensor_shape.dim]
-    name = pb.DataType.Name(tensor.dtype).removeprefix("DT_").lower()
+    name = dtypes.name_of(tensor.dtype)
     return Finding("OTHER_PROTOBUF", "error",
                    f"The file is a serialized TensorProto ({name} {shape}): data, not a graph.",
                    "This is what tf.make_tensor_proto(...).SerializeToString() writes; read it with "

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
-from inspector.proto import pb
+from inspector.readers import dtypes
 
 DT_BOOL = 10
 DT_RESOURCE = 20
@@ -185,10 +185,10 @@ def output_dtype(node: object) -> int | None:
 
 
 def dtype_name(value: int | None) -> str | None:
+    """Numpy-style name (``float32``), as checkpoints list them; refs give their base type."""
     if value is None:
         return None
-    name = pb.DataType.get_name(value % REF_OFFSET if value > REF_OFFSET else value)
-    return None if name is None else name.removeprefix("DT_").lower()
+    return dtypes.name_of(value - REF_OFFSET if value > REF_OFFSET else value)
 
 
 def const_nbytes(node: object) -> tuple[int, int]:
@@ -197,11 +197,9 @@ def const_nbytes(node: object) -> tuple[int, int]:
     count = 1
     for dim in tensor.tensor_shape.dim:
         count *= max(dim.size, 0)
-    itemsize = _ITEMSIZE.get(tensor.dtype, 0)
     if tensor.tensor_content:
         return count, len(tensor.tensor_content)
-    return count, count * itemsize
+    known = dtypes.is_known(tensor.dtype) and dtypes.by_value(tensor.dtype).itemsize
+    return count, count * (known or 0)
 
-
-_ITEMSIZE = {1: 4, 2: 8, 3: 4, 4: 1, 5: 2, 6: 1, 9: 8, 10: 1, 14: 2, 17: 2, 19: 2, 22: 4, 23: 8}
 FLOAT_TYPES = frozenset({1, 2, 14, 19})  # float32, float64, bfloat16, float16

@@ -81,7 +81,7 @@ def test_corrupt_binary_names_offset_and_node():
 def test_tensorproto_is_other_protobuf_with_dtype_and_shape():
     finding = _only(GRAPHS / "tensorproto.pb")
     assert finding.code == "OTHER_PROTOBUF"
-    assert finding.evidence == {"message": "TensorProto", "dtype": "float", "shape": [1, 4, 4, 1]}
+    assert finding.evidence == {"message": "TensorProto", "dtype": "float32", "shape": [1, 4, 4, 1]}
 
 
 def test_checkpoint_index_and_state_file_are_recognised():
