@@ -3,8 +3,9 @@
 A detection head ends in boxes, scores, classes and num_detections; a multi-task model ends in
 one head per task. Structurally these are sibling ends of the forward pass: each is a candidate of
 the same standing (a sink or the value a loss consumes), they depend on comparable shares of the
-weights, and none is computed from another (a Softmax and its logits are alternatives, not a
-group).
+weights, neither's weights are strictly inside the other's, they are computed from the same
+feature inputs, and none is computed from another (a Softmax and its logits are alternatives,
+not a group).
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ def assign_groups(a, drafts: list) -> dict[str, str]:
     top = eligible[0]
     top_share = a.share(top.i)
     members = [d for d in eligible
-               if d.score >= top.score - _SCORE_WINDOW and abs(a.share(d.i) - top_share) <= _SHARE_WINDOW]
+               if d.score >= top.score - _SCORE_WINDOW and abs(a.share(d.i) - top_share) <= _SHARE_WINDOW
+               and not _nested(a.weight_bits[d.i], a.weight_bits[top.i])
+               and _features(a, d.i) == _features(a, top.i)]
     members = members[:_MAX_MEMBERS]
     if len(members) < 2:
         return {}
@@ -40,6 +43,19 @@ def assign_groups(a, drafts: list) -> dict[str, str]:
     names = [index.names[d.i] for d in kept]
     group = _group_name(names)
     return {name: group for name in names}
+
+
+def _features(a, i: int) -> int:
+    """The feature inputs a node is computed from: heads of one model share them (a decoder
+    trained with teacher forcing reads the targets, its inference twin does not)."""
+    return a.input_bits[i] & a.feature_mask
+
+
+def _nested(bits: int, other: int) -> bool:
+    """One head's weights strictly inside the other's: a part of the model (an encoder's
+    outputs, a generator inside a discriminator's input), not a sibling head. Siblings each
+    have weights of their own, or exactly the same weights (outputs of one NMS)."""
+    return bits != other and (bits & ~other == 0 or other & ~bits == 0)
 
 
 def _ancestors(a, start: int) -> set[int]:

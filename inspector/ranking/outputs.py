@@ -94,6 +94,8 @@ def frontier_drafts(a: Analysis) -> dict[int, _Draft]:
     for root in roots:
         drafts.pop(root, None)
         source = loss_source(a, root)
+        if source is not None:
+            source = _behind_loss_plumbing(a, source, tail)
         if source is None or index.ops[source] in _NOT_CANDIDATE_OPS or a.label_tainted(source):
             continue
         target = _loss_target(a, root, source)
@@ -136,23 +138,28 @@ def metric_tails(a: Analysis) -> list[bool]:
 
 
 def _behind_loss_plumbing(a: Analysis, i: int, tail: list[bool]) -> int:
-    """Step back over reshapes and casts that the loss made for itself.
+    """Step back over the ops the loss made for itself (reshapes, ``log1p(exp(-|x|))`` …).
 
-    Such an op sits in the name scope of the loss op consuming it (``loss/xent/Reshape_1``), not
-    in the model's; an author's ``tf.identity(…, name="output")`` is never stepped over.
+    Such ops sit in the name scope of the loss op consuming them (``loss/xent/Reshape_1``), not
+    in the model's; the walk ends at the first op outside that scope. An author's
+    ``tf.identity(…, name="output")`` is never stepped over.
     """
     index = a.index
-    while index.ops[i] in signals.COSMETIC_OPS and index.ops[i] != "Identity":
-        scope = _scope(index.names[i])
-        consumers = [j for j in index.data_out[i] if not a.excl.category[j]]
-        if not scope or not any(_within(index.names[j], scope) for j in consumers):
-            break
+    scope = _scope(index.names[i])
+    consumers = [j for j in index.data_out[i] if not a.excl.category[j]]
+    if index.ops[i] == "Identity" or not scope or \
+            not any(_within(index.names[j], scope) for j in consumers):
+        return i
+    start = i
+    for _ in range(8):
         behind = _main_input(a, i)
         if behind is None or a.label_tainted(behind) or not a.excl.forward[behind] \
-                or index.ops[behind] in _NOT_CANDIDATE_OPS or _scope(index.names[behind]) == scope:
-            break
+                or index.ops[behind] in _NOT_CANDIDATE_OPS:
+            return start
+        if not _within(index.names[behind], scope):
+            return behind
         i = behind
-    return i
+    return start
 
 
 def _scope(name: str) -> str:
@@ -160,7 +167,7 @@ def _scope(name: str) -> str:
 
 
 def _within(name: str, scope: str) -> bool:
-    return name.startswith(scope + "/")
+    return name == scope or name.startswith(scope + "/")
 
 
 def _collection_losses(a: Analysis) -> set[int]:

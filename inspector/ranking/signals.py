@@ -162,22 +162,31 @@ def propagate_bits(index: GraphIndex, seeds: dict[int, int], blocked: list[str])
     """OR bitsets forward along data edges in topological order, skipping excluded nodes.
 
     Python ints serve as bitsets: one bit per weight (or per input), so a node's full set of
-    ancestors of interest costs one OR per edge — linear, not quadratic. Loop back edges are
-    picked up by a second pass when the graph has any. Shape-only ops stop the propagation.
+    ancestors of interest costs one OR per edge — linear, not quadratic. Values that loops feed
+    back (NextIteration -> Merge) are picked up by further passes until nothing changes (a few
+    at most: one per loop-carried dependency chain). Shape-only ops stop the propagation.
     """
     bits = [0] * len(index)
-    passes = 2 if any(op in BACK_EDGE_OPS for op in index.ops) else 1
     data_in, order, ops = index.data_in, index.order, index.ops
-    for _ in range(passes):
+    has_loops = any(op in BACK_EDGE_OPS for op in ops)
+    for _ in range(_MAX_LOOP_PASSES if has_loops else 1):
+        changed = False
         for i in order:
-            if blocked[i] or ops[i] in SHAPE_OPS:
-                bits[i] = seeds.get(i, 0) if not blocked[i] else 0
+            if blocked[i]:
                 continue
             value = seeds.get(i, 0)
-            for j in data_in[i]:
-                value |= bits[j]
-            bits[i] = value
+            if ops[i] not in SHAPE_OPS:
+                for j in data_in[i]:
+                    value |= bits[j]
+            if value != bits[i]:
+                bits[i] = value
+                changed = True
+        if not changed:
+            break
     return bits
+
+
+_MAX_LOOP_PASSES = 8
 
 
 def share_of(bits: int, sizes: list[int], total: int) -> float:

@@ -160,20 +160,19 @@ def seed_categories(index: GraphIndex, meta_info: MetaInfo) -> list[str]:
 def compute_forward(index: GraphIndex, sources: set[int], category: list[str]) -> list[bool]:
     """Which nodes are computed from an input, a variable or a random op (and not excluded).
 
-    A second pass carries the values that loops feed back (NextIteration -> Merge)."""
+    Further passes carry the values that loops feed back (NextIteration -> Merge)."""
     forward = [False] * len(index)
-    passes = 2 if any(op in ("NextIteration", "RefNextIteration") for op in index.ops) else 1
-    for _ in range(passes):
+    loops = any(op in ("NextIteration", "RefNextIteration") for op in index.ops)
+    for _ in range(8 if loops else 1):
+        changed = False
         for i in index.order:
             if category[i] in _PROPAGATED or forward[i]:
                 continue
-            if i in sources:
+            if i in sources or any(forward[j] for j in index.data_in[i]):
                 forward[i] = True
-                continue
-            for j in index.data_in[i]:
-                if forward[j]:
-                    forward[i] = True
-                    break
+                changed = True
+        if not changed:
+            break
     return forward
 
 
@@ -205,7 +204,7 @@ def find_exclusions(index: GraphIndex, meta_info: MetaInfo, sources: set[int],
         is_variable = index.ops[i] in VARIABLE_OPS
         allowed = _ABSORB_FORWARD | {ACCUMULATE} if is_variable else _ABSORB_FORWARD
         if forward[i] and not set(kinds) <= allowed:
-            if GRADIENT in kinds and not is_variable:
+            if GRADIENT in kinds and not is_variable and not index.frames[i]:
                 loss_roots.append(i)
             continue
         category[i] = max(set(kinds), key=kinds.count)
