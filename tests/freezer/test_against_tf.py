@@ -1,0 +1,249 @@
+"""Cross-checks in TensorFlow: our frozen graphs import, run, match the restored checkpoint (--verify)
+and give exactly the outputs of TF's own ``convert_variables_to_constants`` where that works.
+
+One TensorFlow import per worker; every model is tiny.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+import numpy as np
+import pytest
+
+from fixtures.registry import all_fixtures
+from freezer import freeze
+from freezer.verify import RANDOM_OPS, _known_shape, _live_tensors, _meta_graph_for_tf, make_feeds
+from inspector.proto import pb
+from tests.corpus import corpus_params
+
+pytestmark = pytest.mark.tf
+
+FREEZABLE = [pytest.param(f, id=f.name) for f in all_fixtures()
+             if f.kind == "checkpoint" and f.freezable and f.full_path.exists()]
+
+
+@pytest.fixture(scope="module")
+def tf():
+    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+    import tensorflow as tf
+
+    tf.compat.v1.disable_eager_execution()
+    return tf
+
+
+def _import(tf, data: bytes):
+    graph_def = tf.compat.v1.GraphDef()
+    graph_def.ParseFromString(data)
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.compat.v1.import_graph_def(graph_def, name="")
+    return graph
+
+
+def _feeds(tf, graph, fetches):
+    """Generated inputs plus this graph's live random samples (so both sides see the same noise)."""
+    placeholders = [(op.name, op.outputs[0].dtype.as_numpy_dtype, _known_shape(op))
+                    for op in graph.get_operations() if op.type == "Placeholder"]
+    feeds = make_feeds(placeholders)
+    random = [op.outputs[0].name for op in graph.get_operations() if op.type in RANDOM_OPS]
+    with tf.compat.v1.Session(graph=graph) as session:
+        live = _live_tensors(tf, session, random, feeds)
+        if live:
+            feeds.update(zip(live, session.run(live, feeds), strict=True))
+    return feeds
+
+
+def _run(tf, graph, fetches, feeds):
+    with tf.compat.v1.Session(graph=graph) as session:
+        return session.run(fetches, feeds)
+
+
+def _tf_freeze(tf, meta_path: str, prefix: str, outputs):
+    """TF's own convert_variables_to_constants result, or None when TF cannot freeze this graph."""
+    v1 = tf.compat.v1
+    graph = tf.Graph()
+    try:
+        with graph.as_default():
+            saver = v1.train.import_meta_graph(_meta_graph_for_tf(tf, meta_path), clear_devices=True)
+            with v1.Session(graph=graph) as session:
+                saver.restore(session, prefix)
+                frozen = v1.graph_util.convert_variables_to_constants(session, graph.as_graph_def(), outputs)
+        return _import(tf, frozen.SerializeToString())
+    except Exception:  # TF's freeze is known to break on some graphs (FORMATS.md §12.2)
+        return None
+
+
+def _cross_check(tf, result):
+    """--verify passed; and where TF's freeze works, our outputs equal its outputs exactly."""
+    assert result.verification is not None and result.verification["ok"], result.verification
+    ours = _import(tf, result.output_path.read_bytes())
+    fetches = [f"{n}:0" for n in result.outputs]
+    feeds = _feeds(tf, ours, fetches)
+    mine = _run(tf, ours, fetches, feeds)
+    theirs_graph = _tf_freeze(tf, result.graph, result.checkpoint, result.outputs)
+    if theirs_graph is None:
+        return False
+    try:
+        theirs = _run(tf, theirs_graph, fetches, feeds)
+    except tf.errors.OpError:  # e.g. legacy `Variable` ops, which TF leaves unconverted (§12.2)
+        return False
+    for a, b in zip(mine, theirs, strict=True):
+        assert np.asarray(a).tobytes() == np.asarray(b).tobytes() if np.asarray(a).dtype != object \
+            else list(np.asarray(a).ravel()) == list(np.asarray(b).ravel())
+    return True
+
+
+@pytest.mark.parametrize("fixture", FREEZABLE)
+def test_fixture_verifies_and_matches_tf(tf, fixture, tmp_path):
+    result = freeze(fixture.full_path, outputs=list(fixture.expected_outputs), output_path=tmp_path / "f.pb",
+                    verify=True)
+    _cross_check(tf, result)
+
+
+@pytest.mark.parametrize("case", corpus_params("checkpoint"))
+def test_corpus_checkpoint_verifies_and_matches_tf(tf, case, tmp_path):
+    if not case.expected_outputs:
+        pytest.skip("no graph to freeze (object-based checkpoint without a .meta)")
+    result = freeze(case.folder, outputs=list(case.expected_outputs), output_path=tmp_path / "f.pb",
+                    verify=True)
+    _cross_check(tf, result)
+
+
+def test_auto_outputs_verify(tf, tmp_path):
+    fixture = next(f for f in all_fixtures() if f.name == "cnn_bn_momentum")
+    result = freeze(fixture.full_path, auto_outputs=True, output_path=tmp_path / "f.pb", verify=True)
+    assert result.verification["ok"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Graphs TensorFlow's own freezer breaks, made at test time
+
+
+@contextlib.contextmanager
+def _tf1_variables_and_control_flow(tf):
+    """Ref variables and v1 control flow (RefSwitch, Enter) for the graphs built inside."""
+    v1 = tf.compat.v1
+    v1.disable_resource_variables()
+    v1.disable_control_flow_v2()
+    try:
+        yield
+    finally:
+        v1.enable_resource_variables()
+        v1.enable_control_flow_v2()
+
+
+def _ref_batch_norm_checkpoint(tf, folder):
+    """Batch norm as tf-slim builds it with ``is_training`` a tensor and ``updates_collections=None``:
+    a v1 cond over the *ref* moving averages whose training branch updates them (RefSwitch +
+    AssignSub reached by data, TF issue #3628)."""
+    from tensorflow.python.training import moving_averages
+
+    v1 = tf.compat.v1
+    graph = tf.Graph()
+    with _tf1_variables_and_control_flow(tf), graph.as_default():
+        v1.set_random_seed(1)
+        x = v1.placeholder(tf.float32, [None, 6], name="x")
+        is_training = v1.placeholder_with_default(False, [], name="is_training")
+        net = tf.matmul(x, v1.get_variable("fc/w", [6, 5]))
+        moving_mean = v1.get_variable("bn/moving_mean", [5], trainable=False,
+                                      initializer=v1.zeros_initializer())
+        moving_var = v1.get_variable("bn/moving_variance", [5], trainable=False,
+                                     initializer=v1.ones_initializer())
+        batch_mean, batch_var = tf.nn.moments(net, [0])
+
+        def force_updates():
+            update_mean = moving_averages.assign_moving_average(moving_mean, batch_mean, 0.9,
+                                                                zero_debias=False)
+            update_var = moving_averages.assign_moving_average(moving_var, batch_var, 0.9,
+                                                               zero_debias=False)
+            with tf.control_dependencies([update_mean, update_var]):
+                return tf.identity(batch_mean), tf.identity(batch_var)
+
+        mean, var = v1.cond(is_training, force_updates, lambda: (moving_mean, moving_var))
+        tf.identity(tf.nn.relu(tf.nn.batch_normalization(net, mean, var, None, None, 1e-3)), name="y")
+        # The same update consumed by data: the branch returns what AssignSub wrote.
+        updated = v1.cond(is_training, lambda: tf.identity(moving_averages.assign_moving_average(
+            moving_mean, batch_mean, 0.5, zero_debias=False)), lambda: tf.identity(moving_mean))
+        tf.identity(net - updated, name="centered")
+        saver = v1.train.Saver()
+        with v1.Session(graph=graph) as session:
+            session.run(v1.global_variables_initializer())
+            rng = np.random.default_rng(0)
+            for _ in range(3):  # move the moving averages away from their initial values
+                session.run("y:0", {"x:0": rng.standard_normal((4, 6)), "is_training:0": True})
+            prefix = saver.save(session, str(folder / "model.ckpt"))
+    return prefix, graph.as_graph_def()
+
+
+def test_ref_switch_batch_norm_that_tf_freeze_breaks(tf, tmp_path):
+    prefix, graph_def = _ref_batch_norm_checkpoint(tf, tmp_path)
+    ops = {n.op for n in graph_def.node}
+    assert {"RefSwitch", "AssignSub"} <= ops  # the pattern under test is really there
+    assert _tf_freeze(tf, prefix + ".meta", prefix, ["y"]) is None  # TF's own result cannot import
+
+    result = freeze(prefix, outputs=["y", "centered"], output_path=tmp_path / "f.pb", verify=True)
+    assert result.verification["ok"]
+    frozen = pb.GraphDef.FromString(result.output_path.read_bytes())
+    assert not {n.op for n in frozen.node} & {"RefSwitch", "AssignSub", "VariableV2"}
+    rewrites = {(r["from"], r["to"]) for r in result.rewrites}
+    assert {("RefSwitch", "Switch"), ("AssignSub", "Sub")} <= rewrites
+    assert result.dropped_control  # y waited on the updates through control edges
+
+    # The training branch now computes the update without performing it: its first run equals
+    # what TF's restored graph returns on its first training step.
+    feeds = {"x:0": np.linspace(-1, 1, 12, dtype=np.float32).reshape(2, 6), "is_training:0": True}
+    ours = _run(tf, _import(tf, result.output_path.read_bytes()), ["centered:0"], feeds)[0]
+    restored = tf.Graph()
+    with restored.as_default():
+        saver = tf.compat.v1.train.import_meta_graph(prefix + ".meta")
+        with tf.compat.v1.Session(graph=restored) as session:
+            saver.restore(session, prefix)
+            expected = session.run("centered:0", feeds)
+    np.testing.assert_allclose(ours, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_moving_averages(tf, tmp_path):
+    v1 = tf.compat.v1
+    graph = tf.Graph()
+    with graph.as_default():
+        x = v1.placeholder(tf.float32, [None, 3], name="x")
+        w = v1.get_variable("w", [3, 2], initializer=v1.ones_initializer())
+        tf.identity(tf.matmul(x, w), name="y")
+        ema = v1.train.ExponentialMovingAverage(0.5)
+        with tf.control_dependencies([v1.assign_add(w, tf.ones([3, 2]))]):
+            update = ema.apply([w])
+        saver = v1.train.Saver()
+        with v1.Session(graph=graph) as session:
+            session.run(v1.global_variables_initializer())
+            session.run(update)
+            prefix = saver.save(session, str(tmp_path / "model.ckpt"))
+    result = freeze(prefix, outputs=["y"], output_path=tmp_path / "ema.pb", use_moving_averages=True,
+                    verify=True)
+    folded = {f["node"]: f for f in result.validation.folded}
+    assert folded["w"]["key"] == "w/ExponentialMovingAverage" and folded["w"]["moving_average"]
+    frozen = pb.GraphDef.FromString(result.output_path.read_bytes())
+    const = next(n for n in frozen.node if n.name == "w")
+    shadow = np.frombuffer(const.attr["value"].tensor.tensor_content, np.float32)
+    assert not np.array_equal(shadow, np.full(6, 2.0, np.float32))  # the shadow, not the raw weight
+    assert result.verification["ok"]
+
+
+def test_resource_variable_inside_a_v1_while_loop(tf, tmp_path):
+    v1 = tf.compat.v1
+    graph = tf.Graph()
+    with _tf1_variables_and_control_flow(tf), graph.as_default():
+        x = v1.placeholder(tf.float32, [None, 2], name="x")
+        w = v1.get_variable("w", [2, 2], use_resource=True, initializer=v1.constant_initializer(0.5))
+        _, out = tf.while_loop(lambda i, h: i < 3, lambda i, h: (i + 1, tf.matmul(h, w.read_value())),
+                               [tf.constant(0), x])
+        tf.identity(out, name="y")
+        saver = v1.train.Saver()
+        with v1.Session(graph=graph) as session:
+            session.run(v1.global_variables_initializer())
+            prefix = saver.save(session, str(tmp_path / "model.ckpt"))
+    result = freeze(prefix, outputs=["y"], output_path=tmp_path / "f.pb", verify=True)
+    assert result.verification["ok"]
+    frozen = pb.GraphDef.FromString(result.output_path.read_bytes())
+    assert not {n.op for n in frozen.node} & {"VarHandleOp", "ReadVariableOp"}
