@@ -1,16 +1,17 @@
-"""Our readers against TensorFlow itself, on every checkpoint fixture and corpus checkpoint.
+"""Our readers against TensorFlow itself, on every fixture and corpus case TF can look at.
 
-For each checkpoint prefix (every saved step of every folder) three things must agree with TF:
-the listing (names in order, shapes, dtype names) with ``tf.train.list_variables`` and
-``get_variable_to_dtype_map``; every value, bit for bit, with ``tf.train.load_variable`` (or with
-``RestoreV2`` where TF's Python ``CheckpointReader`` cannot read a V1 tensor, FORMATS.md §6.4);
-and the graph's node and function sets with what TF imports from the ``.meta`` (or the
-SavedModel's MetaGraphDef, or a ``.meta`` fixture given as a graph). Where TensorFlow refuses, we must still read the
-graph (or refuse a tensor with our own error type), and the test records TF's refusal as a
-property instead of passing silently.
+For each checkpoint prefix (every saved step of every checkpoint or SavedModel folder) three
+things must agree with TF: the listing (names in order, shapes, dtype names) with
+``tf.train.list_variables`` and ``get_variable_to_dtype_map``; every value, bit for bit, with
+``tf.train.load_variable`` (or with ``RestoreV2`` where TF's Python ``CheckpointReader`` cannot read
+a V1 tensor, FORMATS.md §6.4); and the node and function sets of the ``.meta`` (or SavedModel)
+graph with what TF imports. GraphDef files (.pb/.pbtxt, healthy and broken) get the same graph
+check. Where TensorFlow refuses to import a graph we must still read it, and the test records TF's
+refusal as a ``tf_import_failed`` property instead of passing silently; where TF cannot read a
+tensor or parse a file at all, we must refuse it with our own error type.
 
-Targets are found from the files on disk, so a fixture or corpus case added later is covered
-without touching this file.
+Targets are found from the registry and the files on disk, so a fixture or corpus case added later
+is covered without touching this file.
 """
 
 from __future__ import annotations
@@ -233,5 +234,69 @@ def test_graph_nodes_equal_tf_import(tf, target: Target, record_property) -> Non
     else:
         record_property("tf_import_failed", "")
     assert len(nodes) > 0
+    assert set(model.g.nodes) == nodes
+    assert set(model.functions) == functions
+
+
+# -- GraphDef files (.pb / .pbtxt), healthy and broken ---------------------------------------
+
+_GRAPH_FILE_KINDS = ("frozen_pb", "graph_pb", "pbtxt", "broken")
+
+
+def _graph_files() -> list:
+    files = [(f"fixture:{f.name}", f.full_path) for f in all_fixtures()
+             if f.kind in _GRAPH_FILE_KINDS and f.full_path.is_file()]
+    for case in corpus_cases():
+        if case.kind in _GRAPH_FILE_KINDS:
+            files.extend((f"corpus:{case.case}/{name}", case.file(name)) for name in case.files
+                         if case.file(name).is_file())
+    return [pytest.param(path, id=label) for label, path in files]
+
+
+def _tf_parse_graph_def(path: Path):
+    """The file as TF's own GraphDef class parses it (binary, else text), or None."""
+    from google.protobuf import message, text_format
+    from tensorflow.core.framework import graph_pb2
+
+    data = path.read_bytes()
+    try:
+        return graph_pb2.GraphDef.FromString(data)
+    except message.DecodeError:
+        pass
+    try:
+        return text_format.Parse(data.decode("utf-8"), graph_pb2.GraphDef())
+    except (text_format.ParseError, UnicodeDecodeError):
+        return None
+
+
+@pytest.mark.parametrize("path", _graph_files())
+def test_graph_file_nodes_equal_tf(tf, path: Path, record_property) -> None:
+    """Where TF parses a graph file we read the same nodes; where it cannot, we refuse cleanly."""
+    from inspector.errors import Ckpt2pbError
+    from inspector.graph.model import GraphModel
+    from inspector.readers.graphfile import load_graph_file
+
+    theirs = _tf_parse_graph_def(path)
+    if theirs is None or not theirs.node:
+        try:
+            loaded = load_graph_file(path)
+        except Ckpt2pbError:
+            return
+        assert theirs is not None and not loaded.graph_def.node, "TF cannot parse a graph we read"
+        return
+    loaded = load_graph_file(path)
+    model = GraphModel.from_graph_def(loaded.graph_def, loaded.meta_graph)
+    graph = tf.Graph()
+    try:
+        with graph.as_default():
+            tf.graph_util.import_graph_def(theirs, name="")
+    except Exception as error:  # recorded: TF parses the file but will not build the graph
+        record_property("tf_import_failed", f"{type(error).__name__}: {str(error)[:300]}")
+        nodes = {node.name for node in theirs.node}
+        functions = {f.signature.name for f in theirs.library.function}
+    else:
+        record_property("tf_import_failed", "")
+        nodes = {op.name for op in graph.get_operations()}
+        functions = {f.signature.name for f in graph.as_graph_def().library.function}
     assert set(model.g.nodes) == nodes
     assert set(model.functions) == functions
