@@ -1,0 +1,152 @@
+"""BATCHNORM_TRAINING_MODE, DROPOUT_ACTIVE, REDUCED_PRECISION_OUTPUT, and what must not trigger them."""
+
+from __future__ import annotations
+
+from inspector.diagnosis import inference
+from tests.inspector.diagnosis.graphs import BOOL, FLOAT, HALF, INT32, INT64, Graph, mlp
+
+
+def _fused_bn(**attrs: object) -> Graph:
+    g = Graph()
+    g.placeholder("x")
+    for name in ("gamma", "beta", "mean", "variance"):
+        g.const(name, [1.0, 1.0])
+    g.add("bn", "FusedBatchNormV3", ["x", "gamma", "beta", "mean", "variance"], **attrs)
+    g.add("out", "Relu", ["bn"], T=FLOAT)
+    return g
+
+
+def test_fused_batch_norm_in_training_mode():
+    (finding,) = inference.check_batchnorm_training(_fused_bn(T=FLOAT, U=FLOAT, is_training=True).index())
+    assert (finding.code, finding.evidence["fused_batch_norm"]) == ("BATCHNORM_TRAINING_MODE", ["bn"])
+
+
+def test_fused_batch_norm_inference_mode_is_fine():
+    assert inference.check_batchnorm_training(_fused_bn(T=FLOAT, U=FLOAT, is_training=False).index()) == []
+
+
+def test_missing_is_training_means_the_opdef_default_true():
+    assert inference.check_batchnorm_training(_fused_bn(T=FLOAT, U=FLOAT).index())
+
+
+def test_attrs_stripped_by_another_tool_say_nothing():
+    assert inference.check_batchnorm_training(_fused_bn().index()) == []
+
+
+def _moments(axes: list[int]) -> Graph:
+    g = Graph()
+    g.placeholder("x")
+    g.const("axes", axes, INT32)
+    g.add("mean", "Mean", ["x", "axes"], T=FLOAT, keep_dims=True)
+    g.add("mean_sg", "StopGradient", ["mean"], T=FLOAT)
+    g.add("sqdiff", "SquaredDifference", ["x", "mean_sg"], T=FLOAT)
+    g.add("variance", "Mean", ["sqdiff", "axes"], T=FLOAT, keep_dims=True)
+    g.add("centered", "Sub", ["x", "mean"], T=FLOAT)
+    g.add("out", "RealDiv", ["centered", "variance"], T=FLOAT)
+    return g
+
+
+def test_moments_over_the_batch_axis():
+    (finding,) = inference.check_batchnorm_training(_moments([0]).index())
+    assert finding.evidence["batch_moments"] == ["mean"]
+
+
+def test_layer_norm_moments_over_the_last_axis_are_fine():
+    assert inference.check_batchnorm_training(_moments([1]).index()) == []
+
+
+def _training_switch(g: Graph, default: bool) -> None:
+    g.const("default", default, BOOL)
+    g.add("is_training", "PlaceholderWithDefault", ["default"], dtype=BOOL)
+
+
+def test_training_mode_bn_behind_a_switch_that_defaults_to_false_is_fine():
+    g = _fused_bn(T=FLOAT, U=FLOAT, is_training=True)
+    _training_switch(g, False)
+    g.graph_def.node[5].input[0] = "switch:1"
+    g.add("switch", "Switch", ["x", "is_training"], T=FLOAT)
+    g.add("merge", "Merge", ["switch:0", "bn"], T=FLOAT, N=2)
+    g.graph_def.node[6].input[0] = "merge"
+    assert inference.check_batchnorm_training(g.index()) == []
+    g.graph_def.node[7].attr["value"].tensor.bool_val[0] = True  # now it defaults to training
+    assert inference.check_batchnorm_training(g.index())
+
+
+def _dropout(g: Graph, source: str) -> str:
+    """TF2 tf.nn.dropout: RandomUniform >= rate -> SelectV2(mask, x * scale, 0)."""
+    g.add("dropout/Shape", "Shape", [source], T=FLOAT)
+    g.add("dropout/random_uniform", "RandomUniform", ["dropout/Shape"], dtype=FLOAT)
+    g.const("dropout/rate", 0.5)
+    g.add("dropout/GreaterEqual", "GreaterEqual", ["dropout/random_uniform", "dropout/rate"], T=FLOAT)
+    g.const("dropout/scale", 2.0)
+    g.add("dropout/Mul", "Mul", [source, "dropout/scale"], T=FLOAT)
+    g.const("dropout/zeros", 0.0)
+    g.add("dropout/SelectV2", "SelectV2", ["dropout/GreaterEqual", "dropout/Mul", "dropout/zeros"], T=FLOAT)
+    return "dropout/SelectV2"
+
+
+def test_dropout_on_the_output_path():
+    g = mlp()
+    out = _dropout(g, "probs")
+    g.add("final", "Identity", [out], T=FLOAT)
+    (finding,) = inference.check_dropout(g.index())
+    assert finding.evidence["dropout"] == [{"random": "dropout/random_uniform",
+                                            "mask": "dropout/GreaterEqual", "applied_at": "dropout/SelectV2"}]
+
+
+def test_tf1_dropout_with_floor_and_mul():
+    g = mlp()
+    g.add("shape", "Shape", ["probs"], T=FLOAT)
+    g.add("random", "RandomUniform", ["shape"], dtype=FLOAT)
+    g.const("keep_prob", 0.8)
+    g.add("add", "Add", ["keep_prob", "random"], T=FLOAT)
+    g.add("floor", "Floor", ["add"], T=FLOAT)
+    g.add("div", "RealDiv", ["probs", "keep_prob"], T=FLOAT)
+    g.add("mul", "Mul", ["div", "floor"], T=FLOAT)
+    assert inference.check_dropout(g.index())[0].evidence["dropout"][0]["mask"] == "floor"
+
+
+def test_random_noise_without_a_mask_is_not_dropout():
+    g = mlp()
+    g.add("shape", "Shape", ["probs"], T=FLOAT)
+    g.add("noise", "RandomUniform", ["shape"], dtype=FLOAT)
+    g.add("noisy", "Mul", ["probs", "noise"], T=FLOAT)
+    assert inference.check_dropout(g.index()) == []
+
+
+def test_dropout_off_the_inference_path_is_fine():
+    g = mlp()
+    _training_switch(g, False)
+    g.add("switch", "Switch", ["probs", "is_training"], T=FLOAT)
+    out = _dropout(g, "switch:1")
+    g.add("merge", "Merge", ["switch:0", out], T=FLOAT, N=2)
+    assert inference.check_dropout(g.index()) == []
+
+
+def _cast_output(dst: int, src: int = FLOAT) -> Graph:
+    g = mlp()
+    g.add("output", "Cast", ["probs"], SrcT=src, DstT=dst)
+    return g
+
+
+def test_float16_output():
+    (finding,) = inference.check_reduced_precision(_cast_output(HALF).index())
+    assert finding.evidence["casts"] == [{"output": "output", "cast": "output", "from": "float32",
+                                          "to": "float16"}]
+    assert finding.severity == "warning"
+
+
+def test_int_cast_of_a_float_output_through_identity():
+    g = _cast_output(INT32)
+    g.add("final", "Identity", ["output"], T=INT32)
+    (finding,) = inference.check_reduced_precision(g.index())
+    assert finding.evidence["casts"][0]["output"] == "final"
+
+
+def test_argmax_and_upcasts_are_fine():
+    g = mlp()
+    g.const("axis", 1, INT32)
+    g.add("classes", "ArgMax", ["probs", "axis"], T=FLOAT, output_type=INT64)
+    g.add("ids", "Placeholder", dtype=INT32)
+    g.add("ids_f", "Cast", ["ids"], SrcT=INT32, DstT=FLOAT)
+    assert inference.check_reduced_precision(g.index()) == []

@@ -1,0 +1,48 @@
+"""UNREGISTERED_OP against the committed TF 2.21 op list, with providers for known ops."""
+
+from __future__ import annotations
+
+from inspector.diagnosis import ops
+from tests.inspector.diagnosis.graphs import FLOAT, mlp
+
+
+def test_op_list_is_tf_2_21_registry():
+    names = ops.registered_ops()
+    assert len(names) > 1500
+    assert {"MatMul", "RefSwitch", "FusedBatchNormV3", "VarHandleOp"} <= names
+    assert not any(name.startswith("#") for name in names)
+
+
+def test_known_providers_are_really_unregistered():
+    assert not set(ops.KNOWN_PROVIDERS) & ops.registered_ops()
+
+
+def test_registered_graph_has_no_finding():
+    assert ops.check_unregistered_ops(mlp().index()) == []
+
+
+def test_known_and_unknown_ops_are_reported_with_providers():
+    g = mlp()
+    g.add("warp", "Resampler", ["x", "x"], T=FLOAT)
+    g.add("warp2", "Resampler", ["x", "x"], T=FLOAT)
+    g.add("mine", "MyOwnOp", ["warp"])
+    g.add("tfa", "Addons>GatherTree", ["x"])
+    (finding,) = ops.check_unregistered_ops(g.index())
+    evidence = finding.evidence["ops"]
+    assert sorted(evidence) == ["Addons>GatherTree", "MyOwnOp", "Resampler"]
+    assert evidence["Resampler"]["count"] == 2
+    assert "tf.contrib.resampler" in evidence["Resampler"]["provided_by"]
+    assert "TensorFlow Addons" in evidence["Addons>GatherTree"]["provided_by"]
+    assert evidence["MyOwnOp"]["provided_by"] is None
+    assert "MyOwnOp" in finding.fix and "tf.load_op_library" in finding.fix
+
+
+def test_function_names_used_as_ops_are_fine_and_function_bodies_are_checked():
+    g = mlp()
+    function = g.graph_def.library.function.add()
+    function.signature.name = "my_function"
+    function.node_def.add(name="inner", op="PriorBox")
+    g.add("call", "my_function", ["x"])
+    (finding,) = ops.check_unregistered_ops(g.index())
+    assert finding.evidence["ops"]["PriorBox"]["nodes"] == ["my_function/inner"]
+    assert "OpenCV" in finding.evidence["ops"]["PriorBox"]["provided_by"]
