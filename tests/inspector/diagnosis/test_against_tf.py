@@ -1,0 +1,69 @@
+"""What the diagnosis claims, checked against TensorFlow itself: the errors it reports are real."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from inspector.diagnosis import diagnose_path
+
+GRAPHS = Path(__file__).resolve().parents[3] / "fixtures" / "data" / "graphs"
+
+
+def _import(name: str):
+    import tensorflow as tf
+
+    graph_def = tf.compat.v1.GraphDef.FromString((GRAPHS / name).read_bytes())
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.compat.v1.import_graph_def(graph_def, name="")
+    return graph
+
+
+def _run(name: str, output: str, feeds: dict) -> np.ndarray:
+    import tensorflow as tf
+
+    graph = _import(name)
+    with tf.compat.v1.Session(graph=graph) as sess:
+        return sess.run(f"{output}:0", {f"{k}:0": v for k, v in feeds.items()})
+
+
+@pytest.mark.tf
+@pytest.mark.parametrize("name", ["healthy_mlp.pb", "healthy_cnn_bn.pb", "healthy_rnn_while.pb"])
+def test_healthy_graphs_import(name):
+    assert diagnose_path(GRAPHS / name).verdict == "healthy"
+    _import(name)
+
+
+@pytest.mark.tf
+@pytest.mark.parametrize(("name", "code", "message"), [
+    ("refswitch_freeze.pb", "REF_INPUT", "expected float_ref"),
+    ("unregistered_op.pb", "UNREGISTERED_OP", "Op type not registered"),
+    ("missing_input.pb", "MISSING_INPUT", "hidden/bias"),
+])
+def test_import_errors_are_real(name, code, message):
+    assert code in diagnose_path(GRAPHS / name).codes
+    with pytest.raises(Exception, match=message):
+        _import(name)
+
+
+@pytest.mark.tf
+def test_dropout_active_really_changes_answers():
+    assert "DROPOUT_ACTIVE" in diagnose_path(GRAPHS / "dropout_active.pb").codes
+    import tensorflow as tf
+
+    x = np.random.RandomState(0).rand(8, 8).astype(np.float32)
+    with tf.compat.v1.Session(graph=_import("dropout_active.pb")) as sess:
+        first, second = (sess.run("probabilities:0", {"features:0": x}) for _ in range(2))
+    assert not np.allclose(first, second)
+
+
+@pytest.mark.tf
+def test_training_mode_batch_norm_really_depends_on_the_batch():
+    assert "BATCHNORM_TRAINING_MODE" in diagnose_path(GRAPHS / "bn_training_fused.pb").codes
+    images = np.random.RandomState(1).rand(4, 8, 8, 1).astype(np.float32)
+    alone = _run("bn_training_fused.pb", "probabilities", {"images": images[:1]})
+    batched = _run("bn_training_fused.pb", "probabilities", {"images": images})
+    assert not np.allclose(alone[0], batched[0])
