@@ -23,8 +23,8 @@ def explain_exclusions(model, meta_graph=None) -> list[Exclusion]:
             " (loss and metrics, not the prediction)"
         families[why] = [index.names[i] for i in range(len(index))
                          if not a.excl.category[i] and a.label_tainted(i)]
-    if a.excl.loss_roots:
-        families["the training loss (the value it is computed from is a candidate)"] = \
-            [index.names[i] for i in a.excl.loss_roots]
+    roots = [index.names[i] for i in a.excl.loss_roots if not a.label_tainted(i)]
+    if roots:
+        families["the training loss (the value it is computed from is a candidate)"] = roots
     return sorted((Exclusion(reason, len(names), names[:_EXAMPLES]) for reason, names in families.items()
                    if names), key=lambda e: (-e.count, e.reason))

@@ -70,7 +70,7 @@ def frontier_drafts(a: Analysis) -> dict[int, _Draft]:
     """Frontier nodes of the forward pass and the values the losses are computed from."""
     index, cat = a.index, a.excl.category
     drafts: dict[int, _Draft] = {}
-    roots = set(a.excl.loss_roots) | _collection_losses(a)
+    roots = {r for r in a.excl.loss_roots if not a.label_tainted(r)} | _collection_losses(a)
     reads = signals.variable_reads(index)
     tail = metric_tails(a)
     for i in range(len(index)):
@@ -90,7 +90,7 @@ def frontier_drafts(a: Analysis) -> dict[int, _Draft]:
             if i in drafts:
                 continue
         drafts[i] = _Draft(i, kind)
-    roots |= {i for i, d in drafts.items() if _looks_like_loss(a, d)}
+    roots |= {i for i, d in drafts.items() if _looks_like_loss(a, d, reads)}
     for root in roots:
         drafts.pop(root, None)
         source = loss_source(a, root)
@@ -99,8 +99,8 @@ def frontier_drafts(a: Analysis) -> dict[int, _Draft]:
         if source is None or index.ops[source] in _NOT_CANDIDATE_OPS or a.label_tainted(source):
             continue
         target = _loss_target(a, root, source)
-        draft = drafts.setdefault(source, _Draft(source, LOSS_INPUT if target else ADVERSARIAL))
-        if target:
+        draft = drafts.setdefault(source, _Draft(source, ADVERSARIAL if target is None else LOSS_INPUT))
+        if target is not None:
             draft.reasons.append(f"the training loss '{index.names[root]}' compares it with "
                                  f"'{index.names[target]}'")
         else:
@@ -180,12 +180,13 @@ def _collection_losses(a: Analysis) -> set[int]:
     return found
 
 
-def _looks_like_loss(a: Analysis, d: _Draft) -> bool:
-    """A scalar reduction at the end of the forward pass whose operands the gradients consume.
+def _looks_like_loss(a: Analysis, d: _Draft, reads: list[bool]) -> bool:
+    """A scalar reduction at the end of the forward pass that the gradients flow through.
 
     TF2-era graphs compute the gradient seed from a constant shape, so nothing in the gradient
-    subgraph consumes the loss itself; its operands (Square, the difference) still feed the
-    gradient ops.
+    subgraph consumes the loss itself; but the values that exist only to compute it (the Square,
+    the difference) are consumed by gradient ops. A statistic (the mean of the predictions)
+    has no such values.
     """
     index = a.index
     if d.kind not in (SINK, SUMMARIZED, OTHER) or index.ops[d.i] not in signals.REDUCTION_OPS:
@@ -197,10 +198,12 @@ def _looks_like_loss(a: Analysis, d: _Draft) -> bool:
         nxt = []
         for i in frontier:
             for j in index.data_in[i]:
-                if j in seen:
+                if j in seen or a.excl.category[j] or reads[j]:
                     continue
                 seen.add(j)
-                if any(a.excl.category[k] == GRADIENT for k in index.data_out[j]):
+                consumers = index.data_out[j]
+                only_here = all(k in seen or a.excl.category[k] for k in consumers)
+                if only_here and any(a.excl.category[k] == GRADIENT for k in consumers):
                     return True
                 nxt.append(j)
         frontier = nxt
