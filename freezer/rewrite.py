@@ -37,10 +37,9 @@ from freezer.ops import (
     STATE_WRITE_OPS,
     VARIABLE_OPS,
 )
-from freezer.prune import Pruned
+from freezer.prune import Pruned, TensorRef
 from freezer.values import Folded, ValueSource
 from inspector.errors import UsageError
-from inspector.graph.model import TensorRef
 from inspector.proto import pb
 from inspector.readers import dtypes
 

@@ -20,9 +20,10 @@ from freezer.ops import (
     STATE_WRITE_OPS,
     is_gradient_op,
 )
+from freezer.prune import TensorRef
 from freezer.writer import StreamedConst
 from inspector.errors import ValidationError
-from inspector.graph.model import TensorRef, dtype_name, shape_list
+from inspector.readers import dtypes
 
 _DTYPE_ATTRS = ("T", "dtype", "out_type", "DstT", "output_type", "Tparams", "Tout")
 
@@ -145,6 +146,16 @@ def _dtype(node) -> str | None:
             if value.WhichOneof("value") == "list" and value.list.type:
                 return dtype_name(value.list.type[0])
     return None
+
+
+def dtype_name(value: int) -> str | None:
+    """numpy-style name of a DataType value, refs as their base type (None when unknown)."""
+    return dtypes.by_value(value).base.name if dtypes.is_known(value) else None
+
+
+def shape_list(shape) -> list[int] | None:
+    """A TensorShapeProto as a list (-1 for unknown dims), None for an unknown rank."""
+    return None if shape.unknown_rank else [int(d.size) for d in shape.dim]
 
 
 def _shape(node) -> list[int] | None:

@@ -16,15 +16,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from freezer.ops import APPLY_OPS, RESOURCE_VARIABLE_OPS
+from freezer.prune import TensorRef
 from freezer.writer import StreamedConst, shape_proto
 from inspector.errors import UnreadableInputError
-from inspector.graph.model import TensorRef
 from inspector.proto import pb
 from inspector.readers import dtypes
+from inspector.readers.crc32c import crc32c, mask
 
 LOG = logging.getLogger("ckpt2pb.freeze")
 
 EMA_SUFFIX = "/ExponentialMovingAverage"
+CHUNK = 1 << 22
 RESTORE_OPS = frozenset({"RestoreV2", "Restore", "RestoreSlice"})
 _FORWARDERS = frozenset({"Identity", "RefIdentity"})
 
@@ -58,6 +60,40 @@ class Folded:
         return {"node": self.node, "key": self.key, "dtype": self.dtype, "shape": list(self.shape),
                 "bytes": self.nbytes, "partition": None if self.slices is None else
                 [list(s) for s in self.slices], "moving_average": self.moving_average}
+
+
+def file_chunks(path: str, offset: int, size: int, expected_crc: int | None = None, label: str = "",
+                chunk_size: int = CHUNK, copy: bool = True) -> Iterator[bytes]:
+    """``size`` bytes of ``path`` from ``offset``, checking the bundle's masked CRC32C at the end.
+
+    Plain reads through one reused buffer keep resident memory flat (the pages of a memory map
+    would count towards it). With ``copy=False`` the chunks are views of that buffer, valid only
+    until the next one.
+    """
+    buffer = bytearray(min(chunk_size, max(size, 1)))
+    view = memoryview(buffer)
+    crc = 0
+    remaining = size
+    with open(path, "rb", buffering=0) as handle:
+        handle.seek(offset)
+        while remaining > 0:
+            got = handle.readinto(view[:min(len(buffer), remaining)])
+            if not got:
+                raise UnreadableInputError(f"the data of tensor {label!r} ends early", path=path,
+                                           fix="the .data shard is truncated; copy it again")
+            chunk = bytes(view[:got]) if copy else view[:got]
+            crc = crc32c(chunk, crc)
+            remaining -= got
+            yield chunk
+    if expected_crc is not None and mask(crc) != expected_crc:
+        raise UnreadableInputError(f"checksum mismatch in the data of tensor {label!r}", path=path,
+                                   fix="the .data shard is damaged; copy it again from the original")
+
+
+def check_crc(path: str, offset: int, size: int, expected_crc: int, label: str = "") -> None:
+    """Raise unless the stored bytes match the bundle's masked CRC32C (read through a reused buffer)."""
+    for _ in file_chunks(path, offset, size, expected_crc, label, copy=False):
+        pass
 
 
 def parse_shape_and_slice(text: str) -> tuple[tuple[int, ...], tuple[tuple[int, int], ...]] | None:
@@ -198,15 +234,33 @@ class ValueSource:
             return item, folded
         itemsize = dtype.numpy.itemsize
         nbytes = int(np.prod(shape, dtype=np.int64)) * itemsize if shape else itemsize
-        if binding.slices is None and meta.nbytes == nbytes:
-            chunks = self._raw_chunks(key)
-        else:
-            chunks = self._slice_chunks(key, binding.slices)
         folded.nbytes = nbytes
-        return StreamedConst(node.name, dtype.value, shape, nbytes, chunks, device), folded
+        if binding.slices is not None or meta.nbytes != nbytes:
+            chunks = self._slice_chunks(key, binding.slices)
+            return StreamedConst(node.name, dtype.value, shape, nbytes, chunks, device), folded
+        found = self._file_source(key)
+        if found is None:
+            return StreamedConst(node.name, dtype.value, shape, nbytes, lambda: self.reader.raw_chunks(key),
+                                 device), folded
+        (path, offset, size), expected = found
+        return StreamedConst(
+            node.name, dtype.value, shape, nbytes,
+            chunks=lambda: file_chunks(path, offset, size, expected_crc=expected, label=key), device=device,
+            source=(path, offset, size),
+            check=lambda: check_crc(path, offset, size, expected, key)), folded
 
-    def _raw_chunks(self, key: str):
-        return lambda: self.reader.raw_chunks(key)
+    def _file_source(self, key: str):
+        """(file, offset, size) and masked CRC of an unsliced numeric tensor, when the reader knows."""
+        location = getattr(self.reader, "location", None)
+        entry = getattr(self.reader, "entry", None)
+        if location is None or entry is None:
+            return None
+        try:
+            where = location(key, verify=False)
+            expected = int(entry(key).crc32c)
+        except (TypeError, AttributeError):
+            return None
+        return None if where is None else (where, expected)
 
     def _slice_chunks(self, key: str, slices):
         def chunks() -> Iterator[bytes]:

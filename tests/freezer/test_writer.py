@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 
 import numpy as np
 import pytest
@@ -151,3 +152,42 @@ def test_progress_draws_only_on_a_terminal():
     bar.advance(50)
     bar.finish()
     assert "100%" in tty.getvalue() and tty.getvalue().endswith("\n")
+
+
+def test_file_to_file_copy_gives_the_same_bytes(tmp_path):
+    weights = np.random.default_rng(1).standard_normal((50, 7)).astype(np.float32)
+    shard = tmp_path / "model.data"
+    shard.write_bytes(b"header!" + weights.tobytes() + b"trailer")
+    checked = []
+    copied = StreamedConst("w", pb.DataType.DT_FLOAT, weights.shape, weights.nbytes,
+                           chunks=lambda: pytest.fail("the copy path must not read chunks"),
+                           source=(str(shard), 7, weights.nbytes), check=lambda: checked.append(True))
+    streamed = _const("w", weights, pb.DataType.DT_FLOAT)
+    x, y = pb.NodeDef(name="x", op="NoOp"), pb.NodeDef(name="y", op="NoOp")
+    with open(tmp_path / "a.pb", "wb") as out:
+        writer.write_binary(out, [x, copied, y])
+    reference = io.BytesIO()
+    writer.write_binary(reference, [x, streamed, y])
+    assert (tmp_path / "a.pb").read_bytes() == reference.getvalue()
+    assert checked == [True]
+
+
+def test_copy_path_refuses_damaged_source(tmp_path):
+    shard = tmp_path / "model.data"
+    shard.write_bytes(b"\0" * 16)
+
+    def damaged():
+        raise ValidationError("checksum mismatch")
+
+    item = StreamedConst("w", pb.DataType.DT_FLOAT, (4,), 16, chunks=lambda: [b"\0" * 16],
+                         source=(str(shard), 0, 16), check=damaged)
+    with open(tmp_path / "a.pb", "wb") as out, pytest.raises(ValidationError, match="checksum"):
+        writer.write_binary(out, [item])
+
+
+def test_committed_file_has_normal_permissions(tmp_path):
+    with AtomicOutput(tmp_path / "m.pb") as output:
+        output.commit()
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "m.pb").stat().st_mode & 0o777 == 0o666 & ~umask
