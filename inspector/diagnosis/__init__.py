@@ -72,12 +72,14 @@ def diagnose_graph(loaded: object, model: object | None = None, checkpoint: obje
     findings += not_frozen
     findings += freezing.check_training_leftovers(index, frozen=not not_frozen)
     findings += freezing.check_ref_inputs(index)
-    if not not_frozen:
+    unfeedable = structure.check_unfeedable_placeholders(index)
+    findings += unfeedable
+    if not not_frozen and not unfeedable:  # weights may hide behind those resources
         findings += freezing.check_wrong_outputs(index, checkpoint, suggestions)
     for check in inference.CHECKS:
         findings += check(index)
-    findings += structure.check_no_inputs(index)
-    findings += structure.check_no_outputs(index)
+    for check in (structure.check_no_inputs, structure.check_no_outputs, structure.check_device_pins):
+        findings += check(index)
     return Diagnosis(findings, path=getattr(loaded, "path", None))
 
 

@@ -43,6 +43,8 @@ CODES: dict[str, str] = {
     "CYCLE": "cycle outside a while loop",
     "NO_INPUTS": "nothing to feed",
     "NO_OUTPUTS": "nothing is computed",
+    "UNFEEDABLE_PLACEHOLDER": "placeholders no caller can feed",
+    "DEVICE_PINNED": "nodes pinned to devices",
     # freezing
     "NOT_FROZEN": "weights are not in the file",
     "WRONG_OUTPUTS": "frozen, but holding little or none of the model",

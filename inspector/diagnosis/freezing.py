@@ -182,13 +182,15 @@ def _compare_with_checkpoint(index: GraphIndex, checkpoint: object, suggestions:
                     missing_weights=share.missing[:50], suggested_outputs=suggestions)
     instead = f" The ranking suggests: {_names(suggestions, 5)}." if suggestions else ""
     severity = "error" if share.share < min_share else "warning"
+    prefix = getattr(checkpoint, "prefix", "") or "<checkpoint>"
+    how = f"--outputs {suggestions[0]}" if suggestions else "--auto-outputs"
     return [Finding(
         "WRONG_OUTPUTS", severity,
         f"The graph holds {share.held_bytes:,} of the checkpoint's {share.model_bytes:,} bytes of model "
         f"weights ({share.share:.0%}): its outputs {_names(index.outputs)} stop before part of the model "
         f"({len(share.missing)} weight tensor(s) unused, e.g. {_names(share.missing, 4)}).{instead}",
-        "Freeze again with the node that computes the prediction as output: `freeze <checkpoint> "
-        "--auto-outputs` picks it, or pass --outputs NAME.", evidence)]
+        f"Freeze again with the node that computes the prediction as output: `freeze {prefix} {how}` "
+        "(--auto-outputs lets the ranking pick).", evidence)]
 
 
 # --------------------------------------------------------------------------------------------

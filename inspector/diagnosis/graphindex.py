@@ -17,6 +17,7 @@ from inspector.readers import dtypes
 
 DT_BOOL = 10
 DT_RESOURCE = 20
+DT_VARIANT = 21
 REF_OFFSET = 100  # DT_FLOAT_REF == DT_FLOAT + 100
 
 #: Ops that end a graph without being a model output: bookkeeping, initialisation, saving,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import networkx as nx
 
 from inspector.diagnosis.findings import Finding
-from inspector.diagnosis.graphindex import GraphIndex
+from inspector.diagnosis.graphindex import DT_RESOURCE, DT_VARIANT, GraphIndex, attr_type
 
 _SHOWN = 10  # names listed in a message; the evidence keeps up to 50
 NEXT_ITERATION_OPS = frozenset({"NextIteration", "RefNextIteration"})
@@ -125,5 +125,61 @@ def check_no_outputs(index: GraphIndex) -> list[Finding]:
         {"sinks": [{"node": n, "op": index.op(n)} for n in sinks[:50]]})]
 
 
+#: Ops that read a resource placeholder as a variable: NOT_FROZEN reports those placeholders.
+_VARIABLE_READS = frozenset({"ReadVariableOp", "ResourceGather", "ResourceGatherNd"})
+
+
+def check_unfeedable_placeholders(index: GraphIndex) -> list[Finding]:
+    """DT_RESOURCE / DT_VARIANT placeholders the outputs need (other than captured variables).
+
+    A TF2 function graph exported with ``graph.as_graph_def()`` turns every captured resource
+    (lookup tables, iterators, TensorLists) into such a placeholder; no session can feed one.
+    """
+    needed = index.inference_path
+    found = []
+    for name in index.nodes:
+        node = index.nodes[name]
+        dtype = attr_type(node, "dtype")
+        if node.op != "Placeholder" or dtype not in (DT_RESOURCE, DT_VARIANT) or name not in needed:
+            continue
+        users = [c for c, _, _ in index.consumers[name]]
+        if dtype == DT_RESOURCE and users and all(index.op(c) in _VARIABLE_READS for c in users):
+            continue  # a captured variable: NOT_FROZEN
+        found.append({"node": name, "dtype": "resource" if dtype == DT_RESOURCE else "variant",
+                      "consumers": users[:5]})
+    if not found:
+        return []
+    shown = ", ".join(f"'{f['node']}' ({f['dtype']}, read by {', '.join(f['consumers'][:2])})"
+                      for f in found[:5])
+    return [Finding(
+        "UNFEEDABLE_PLACEHOLDER", "error",
+        f"{len(found)} placeholder(s) the outputs need hold a resource or variant that no caller can "
+        f"feed: {shown}. This is what a TF2 function's captured tables, iterators or lists become when "
+        "its graph is exported as a plain GraphDef.",
+        "Export through tf.saved_model.save (which keeps resources and their initializers), or freeze "
+        "with convert_variables_to_constants_v2 and initialise tables inside the graph.",
+        {"placeholders": found[:50]})]
+
+
+def check_device_pins(index: GraphIndex) -> list[Finding]:
+    """Explicit device strings other than CPU: a frozen graph carrying them may fail to place."""
+    pinned: dict[str, list[str]] = {}
+    for name, node in index.nodes.items():
+        device = node.device
+        if device and "CPU" not in device.upper():
+            pinned.setdefault(device, []).append(name)
+    if not pinned:
+        return []
+    devices = sorted(pinned)
+    total = sum(len(v) for v in pinned.values())
+    return [Finding(
+        "DEVICE_PINNED", "info",
+        f"{total} node(s) are pinned to {', '.join(devices[:4])}: a TF1 Session without "
+        "allow_soft_placement fails on a machine that lacks that device ('Cannot assign a device').",
+        "Import with clear_devices (import_meta_graph) or strip node.device before freezing, or run with "
+        "ConfigProto(allow_soft_placement=True).",
+        {"devices": {d: pinned[d][:20] for d in devices}})]
+
+
 CHECKS = (check_empty, check_duplicates, check_missing_inputs, check_cycles, check_no_inputs,
-          check_no_outputs)
+          check_no_outputs, check_unfeedable_placeholders, check_device_pins)

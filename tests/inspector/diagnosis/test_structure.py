@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from inspector.diagnosis import structure
 from inspector.proto import pb
-from tests.inspector.diagnosis.graphs import BOOL, FLOAT, Graph, mlp
+from tests.inspector.diagnosis.graphs import BOOL, FLOAT, RESOURCE, Graph, mlp
 
 
 def codes(findings) -> list[str]:
@@ -115,3 +115,29 @@ def test_no_outputs_when_every_sink_is_bookkeeping():
     g.add("init", "NoOp", ["^x", "^flag"])
     (finding,) = structure.check_no_outputs(g.index())
     assert finding.evidence["sinks"] == [{"node": "init", "op": "NoOp"}]
+
+
+def test_resource_placeholder_feeding_a_table_lookup_is_unfeedable():
+    g = mlp()
+    g.placeholder("table", RESOURCE)
+    g.add("find", "LookupTableFindV2", ["table", "x", "x"])
+    g.add("use", "Add", ["find", "probs"], T=FLOAT)
+    (finding,) = structure.check_unfeedable_placeholders(g.index())
+    assert finding.evidence["placeholders"] == [{"node": "table", "dtype": "resource", "consumers": ["find"]}]
+
+
+def test_captured_variables_and_unused_placeholders_are_left_to_other_checks():
+    g = mlp()
+    g.placeholder("var", RESOURCE)
+    g.add("read", "ReadVariableOp", ["var"], dtype=FLOAT)
+    g.add("use", "Add", ["read", "probs"], T=FLOAT)
+    g.placeholder("unused_control_flow_input", RESOURCE)
+    assert structure.check_unfeedable_placeholders(g.index()) == []
+
+
+def test_gpu_pins_are_info_and_cpu_pins_are_fine():
+    g = mlp()
+    g.graph_def.node[3].device = "/device:GPU:0"
+    g.graph_def.node[4].device = "/job:localhost/replica:0/task:0/device:CPU:0"
+    (finding,) = structure.check_device_pins(g.index())
+    assert (finding.severity, finding.evidence["devices"]) == ("info", {"/device:GPU:0": ["mm"]})
