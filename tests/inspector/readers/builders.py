@@ -100,7 +100,7 @@ def string_tensor_bytes(values: list[bytes]) -> tuple[bytes, int]:
 
 
 def write_bundle(prefix: Path | str, tensors: dict[str, object], *, partitioned: dict | None = None,
-                 num_shards: int = 1) -> str:
+                 num_shards: int = 1, big_endian: bool = False) -> str:
     """Write a V2 bundle. ``tensors``: name -> ndarray (numeric) or list[bytes] (string vector).
 
     ``partitioned``: name -> (full_shape, [(extents, ndarray)]) where extents are (start, length)
@@ -119,7 +119,7 @@ def write_bundle(prefix: Path | str, tensors: dict[str, object], *, partitioned:
             entry.shape.dim.add(size=len(value))
         else:
             arr = np.array(value, order="C")  # ascontiguousarray would turn a scalar into shape (1,)
-            raw = arr.tobytes()
+            raw = arr.byteswap().tobytes() if big_endian else arr.tobytes()
             crc = mask(crc32c(raw))
             entry.dtype = dtypes.by_name(_np_name(arr.dtype)).value
             for d in arr.shape:
@@ -146,7 +146,7 @@ def write_bundle(prefix: Path | str, tensors: dict[str, object], *, partitioned:
                     ext.length = length
             put(encode_slice_key(name.encode(), list(extents)), arr, 0)
         entries[name.encode()] = full.SerializeToString()
-    header = pb.BundleHeaderProto(num_shards=num_shards)
+    header = pb.BundleHeaderProto(num_shards=num_shards, endianness=1 if big_endian else 0)
     header.version.producer = 1
     rows = [(b"", header.SerializeToString()), *sorted(entries.items())]
     Path(prefix + ".index").write_bytes(table(rows))

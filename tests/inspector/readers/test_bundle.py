@@ -167,3 +167,16 @@ def test_committed_fixtures_read_completely(name):
             assert value.shape == meta.shape
             if meta.dtype not in ("string", "variant"):
                 assert value.nbytes == meta.nbytes
+
+
+def test_big_endian_bundle_is_swapped_on_read(tmp_path):
+    tensors = {"f": np.arange(6, dtype=np.float32).reshape(2, 3), "c": np.array([1 + 2j], np.complex64),
+               "i": np.array([1, -2], np.int16), "u8": np.array([1, 2], np.uint8)}
+    prefix = write_bundle(tmp_path / "be", tensors, big_endian=True)
+    with BundleReader(prefix) as reader:
+        assert reader.big_endian
+        for name, value in tensors.items():
+            np.testing.assert_array_equal(reader.read(name), value)
+            assert b"".join(reader.raw_chunks(name, 4)) == value.tobytes()
+        assert reader.location("f") is None  # bytes on disk are not the little-endian buffer
+        assert reader.location("u8") is not None
