@@ -103,3 +103,12 @@ def test_corpus_graph_only_file_is_not_frozen(case):
         pytest.skip("only the graph-only MNIST file is documented as unfrozen")
     diagnosis = diagnose_path(case.file("graph.pb"))
     assert diagnosis.codes[0] == "NOT_FROZEN" and diagnosis.exit_code == 1
+
+
+def test_every_code_has_a_fixture():
+    from inspector.diagnosis.findings import CODES
+
+    shown = {code for f in FIXTURES for code in (*f.expected_findings,
+                                                 *f.extra.get("findings_with_checkpoint", ()))}
+    # OVER_2GB is shown by monkeypatching the limit (test_fileformat), not by a 2 GiB file
+    assert set(CODES) - shown == {"OVER_2GB"}
