@@ -9,8 +9,8 @@ Runs are sequential, never parallel (the machine is shared). One unmeasured warm
 input files in the page cache, so every measured run sees the same warm cache.
 
 Usage: python bench/measure.py [-n 5] [--warmup 1] [--cwd DIR] -- COMMAND [ARGS...]
-Prints one JSON object: {"cmd", "runs": [{"wall_s", "maxrss_kib", "returncode"}], "median_wall_s",
-"median_maxrss_mib", ...}.
+Prints one JSON object: {"cmd", "runs": [{"wall_s", "maxrss_kib", "returncode", "cpu_s"}],
+"median_wall_s", "median_cpu_s", "median_maxrss_mib", ...}.
 """
 
 from __future__ import annotations
@@ -29,11 +29,16 @@ from dataclasses import asdict, dataclass, field
 
 @dataclass(frozen=True)
 class Run:
-    """One child process: wall seconds, peak resident set (KiB), exit status."""
+    """One child process: wall seconds, peak resident set (KiB), exit status, CPU seconds (user + sys).
+
+    CPU time is kept next to wall time because the machine is shared: other jobs stretch wall time,
+    while CPU time shows the work the command itself did.
+    """
 
     wall_s: float
     maxrss_kib: int
     returncode: int
+    cpu_s: float = 0.0
 
 
 @dataclass
@@ -68,6 +73,7 @@ class Measurement:
             "median_wall_s": round(self.median_wall_s, 3),
             "min_wall_s": round(min(walls), 3),
             "max_wall_s": round(max(walls), 3),
+            "median_cpu_s": round(statistics.median(r.cpu_s for r in self.runs), 3),
             "median_maxrss_mib": round(self.median_maxrss_mib, 1),
             "min_maxrss_mib": round(min(rss), 1),
             "max_maxrss_mib": round(max(rss), 1),
@@ -97,7 +103,8 @@ def run_once(
         err.seek(0)
         stdout = out.read().decode("utf-8", "replace")
         stderr = err.read().decode("utf-8", "replace")
-    return Run(round(wall, 4), int(usage.ru_maxrss), proc.returncode), stdout, stderr
+    cpu = usage.ru_utime + usage.ru_stime
+    return Run(round(wall, 4), int(usage.ru_maxrss), proc.returncode, round(cpu, 4)), stdout, stderr
 
 
 def measure(
