@@ -56,8 +56,12 @@ class CheckpointReader:
     def raw_chunks(self, name: str, chunk_size: int = DEFAULT_CHUNK) -> Iterator[bytes]:
         raise NotImplementedError
 
-    def location(self, name: str) -> tuple[str, int, int] | None:
-        """(data file, offset, size) of an unsliced little-endian numeric tensor, else None."""
+    def location(self, name: str, verify: bool = True) -> tuple[str, int, int] | None:
+        """(data file, offset, size) of an unsliced little-endian numeric tensor, else None.
+
+        ``verify`` checks the stored CRC first; a caller that verifies while copying passes False.
+        """
+        self.meta(name)
         return None
 
     def close(self) -> None:
