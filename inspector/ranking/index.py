@@ -49,14 +49,17 @@ class GraphIndex:
         data_out: list[list[int]] = [[] for _ in range(n)]
         ctrl_in: list[list[int]] = [[] for _ in range(n)]
         ctrl_out: list[list[int]] = [[] for _ in range(n)]
-        for src, dst, control in g.edges(data="control"):
-            s, d = pos[src], pos[dst]
-            if control:
-                ctrl_out[s].append(d)
-                ctrl_in[d].append(s)
-            else:
-                data_out[s].append(d)
-                data_in[d].append(s)
+        for src, consumers in g.adjacency():
+            s = pos[src]
+            d_out, c_out = data_out[s], ctrl_out[s]
+            for dst, attrs in consumers.items():
+                d = pos[dst]
+                if attrs.get("control"):
+                    c_out.append(d)
+                    ctrl_in[d].append(s)
+                else:
+                    d_out.append(d)
+                    data_in[d].append(s)
         index = cls(names, ops, dtypes, shapes, frames, pos, data_in, data_out, ctrl_in, ctrl_out)
         index.order = index._topological_order()
         return index
@@ -69,29 +72,18 @@ class GraphIndex:
         """
         n = len(self.names)
         skip = [op in BACK_EDGE_OPS for op in self.ops]
+        succ = [[] if skip[i] else self.data_out[i] + self.ctrl_out[i] for i in range(n)]
         indegree = [0] * n
-        for i in range(n):
-            if skip[i]:
-                continue
-            for j in self.data_out[i]:
-                indegree[j] += 1
-            for j in self.ctrl_out[i]:
+        for targets in succ:
+            for j in targets:
                 indegree[j] += 1
         order = [i for i in range(n) if indegree[i] == 0]
-        head = 0
-        while head < len(order):
-            i = order[head]
-            head += 1
-            if skip[i]:
-                continue
-            for j in self.data_out[i]:
+        append = order.append
+        for i in order:  # the list grows while it is walked: a FIFO queue without pops
+            for j in succ[i]:
                 indegree[j] -= 1
                 if indegree[j] == 0:
-                    order.append(j)
-            for j in self.ctrl_out[i]:
-                indegree[j] -= 1
-                if indegree[j] == 0:
-                    order.append(j)
+                    append(j)
         if len(order) < n:
             seen = set(order)
             order.extend(i for i in range(n) if i not in seen)

@@ -126,27 +126,45 @@ class Exclusions:
         return bool(self.category[i])
 
 
+def _op_category(op: str) -> str:
+    """The category an op type puts a node in on its own ('' for model ops)."""
+    if _is_optimizer_op(op):
+        return OPTIMIZER
+    if op in SAVER_OPS:
+        return SAVER
+    if op in SUMMARY_OPS:
+        return SUMMARY
+    if _is_gradient_op(op):
+        return GRADIENT
+    if op in ASSIGN_OPS:
+        return ASSIGN
+    if op in ACCUMULATE_OPS:
+        return ACCUMULATE
+    if op in INIT_OPS:
+        return INIT
+    if _is_plumbing_op(op):
+        return PLUMBING
+    return ""
+
+
 def seed_categories(index: GraphIndex, meta_info: MetaInfo) -> list[str]:
     """Step 1: nodes recognised on their own (op type, TF's own scopes, MetaGraphDef records)."""
     category = [""] * len(index)
     saver_scopes = tuple(meta_info.saver_scopes)
+    by_op = {op: _op_category(op) for op in set(index.ops)}
+    gradient_scope = _GRADIENT_SCOPE.search
     for i, (name, op) in enumerate(zip(index.names, index.ops, strict=True)):
-        if _is_optimizer_op(op):
-            category[i] = OPTIMIZER
-        elif op in SAVER_OPS or (saver_scopes and name.startswith(saver_scopes)):
+        kind = by_op[op]
+        if kind in (OPTIMIZER, SAVER):
+            category[i] = kind
+        elif saver_scopes and name.startswith(saver_scopes):
             category[i] = SAVER
-        elif op in SUMMARY_OPS:
-            category[i] = SUMMARY
-        elif _is_gradient_op(op) or _GRADIENT_SCOPE.search(name):
+        elif kind == SUMMARY:
+            category[i] = kind
+        elif "gradients" in name and gradient_scope(name):
             category[i] = GRADIENT
-        elif op in ASSIGN_OPS:
-            category[i] = ASSIGN
-        elif op in ACCUMULATE_OPS:
-            category[i] = ACCUMULATE
-        elif op in INIT_OPS:
-            category[i] = INIT
-        elif _is_plumbing_op(op):
-            category[i] = PLUMBING
+        elif kind:
+            category[i] = kind
     for names, kind in ((meta_info.train_ops, OPTIMIZER), (meta_info.summaries, SUMMARY),
                         (meta_info.metric_variables, METRIC), (meta_info.global_step, GLOBAL_STEP),
                         (meta_info.init_ops, INIT), (meta_info.saver_nodes, SAVER)):
