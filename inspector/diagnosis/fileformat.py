@@ -268,7 +268,11 @@ def _parse(cls: type, data: bytes) -> object | None:
     return message
 
 
-_CLAIMS = (("GraphDef", pb.GraphDef), ("MetaGraphDef", pb.MetaGraphDef), ("SavedModel", pb.SavedModel))
+#: Each message the file may claim to be, with the first bytes TensorFlow's writers produce for it
+#: (FORMATS.md §11: the lowest-numbered field present comes first).
+_CLAIMS = (("GraphDef", pb.GraphDef, (b"\x0a", b"\x12", b"\x18", b"\x22", b"\x2a")),
+           ("MetaGraphDef", pb.MetaGraphDef, (b"\x0a", b"\x12")),
+           ("SavedModel", pb.SavedModel, (b"\x08\x01\x12",)))
 
 
 def _binary_problem(data: bytes) -> Finding:
@@ -278,9 +282,10 @@ def _binary_problem(data: bytes) -> Finding:
     completes at least one top-level field) names the problem. Well-formed wire format that none
     of them can read is some other protobuf message.
     """
-    walks = [(name, cls, walk(data, cls.DESCRIPTOR)) for name, cls in _CLAIMS]
-    progressed = [(name, r) for name, _, r in walks
-                  if r.problem is not None and any(wire == 2 for _, wire in r.top_level_fields)]
+    walks = [(name, cls, walk(data, cls.DESCRIPTOR)) for name, cls, starts in _CLAIMS
+             if data.startswith(starts)]
+    progressed = [(name, r) for name, _, r in walks if r.problem is not None and (
+        r.problem.depth > 0 or any(wire == 2 for _, wire in r.top_level_fields))]
     best = max(progressed, key=lambda item: item[1].problem.offset, default=None)
     generic = walk_generic(data)
     if generic is not None:
@@ -345,15 +350,27 @@ def _known_other_message(data: bytes) -> Finding | None:
     tensor = _parse(pb.TensorProto, data)
     if tensor is None or not tensor.dtype or not dtypes.is_known(tensor.dtype):
         return None
-    if not tensor.HasField("tensor_shape"):
-        return None
     shape = [d.size for d in tensor.tensor_shape.dim]
+    itemsize = dtypes.by_value(tensor.dtype).itemsize
+    elements = 1
+    for size in shape:
+        elements *= size
+    if any(size < 0 for size in shape) or not (tensor.tensor_content or _typed_values(tensor)):
+        return None
+    if tensor.tensor_content and (itemsize is None or len(tensor.tensor_content) != elements * itemsize):
+        return None
     name = dtypes.name_of(tensor.dtype)
     return Finding("OTHER_PROTOBUF", "error",
                    f"The file is a serialized TensorProto ({name} {shape}): data, not a graph.",
                    "This is what tf.make_tensor_proto(...).SerializeToString() writes; read it with "
                    "tf.make_ndarray, and look for the model's graph elsewhere.",
                    {"message": "TensorProto", "dtype": name, "shape": shape})
+
+
+def _typed_values(tensor: object) -> bool:
+    return any(len(getattr(tensor, name)) for name in (
+        "half_val", "float_val", "double_val", "int_val", "string_val", "scomplex_val", "int64_val",
+        "bool_val", "dcomplex_val", "uint32_val", "uint64_val"))
 
 
 def _other_protobuf(data: bytes, fields: list[tuple[int, int]]) -> Finding:

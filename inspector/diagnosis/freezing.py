@@ -23,6 +23,7 @@ from inspector.diagnosis.graphindex import (
     GraphIndex,
     attr_type,
     const_nbytes,
+    const_tensor,
     dtype_name,
 )
 from inspector.diagnosis.ops import registered_ops
@@ -82,11 +83,10 @@ def held_weights(index: GraphIndex) -> dict[str, tuple[str, tuple[int, ...], int
     needed = index.ancestors(index.outputs)
     held = {}
     for name in needed:
-        node = index.nodes[name]
-        if node.op != "Const":
+        tensor = const_tensor(index.nodes[name])
+        if tensor is None:
             continue
-        tensor = node.attr["value"].tensor
-        count, nbytes = const_nbytes(node)
+        count, nbytes = const_nbytes(index.nodes[name])
         if tensor.dtype in FLOAT_TYPES and count > 1:
             shape = tuple(d.size for d in tensor.tensor_shape.dim)
             held[name] = (dtype_name(tensor.dtype) or "", shape, nbytes)

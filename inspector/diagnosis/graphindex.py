@@ -123,8 +123,8 @@ class GraphIndex:
         if node is None or depth > 20:
             return None
         if node.op == "Const":
-            tensor = node.attr["value"].tensor
-            if tensor.dtype == DT_BOOL and not tensor.tensor_shape.dim:
+            tensor = const_tensor(node)
+            if tensor is not None and tensor.dtype == DT_BOOL and not tensor.tensor_shape.dim:
                 if tensor.bool_val:
                     return bool(tensor.bool_val[0])
                 return bool(tensor.tensor_content[:1] not in (b"", b"\x00"))
@@ -171,6 +171,13 @@ class GraphIndex:
         return dead
 
 
+def const_tensor(node: object) -> object | None:
+    """A Const's TensorProto, or None; never inserts a missing attr (map [] would)."""
+    if node.op != "Const" or "value" not in node.attr:
+        return None
+    return node.attr["value"].tensor
+
+
 def attr_type(node: object, key: str) -> int | None:
     attr = node.attr.get(key) if key in node.attr else None
     return attr.type if attr is not None and attr.WhichOneof("value") == "type" else None
@@ -194,7 +201,9 @@ def dtype_name(value: int | None) -> str | None:
 
 def const_nbytes(node: object) -> tuple[int, int]:
     """(element count, bytes) a Const node holds, from its declared shape and dtype."""
-    tensor = node.attr["value"].tensor
+    tensor = const_tensor(node)
+    if tensor is None:
+        return 0, 0
     count = 1
     for dim in tensor.tensor_shape.dim:
         count *= max(dim.size, 0)

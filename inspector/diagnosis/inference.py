@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import deque
 
 from inspector.diagnosis.findings import Finding
-from inspector.diagnosis.graphindex import FLOAT_TYPES, GraphIndex, attr_type, dtype_name
+from inspector.diagnosis.graphindex import FLOAT_TYPES, GraphIndex, attr_type, const_tensor, dtype_name
 
 FUSED_BATCH_NORM = frozenset({"FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3"})
 RANDOM_OPS = frozenset({"RandomUniform", "StatelessRandomUniform", "StatelessRandomUniformV2",
@@ -45,9 +45,9 @@ def _is_training(node: object) -> bool:
 
 
 def _int_list(node: object) -> list[int] | None:
-    if node.op != "Const":
+    tensor = const_tensor(node)
+    if tensor is None:
         return None
-    tensor = node.attr["value"].tensor
     if tensor.int_val:
         return list(tensor.int_val)
     if tensor.int64_val:

@@ -25,9 +25,10 @@ class WireProblem:
 
     truncated: bool           # the buffer ends inside a field (else: bytes that are not valid here)
     offset: int               # byte offset of the field (tag) that fails
-    path: str                 # e.g. "node[12] 'conv1/weights' > attr['value'] > tensor > tensor_content"
+    path: str                 # e.g. "node[12] 'conv1/weights' > attr[3] > value > tensor"
     expected: str             # what the walker needed at that point
     evidence: dict = field(default_factory=dict)
+    depth: int = 0            # 0: at the top level; >0: inside a correctly framed sub-message
 
 
 @dataclass
@@ -74,52 +75,53 @@ class _Walker:
         self.data = data
         self.size = len(data)
 
-    def stop(self, truncated: bool, offset: int, path: list[str], expected: str, **evidence: object) -> None:
+    def stop(self, depth: int, truncated: bool, offset: int, path: list[str], expected: str,
+             **evidence: object) -> None:
         raise _Stop(WireProblem(truncated, offset, " > ".join(path) or "(top level)", expected,
-                                dict(evidence)))
+                                dict(evidence), depth))
 
     def walk(self, desc: Descriptor, start: int, end: int, path: list[str], depth: int,
              top: WalkResult | None = None) -> None:
         if depth > _MAX_DEPTH:
-            self.stop(False, start, path, f"at most {_MAX_DEPTH} levels of nested messages")
+            self.stop(depth, False, start, path, f"at most {_MAX_DEPTH} levels of nested messages")
         data, pos = self.data, start
         counts: dict[int, int] = {}
         while pos < end:
             tag_at = pos
             tag = _varint(data, pos, end)
             if tag is None:
-                self.stop(end == self.size, tag_at, path, "a field tag (varint)", message=desc.name)
+                self.stop(depth, end == self.size, tag_at, path, "a field tag (varint)", message=desc.name)
             key, pos = tag
             number, wire = key >> 3, key & 7
             fd = desc.fields_by_number.get(number)
             where = [*path, self._field_label(fd, number, counts.get(number, 0))]
             if number == 0 or wire in (3, 4, 6, 7):
-                self.stop(False, tag_at, path,
+                self.stop(depth, False, tag_at, path,
                           f"a field tag of {desc.full_name}, found field {number} with "
                           f"{_WIRE_NAMES[wire]}", tag_byte=data[tag_at], message=desc.name)
             if fd is not None and wire not in _expected_wire_types(fd):
-                self.stop(False, tag_at, where,
+                self.stop(depth, False, tag_at, where,
                           f"field {fd.name} (#{number}) as {_kind(fd)}, found {_WIRE_NAMES[wire]}",
                           message=desc.name)
             value_at = pos
             if wire == 0:
                 got = _varint(data, pos, end)
                 if got is None:
-                    self.stop(end == self.size, tag_at, where, "a varint value", message=desc.name)
+                    self.stop(depth, end == self.size, tag_at, where, "a varint value", message=desc.name)
                 pos = got[1]
             elif wire in (1, 5):
                 width = 8 if wire == 1 else 4
                 if pos + width > end:
-                    self.stop(end == self.size, tag_at, where, f"a {width * 8}-bit value",
+                    self.stop(depth, end == self.size, tag_at, where, f"a {width * 8}-bit value",
                               declared_length=width, available=end - pos)
                 pos += width
             else:
                 got = _varint(data, pos, end)
                 if got is None:
-                    self.stop(end == self.size, tag_at, where, "a length prefix (varint)")
+                    self.stop(depth, end == self.size, tag_at, where, "a length prefix (varint)")
                 length, value_at = got
                 if value_at + length > end:
-                    self.stop(end == self.size, tag_at, where, f"{length} bytes of {_kind(fd)}",
+                    self.stop(depth, end == self.size, tag_at, where, f"{length} bytes of {_kind(fd)}",
                               declared_length=length, available=end - value_at,
                               needs_file_size=value_at + length if end == self.size else None)
                 pos = value_at + length
@@ -129,7 +131,7 @@ class _Walker:
                     try:
                         text = data[value_at:pos].decode("utf-8")
                     except UnicodeDecodeError:
-                        self.stop(False, tag_at, where, f"UTF-8 text for string field {fd.name}")
+                        self.stop(depth, False, tag_at, where, f"UTF-8 text for string field {fd.name}")
                     if desc.full_name == "tensorflow.NodeDef" and number == 1 and path:
                         path[-1] = f"{path[-1]} '{text}'"  # name the node in every later message
             counts[number] = counts.get(number, 0) + 1

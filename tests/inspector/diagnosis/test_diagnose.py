@@ -112,3 +112,12 @@ def test_every_code_has_a_fixture():
                                                  *f.extra.get("findings_with_checkpoint", ()))}
     # OVER_2GB is shown by monkeypatching the limit (test_fileformat), not by a 2 GiB file
     assert set(CODES) - shown == {"OVER_2GB"}
+
+
+@pytest.mark.parametrize("fixture", [f for f in FIXTURES if f.kind in (*GRAPH_KINDS, "graph_pb", "meta")],
+                         ids=lambda f: f.name)
+def test_diagnosis_never_modifies_the_graph(fixture):
+    loaded, _ = read_for_diagnosis(fixture.full_path)
+    before = loaded.graph_def.SerializeToString(deterministic=True)
+    diagnose_graph(loaded)
+    assert loaded.graph_def.SerializeToString(deterministic=True) == before
