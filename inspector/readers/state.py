@@ -105,7 +105,7 @@ def locate(recorded: str, folder: str) -> tuple[str, str | None]:
 def resolve_state(path: str | Path) -> CheckpointStateInfo:
     """Read a state file and resolve every checkpoint it lists relative to its folder."""
     path = str(path)
-    folder = os.path.dirname(os.path.abspath(path))
+    folder = os.path.dirname(path) or "."
     state = read_state(path)
     info = CheckpointStateInfo(path=path, state=state, latest=None)
     stamps = list(state.all_model_checkpoint_timestamps)
