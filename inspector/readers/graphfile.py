@@ -147,36 +147,49 @@ def _is_table(path: str, size: int) -> bool:
         return int.from_bytes(fh.read(8), "little") == MAGIC
 
 
+def _cheap_kind(path: str, size: int) -> str | None:
+    """What the first/last bytes alone reveal, or None for "some binary protobuf, parse to see"."""
+    with open(path, "rb") as fh:
+        head = fh.read(_SNIFF_BYTES)
+    if head.startswith(_LFS_MAGIC):
+        return "lfs_pointer"
+    if head.startswith(_HDF5_MAGIC):
+        return "hdf5"
+    if head.startswith(_ZIP_MAGIC):
+        return "zip"
+    if head.lstrip().lower().startswith((b"<!doctype html", b"<html")):
+        return "html"
+    if _is_table(path, size):
+        return "tensor_bundle_index"
+    if _looks_text(head):
+        return "text"
+    if not head or size > MAX_PROTO_BYTES:
+        return "unknown"
+    return None
+
+
+def _parse_any_binary(data: bytes, path: str) -> tuple[str, object | None]:
+    """(kind, message) for the first candidate that parses and looks like what it claims."""
+    for kind in (*_binary_order(data, _preferred_kind(path)), "tensorproto"):
+        msg = _parse_binary(data, kind)
+        if msg is not None:
+            return kind, msg
+    return "unknown", None
+
+
 def sniff_kind(path: str | Path) -> str:
     """What the file is: 'graphdef'|'metagraph'|'saved_model'|'text'|'tensor_bundle_index'|'hdf5'|
     'zip'|'lfs_pointer'|'html'|'tensorproto'|'unknown'. Never raises for unreadable content."""
     path = str(path)
     try:
         size = os.path.getsize(path)
-        with open(path, "rb") as fh:
-            head = fh.read(_SNIFF_BYTES)
-        if head.startswith(_LFS_MAGIC):
-            return "lfs_pointer"
-        if head.startswith(_HDF5_MAGIC):
-            return "hdf5"
-        if head.startswith(_ZIP_MAGIC):
-            return "zip"
-        stripped = head.lstrip().lower()
-        if stripped.startswith((b"<!doctype html", b"<html")):
-            return "html"
-        if _is_table(path, size):
-            return "tensor_bundle_index"
-        if _looks_text(head):
-            return "text"
-        if not head or size > MAX_PROTO_BYTES:
-            return "unknown"
+        kind = _cheap_kind(path, size)
+        if kind is not None:
+            return kind
         data = Path(path).read_bytes()
     except OSError:
         return "unknown"
-    for kind in (*_binary_order(data, _preferred_kind(path)), "tensorproto"):
-        if _parse_binary(data, kind) is not None:
-            return kind
-    return "unknown"
+    return _parse_any_binary(data, path)[0]
 
 
 def _preferred_kind(path: str) -> str | None:
@@ -229,18 +242,23 @@ def load_graph_file(path: str | Path) -> LoadedGraph:
     if size > MAX_PROTO_BYTES:
         raise _error(path, f"is {size:,} bytes, above protobuf's 2 GiB limit, so it cannot be a valid graph",
                      "Large weights belong in a checkpoint; pass the checkpoint and its .meta instead")
-    kind = sniff_kind(path)
+    try:
+        kind = _cheap_kind(path, size)
+        data = Path(path).read_bytes() if kind in (None, "text") else b""
+    except OSError as exc:
+        raise _error(path, f"cannot read the graph file ({exc.strerror})", "check the path") from None
+    msg = None
+    if kind is None:
+        kind, msg = _parse_any_binary(data, path)
     if kind in _NOT_A_GRAPH:
         problem, fix = _NOT_A_GRAPH[kind]
         raise _error(path, problem, fix)
-    data = Path(path).read_bytes()
     if kind == "text":
         return _load_text(path, data, size)
     if kind not in _MESSAGE:
         raise _error(path, "is not a TensorFlow GraphDef, MetaGraphDef or SavedModel (binary parsing "
                      "failed and it is not text format)",
                      "check that this is the model's graph file and that it is not truncated")
-    msg = _parse_binary(data, kind)
     return _wrap(kind, msg, path, size, text=False)
 
 
