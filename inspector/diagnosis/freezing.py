@@ -80,7 +80,7 @@ def check_not_frozen(index: GraphIndex, kind: str = "graphdef",
 
 def held_weights(index: GraphIndex) -> dict[str, tuple[str, tuple[int, ...], int]]:
     """Float Consts of more than one element that the outputs need: name -> (dtype, shape, bytes)."""
-    needed = index.ancestors(index.outputs)
+    needed = index.needed
     held = {}
     for name in needed:
         tensor = const_tensor(index.nodes[name])

@@ -106,9 +106,14 @@ class GraphIndex:
         return seen
 
     @cached_property
+    def needed(self) -> set[str]:
+        """Everything the outputs depend on (data and control), the outputs included."""
+        return self.ancestors(self.outputs)
+
+    @cached_property
     def inference_path(self) -> set[str]:
         """What the outputs need and that actually runs with the default feeds."""
-        return self.ancestors(self.outputs) - self.dead_by_default
+        return self.needed - self.dead_by_default
 
     # ------------------------------------------------------------------------------------------
     # Control flow v1: which Switch branches are dead when nothing is fed

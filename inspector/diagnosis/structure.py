@@ -94,7 +94,7 @@ def check_cycles(index: GraphIndex) -> list[Finding]:
 def check_no_inputs(index: GraphIndex) -> list[Finding]:
     if not index.outputs:
         return []
-    needed = index.ancestors(index.outputs)
+    needed = index.needed
     if any(index.op(n) in INPUT_OPS for n in needed):
         return []
     feeders = sorted(n for n in needed if index.op(n) in DATASET_OPS)
