@@ -127,7 +127,8 @@ def freeze(path: str | Path, outputs: Sequence[str] | None = None, auto_outputs:
                 verification = verify_frozen(graph_path, prefix, out.temp_path, names,
                                              input_shapes=input_shapes, meta_graph=meta_graph,
                                              folded=frozen.folded, reader=reader,
-                                             report_path=target)
+                                             report_path=target,
+                                             initializers=pruned.table_initializers)
             out.commit()
     return FreezeResult(output_path=target, outputs=names, outputs_chosen_by=chosen_by, checkpoint=prefix,
                         graph=graph_path, validation=validation, rewrites=frozen.rewrites,

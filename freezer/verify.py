@@ -101,9 +101,26 @@ def compare(name: str, expected: np.ndarray, actual: np.ndarray) -> dict:
 
 def verify_frozen(graph_path: str, prefix: str, frozen_path, outputs: Sequence[str], *,
                   input_shapes: dict[str, Sequence[int]] | None = None, meta_graph=None,
-                  folded: Sequence = (), reader=None, seed: int = 0, report_path=None) -> dict:
+                  folded: Sequence = (), reader=None, seed: int = 0, report_path=None,
+                  initializers: Sequence[str] = ()) -> dict:
     """Run both graphs; return the report or raise VerificationError. See the module docstring."""
     tf = _import_tf()
+    try:
+        return _verify(tf, graph_path, prefix, frozen_path, outputs, input_shapes=input_shapes,
+                       meta_graph=meta_graph, folded=folded, reader=reader, seed=seed,
+                       report_path=report_path, initializers=initializers)
+    except tf.errors.OpError as error:
+        first = str(error.message).strip().splitlines()[0] if error.message else type(error).__name__
+        raise VerificationError(
+            f"TensorFlow could not run the graphs with generated inputs: {first}",
+            path=str(report_path or frozen_path), code="VERIFY_FAILED_TO_RUN",
+            fix="give the real input shapes with --input-shape NAME=D0,D1,... or freeze without --verify",
+        ) from None
+
+
+def _verify(tf, graph_path: str, prefix: str, frozen_path, outputs: Sequence[str], *, input_shapes,
+            meta_graph, folded: Sequence, reader, seed: int, report_path,
+            initializers: Sequence[str]) -> dict:
     from google.protobuf import text_format
 
     v1 = tf.compat.v1
@@ -122,26 +139,25 @@ def verify_frozen(graph_path: str, prefix: str, frozen_path, outputs: Sequence[s
     placeholders = [(op.name, op.outputs[0].dtype.as_numpy_dtype, _known_shape(op))
                     for op in frozen_graph.get_operations() if op.type == "Placeholder"]
     feeds = make_feeds(placeholders, input_shapes, seed)
+    feeds.update(_example_feeds(tf, frozen_graph, feeds, seed))
     random = [op.outputs[0].name for op in frozen_graph.get_operations() if op.type in RANDOM_OPS]
     weights = [f.node for f in folded]
 
     restored_graph = tf.Graph()
-    with restored_graph.as_default():
-        saver = v1.train.import_meta_graph(_meta_graph_for_tf(tf, graph_path), clear_devices=True)
-        with v1.Session(graph=restored_graph) as session:
-            if saver is None:
-                saver = v1.train.Saver()
-            saver.restore(session, prefix)
-            for record in folded:  # --use-moving-averages: the shadow values replace the weights
-                if getattr(record, "moving_average", False) and reader is not None:
-                    _load_value(restored_graph, session, record.node, _checkpoint_value(reader, record))
-            live = _live_tensors(tf, session, random, feeds)
-            values = session.run(fetches + live, feeds)  # one run: outputs and the samples they used
-            restored_out, sampled = values[:len(fetches)], dict(zip(live, values[len(fetches):], strict=True))
-            restored_weights = [_read_variable(restored_graph, session, w) for w in weights]
+    with restored_graph.as_default(), v1.Session(graph=restored_graph) as session:
+        _restore(tf, session, graph_path, prefix, meta_graph)
+        for record in folded:  # --use-moving-averages: the shadow values replace the weights
+            if getattr(record, "moving_average", False) and reader is not None:
+                _load_value(restored_graph, session, record.node, _checkpoint_value(reader, record))
+        live = _live_tensors(tf, session, random, feeds)
+        values = session.run(fetches + live, feeds)  # one run: outputs and the samples they used
+        restored_out, sampled = values[:len(fetches)], dict(zip(live, values[len(fetches):], strict=True))
+        restored_weights = [_read_variable(restored_graph, session, w) for w in weights]
 
     feeds.update(sampled)
     with v1.Session(graph=frozen_graph) as session:
+        if initializers:
+            session.run(list(initializers))
         frozen_out = session.run(fetches, feeds)
         frozen_weights = session.run([f"{w}:0" for w in weights]) if weights else []
 
@@ -161,6 +177,69 @@ def verify_frozen(graph_path: str, prefix: str, frozen_path, outputs: Sequence[s
             "the frozen graph differs from the restored checkpoint: " + "; ".join(problems),
             path=str(report_path or frozen_path), fix="please report this with the checkpoint's .meta")
     return report
+
+
+PARSE_EXAMPLE_OPS = frozenset({"ParseExample", "ParseExampleV2"})
+
+
+def _example_feeds(tf, graph, feeds: dict, seed: int) -> dict:
+    """Serialized ``tf.train.Example`` protos for string inputs parsed by ParseExample(V2)."""
+    out = {}
+    rng = np.random.default_rng(seed)
+    for op in graph.get_operations():
+        if op.type not in PARSE_EXAMPLE_OPS or op.inputs[0].op.type != "Placeholder":
+            continue
+        name = op.inputs[0].name
+        if name not in feeds:
+            continue
+        with tf.compat.v1.Session(graph=graph) as session:
+            dense_keys, sparse_keys = _example_keys(op, session)
+        sizes = [int(np.prod([max(d.size, 1) for d in shape.dim])) for shape in op.get_attr("dense_shapes")]
+        dense = list(zip(dense_keys, op.get_attr("Tdense"), sizes, strict=True))
+        sparse = list(zip(sparse_keys, op.get_attr("sparse_types"), strict=True))
+        examples = []
+        for _ in range(feeds[name].size or 1):
+            example = tf.train.Example()
+            for key, dtype, count in dense:
+                _fill(example.features.feature[key], dtype, count, rng)
+            for key, dtype in sparse:
+                _fill(example.features.feature[key], dtype, 1, rng)
+            examples.append(example.SerializeToString())
+        out[name] = np.array(examples, dtype=object).reshape(feeds[name].shape)
+    return out
+
+
+def _example_keys(op, session) -> tuple[list[str], list[str]]:
+    if op.type == "ParseExampleV2":
+        sparse, dense = session.run([op.inputs[2], op.inputs[3]])
+        return [k.decode() for k in np.ravel(dense)], [k.decode() for k in np.ravel(sparse)]
+    num_sparse = op.get_attr("Nsparse")
+    num_dense = op.get_attr("Ndense")
+    keys = session.run([t for t in op.inputs[2:2 + num_sparse + num_dense]])
+    return [k.decode() for k in keys[num_sparse:]], [k.decode() for k in keys[:num_sparse]]
+
+
+def _fill(feature, dtype, count: int, rng) -> None:
+    if dtype.is_floating:
+        feature.float_list.value.extend(rng.standard_normal(count).astype(np.float32).tolist())
+    elif dtype.is_integer:
+        feature.int64_list.value.extend([int(v) for v in rng.integers(0, 2, count)])
+    else:
+        feature.bytes_list.value.extend([b"a"] * count)
+
+
+def _restore(tf, session, graph_path: str, prefix: str, meta_graph) -> None:
+    """Load the original graph with its variables (and lookup tables) into ``session``."""
+    v1 = tf.compat.v1
+    if os.path.basename(graph_path).startswith("saved_model."):
+        tags = list(meta_graph.meta_info_def.tags) if meta_graph is not None else ["serve"]
+        v1.saved_model.loader.load(session, tags, os.path.dirname(graph_path))
+        return
+    saver = v1.train.import_meta_graph(_meta_graph_for_tf(tf, graph_path), clear_devices=True)
+    if saver is None:
+        saver = v1.train.Saver()
+    saver.restore(session, prefix)
+    session.run(v1.tables_initializer())
 
 
 def _live_tensors(tf, session, tensors: Sequence[str], feeds: dict) -> list[str]:
