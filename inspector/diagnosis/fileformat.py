@@ -29,8 +29,9 @@ from inspector.readers import dtypes
 #: protobuf's hard limit on one message (sizes are signed 32-bit); tests monkeypatch it.
 PROTOBUF_LIMIT = 2**31 - 1
 
-#: File names under which TensorFlow expects a *binary* protobuf.
-BINARY_SUFFIXES = (".pb", ".meta")
+#: File names under which TensorFlow expects a *binary* protobuf. Not ``.meta``: TF's
+#: read_meta_graph_file falls back to text format by itself.
+BINARY_SUFFIXES = (".pb",)
 
 _TEXT_START = re.compile(rb"\A\s*(?:#[^\n]*\n\s*)*(?:[A-Za-z_][A-Za-z0-9_]*|\[[^\]\n]+\])\s*[{:<]")
 _TEXT_FIRST_FIELD = re.compile(rb"\A\s*(?:#[^\n]*\n\s*)*([A-Za-z_][A-Za-z0-9_]*)")

@@ -21,6 +21,7 @@ from inspector.diagnosis.graphindex import (
     FLOAT_TYPES,
     REF_OFFSET,
     GraphIndex,
+    accepts_graph_def,
     attr_type,
     const_nbytes,
     const_tensor,
@@ -55,6 +56,7 @@ def variables_in(index: GraphIndex) -> list[str]:
     return found
 
 
+@accepts_graph_def
 def check_not_frozen(index: GraphIndex, kind: str = "graphdef",
                      checkpoint_prefix: str | None = None) -> list[Finding]:
     variables = variables_in(index)
@@ -147,6 +149,7 @@ def weight_share(index: GraphIndex, tensors: dict) -> WeightShare:
     return WeightShare(total, held_bytes, found, missing)
 
 
+@accepts_graph_def
 def check_wrong_outputs(index: GraphIndex, checkpoint: object | None = None,
                         suggestions: list[str] | None = None, min_share: float = 0.5) -> list[Finding]:
     """Frozen graphs only (call after NOT_FROZEN found nothing). ``checkpoint`` has ``.tensors``."""
@@ -228,6 +231,7 @@ def leftover_category(op: str) -> str | None:
     return None
 
 
+@accepts_graph_def
 def check_training_leftovers(index: GraphIndex, frozen: bool = True) -> list[Finding]:
     found: dict[str, list[str]] = {}
     for name, node in index.nodes.items():
@@ -300,6 +304,7 @@ def output_kind(index: GraphIndex, name: str, port: int) -> str | None:
     return kinds[port] if kinds is not None and 0 <= port < len(kinds) else None
 
 
+@accepts_graph_def
 def check_ref_inputs(index: GraphIndex) -> list[Finding]:
     table = op_signatures()
     bad: list[dict] = []

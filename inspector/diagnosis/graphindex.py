@@ -9,9 +9,9 @@ NodeDefs and tolerates every defect the structure checks report (duplicates, dan
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, wraps
 
 from inspector.readers import dtypes
 
@@ -181,6 +181,17 @@ def const_tensor(node: object) -> object | None:
     if node.op != "Const" or "value" not in node.attr:
         return None
     return node.attr["value"].tensor
+
+
+def accepts_graph_def(check: Callable[..., list]) -> Callable[..., list]:
+    """Let a check take a GraphDef as well as a GraphIndex (the freezer calls checks one by one)."""
+
+    @wraps(check)
+    def wrapper(graph: object, *args: object, **kwargs: object) -> list:
+        index = graph if isinstance(graph, GraphIndex) else GraphIndex(graph)
+        return check(index, *args, **kwargs)
+
+    return wrapper
 
 
 def attr_type(node: object, key: str) -> int | None:

@@ -12,7 +12,14 @@ from __future__ import annotations
 from collections import deque
 
 from inspector.diagnosis.findings import Finding
-from inspector.diagnosis.graphindex import FLOAT_TYPES, GraphIndex, attr_type, const_tensor, dtype_name
+from inspector.diagnosis.graphindex import (
+    FLOAT_TYPES,
+    GraphIndex,
+    accepts_graph_def,
+    attr_type,
+    const_tensor,
+    dtype_name,
+)
 
 FUSED_BATCH_NORM = frozenset({"FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3"})
 RANDOM_OPS = frozenset({"RandomUniform", "StatelessRandomUniform", "StatelessRandomUniformV2",
@@ -78,6 +85,7 @@ def batch_moments(index: GraphIndex) -> list[str]:
     return sorted(found)
 
 
+@accepts_graph_def
 def check_batchnorm_training(index: GraphIndex) -> list[Finding]:
     path = index.inference_path
     fused = sorted(n for n in path if index.op(n) in FUSED_BATCH_NORM and _is_training(index.nodes[n]))
@@ -123,6 +131,7 @@ def _mask_applied(index: GraphIndex, start: str, steps: int = 4) -> tuple[str, s
     return None
 
 
+@accepts_graph_def
 def check_dropout(index: GraphIndex) -> list[Finding]:
     path = index.inference_path
     found = []
@@ -158,6 +167,7 @@ def _cast_feeding(index: GraphIndex, output: str) -> str | None:
     return None
 
 
+@accepts_graph_def
 def check_reduced_precision(index: GraphIndex) -> list[Finding]:
     found = []
     for output in index.outputs:

@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from inspector.diagnosis.findings import Finding
-from inspector.diagnosis.graphindex import GraphIndex
+from inspector.diagnosis.graphindex import GraphIndex, accepts_graph_def
 
 DATA = Path(__file__).with_name("data")
 OP_LIST = DATA / "tf_ops_2_21.txt"
@@ -90,6 +90,7 @@ def unregistered(index: GraphIndex) -> dict[str, list[str]]:
     return found
 
 
+@accepts_graph_def
 def check_unregistered_ops(index: GraphIndex) -> list[Finding]:
     found = unregistered(index)
     if not found:

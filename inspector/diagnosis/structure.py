@@ -10,7 +10,7 @@ from __future__ import annotations
 import networkx as nx
 
 from inspector.diagnosis.findings import Finding
-from inspector.diagnosis.graphindex import DT_RESOURCE, DT_VARIANT, GraphIndex, attr_type
+from inspector.diagnosis.graphindex import DT_RESOURCE, DT_VARIANT, GraphIndex, accepts_graph_def, attr_type
 
 _SHOWN = 10  # names listed in a message; the evidence keeps up to 50
 NEXT_ITERATION_OPS = frozenset({"NextIteration", "RefNextIteration"})
@@ -27,6 +27,7 @@ def _names(items: list[str]) -> str:
     return shown + (f" and {len(items) - _SHOWN} more" if len(items) > _SHOWN else "")
 
 
+@accepts_graph_def
 def check_empty(index: GraphIndex) -> list[Finding]:
     if index.nodes:
         return []
@@ -40,6 +41,7 @@ def check_empty(index: GraphIndex) -> list[Finding]:
         {"nodes": 0, "functions": functions})]
 
 
+@accepts_graph_def
 def check_duplicates(index: GraphIndex) -> list[Finding]:
     if not index.duplicates:
         return []
@@ -52,6 +54,7 @@ def check_duplicates(index: GraphIndex) -> list[Finding]:
         {"duplicates": {n: index.duplicates[n] for n in names[:50]}})]
 
 
+@accepts_graph_def
 def check_missing_inputs(index: GraphIndex) -> list[Finding]:
     missing = [(name, source.node) for name, inputs in index.inputs.items() for source in inputs
                if source.node not in index.nodes]
@@ -68,6 +71,7 @@ def check_missing_inputs(index: GraphIndex) -> list[Finding]:
         {"missing": [{"node": n, "input": t} for n, t in missing[:50]], "count": len(missing)})]
 
 
+@accepts_graph_def
 def check_cycles(index: GraphIndex) -> list[Finding]:
     graph = nx.DiGraph()
     graph.add_nodes_from(index.nodes)
@@ -91,6 +95,7 @@ def check_cycles(index: GraphIndex) -> list[Finding]:
         {"cycles": len(cyclic), "example": path[:50], "nodes": sorted(set().union(*cyclic))[:50]})]
 
 
+@accepts_graph_def
 def check_no_inputs(index: GraphIndex) -> list[Finding]:
     if not index.outputs:
         return []
@@ -112,6 +117,7 @@ def check_no_inputs(index: GraphIndex) -> list[Finding]:
                     {"outputs": index.outputs[:50], "pipeline_nodes": feeders[:50]})]
 
 
+@accepts_graph_def
 def check_no_outputs(index: GraphIndex) -> list[Finding]:
     if not index.nodes or index.outputs:
         return []
@@ -129,6 +135,7 @@ def check_no_outputs(index: GraphIndex) -> list[Finding]:
 _VARIABLE_READS = frozenset({"ReadVariableOp", "ResourceGather", "ResourceGatherNd"})
 
 
+@accepts_graph_def
 def check_unfeedable_placeholders(index: GraphIndex) -> list[Finding]:
     """DT_RESOURCE / DT_VARIANT placeholders the outputs need (other than captured variables).
 
@@ -161,6 +168,7 @@ def check_unfeedable_placeholders(index: GraphIndex) -> list[Finding]:
         {"placeholders": found[:50]})]
 
 
+@accepts_graph_def
 def check_device_pins(index: GraphIndex) -> list[Finding]:
     """Explicit device strings other than CPU: a frozen graph carrying them may fail to place."""
     pinned: dict[str, list[str]] = {}

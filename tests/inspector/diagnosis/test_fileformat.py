@@ -164,3 +164,13 @@ def test_mutated_graphs_give_a_diagnosis_never_an_exception(tmp_path_factory, se
     path.write_bytes(bytes(data))
     diagnosis = diagnose_path(path)
     assert diagnosis.exit_code in (0, 1, 2)
+
+
+def test_text_meta_is_not_text_format_because_tf_reads_both(tmp_path):
+    from google.protobuf import text_format
+
+    meta, _ = read_for_diagnosis(GRAPHS / "meta_as_graph.meta")
+    path = tmp_path / "model.meta"
+    path.write_text(text_format.MessageToString(meta.meta_graph))
+    loaded, findings = read_for_diagnosis(path)
+    assert (loaded.kind, loaded.text_format, findings) == ("metagraph", True, [])

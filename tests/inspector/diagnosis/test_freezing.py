@@ -186,3 +186,8 @@ def test_ref_typed_placeholder_is_a_ref():
     g.placeholder("r", FLOAT_REF)
     g.add("a", "Assign", ["r", "w"], T=FLOAT)
     assert freezing.check_ref_inputs(g.index()) == []
+
+
+def test_checks_accept_a_plain_graph_def():
+    graph_def = _refswitch("frozen_mean").graph_def
+    assert [f.code for f in freezing.check_ref_inputs(graph_def)] == ["REF_INPUT"]
