@@ -12,6 +12,7 @@ import contextlib
 import mmap
 import os
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +67,21 @@ class V1Reader(CheckpointReader):
             self.close()
             raise
         self.tensors = dict(sorted(self.tensors.items()))
+        for name, meta in self.tensors.items():
+            if self._dtype[name].itemsize is None:
+                self.tensors[name] = replace(meta, nbytes=self._stored_size(name))
+
+    def _stored_size(self, name: str) -> int:
+        """Bytes a string tensor occupies in the file (its encoded slices); 0 if they cannot be read."""
+        total = 0
+        try:
+            for file_index, sl in self._slices[name]:
+                extents, _ = self._extents(name, sl, self.tensors[name].shape)
+                value = self._tables[file_index].get(encode_slice_key(name.encode("utf-8"), extents))
+                total += len(value) if value is not None else 0
+        except UnreadableInputError:
+            return 0  # listing must not fail on damaged data; read() reports it
+        return total
 
     def _load_file(self, i: int, path: str) -> None:
         try:
