@@ -24,13 +24,15 @@ def rank_inputs(model, meta_graph=None) -> list[Candidate]:
     """Input candidates, best first, each with its kind in the reasons, dtype and shape."""
     a = analyze(model, meta_graph)
     index = a.index
+    used = _used_by_top_output(a, model, meta_graph)
     found: dict[str, Candidate] = {}
-    for info in a.inputs:
+    for k, info in enumerate(a.inputs):
         i = info.index
         reasons = [_KIND_REASON[info.kind], *info.reasons]
         score = _KIND_SCORE[info.kind]
-        if info.kind == FEATURE and index.data_out[i]:
+        if info.kind == FEATURE and used >> k & 1:
             score += 0.05
+            reasons.append("the best output candidate is computed from it")
         found[index.names[i]] = Candidate(name=index.names[i], score=score, op=index.ops[i],
                                           dtype=index.dtypes[i], shape=index.shapes[i],
                                           reasons=reasons, group=info.kind)
@@ -50,3 +52,14 @@ def rank_inputs(model, meta_graph=None) -> list[Candidate]:
                                   group=FEATURE))
     rest = sorted(found.values(), key=lambda c: (-c.score, c.name))
     return declared + rest
+
+
+def _used_by_top_output(a, model, meta_graph) -> int:
+    """Input bits of the best output candidate (a GAN's sampler reads z, not the real data)."""
+    from inspector.ranking.outputs import rank_outputs
+
+    ranked = rank_outputs(model, meta_graph)
+    if not ranked:
+        return 0
+    i = a.index.node_index(ranked[0].name)
+    return 0 if i is None else a.input_bits[i]

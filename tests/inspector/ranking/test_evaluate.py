@@ -1,0 +1,67 @@
+"""The evaluation harness, and the ranking's target over every fixture and corpus case."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from inspector.ranking import evaluate
+from inspector.ranking.candidate import Candidate
+from tests.corpus import CORPUS
+from tests.inspector.ranking.graphs import classifier
+
+
+def _c(name: str, group: str | None = None) -> Candidate:
+    return Candidate(name, 0.5, "Identity", group=group)
+
+
+def test_groups_take_one_answer_slot():
+    slots = evaluate.slots_of([_c("a", "g"), _c("b"), _c("c", "g"), _c("d")])
+    assert slots == [["a", "c"], ["b"], ["d"]]
+
+
+def test_baseline_is_summarize_graphs_rule():
+    # every node without consumers, minus Const/Assign/NoOp/Placeholder, in file order
+    listed = evaluate.baseline(classifier().model())
+    assert listed == ["probabilities"]  # train_op (NoOp) and the Assigns are skipped
+
+
+def test_case_discovery_picks_one_meta_per_distinct_graph(tmp_path: Path):
+    for name, size in (("m-1.meta", 10), ("m-2.meta", 10), ("other.meta", 20)):
+        (tmp_path / name).write_bytes(b"x" * size)
+    files = evaluate.graph_files(tmp_path, ["m-1.meta", "m-2.meta", "other.meta"])
+    assert [p.name for p in files] == ["m-2.meta", "other.meta"]
+
+
+def test_missing_corpus_gives_no_cases(tmp_path: Path):
+    assert evaluate.corpus_cases(tmp_path) == []
+
+
+@pytest.fixture(scope="module")
+def results() -> list[evaluate.Result]:
+    return [evaluate.evaluate_case(case) for case in evaluate.collect(CORPUS)]
+
+
+def test_target_top1_and_top3_recall(results):
+    scored = [r for r in results if not r.skipped and not r.error]
+    assert len(scored) >= 30  # the fixtures alone give more than that
+    top1 = sum(r.top1 for r in scored) / len(scored)
+    expected = sum(len(r.expected) for r in scored)
+    found = sum(sum(1 for v in r.ranks.values() if v is not None and v <= 3) for r in scored)
+    misses = [(r.name, r.ranks) for r in scored if r.recall3 < 1]
+    assert top1 >= 0.95, [r.name for r in scored if not r.top1]
+    assert found == expected, misses
+
+
+def test_every_ranking_fixture_is_right_first(results):
+    from fixtures.builders.ranking_models import FIXTURES
+
+    mine = {f.name for f in FIXTURES}
+    wrong = [(r.name, r.first) for r in results if r.name in mine and not r.top1]
+    assert not wrong
+    assert mine <= {r.name for r in results}
+
+
+def test_no_case_fails_to_load(results):
+    assert [(r.name, r.error) for r in results if r.error] == []

@@ -1,0 +1,59 @@
+"""Input ranking: feature inputs first, then labels, switches and assignment feeds."""
+
+from __future__ import annotations
+
+from inspector.ranking import rank_inputs
+from inspector.ranking.analysis import FEATURE, LABEL, SWITCH, analyze
+from tests.inspector.ranking.graphs import BOOL, Builder, classifier, names
+
+
+def _kinds(builder: Builder) -> dict[str, str]:
+    a = analyze(builder.model())
+    return {a.index.names[info.index]: info.kind for info in a.inputs}
+
+
+def test_feature_label_and_switches():
+    b = classifier()
+    b.node("is_training", "PlaceholderWithDefault", b.node("false", "Const", dtype=BOOL, shape=[]),
+           dtype=BOOL, shape=[])
+    b.node("keep_prob", "Placeholder", shape=[])
+    b.node("hidden/dropout", "Mul", "hidden/Relu", "keep_prob")
+    b.node("cond/Switch", "Switch", "hidden/Relu", "is_training")
+    kinds = _kinds(b)
+    assert kinds == {"images": FEATURE, "labels": LABEL, "is_training": SWITCH, "keep_prob": SWITCH}
+    ranked = rank_inputs(b.model())
+    assert names(ranked)[:2] == ["images", "labels"]
+    assert ranked[0].dtype == "float32" and ranked[0].shape == [-1, 4]
+    assert ranked[0].reasons[0] == "feature input"
+
+
+def test_unknown_shape_switch_recognised_by_its_name():
+    b = classifier()
+    b.node("keep_prob", "Placeholder")  # no shape recorded
+    b.node("hidden/dropout", "Mul", "hidden/Relu", "keep_prob")
+    assert _kinds(b)["keep_prob"] == SWITCH
+
+
+def test_placeholders_feeding_only_assignments_or_the_optimizer():
+    b = classifier()
+    b.node("kernel_value", "Placeholder", shape=[4, 4])
+    b.node("set_kernel", "Assign", "hidden/kernel", "kernel_value")
+    b.node("lr", "Placeholder", shape=[-1])
+    b.node("GradientDescent/update_extra", "ApplyGradientDescent", "hidden/kernel", "lr", "gradients/grad_0")
+    ranked = {c.name: c for c in rank_inputs(b.model())}
+    assert ranked["kernel_value"].reasons[0] == "not a model input"
+    assert ranked["lr"].group == SWITCH
+
+
+def test_scalar_inputs_of_a_weightless_graph_are_features():
+    b = Builder()
+    b.node("c", "Mul", b.placeholder("a", []), b.placeholder("b", []))
+    assert _kinds(b) == {"a": FEATURE, "b": FEATURE}
+
+
+def test_signature_inputs_come_first():
+    b = classifier()
+    meta = b.with_meta()
+    meta.signature_def["serving_default"].inputs["x"].name = "labels:0"
+    ranked = rank_inputs(b.model(), meta)
+    assert ranked[0].name == "labels" and ranked[0].score == 1.0
