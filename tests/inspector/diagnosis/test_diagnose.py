@@ -121,3 +121,14 @@ def test_diagnosis_never_modifies_the_graph(fixture):
     before = loaded.graph_def.SerializeToString(deterministic=True)
     diagnose_graph(loaded)
     assert loaded.graph_def.SerializeToString(deterministic=True) == before
+
+
+def test_diagnosis_never_imports_tensorflow():
+    import subprocess
+    import sys
+
+    code = ("import sys; from inspector.diagnosis import diagnose_path; "
+            f"diagnose_path({str(DATA / 'graphs' / 'refswitch_freeze.pb')!r}, "
+            f"{str(DATA / 'graphs' / 'mlp_ckpt' / 'model.ckpt')!r}); "
+            "assert 'tensorflow' not in sys.modules, 'tensorflow was imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)
