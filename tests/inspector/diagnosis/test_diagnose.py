@@ -132,3 +132,23 @@ def test_diagnosis_never_imports_tensorflow():
             f"{str(DATA / 'graphs' / 'mlp_ckpt' / 'model.ckpt')!r}); "
             "assert 'tensorflow' not in sys.modules, 'tensorflow was imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _sibling_checkpoints() -> list:
+    """(frozen graph file, checkpoint prefix) pairs from the same corpus repository."""
+    from tests.corpus import corpus_cases
+
+    checkpoints = {}
+    for case in corpus_cases("checkpoint"):
+        metas = [name[: -len(".meta")] for name in case.files if name.endswith(".meta")]
+        if metas:
+            checkpoints.setdefault(case.raw["repo"], str(case.file(sorted(metas)[-1])))
+    pairs = [pytest.param(case.file(case.files[0]), checkpoints[case.raw["repo"]], id=case.case)
+             for case in corpus_cases("frozen_pb") if case.raw["repo"] in checkpoints]
+    return pairs or [pytest.param(None, None, marks=pytest.mark.skip(reason="no corpus"), id="no-corpus")]
+
+
+@pytest.mark.parametrize(("graph", "prefix"), _sibling_checkpoints())
+def test_corpus_frozen_graphs_hold_their_checkpoints_weights(graph, prefix):
+    diagnosis = diagnose_path(graph, checkpoint_prefix=prefix)
+    assert diagnosis.codes == [], diagnosis.render()
