@@ -26,7 +26,7 @@ from inspector.readers.crc32c import crc32c, mask
 from inspector.readers.ordered_code import encode_slice_key
 from inspector.readers.table import Table, TableError, read_varint
 
-_MAX_SHARDS = 1 << 20
+_MAX_SHARDS = 1 << 16  # far above any real device count; bounds the file-name list
 _BIG_ENDIAN = 1
 _CORRUPT_FIX = "The checkpoint is corrupt or incomplete; copy it again from where it was saved"
 

@@ -44,6 +44,18 @@ def _count(shape) -> int:
     return n
 
 
+def _typed_values(values, field: str, dt: dtypes.DType) -> np.ndarray:
+    """A TensorProto typed field as a flat array of ``dt`` (raises OverflowError on bad values)."""
+    if field == "half_val":  # the 16-bit pattern of each float16/bfloat16, zero-extended
+        return np.array(values, dtype=np.uint16).view(dt.numpy)
+    if field in ("scomplex_val", "dcomplex_val"):  # (re, im) pairs
+        return np.array(values, dtype=np.float32 if field == "scomplex_val" else np.float64).view(dt.numpy)
+    if field in ("float_val", "double_val"):
+        return np.array(values, dtype=dt.numpy)
+    wide = np.uint64 if field == "uint64_val" else np.int64
+    return np.array(values, dtype=wide).astype(dt.numpy)
+
+
 class V1Reader(CheckpointReader):
     """Reader for a V1 checkpoint: a single file, a glob, or ``<prefix>-NNNNN-of-MMMMM`` shards."""
 
@@ -219,17 +231,9 @@ class V1Reader(CheckpointReader):
             out = np.empty(count, dtype=object)
             out[:] = list(values)
             return out.reshape(shape)
-        if field == "half_val":
-            return np.array(values, dtype=np.uint16).view(dt.numpy).reshape(shape)
-        if per_element == 2:
-            part = np.float32 if dt.name == "complex64" else np.float64
-            return np.array(values, dtype=part).view(dt.numpy).reshape(shape)
-        if field in ("float_val", "double_val"):
-            return np.array(values, dtype=dt.numpy).reshape(shape)
-        wide = np.uint64 if field == "uint64_val" else np.int64
         try:
-            return np.array(values, dtype=wide).astype(dt.numpy).reshape(shape)
-        except (OverflowError, ValueError):
+            return _typed_values(values, field, dt).reshape(shape)
+        except (OverflowError, ValueError, TypeError):
             raise UnreadableInputError(f"the values of {name!r} do not fit its type {dt.name}", path=path,
                                        fix=_CORRUPT_FIX) from None
 

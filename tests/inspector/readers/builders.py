@@ -178,8 +178,9 @@ def write_v1(path: Path | str, tensors: dict[str, np.ndarray]) -> str:
         for _ in arr.shape:
             data.data.slice.extent.add()
         field = {"float32": "float_val", "float64": "double_val", "int32": "int_val", "int64": "int64_val",
-                 "bool": "bool_val"}[dt.name]
-        getattr(data.data.data, field).extend(arr.ravel().tolist())
+                 "bool": "bool_val", "float16": "half_val", "uint8": "int_val"}[dt.name]
+        flat = arr.view(np.uint16) if dt.name == "float16" else arr
+        getattr(data.data.data, field).extend(flat.ravel().tolist())
         rows.append((encode_slice_key(name.encode(), [(0, -1)] * arr.ndim), data.SerializeToString()))
     rows = [(b"", meta.SerializeToString()), *sorted(rows)]
     Path(path).write_bytes(table(rows))

@@ -29,6 +29,29 @@ def test_hand_written_v1_reads_back(tmp_path):
         assert reader.location("w") is None
 
 
+def test_half_and_small_ints(tmp_path):
+    tensors = {"h": np.array([1.5, -2.0, 65504.0], np.float16), "u": np.array([0, 255], np.uint8)}
+    path = write_v1(tmp_path / "model.ckpt", tensors)
+    with V1Reader(path) as reader:
+        for name, value in tensors.items():
+            got = reader.read(name)
+            assert got.dtype == value.dtype and got.tobytes() == value.tobytes()
+
+
+def test_out_of_range_values_are_reported(tmp_path):
+    path = write_v1(tmp_path / "model.ckpt", {"h": np.array([1.0], np.float16)})
+    from inspector.proto import pb
+    from inspector.readers.table import Table
+    from tests.inspector.readers.builders import table
+    rows = [(k, bytes(v)) for k, v in Table(Path(path).read_bytes(), path)]
+    data = pb.SavedTensorSlices.FromString(rows[1][1])
+    data.data.data.half_val[0] = 70000  # not a 16-bit pattern
+    rows[1] = (rows[1][0], data.SerializeToString())
+    Path(path).write_bytes(table(rows))
+    with V1Reader(path) as reader, pytest.raises(UnreadableInputError, match="do not fit"):
+        reader.read("h")
+
+
 def test_value_count_mismatch_is_reported(tmp_path):
     path = write_v1(tmp_path / "model.ckpt", {"w": np.arange(4, dtype=np.float32)})
     raw = Path(path).read_bytes()
