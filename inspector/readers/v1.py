@@ -46,14 +46,14 @@ def _count(shape) -> int:
 
 def _typed_values(values, field: str, dt: dtypes.DType) -> np.ndarray:
     """A TensorProto typed field as a flat array of ``dt`` (raises OverflowError on bad values)."""
-    if field == "half_val":  # the 16-bit pattern of each float16/bfloat16, zero-extended
-        return np.array(values, dtype=np.uint16).view(dt.numpy)
+    if field == "half_val":  # the 16-bit pattern of each float16/bfloat16; TF keeps the low 16 bits
+        return np.array(values, dtype=np.int64).astype(np.uint16).view(dt.numpy)
     if field in ("scomplex_val", "dcomplex_val"):  # (re, im) pairs
         return np.array(values, dtype=np.float32 if field == "scomplex_val" else np.float64).view(dt.numpy)
     if field in ("float_val", "double_val"):
         return np.array(values, dtype=dt.numpy)
     wide = np.uint64 if field == "uint64_val" else np.int64
-    return np.array(values, dtype=wide).astype(dt.numpy)
+    return np.array(values, dtype=wide).astype(dt.numpy)  # narrows like TF's static_cast
 
 
 class V1Reader(CheckpointReader):
