@@ -79,17 +79,26 @@ CORPUS_EXPECTED = {
 }
 
 
-@pytest.mark.parametrize("case", corpus_params())
+def _corpus_graph_cases() -> list:
+    from tests.corpus import corpus_cases
+
+    cases = [pytest.param(c, id=c.case) for c in corpus_cases()
+             if c.kind in (*GRAPH_KINDS, "graph_pb", "broken", "saved_model")]
+    return cases or [pytest.param(None, marks=pytest.mark.skip(reason="no corpus"), id="no-corpus")]
+
+
+@pytest.mark.parametrize("case", _corpus_graph_cases())
 def test_corpus_graphs(case):
-    if case.kind not in (*GRAPH_KINDS, "graph_pb", "broken"):
-        pytest.skip(f"{case.kind} is not diagnosed as a graph file")
     for name in case.files:
-        if case.kind == "broken":
-            diagnosis = diagnose_path(case.file(name))
-            assert diagnosis.exit_code == 2, diagnosis.render()  # nothing in these folders is a graph
+        if case.kind == "saved_model" and name != "saved_model.pb":
             continue
         diagnosis = diagnose_path(case.file(name))
-        if case.case in CORPUS_EXPECTED:
+        if case.kind == "broken":
+            assert diagnosis.exit_code == 2, diagnosis.render()  # nothing in these folders is a graph
+        elif case.kind == "saved_model":
+            assert set(diagnosis.codes) <= {"NOT_A_GRAPHDEF", "NOT_FROZEN", "TRAINING_LEFTOVERS"}
+            assert diagnosis.exit_code == 0, diagnosis.render()
+        elif case.case in CORPUS_EXPECTED:
             assert set(diagnosis.codes) == CORPUS_EXPECTED[case.case], diagnosis.render()
         elif case.kind == "graph_pb":
             assert "NOT_FROZEN" in diagnosis.codes or not diagnosis.exit_code, diagnosis.render()
