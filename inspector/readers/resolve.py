@@ -133,6 +133,15 @@ def _num_shards_from_index(index_path: str) -> int | None:
         return None
 
 
+def _saved_model_of(prefix: str) -> str | None:
+    """The SavedModel folder when ``prefix`` is its ``variables/variables``, else None."""
+    variables_dir = os.path.dirname(prefix)
+    if Path(prefix).name != "variables" or Path(variables_dir).name != "variables":
+        return None
+    folder = os.path.dirname(variables_dir) or "."
+    return folder if any(os.path.isfile(os.path.join(folder, n)) for n in SAVED_MODEL_FILES) else None
+
+
 def _checkpoint(path: str, prefix: str, fmt: str, warnings: list[str] | None = None) -> Artifacts:
     art = Artifacts(kind="checkpoint", path=path, prefix=prefix, format=fmt, warnings=list(warnings or []))
     if fmt == "V2":
@@ -198,10 +207,11 @@ def _merge_steps(listed: list[SavedCheckpoint], scanned: list[SavedCheckpoint]) 
 
 # --------------------------------------------------------------------------- folders
 def _resolve_folder(folder: str, path: str) -> Artifacts:
-    for name in SAVED_MODEL_FILES:
-        graph = os.path.join(folder, name)
-        if os.path.isfile(graph):
-            return _saved_model(folder, graph, path)
+    for candidate in (folder, _saved_model_of(os.path.join(folder, "variables"))):
+        for name in SAVED_MODEL_FILES:
+            graph = os.path.join(candidate or folder, name)
+            if candidate and os.path.isfile(graph):
+                return _saved_model(candidate, graph, path)
     state_path = os.path.join(folder, STATE_FILENAME)
     scanned = _scan_folder(folder)
     if os.path.isfile(state_path):
@@ -276,11 +286,14 @@ def _resolve_file(file: str, path: str) -> Artifacts:
         return _saved_model(folder, file, path)
     if name == STATE_FILENAME:
         return _from_state(file, path, _scan_folder(folder))
-    if name.endswith(".index"):
-        return _with_steps(_checkpoint(path, file[:-len(".index")], "V2"), folder)
     data = _DATA_SUFFIX.search(name)
-    if data:
-        return _with_steps(_checkpoint(path, file[:len(file) - len(name) + data.start()], "V2"), folder)
+    if name.endswith(".index") or data:
+        prefix = file[:-len(".index")] if name.endswith(".index") else \
+            file[:len(file) - len(name) + data.start()]
+        saved_model = _saved_model_of(prefix)
+        if saved_model is not None:
+            return _resolve_folder(saved_model, path)
+        return _with_steps(_checkpoint(path, prefix, "V2"), folder)
     if name.endswith(".meta"):
         prefix = file[:-len(".meta")]
         fmt = checkpoint_format(prefix) if not os.path.isdir(prefix) else None

@@ -89,6 +89,9 @@ def test_graph_files_and_saved_model(tmp_path):
     assert art.kind == "saved_model" and art.format == "V2"
     assert Path(art.prefix) == sm / "variables" / "variables"
     assert resolve(sm / "saved_model.pb").kind == "saved_model"
+    for inner in (sm / "variables", sm / "variables" / "variables.index",
+                  sm / "variables" / "variables.data-00000-of-00001"):
+        assert resolve(inner).kind == "saved_model", inner
 
 
 def test_meta_without_checkpoint_is_a_graph(tmp_path):
