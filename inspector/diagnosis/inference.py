@@ -33,6 +33,8 @@ APPLY_OPS = frozenset({"Mul", "Select", "SelectV2"})
 LOW_FLOAT = frozenset({19, 14})  # float16, bfloat16
 INT_TYPES = frozenset({3, 4, 5, 6, 9, 17, 22, 23})
 PASS_THROUGH = frozenset({"Identity", "Reshape", "Squeeze", "ExpandDims", "Snapshot"})
+#: A Cast to int right after these is a deliberate conversion (rounding, thresholding), not a loss.
+ROUNDING_OPS = frozenset({"Round", "Floor", "Ceil", "Rint"})
 
 
 def _names(items: list[str], shown: int = 6) -> str:
@@ -132,11 +134,26 @@ def _mask_applied(index: GraphIndex, start: str, steps: int = 4) -> tuple[str, s
 
 
 @accepts_graph_def
+def _per_element(index: GraphIndex, random: str) -> bool:
+    """False when the random tensor is a single draw (a shape Const of one element or none):
+    a random flip or crop decision, not a dropout mask over a tensor."""
+    inputs = index.data_inputs(random)
+    if not inputs or inputs[0].node not in index.nodes:
+        return True
+    dims = _int_list(index.nodes[inputs[0].node])
+    if dims is None:
+        return True  # computed shape: usually tf.shape(x), the dropout case
+    count = 1
+    for size in dims:
+        count *= size
+    return count > 1 or count < 0
+
+
 def check_dropout(index: GraphIndex) -> list[Finding]:
     path = index.inference_path
     found = []
     for name in sorted(path):
-        if index.op(name) not in RANDOM_OPS:
+        if index.op(name) not in RANDOM_OPS or not _per_element(index, name):
             continue
         hit = _mask_applied(index, name)
         if hit is not None and hit[1] in path:
@@ -179,7 +196,9 @@ def check_reduced_precision(index: GraphIndex) -> list[Finding]:
         if source not in FLOAT_TYPES or target is None:
             continue
         lowered = target in LOW_FLOAT and source not in LOW_FLOAT
-        if lowered or target in INT_TYPES:
+        inputs = index.data_inputs(cast)
+        rounded = bool(inputs) and inputs[0].node in index.nodes and index.op(inputs[0].node) in ROUNDING_OPS
+        if lowered or (target in INT_TYPES and not rounded):
             found.append({"output": output, "cast": cast, "from": dtype_name(source),
                           "to": dtype_name(target)})
     if not found:

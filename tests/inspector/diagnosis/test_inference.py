@@ -150,3 +150,22 @@ def test_argmax_and_upcasts_are_fine():
     g.add("ids", "Placeholder", dtype=INT32)
     g.add("ids_f", "Cast", ["ids"], SrcT=INT32, DstT=FLOAT)
     assert inference.check_reduced_precision(g.index()) == []
+
+
+def test_single_random_draw_is_a_decision_not_dropout():
+    """tf.image.random_flip_left_right: one scalar draw compared with 0.5 selects flipped or not."""
+    g = mlp()
+    g.const("scalar_shape", [], INT32)
+    g.add("random", "RandomUniform", ["scalar_shape"], dtype=FLOAT)
+    g.const("half", 0.5)
+    g.add("flip", "Less", ["random", "half"], T=FLOAT)
+    g.add("reversed", "Neg", ["probs"], T=FLOAT)
+    g.add("out", "Select", ["flip", "reversed", "probs"], T=FLOAT)
+    assert inference.check_dropout(g.index()) == []
+
+
+def test_rounded_int_output_is_deliberate():
+    g = mlp()
+    g.add("rounded", "Round", ["probs"], T=FLOAT)
+    g.add("labels", "Cast", ["rounded"], SrcT=FLOAT, DstT=INT32)
+    assert inference.check_reduced_precision(g.index()) == []
