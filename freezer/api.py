@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from freezer import writer
+from freezer.functions import prune_library
 from freezer.prune import prune, resolve_outputs
 from freezer.rewrite import rewrite
 from freezer.validate import Validation, validate
@@ -96,7 +97,13 @@ def freeze(path: str | Path, outputs: Sequence[str] | None = None, auto_outputs:
     with open_checkpoint(prefix) as reader:
         pruned = prune(graph_def.node, names, path=graph_path)
         source = ValueSource(reader, graph_def.node, meta_graph, use_moving_averages, path=graph_path)
-        frozen = rewrite(pruned, source, clear_devices=clear_devices, path=graph_path)
+        frozen = rewrite(pruned, source, clear_devices=clear_devices, path=graph_path,
+                         library=graph_def.library)
+        if frozen.functions:
+            graph_def.library.function.extend(frozen.functions)
+        removed = prune_library(graph_def.library, frozen.items)
+        LOG.info("kept %d library functions, dropped %d unreachable", len(graph_def.library.function),
+                 len(removed))
         library = graph_def.library if graph_def.HasField("library") else None
         versions = graph_def.versions if graph_def.HasField("versions") else None
         expected = writer.graph_size(frozen.items, library, versions)

@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+from freezer.functions import CALL_OPS, FunctionSpecializer
 from freezer.ops import (
     INIT_CHECK_OPS,
     PASS_THROUGH_OPS,
@@ -55,10 +56,13 @@ class Rewritten:
     rewrites: list[dict] = field(default_factory=list)
     dropped_control: list[tuple[str, str]] = field(default_factory=list)
     added: list[str] = field(default_factory=list)
+    functions: list = field(default_factory=list)  # specialized FunctionDefs to add to the library
 
 
 class _Rewriter:
-    def __init__(self, pruned: Pruned, path: str | None) -> None:
+    def __init__(self, pruned: Pruned, path: str | None, library=None) -> None:
+        self.specializer = FunctionSpecializer(library, path)
+        self.calls: dict[str, dict[int, tuple[int, str]]] = {}
         self.nodes = pruned.kept
         self.by_name = {node.name: node for node in self.nodes}
         self.path = path
@@ -102,6 +106,13 @@ class _Rewriter:
                     if (consumer.name, out_port) not in seen:
                         seen.add((consumer.name, out_port))
                         queue.append((consumer.name, out_port, variable, kind, value_type))
+        for name, arguments in self.calls.items():
+            call = self.by_name[name]
+            call.attr["f"].func.name = self.specializer.specialize(call.attr["f"].func.name, arguments, name)
+            for index, (value_type, _) in arguments.items():
+                call.attr["Tin"].list.type[index] = value_type
+            self._record(call, call.op, "calls a copy of its function that takes variable values")
+        self.rewrites.extend(self.specializer.rewrites)
 
     def _consume(self, node, position: int, variable: str, kind: str, value_type: int) -> list[int]:
         """Rewrite one consumer of a variable's ref/resource; return its outputs that still carry it."""
@@ -125,6 +136,9 @@ class _Rewriter:
             return []
         if op in RESOURCE_READ_TWINS and position == 0 and kind == "resource":
             self._resource_read(node, variable, value_type)
+            return []
+        if op in CALL_OPS and kind == "resource" and "f" in node.attr:
+            self.calls.setdefault(node.name, {})[position] = (value_type, variable)
             return []
         if op in STATE_WRITE_OPS or kind == "resource" or op == "RefSelect":
             raise self._unsupported(node, variable, kind)
@@ -215,7 +229,7 @@ class _Rewriter:
 
 
 def rewrite(pruned: Pruned, source: ValueSource, clear_devices: bool = True,
-            path: str | None = None) -> Rewritten:
+            path: str | None = None, library=None) -> Rewritten:
     """Freeze the pruned nodes: see the module docstring. Modifies the NodeDefs in place."""
     dropped = list(pruned.dropped_control)
     for node in pruned.kept:  # control inputs on nodes that were not kept (cut state writes)
@@ -226,7 +240,7 @@ def rewrite(pruned: Pruned, source: ValueSource, clear_devices: bool = True,
             del node.input[:]
             node.input.extend(kept_inputs)
 
-    rewriter = _Rewriter(pruned, path)
+    rewriter = _Rewriter(pruned, path, library)
     rewriter.run()
     items: list = []
     folded: list[Folded] = []
@@ -244,7 +258,8 @@ def rewrite(pruned: Pruned, source: ValueSource, clear_devices: bool = True,
         items.append(node)
     added = [n.name for extra in rewriter.extra_before.values() for n in extra]
     return Rewritten(items=items, folded=folded, rewrites=rewriter.rewrites,
-                     dropped_control=sorted(set(dropped)), added=added)
+                     dropped_control=sorted(set(dropped)), added=added,
+                     functions=rewriter.specializer.created)
 
 
 def _tidy(node, names: set[str], clear_devices: bool) -> None:

@@ -27,6 +27,10 @@ LOG = logging.getLogger("ckpt2pb.freeze")
 
 EMA_SUFFIX = "/ExponentialMovingAverage"
 CHUNK = 1 << 22
+# TF2 object-based key grammar (FORMATS.md §10.1): slots, the optimizer's own state, bookkeeping.
+OPTIMIZER_SLOT_MARK = "/.OPTIMIZER_SLOT/"
+TF2_OPTIMIZER_PREFIX = "optimizer/"
+TF2_BOOKKEEPING_KEYS = frozenset({"_CHECKPOINTABLE_OBJECT_GRAPH"})
 RESTORE_OPS = frozenset({"RestoreV2", "Restore", "RestoreSlice"})
 _FORWARDERS = frozenset({"Identity", "RefIdentity"})
 
@@ -169,6 +173,52 @@ def _assigned_variables(node, consumers: dict, by_name: dict, depth: int = 0) ->
                 yield from _assigned_variables(consumer, consumers, by_name, depth + 1)
 
 
+def function_restore_bindings(nodes: Sequence, meta_graph) -> dict[str, Binding]:
+    """TF2 SavedModel variables: follow the restore function (FORMATS.md §10.3).
+
+    ``saver_def.restore_op_name`` is a call whose inputs are ``[filename, handle…]``; in its body
+    each ``AssignVariableOp(arg, Identity_k)`` assigns ``RestoreV2:tensors:k``, i.e. the k-th
+    entry of the ``tensor_names`` constant, to the handle passed at that argument's position.
+    """
+    if meta_graph is None or not meta_graph.HasField("saver_def"):
+        return {}
+    by_name = {node.name: node for node in nodes}
+    call = by_name.get(TensorRef.parse(meta_graph.saver_def.restore_op_name).node)
+    if call is None or "f" not in call.attr:
+        return {}
+    functions = {f.signature.name: f for f in meta_graph.graph_def.library.function}
+    function = functions.get(call.attr["f"].func.name)
+    if function is None:
+        return {}
+    args = [arg.name for arg in function.signature.input_arg]
+    body = {node.name: node for node in function.node_def}
+    call_inputs = [t for t in call.input if not t.startswith("^")]
+    bindings: dict[str, Binding] = {}
+    for node in function.node_def:
+        if node.op != "AssignVariableOp" or len(node.input) < 2 or node.input[0] not in args:
+            continue
+        position = args.index(node.input[0])
+        key = _restored_key(node.input[1], body)
+        if key is not None and position < len(call_inputs):
+            bindings.setdefault(TensorRef.parse(call_inputs[position]).node, Binding(key))
+    return bindings
+
+
+def _restored_key(ref: str, body: dict, depth: int = 0) -> str | None:
+    """The checkpoint key a function-body tensor (``Identity_3:output:0``) was restored from."""
+    parts = ref.split(":")
+    node = body.get(parts[0])
+    if node is None or depth > 8:
+        return None
+    if node.op == "Identity" and node.input:
+        return _restored_key(node.input[0], body, depth + 1)
+    if node.op == "RestoreV2" and len(parts) == 3 and parts[2].isdigit() and len(node.input) > 1:
+        names = _strings(body.get(node.input[1].split(":")[0]))
+        index = int(parts[2])
+        return names[index] if index < len(names) else None
+    return None
+
+
 def collection_bindings(meta_graph) -> dict[str, Binding]:
     """Partition info from the MetaGraphDef's variable collections (``save_slice_info_def``)."""
     bindings: dict[str, Binding] = {}
@@ -200,6 +250,7 @@ class ValueSource:
         self.path = path
         self.use_moving_averages = use_moving_averages
         self.bindings = collection_bindings(meta_graph)
+        self.bindings.update(function_restore_bindings(nodes, meta_graph))
         self.bindings.update(restore_bindings(nodes))
 
     def binding(self, node) -> Binding:
@@ -323,6 +374,10 @@ def classify_unfolded(reader, folded_keys: set[str], nodes: Sequence, bindings: 
         parent = key.rsplit("/", 1)[0] if "/" in key else None
         if key in step_keys:
             reason, warn = "global step counter (training bookkeeping)", False
+        elif key in TF2_BOOKKEEPING_KEYS or key.startswith("save_counter/"):
+            reason, warn = "object-based checkpoint bookkeeping", False
+        elif OPTIMIZER_SLOT_MARK in key or key.startswith(TF2_OPTIMIZER_PREFIX):
+            reason, warn = "optimizer slot (training state)", False
         elif base is not None and base in all_keys:
             reason, warn = "moving-average shadow of " + base + " (used with --use-moving-averages)", False
         elif key in slot_keys or (parent in all_keys and key not in trainable_keys):
