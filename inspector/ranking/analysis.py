@@ -54,9 +54,11 @@ class Analysis:
     label_mask: int
     sources_are_random: bool
     frozen: bool
+    tainted: list[bool] = field(default_factory=list)  # computed from a label input
+    ranked_outputs: list | None = None  # filled by rank_outputs, reused by rank_inputs
 
     def label_tainted(self, i: int) -> bool:
-        return bool(self.input_bits[i] & self.label_mask)
+        return self.tainted[i]
 
     def share(self, i: int) -> float:
         return signals.share_of(self.weight_bits[i], self.weight_sizes, self.weight_total)
@@ -127,10 +129,12 @@ def _analyze(index: GraphIndex, meta_graph, model) -> Analysis:
         elif info.kind == LABEL:
             label_mask |= 1 << k
     sources_are_random = not feature_mask and bool(randoms)
+    tainted = [bool(bits & label_mask) for bits in input_bits] if label_mask else [False] * len(index)
     return Analysis(index=index, meta=meta, excl=excl, inputs=infos, weights=weights,
                     weight_sizes=weight_sizes, weight_total=sum(weight_sizes),
                     weight_bits=weight_bits, input_bits=input_bits, feature_mask=feature_mask,
-                    label_mask=label_mask, sources_are_random=sources_are_random, frozen=frozen)
+                    label_mask=label_mask, sources_are_random=sources_are_random, frozen=frozen,
+                    tainted=tainted)
 
 
 def _trainable_weights(index: GraphIndex, meta: MetaInfo, excl: Exclusions, frozen: bool) -> list[int]:

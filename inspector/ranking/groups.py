@@ -35,9 +35,9 @@ def assign_groups(a, drafts: list) -> dict[str, str]:
     members = members[:_MAX_MEMBERS]
     if len(members) < 2:
         return {}
-    ancestors = {d.i: _ancestors(a, d.i) for d in members}
+    position = {i: k for k, i in enumerate(a.index.order)}
     kept = [d for d in members
-            if not any(d.i in ancestors[o.i] for o in members if o is not d)]
+            if not any(_is_ancestor(a, d.i, o.i, position) for o in members if o is not d)]
     if top not in kept or len(kept) < 2:
         return {}
     names = [index.names[d.i] for d in kept]
@@ -58,18 +58,29 @@ def _nested(bits: int, other: int) -> bool:
     return bits != other and (bits & ~other == 0 or other & ~bits == 0)
 
 
-def _ancestors(a, start: int) -> set[int]:
-    """Data ancestors of ``start`` inside the model (bookkeeping excluded)."""
+def _is_ancestor(a, i: int, j: int, position: dict[int, int]) -> bool:
+    """Whether ``i`` computes part of ``j`` (inside the model, bookkeeping excluded).
+
+    Cheap refusals first: an ancestor comes earlier in topological order and its weights are a
+    subset of its descendant's; only then a backward search, which never looks at nodes
+    ordered before ``i``.
+    """
+    bits_i, bits_j = a.weight_bits[i], a.weight_bits[j]
+    if position[i] >= position[j] or bits_i & ~bits_j:
+        return False
+    limit = position[i]
     seen: set[int] = set()
-    stack = [start]
+    stack = [j]
     data_in, cat = a.index.data_in, a.excl.category
     while stack:
-        i = stack.pop()
-        for j in data_in[i]:
-            if j not in seen and not cat[j]:
-                seen.add(j)
-                stack.append(j)
-    return seen
+        k = stack.pop()
+        for m in data_in[k]:
+            if m == i:
+                return True
+            if m not in seen and not cat[m] and position[m] > limit:
+                seen.add(m)
+                stack.append(m)
+    return False
 
 
 def _group_name(names: list[str]) -> str:

@@ -58,7 +58,7 @@ def _used_by_top_output(a, model, meta_graph) -> int:
     """Input bits of the best output candidate (a GAN's sampler reads z, not the real data)."""
     from inspector.ranking.outputs import rank_outputs
 
-    ranked = rank_outputs(model, meta_graph)
+    ranked = a.ranked_outputs if a.ranked_outputs is not None else rank_outputs(model, meta_graph)
     if not ranked:
         return 0
     i = a.index.node_index(ranked[0].name)

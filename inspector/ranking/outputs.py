@@ -9,7 +9,7 @@ their neighbour in as the alternative listed next; sibling heads are grouped (``
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from inspector.ranking import signals
 from inspector.ranking.analysis import Analysis, analyze
@@ -53,6 +53,8 @@ class _Draft:
 def rank_outputs(model, meta_graph=None) -> list[Candidate]:
     """Candidate output nodes of ``model``, best first (see the module docstring)."""
     a = analyze(model, meta_graph)
+    if a.ranked_outputs is not None:
+        return [replace(c, reasons=list(c.reasons)) for c in a.ranked_outputs]
     drafts = frontier_drafts(a)
     for draft in drafts.values():
         score_draft(a, draft)
@@ -62,8 +64,9 @@ def rank_outputs(model, meta_graph=None) -> list[Candidate]:
     groups = assign_groups(a, [d for d in drafts.values() if d.alternative_of is None])
     for cand in candidates:
         cand.group = groups.get(cand.name)
-    candidates = _apply_signatures(a, model, meta_graph, candidates)
-    return _order(candidates)
+    candidates = _order(_apply_signatures(a, model, meta_graph, candidates))
+    a.ranked_outputs = candidates
+    return [replace(c, reasons=list(c.reasons)) for c in candidates]
 
 
 def frontier_drafts(a: Analysis) -> dict[int, _Draft]:
@@ -73,15 +76,16 @@ def frontier_drafts(a: Analysis) -> dict[int, _Draft]:
     roots = {r for r in a.excl.loss_roots if not a.label_tainted(r)} | _collection_losses(a)
     reads = signals.variable_reads(index)
     tail = metric_tails(a)
+    label = a.tainted
     for i in range(len(index)):
-        if cat[i] or i in roots or index.ops[i] in _NOT_CANDIDATE_OPS or a.label_tainted(i) \
+        if cat[i] or i in roots or index.ops[i] in _NOT_CANDIDATE_OPS or label[i] \
                 or reads[i] or tail[i] or not a.excl.forward[i] or not _carries_data(a, i):
             continue
         live, tainted = [], []
         for j in index.data_out[i]:
             if cat[j]:
                 continue
-            (tainted if a.label_tainted(j) or tail[j] else live).append(j)
+            (tainted if label[j] or tail[j] else live).append(j)
         if live and not tainted:
             continue
         kind = _frontier_kind(a, i, live, tainted, tail)
@@ -120,10 +124,10 @@ def metric_tails(a: Analysis) -> list[bool]:
     ``Equal(ArgMax(probabilities), labels)``: the ArgMax (and a Cast) exist for the metric; the
     prediction they start from is what the model outputs.
     """
-    index, cat, ops = a.index, a.excl.category, a.index.ops
+    index, cat, ops, label = a.index, a.excl.category, a.index.ops, a.tainted
     tail = [False] * len(index)
     for i in reversed(index.order):
-        if cat[i] or a.label_tainted(i):
+        if cat[i] or label[i]:
             continue
         # a cosmetic op belongs to the tail only right after a decision (Cast(ArgMax))
         if ops[i] not in signals.DECISION_OPS and (
@@ -131,7 +135,7 @@ def metric_tails(a: Analysis) -> list[bool]:
                 or not any(ops[j] in signals.DECISION_OPS for j in index.data_in[i])):
             continue
         consumers = [j for j in index.data_out[i] if not cat[j]]
-        if consumers and all(tail[j] or (a.label_tainted(j) and ops[j] in signals.METRIC_OPS)
+        if consumers and all(tail[j] or (label[j] and ops[j] in signals.METRIC_OPS)
                              for j in consumers):
             tail[i] = True
     return tail
