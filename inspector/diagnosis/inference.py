@@ -149,6 +149,12 @@ def _per_element(index: GraphIndex, random: str) -> bool:
     return count > 1 or count < 0
 
 
+def _rate_inputs(index: GraphIndex, random: str, mask: str) -> list[str]:
+    """Placeholders that set the keep probability / rate of a mask (``keep_prob`` fed at run time)."""
+    rate_side = index.ancestors([mask]) - index.ancestors([random])
+    return sorted(n for n in rate_side if index.op(n) in ("Placeholder", "PlaceholderWithDefault"))
+
+
 def check_dropout(index: GraphIndex) -> list[Finding]:
     path = index.inference_path
     found = []
@@ -157,17 +163,27 @@ def check_dropout(index: GraphIndex) -> list[Finding]:
             continue
         hit = _mask_applied(index, name)
         if hit is not None and hit[1] in path:
-            found.append({"random": name, "mask": hit[0], "applied_at": hit[1]})
+            found.append({"random": name, "mask": hit[0], "applied_at": hit[1],
+                          "rate_inputs": _rate_inputs(index, name, hit[0])})
     if not found:
         return []
     shown = ", ".join(f"{f['random']} -> {f['mask']} -> {f['applied_at']}" for f in found[:4])
+    fed = sorted({p for f in found for p in f["rate_inputs"]})
+    if all(f["rate_inputs"] for f in found):
+        return [Finding(
+            "DROPOUT_ACTIVE", "warning",
+            f"{len(found)} dropout mask(s) are on the way to the outputs ({shown}) and their rate comes from "
+            f"the input(s) {', '.join(repr(p) for p in fed)}: every caller must feed keep_prob=1.0 (or "
+            "rate=0), or answers change from call to call.",
+            f"Feed {fed[0]}=1.0 (keep_prob) / 0.0 (rate) at inference, or rebuild without dropout and freeze "
+            "again so callers cannot get it wrong.", {"dropout": found[:50], "rate_inputs": fed})]
     return [Finding(
         "DROPOUT_ACTIVE", "error",
         f"{len(found)} dropout mask(s) are applied on the way to the outputs ({shown}): every run zeroes "
         "a random part of the activations, so answers change from call to call.",
         "Rebuild with dropout disabled (training=False, keep_prob=1.0 or rate=0) before freezing, or "
         "freeze a graph whose dropout sits behind an is_training switch that defaults to False.",
-        {"dropout": found[:50]})]
+        {"dropout": found[:50], "rate_inputs": fed})]
 
 
 def _cast_feeding(index: GraphIndex, output: str) -> str | None:

@@ -91,19 +91,35 @@ def test_dropout_on_the_output_path():
     g.add("final", "Identity", [out], T=FLOAT)
     (finding,) = inference.check_dropout(g.index())
     assert finding.evidence["dropout"] == [{"random": "dropout/random_uniform",
-                                            "mask": "dropout/GreaterEqual", "applied_at": "dropout/SelectV2"}]
+                                            "mask": "dropout/GreaterEqual", "applied_at": "dropout/SelectV2",
+                                            "rate_inputs": []}]
+    assert finding.severity == "error"
 
 
-def test_tf1_dropout_with_floor_and_mul():
+def _tf1_dropout(keep_prob_fed: bool) -> Graph:
     g = mlp()
     g.add("shape", "Shape", ["probs"], T=FLOAT)
     g.add("random", "RandomUniform", ["shape"], dtype=FLOAT)
-    g.const("keep_prob", 0.8)
+    if keep_prob_fed:
+        g.placeholder("keep_prob")
+    else:
+        g.const("keep_prob", 0.8)
     g.add("add", "Add", ["keep_prob", "random"], T=FLOAT)
     g.add("floor", "Floor", ["add"], T=FLOAT)
     g.add("div", "RealDiv", ["probs", "keep_prob"], T=FLOAT)
     g.add("mul", "Mul", ["div", "floor"], T=FLOAT)
-    assert inference.check_dropout(g.index())[0].evidence["dropout"][0]["mask"] == "floor"
+    return g
+
+
+def test_tf1_dropout_with_floor_and_mul():
+    (finding,) = inference.check_dropout(_tf1_dropout(False).index())
+    assert (finding.severity, finding.evidence["dropout"][0]["mask"]) == ("error", "floor")
+
+
+def test_dropout_with_a_fed_keep_prob_is_a_warning_naming_it():
+    (finding,) = inference.check_dropout(_tf1_dropout(True).index())
+    assert (finding.severity, finding.evidence["rate_inputs"]) == ("warning", ["keep_prob"])
+    assert "keep_prob=1.0" in finding.fix
 
 
 def test_random_noise_without_a_mask_is_not_dropout():
