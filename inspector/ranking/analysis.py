@@ -192,6 +192,9 @@ def _classify_one(index: GraphIndex, excl: Exclusions, i: int, bit: int, reach_l
         if SAVER in kinds:
             return InputInfo(i, FEED, ["feeds only the saver"])
         return InputInfo(i, FEED, ["feeds only a variable assignment"])
+    if index.dtypes[i] in ("resource", "variant"):
+        return InputInfo(i, FEED, [f"a captured {index.dtypes[i]} handle (a variable or table of a "
+                                   "function graph), not data"])
     if _multi_output(model, name):
         return InputInfo(i, FEATURE, ["yields several tensors (features and labels together)"])
     if index.dtypes[i] == "bool":

@@ -114,8 +114,9 @@ def frontier_drafts(a: Analysis) -> dict[int, _Draft]:
 
 
 def _carries_data(a: Analysis, i: int) -> bool:
-    """Computed from a weight or an input value (not merely from shapes and constants)."""
-    return bool(a.weight_bits[i] or a.input_bits[i]) or a.sources_are_random
+    """Computed from a weight or a feature input (not merely from shapes, constants or a
+    training switch such as the ``pred_id`` of a cond on ``is_training``)."""
+    return bool(a.weight_bits[i] or a.input_bits[i] & a.feature_mask) or a.sources_are_random
 
 
 def metric_tails(a: Analysis) -> list[bool]:

@@ -57,3 +57,17 @@ def test_signature_inputs_come_first():
     meta.signature_def["serving_default"].inputs["x"].name = "labels:0"
     ranked = rank_inputs(b.model(), meta)
     assert ranked[0].name == "labels" and ranked[0].score == 1.0
+
+
+def test_captured_resource_handles_are_not_inputs():
+    from inspector.proto import pb
+
+    b = Builder()
+    x = b.placeholder("x")
+    handle = b.node("MatMul/ReadVariableOp/resource", "Placeholder", dtype=pb.DataType.DT_RESOURCE,
+                    shape=[])
+    w = b.node("MatMul/ReadVariableOp", "ReadVariableOp", handle)
+    b.node("Identity", "Identity", b.node("MatMul", "MatMul", x, w))
+    ranked = rank_inputs(b.model())
+    assert names(ranked)[0] == "x"
+    assert ranked[1].reasons[0] == "not a model input"
