@@ -111,9 +111,17 @@ def test_corpus_checkpoint_verifies_and_matches_tf(tf, case, tmp_path):
     _cross_check(tf, result)
 
 
-def test_auto_outputs_verify(tf, tmp_path):
-    fixture = next(f for f in all_fixtures() if f.name == "cnn_bn_momentum")
+@pytest.mark.parametrize("fixture", FREEZABLE)
+def test_fixture_auto_outputs_verify(tf, fixture, tmp_path):
     result = freeze(fixture.full_path, auto_outputs=True, output_path=tmp_path / "f.pb", verify=True)
+    assert result.verification["ok"]
+
+
+@pytest.mark.parametrize("case", corpus_params("checkpoint") + corpus_params("saved_model"))
+def test_corpus_auto_outputs_verify(tf, case, tmp_path):
+    if not case.expected_outputs:
+        pytest.skip("no graph to freeze (object-based checkpoint without a .meta)")
+    result = freeze(case.folder, auto_outputs=True, output_path=tmp_path / "f.pb", verify=True)
     assert result.verification["ok"]
 
 
