@@ -68,7 +68,12 @@ def read_for_diagnosis(path: str | Path) -> tuple[LoadedFile | None, list[Findin
     if foreign is not None:
         return None, [foreign]
     if _TEXT_START.match(data[:4096]):
-        return _read_text(path, data)
+        loaded, findings = _read_text(path, data)
+        if loaded is None:  # the guess can be wrong: a binary graph may start like "\nA\n:" (§11)
+            found = next(_binary_candidates(data), None)
+            if found is not None:
+                return _loaded(path, data, found[0], found[1], text=False), []
+        return loaded, findings
     return _read_binary(path, data)
 
 

@@ -184,6 +184,9 @@ def _compare_with_checkpoint(index: GraphIndex, checkpoint: object, suggestions:
     evidence.update(model_weight_bytes=share.model_bytes, share=round(share.share, 4),
                     missing_weights=share.missing[:50], suggested_outputs=suggestions)
     instead = f" The ranking suggests: {_names(suggestions, 5)}." if suggestions else ""
+    if share.held_bytes == 0 and held_weights(index):
+        instead += (" None of the graph's own weights match the checkpoint's names or shapes: check that "
+                    "this is the checkpoint the graph was frozen from.")
     severity = "error" if share.share < min_share else "warning"
     prefix = getattr(checkpoint, "prefix", "") or "<checkpoint>"
     how = f"--outputs {suggestions[0]}" if suggestions else "--auto-outputs"

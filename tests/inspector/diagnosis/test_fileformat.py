@@ -174,3 +174,17 @@ def test_text_meta_is_not_text_format_because_tf_reads_both(tmp_path):
     path.write_text(text_format.MessageToString(meta.meta_graph))
     loaded, findings = read_for_diagnosis(path)
     assert (loaded.kind, loaded.text_format, findings) == ("metagraph", True, [])
+
+
+def test_binary_graph_that_looks_like_text_is_still_read(tmp_path):
+    """A node of 65+ bytes (a letter) with a 58-byte name (':') starts like text: the guess must fall back."""
+    graph = pb.GraphDef()
+    node = graph.node.add(name="n" * 58, op="Placeholder")
+    node.attr["dtype"].type = 1
+    data = graph.SerializeToString()
+    assert data[:1] == b"\n" and data[1:2].isalpha() and data[2:4] == b"\n:"
+    assert fileformat._TEXT_START.match(data)
+    path = tmp_path / "odd.pb"
+    path.write_bytes(data)
+    loaded, findings = read_for_diagnosis(path)
+    assert (loaded.kind, loaded.text_format, findings) == ("graphdef", False, [])

@@ -191,3 +191,9 @@ def test_ref_typed_placeholder_is_a_ref():
 def test_checks_accept_a_plain_graph_def():
     graph_def = _refswitch("frozen_mean").graph_def
     assert [f.code for f in freezing.check_ref_inputs(graph_def)] == ["REF_INPUT"]
+
+
+def test_weights_matching_nothing_suggest_the_wrong_checkpoint():
+    ckpt = FakeCheckpoint(other__kernel=(7, 7))
+    (finding,) = freezing.check_wrong_outputs(mlp().index(), ckpt, [])
+    assert "check that this is the checkpoint" in finding.message
