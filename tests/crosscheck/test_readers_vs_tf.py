@@ -134,21 +134,41 @@ def test_listing_equals_tf(tf, target: Target) -> None:
 # -- values ----------------------------------------------------------------------------------
 
 
-def _tf_value(tf, prefix: str, name: str, dtype) -> np.ndarray | None:
-    """The tensor as TF reads it: CheckpointReader first, RestoreV2 where that cannot (V1)."""
-    try:
-        return np.asarray(tf.train.load_checkpoint(prefix).get_tensor(name))
-    except Exception:  # any TF refusal sends us to the other reader
-        pass
-    graph = tf.Graph()
-    with graph.as_default():
-        restored = tf.raw_ops.RestoreV2(prefix=prefix, tensor_names=[name], shape_and_slices=[""],
-                                        dtypes=[dtype])
-        with tf.compat.v1.Session(graph=graph) as sess:
-            try:
-                return np.asarray(sess.run(restored)[0])
-            except tf.errors.OpError:
-                return None
+class _TfValues:
+    """Tensors as TF reads them: its CheckpointReader first, RestoreV2 where that cannot (V1).
+
+    One reader and one session per checkpoint; RestoreV2 takes the tensor name as a fed input, so
+    each dtype needs one op however many tensors are restored.
+    """
+
+    def __init__(self, tf, prefix: str) -> None:
+        self.tf, self.prefix = tf, prefix
+        self.reader = tf.train.load_checkpoint(prefix)
+        self.graph = tf.Graph()
+        self.session = tf.compat.v1.Session(graph=self.graph)
+        self.restore_ops: dict = {}
+
+    def dtypes(self) -> dict:
+        return self.reader.get_variable_to_dtype_map()
+
+    def get(self, name: str, dtype) -> np.ndarray | None:
+        try:
+            return np.asarray(self.reader.get_tensor(name))
+        except Exception:  # any refusal of the CheckpointReader sends us to RestoreV2
+            pass
+        if dtype not in self.restore_ops:
+            with self.graph.as_default():
+                fed = self.tf.compat.v1.placeholder(self.tf.string, [1])
+                self.restore_ops[dtype] = fed, self.tf.raw_ops.RestoreV2(
+                    prefix=self.prefix, tensor_names=fed, shape_and_slices=[""], dtypes=[dtype])[0]
+        fed, restored = self.restore_ops[dtype]
+        try:
+            return np.asarray(self.session.run(restored, {fed: [name]}))
+        except self.tf.errors.OpError:
+            return None
+
+    def close(self) -> None:
+        self.session.close()
 
 
 def _assert_bit_equal(name: str, ours: np.ndarray, theirs: np.ndarray) -> None:
@@ -162,19 +182,27 @@ def _assert_bit_equal(name: str, ours: np.ndarray, theirs: np.ndarray) -> None:
 
 @pytest.mark.parametrize("target", _params(ALL_TARGETS, "prefix"))
 def test_values_equal_tf_bit_for_bit(tf, target: Target) -> None:
-    from inspector.errors import Ckpt2pbError
     from inspector.readers.checkpoint import open_checkpoint
 
-    dtypes = tf.train.load_checkpoint(target.prefix).get_variable_to_dtype_map()
+    tf_values = _TfValues(tf, target.prefix)
+    dtypes = tf_values.dtypes()
     with open_checkpoint(target.prefix) as reader:
-        for name in reader.tensors:
-            theirs = _tf_value(tf, target.prefix, name, dtypes[name])
-            if theirs is None:  # TF cannot read it either (e.g. a missing .data shard)
-                assert not target.own, f"TensorFlow cannot read {name} of our own fixture"
-                with pytest.raises(Ckpt2pbError):
-                    reader.read(name)
-                continue
-            _assert_bit_equal(name, np.asarray(reader.read(name)), theirs)
+        try:
+            for name in reader.tensors:
+                _compare_tensor(reader, name, tf_values.get(name, dtypes[name]), target)
+        finally:
+            tf_values.close()
+
+
+def _compare_tensor(reader, name: str, theirs: np.ndarray | None, target: Target) -> None:
+    from inspector.errors import Ckpt2pbError
+
+    if theirs is None:  # TF cannot read it either (e.g. a missing .data shard)
+        assert not target.own, f"TensorFlow cannot read {name} of our own fixture"
+        with pytest.raises(Ckpt2pbError):
+            reader.read(name)
+        return
+    _assert_bit_equal(name, np.asarray(reader.read(name)), theirs)
 
 
 # -- graph -----------------------------------------------------------------------------------
