@@ -39,8 +39,8 @@ def data_path(prefix: str, shard: int, num_shards: int) -> str:
 
 
 def _shape(shape_proto, what: str, path: str) -> tuple[int, ...]:
-    dims = tuple(int(d.size) for d in shape_proto.dim)
-    if shape_proto.unknown_rank or any(d < 0 for d in dims):
+    dims = tuple([d.size for d in shape_proto.dim])
+    if (dims and min(dims) < 0) or shape_proto.unknown_rank:
         raise UnreadableInputError(f"{what} has an unknown or negative shape {list(dims)}", path=path,
                                    fix=_CORRUPT_FIX)
     return dims
@@ -134,9 +134,10 @@ class BundleReader(CheckpointReader):
 
     def _meta_of(self, name: str, entry) -> TensorMeta:
         shape = _shape(entry.shape, f"tensor {name!r}", self.index_path)
-        dt_name = dtypes.name_of(entry.dtype)
+        dtype = entry.dtype
+        dt_name = dtypes.name_of(dtype)
         partitioned = len(entry.slices) > 0
-        itemsize = dtypes.by_value(entry.dtype).itemsize if dtypes.is_known(entry.dtype) else None
+        itemsize = dtypes.by_value(dtype).itemsize if dtypes.is_known(dtype) else None
         if itemsize is not None:
             nbytes = _count(shape) * itemsize
         elif partitioned:
