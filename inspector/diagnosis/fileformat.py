@@ -21,7 +21,7 @@ from google.protobuf import text_format
 from google.protobuf.message import DecodeError
 
 from inspector.diagnosis.findings import Finding
-from inspector.diagnosis.wire import WireProblem, walk, walk_generic
+from inspector.diagnosis.wire import WireProblem, expected_wire_types, walk, walk_generic
 from inspector.errors import UnreadableInputError
 from inspector.proto import pb
 from inspector.readers import dtypes
@@ -309,7 +309,9 @@ def _binary_problem(data: bytes) -> Finding:
             return _unknown_binary(data)
     name, result = best
     if result.problem.truncated:
-        return _truncated(data, name, result.problem, result.complete_top_level.get(1, 0))
+        complete = (result.complete_top_level.get(1, 0) if name == "GraphDef"
+                    else sum(result.complete_top_level.values()))
+        return _truncated(data, name, result.problem, complete)
     return _corrupt(data, name, result.problem)
 
 
@@ -339,7 +341,7 @@ def _corrupt(data: bytes, message: str, problem: WireProblem) -> Finding:
          "expected": problem.expected, "message": message, **problem.evidence})
 
 
-_UNIT = {"GraphDef": "node(s)", "MetaGraphDef": "meta_info_def field(s)", "SavedModel": "field(s)"}
+_UNIT = {"GraphDef": "node(s)", "MetaGraphDef": "top-level field(s)", "SavedModel": "top-level field(s)"}
 
 
 def _first_tag_fits(data: bytes, descriptor: object) -> bool:
@@ -347,8 +349,7 @@ def _first_tag_fits(data: bytes, descriptor: object) -> bool:
     if not data or data[0] & 0x80:
         return False
     field = descriptor.fields_by_number.get(data[0] >> 3)
-    return field is not None and (data[0] & 7) == 2 and field.type in (
-        field.TYPE_MESSAGE, field.TYPE_STRING, field.TYPE_BYTES)
+    return field is not None and (data[0] & 7) in expected_wire_types(field)
 
 
 def _known_other_message(data: bytes) -> Finding | None:

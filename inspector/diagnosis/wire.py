@@ -61,7 +61,7 @@ _FIXED64 = {FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FIXED64, FieldDesc
 _FIXED32 = {FieldDescriptor.TYPE_FLOAT, FieldDescriptor.TYPE_FIXED32, FieldDescriptor.TYPE_SFIXED32}
 
 
-def _expected_wire_types(fd: FieldDescriptor) -> set[int]:
+def expected_wire_types(fd: FieldDescriptor) -> set[int]:
     if fd.type in _LENGTH_TYPES:
         return {2}
     scalar = 1 if fd.type in _FIXED64 else 5 if fd.type in _FIXED32 else 0
@@ -99,7 +99,7 @@ class _Walker:
                 self.stop(depth, False, tag_at, path,
                           f"a field tag of {desc.full_name}, found field {number} with "
                           f"{_WIRE_NAMES[wire]}", tag_byte=data[tag_at], message=desc.name)
-            if fd is not None and wire not in _expected_wire_types(fd):
+            if fd is not None and wire not in expected_wire_types(fd):
                 self.stop(depth, False, tag_at, where,
                           f"field {fd.name} (#{number}) as {_kind(fd)}, found {_WIRE_NAMES[wire]}",
                           message=desc.name)

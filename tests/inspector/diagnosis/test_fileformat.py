@@ -188,3 +188,20 @@ def test_binary_graph_that_looks_like_text_is_still_read(tmp_path):
     path.write_bytes(data)
     loaded, findings = read_for_diagnosis(path)
     assert (loaded.kind, loaded.text_format, findings) == ("graphdef", False, [])
+
+
+@pytest.mark.parametrize("name", ["healthy_mlp.pb", "healthy_cnn_bn.pb", "healthy_rnn_while.pb",
+                                  "graph_only.pb", "meta_as_graph.meta", "saved_model_tf1/saved_model.pb"])
+@pytest.mark.parametrize("fraction", [0.05, 0.3, 0.5, 0.8, 0.999])
+def test_any_cut_of_a_binary_graph_is_truncated(tmp_path, name, fraction):
+    from inspector.diagnosis.wire import walk_generic
+
+    data = (GRAPHS / name).read_bytes()
+    cut = data[: max(2, int(len(data) * fraction))]
+    if walk_generic(cut) is not None:
+        pytest.skip("the cut falls on a top-level field boundary: a shorter but valid message")
+    path = tmp_path / Path(name).name
+    path.write_bytes(cut)
+    finding = _only(path)
+    assert finding.code == "TRUNCATED", finding.message
+    assert finding.evidence["needs_file_size"] <= len(data)
