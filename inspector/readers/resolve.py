@@ -185,7 +185,8 @@ def _scan_folder(folder: str) -> list[SavedCheckpoint]:
             continue
         prefix = _V1_SHARD.sub(lambda m: f"-?????-of-{m.group(2)}", entry.path)
         found.setdefault(prefix, SavedCheckpoint(Path(prefix).name, prefix, step_of(prefix), True))
-    return sorted(found.values(), key=lambda s: (s.step is None, s.step or 0, _mtime(s.prefix)))
+    # Newest last: a numbered step beats an unnumbered prefix; ties go by modification time.
+    return sorted(found.values(), key=lambda s: (s.step is not None, s.step or 0, _mtime(s.prefix)))
 
 
 def _mtime(prefix: str) -> float:
@@ -207,20 +208,30 @@ def _merge_steps(listed: list[SavedCheckpoint], scanned: list[SavedCheckpoint]) 
 
 # --------------------------------------------------------------------------- folders
 def _resolve_folder(folder: str, path: str) -> Artifacts:
-    for candidate in (folder, _saved_model_of(os.path.join(folder, "variables"))):
-        for name in SAVED_MODEL_FILES:
-            graph = os.path.join(candidate or folder, name)
-            if candidate and os.path.isfile(graph):
-                return _saved_model(candidate, graph, path)
+    # The SavedModel itself, or its variables/ folder.
+    for saved_model in (folder, _saved_model_of(os.path.join(folder, "variables"))):
+        graphs = [os.path.join(saved_model, n) for n in SAVED_MODEL_FILES] if saved_model else []
+        for graph in graphs:
+            if os.path.isfile(graph):
+                return _saved_model(saved_model, graph, path)
     state_path = os.path.join(folder, STATE_FILENAME)
     scanned = _scan_folder(folder)
+    state_problem = None
     if os.path.isfile(state_path):
-        return _from_state(state_path, path, scanned)
+        try:
+            return _from_state(state_path, path, scanned)
+        except UnreadableInputError as exc:
+            if not scanned:
+                raise
+            state_problem = exc  # TF too ignores an unreadable state file; fall back to the files
     if scanned:
         newest = scanned[-1]
         art = _checkpoint(path, newest.prefix, checkpoint_format(newest.prefix) or "V2")
         art.steps = scanned
-        if len(scanned) > 1:
+        if state_problem is not None:
+            art.warnings.append(f"ignored the state file ({state_problem.problem}); using the newest "
+                                f"checkpoint by step: {Path(newest.prefix).name}")
+        elif len(scanned) > 1:
             art.warnings.append(f"no checkpoint state file; using the newest of {len(scanned)} checkpoints "
                                 f"by step: {Path(newest.prefix).name}")
         return art

@@ -59,6 +59,13 @@ def test_folder_without_state_file_takes_newest_step(run):
     assert "newest of 3" in art.warnings[0]
 
 
+def test_unreadable_state_file_falls_back_to_the_files(run):
+    (run / "checkpoint").write_bytes(b"\x00garbage")
+    art = resolve(run)
+    assert Path(art.prefix).name == "model.ckpt-300"
+    assert "ignored the state file" in art.warnings[0]
+
+
 def test_state_file_naming_a_deleted_checkpoint_falls_back(run):
     for f in run.glob("model.ckpt-300.*"):
         f.unlink()
