@@ -13,6 +13,7 @@ NodeDefs: :meth:`GraphModel.node_def` returns the original message.
 
 from __future__ import annotations
 
+import gc
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -68,7 +69,16 @@ class GraphModel:
         if meta_graph is not None and meta_graph.HasField("meta_info_def"):
             self.op_defs = {op.name: op for op in meta_graph.meta_info_def.stripped_op_list.op}
         self.functions: dict[str, object] = {f.signature.name: f for f in graph_def.library.function}
-        self._build()
+        # The build allocates a few dicts per node and edge and no reference cycles; automatic
+        # collections would rescan the growing graph again and again (bench: 7k nodes 0.23 -> 0.13 s,
+        # 50k nodes 1.6-2.3 -> 0.95 s CPU). Pause the collector for the build only.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self._build()
+        finally:
+            if collecting:
+                gc.enable()
 
     @classmethod
     def from_graph_def(cls, graph_def, meta_graph=None) -> GraphModel:
