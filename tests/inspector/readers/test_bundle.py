@@ -180,3 +180,37 @@ def test_big_endian_bundle_is_swapped_on_read(tmp_path):
             assert b"".join(reader.raw_chunks(name, 4)) == value.tobytes()
         assert reader.location("f") is None  # bytes on disk are not the little-endian buffer
         assert reader.location("u8") is not None
+
+
+def _variant_bytes(elements: list[bytes]) -> tuple[bytes, int]:
+    """DT_VARIANT layout (FORMATS.md §4.4-4.5): varint length, proto, masked running CRC per element."""
+    from inspector.readers.crc32c import crc32c, mask
+    from tests.inspector.readers.builders import varint
+    out, crc = b"", 0
+    for element in elements:
+        crc = crc32c(element, crc32c(len(element).to_bytes(8, "little"), crc))
+        stored = mask(crc).to_bytes(4, "little")
+        crc = crc32c(stored, crc)
+        out += varint(len(element)) + element + stored
+    return out, mask(crc)
+
+
+def test_variant_tensor_elements_and_checksums(tmp_path):
+    from inspector.proto import pb
+    from tests.inspector.readers.builders import table
+    elements = [pb.VariantTensorDataProto(type_name=f"t{i}", metadata=b"\x00" * i).SerializeToString()
+                for i in range(3)]
+    raw, crc = _variant_bytes(elements)
+    entry = pb.BundleEntryProto(dtype=21, size=len(raw), crc32c=crc)
+    entry.shape.dim.add(size=3)
+    header = pb.BundleHeaderProto(num_shards=1)
+    (tmp_path / "v.index").write_bytes(table([(b"", header.SerializeToString()),
+                                              (b"tl", entry.SerializeToString())]))
+    data = tmp_path / "v.data-00000-of-00001"
+    data.write_bytes(raw)
+    with BundleReader(tmp_path / "v") as reader:
+        assert reader.tensors["tl"].dtype == "variant"
+        assert list(reader.read("tl")) == elements
+    data.write_bytes(raw[:-1] + bytes([raw[-1] ^ 1]))
+    with BundleReader(tmp_path / "v") as reader, pytest.raises(UnreadableInputError, match="checksum"):
+        reader.read("tl")
