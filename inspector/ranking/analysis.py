@@ -16,6 +16,7 @@ from inspector.ranking.index import GraphIndex
 from inspector.ranking.subgraphs import (
     GRADIENT,
     OPTIMIZER,
+    PLUMBING,
     SAVER,
     VARIABLE_OPS,
     Exclusions,
@@ -32,11 +33,17 @@ FEED = "feed"  # feeds only a variable assignment (Keras set_value placeholders)
 
 @dataclass
 class InputInfo:
-    """One graph input and what the analysis concluded about it."""
+    """One graph input and what the analysis concluded about it.
+
+    ``port`` is set for one output of a node that yields several tensors (an iterator or a
+    queue dequeue giving features and labels together): each output is classified on its own.
+    """
 
     index: int
     kind: str
     reasons: list[str] = field(default_factory=list)
+    port: int | None = None
+    name: str = ""
 
 
 @dataclass
@@ -64,7 +71,7 @@ class Analysis:
         return signals.share_of(self.weight_bits[i], self.weight_sizes, self.weight_total)
 
     def feature_names(self, i: int) -> list[str]:
-        names = [self.index.names[info.index] for info in self.inputs]
+        names = [info.name for info in self.inputs]
         return signals.names_of(self.input_bits[i] & self.feature_mask, names)
 
 
@@ -118,9 +125,8 @@ def _analyze(index: GraphIndex, meta_graph, model) -> Analysis:
     weight_sizes = [signals.num_elements(index.shapes[i]) for i in weights]
     blocked = excl.category
     weight_bits = signals.propagate_bits(index, {w: 1 << k for k, w in enumerate(weights)}, blocked)
-    live_inputs = [i for i in input_nodes if not excl.category[i]]
-    input_bits = signals.propagate_bits(index, {n: 1 << k for k, n in enumerate(live_inputs)},
-                                        blocked)
+    live_inputs = _input_tensors(index, model, [i for i in input_nodes if not excl.category[i]])
+    input_bits = signals.propagate_bits(index, _input_seeds(index, model, live_inputs), blocked)
     infos = _classify_inputs(index, excl, live_inputs, set(weights), weight_bits, input_bits, model)
     feature_mask = label_mask = 0
     for k, info in enumerate(infos):
@@ -137,6 +143,34 @@ def _analyze(index: GraphIndex, meta_graph, model) -> Analysis:
                     tainted=tainted)
 
 
+def _input_tensors(index: GraphIndex, model, nodes: list[int]) -> list[tuple[int, int | None]]:
+    """(node, None) per single-output input; (node, port) per output of a multi-output one."""
+    tensors: list[tuple[int, int | None]] = []
+    for i in nodes:
+        outputs = _output_count(model, index.names[i])
+        if outputs > 1:
+            tensors.extend((i, port) for port in range(outputs))
+        else:
+            tensors.append((i, None))
+    return tensors
+
+
+def _input_seeds(index: GraphIndex, model, tensors: list[tuple[int, int | None]]) -> dict[int, int]:
+    """Bit k for input tensor k: on the node itself, or, for one output of a multi-output node,
+    on each consumer reading that output (so features and labels stay apart)."""
+    seeds: dict[int, int] = {}
+    for k, (i, port) in enumerate(tensors):
+        if port is None:
+            seeds[i] = seeds.get(i, 0) | 1 << k
+            continue
+        name = index.names[i]
+        for j in index.data_out[i]:
+            ports = model.g.edges[name, index.names[j]].get("ports") or [(0, 0)]
+            if any(out == port for out, _ in ports):
+                seeds[j] = seeds.get(j, 0) | 1 << k
+    return seeds
+
+
 def _trainable_weights(index: GraphIndex, meta: MetaInfo, excl: Exclusions, frozen: bool) -> list[int]:
     """The model's trainable weights: the trainable_variables collection when the MetaGraphDef has
     one, else every variable still in the model, else (frozen graph) its float constants."""
@@ -149,7 +183,8 @@ def _trainable_weights(index: GraphIndex, meta: MetaInfo, excl: Exclusions, froz
             if not excl.category[i] and signals.is_weight_source(index, i, frozen)]
 
 
-def _classify_inputs(index: GraphIndex, excl: Exclusions, inputs: list[int], weights: set[int],
+def _classify_inputs(index: GraphIndex, excl: Exclusions, inputs: list[tuple[int, int | None]],
+                     weights: set[int],
                      weight_bits: list[int], input_bits: list[int], model) -> list[InputInfo]:
     """Feature inputs reach a layer directly; labels meet the weights only after the prediction;
     training switches are scalars or booleans (keep_prob, is_training, learning_rate)."""
@@ -168,9 +203,15 @@ def _classify_inputs(index: GraphIndex, excl: Exclusions, inputs: list[int], wei
             meets_weights |= input_bits[i]
     has_weights = bool(weights)
     infos = []
-    for k, i in enumerate(inputs):
-        infos.append(_classify_one(index, excl, i, 1 << k, reach_layer, meets_weights, has_weights,
-                                   model))
+    for k, (i, port) in enumerate(inputs):
+        if port is None:
+            info = _classify_one(index, excl, i, 1 << k, reach_layer, meets_weights, has_weights, model)
+            info.name = index.names[i]
+        else:
+            info = _classify_port(i, port, 1 << k, reach_layer, meets_weights, has_weights)
+            info.name = f"{index.names[i]}:{port}"
+        info.port = port
+        infos.append(info)
     # A scalar is a switch only when the graph has a real (non-scalar) feature input; a graph
     # whose only inputs are scalars (c = a * b) takes them as features.
     if not any(info.kind == FEATURE for info in infos):
@@ -178,6 +219,18 @@ def _classify_inputs(index: GraphIndex, excl: Exclusions, inputs: list[int], wei
             if info.kind == SWITCH and "scalar" in " ".join(info.reasons):
                 info.kind = FEATURE
     return infos
+
+
+def _classify_port(i: int, port: int, bit: int, reach_layer: int, meets_weights: int,
+                   has_weights: bool) -> InputInfo:
+    """One output of an iterator or a dequeue: features reach a layer, labels meet the weights
+    only after the prediction, anything else is carried along (ids, weights, keys)."""
+    if bit & reach_layer or not has_weights:
+        return InputInfo(i, FEATURE, [f"output {port} of a multi-output input, flows into a layer"])
+    if bit & meets_weights:
+        return InputInfo(i, LABEL, [f"output {port} of a multi-output input, meets the weights only "
+                                    "after the prediction (loss or metrics)"])
+    return InputInfo(i, FEED, [f"output {port} of a multi-output input, not used by the model"])
 
 
 def _classify_one(index: GraphIndex, excl: Exclusions, i: int, bit: int, reach_layer: int,
@@ -191,12 +244,12 @@ def _classify_one(index: GraphIndex, excl: Exclusions, i: int, bit: int, reach_l
             return InputInfo(i, SWITCH, ["feeds only the optimizer (a training hyperparameter)"])
         if SAVER in kinds:
             return InputInfo(i, FEED, ["feeds only the saver"])
+        if PLUMBING in kinds:
+            return InputInfo(i, FEED, ["feeds only input plumbing (a queue or a reader)"])
         return InputInfo(i, FEED, ["feeds only a variable assignment"])
     if index.dtypes[i] in ("resource", "variant"):
         return InputInfo(i, FEED, [f"a captured {index.dtypes[i]} handle (a variable or table of a "
                                    "function graph), not data"])
-    if _multi_output(model, name):
-        return InputInfo(i, FEATURE, ["yields several tensors (features and labels together)"])
     if index.dtypes[i] == "bool":
         return InputInfo(i, SWITCH, ["boolean scalar: a training switch"])
     if any(index.ops[j] in ("Switch", "RefSwitch") and _predicate_of(model, index.names[j]) == name
@@ -211,16 +264,16 @@ def _classify_one(index: GraphIndex, excl: Exclusions, i: int, bit: int, reach_l
     return InputInfo(i, FEATURE, ["does not meet the model's weights"])
 
 
-def _multi_output(model, name: str) -> bool:
-    """Iterator and queue outputs often carry (features, labels) as outputs of one node."""
+def _output_count(model, name: str) -> int:
+    """Outputs of an iterator or a dequeue: they often carry (features, labels) together."""
     try:
         node = model.node_def(name)
     except (KeyError, AttributeError):
-        return False
+        return 1
     for attr in ("output_types", "component_types"):
-        if attr in node.attr and len(node.attr[attr].list.type) > 1:
-            return True
-    return False
+        if attr in node.attr and node.attr[attr].WhichOneof("value") == "list":
+            return max(1, len(node.attr[attr].list.type))
+    return 1
 
 
 def _predicate_of(model, switch_name: str) -> str | None:

@@ -17,7 +17,7 @@ def explain_exclusions(model, meta_graph=None) -> list[Exclusion]:
     for i, category in enumerate(a.excl.category):
         if category:
             families.setdefault(REASONS[category], []).append(index.names[i])
-    labels = [index.names[info.index] for info in a.inputs if info.kind == "label"]
+    labels = [info.name for info in a.inputs if info.kind == "label"]
     if labels:
         why = "depends on the label input " + ", ".join(f"'{n}'" for n in labels) + \
             " (loss and metrics, not the prediction)"

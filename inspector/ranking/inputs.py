@@ -33,9 +33,16 @@ def rank_inputs(model, meta_graph=None) -> list[Candidate]:
         if info.kind == FEATURE and used >> k & 1:
             score += 0.05
             reasons.append("the best output candidate is computed from it")
-        found[index.names[i]] = Candidate(name=index.names[i], score=score, op=index.ops[i],
-                                          dtype=index.dtypes[i], shape=index.shapes[i],
-                                          reasons=reasons, group=info.kind)
+        fed = [j for j in index.data_out[i] if index.ops[j] == "PlaceholderWithDefault"]
+        if info.kind == FEATURE and fed:
+            score -= 0.1
+            reasons.append(f"the default value of the input '{index.names[fed[0]]}', which is "
+                           "what a caller feeds")
+        whole = info.port is None
+        found[info.name] = Candidate(name=info.name, score=score, op=index.ops[i],
+                                     dtype=index.dtypes[i] if whole or info.port == 0 else None,
+                                     shape=index.shapes[i] if whole or info.port == 0 else None,
+                                     reasons=reasons, group=info.kind)
     declared = []
     for entry in signature_inputs(meta_graph if meta_graph is not None
                                   else getattr(model, "meta_graph", None)):
@@ -43,7 +50,7 @@ def rank_inputs(model, meta_graph=None) -> list[Candidate]:
         if i is None:
             continue
         name = index.names[i]
-        old = found.pop(name, None)
+        old = found.pop(name, None) or found.pop(entry.tensor, None)
         reasons = [f"declared as input '{entry.key}' of signature '{entry.signature}'"]
         if old is not None:
             reasons += old.reasons

@@ -229,21 +229,29 @@ def _frontier_kind(a: Analysis, i: int, live: list[int], tainted: list[int], tai
 
 
 def _loss_target(a: Analysis, root: int, source: int) -> int | None:
-    """The data the loss compares ``source`` with: an input-carrying operand met on the way down
-    from the loss that ``source`` does not depend on (labels, or the input for an autoencoder)."""
-    index = a.index
-    current, seen = root, set()
-    while current not in seen and current != source:
-        seen.add(current)
-        operands = [j for j in index.data_in[current] if not a.excl.category[j]]
-        for j in operands:
-            if a.input_bits[j] and not a.weight_bits[j]:
-                return j
-        weighted = [j for j in operands if a.weight_bits[j]]
-        if not weighted:
-            return None
-        current = max(weighted, key=a.share)
+    """The data the loss compares ``source`` with (labels, or the input for an autoencoder).
+
+    Searches the loss's own operands breadth first from the loss down to ``source`` (a logistic
+    loss meets its labels on a side branch): the first value carrying an input but no weights.
+    """
+    index, cat = a.index, a.excl.category
+    queue, seen = [root], {root, source}
+    for _depth in range(_LOSS_DEPTH):
+        nxt = []
+        for current in queue:
+            for j in index.data_in[current]:
+                if j in seen or cat[j]:
+                    continue
+                seen.add(j)
+                if a.input_bits[j] and not a.weight_bits[j]:
+                    return j
+                if a.weight_bits[j]:
+                    nxt.append(j)
+        queue = nxt
     return None
+
+
+_LOSS_DEPTH = 12
 
 
 def loss_source(a: Analysis, root: int) -> int | None:

@@ -51,9 +51,9 @@ LOSS_OPS = frozenset({
 })
 # Ops that turn a prediction into a decision to compare with labels (argmax, thresholds).
 DECISION_OPS = frozenset({"ArgMax", "ArgMin", "Round", "Greater", "GreaterEqual", "Less",
-                          "LessEqual", "TopKV2"})
+                          "LessEqual", "TopKV2", "LogicalNot"})
 METRIC_OPS = frozenset({"Equal", "NotEqual", "InTopK", "InTopKV2", "Less", "Greater",
-                        "LessEqual", "GreaterEqual"})
+                        "LessEqual", "GreaterEqual", "LogicalAnd", "LogicalOr", "LogicalNot"})
 
 _OUTPUT_WORDS = re.compile(
     r"(^|[/_])(outputs?|logits?|predictions?|preds?|probabilities|probs?|proba|scores?|"

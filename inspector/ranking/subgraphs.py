@@ -47,9 +47,10 @@ REASONS = {
 }
 
 # Categories whose *consumers* are excluded too: anything computed from a gradient, an update,
-# a summary or a counter belongs to the same machinery. Plumbing and init are not propagated:
-# a dequeue's consumers are the model.
-_PROPAGATED = frozenset({GRADIENT, OPTIMIZER, ASSIGN, SAVER, SUMMARY, METRIC, GLOBAL_STEP, ACCUMULATE})
+# a summary, a counter or an is-initialized check belongs to the same machinery. Plumbing is
+# not propagated: a dequeue's consumers are the model.
+_PROPAGATED = frozenset({GRADIENT, OPTIMIZER, ASSIGN, SAVER, SUMMARY, METRIC, GLOBAL_STEP, ACCUMULATE,
+                         INIT})
 
 # Categories allowed to absorb *forward* nodes (nodes computed from inputs or weights): a
 # moving-average update consumes the batch statistics and nothing else does. Gradients and

@@ -71,3 +71,21 @@ def test_captured_resource_handles_are_not_inputs():
     ranked = rank_inputs(b.model())
     assert names(ranked)[0] == "x"
     assert ranked[1].reasons[0] == "not a model input"
+
+
+def test_features_and_labels_from_one_iterator_are_told_apart():
+    from inspector.proto import pb
+
+    b = Builder()
+    it = b.node("IteratorGetNext", "IteratorGetNext")
+    types = b.graph.node[-1].attr["output_types"].list.type
+    types.extend([pb.DataType.DT_FLOAT, pb.DataType.DT_INT64])
+    logits = b.dense("logits", b.node("hidden/Relu", "Relu", b.dense("hidden", it + ":0")))
+    b.softmax_loss(logits, it + ":1")
+    b.node("probs", "Softmax", logits)
+    kinds = {info.name: info.kind for info in analyze(b.model()).inputs}
+    assert kinds == {"IteratorGetNext:0": FEATURE, "IteratorGetNext:1": LABEL}
+    from inspector.ranking import rank_outputs
+
+    ranked = names(rank_outputs(b.model()))
+    assert ranked[0] == "probs" and "loss/xent" not in ranked
