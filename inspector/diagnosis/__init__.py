@@ -70,11 +70,12 @@ def diagnose_graph(loaded: object, model: object | None = None, checkpoint: obje
         findings += check(index)
     not_frozen = freezing.check_not_frozen(index, kind, checkpoint_prefix)
     findings += not_frozen
-    findings += freezing.check_training_leftovers(index, frozen=not not_frozen)
+    frozen = not any(f.evidence["used"] for f in not_frozen)
+    findings += freezing.check_training_leftovers(index, frozen=frozen)
     findings += freezing.check_ref_inputs(index)
     unfeedable = structure.check_unfeedable_placeholders(index)
     findings += unfeedable
-    if not not_frozen and not unfeedable:  # weights may hide behind those resources
+    if frozen and not unfeedable:  # weights may hide behind those resources
         findings += freezing.check_wrong_outputs(index, checkpoint, suggestions)
     for check in inference.CHECKS:
         findings += check(index)

@@ -56,6 +56,11 @@ def variables_in(index: GraphIndex) -> list[str]:
     return found
 
 
+def used_variables(index: GraphIndex) -> list[str]:
+    """Variables an output needs (function-body variables always count)."""
+    return [v for v in variables_in(index) if v not in index.nodes or v in index.needed]
+
+
 @accepts_graph_def
 def check_not_frozen(index: GraphIndex, kind: str = "graphdef",
                      checkpoint_prefix: str | None = None) -> list[Finding]:
@@ -67,13 +72,21 @@ def check_not_frozen(index: GraphIndex, kind: str = "graphdef",
     where = {"graphdef": "this graph file", "metagraph": "this MetaGraphDef",
              "saved_model": "this SavedModel's graph"}.get(kind, "this graph")
     severity = "error" if kind == "graphdef" else "warning"
+    used = used_variables(index)
+    if not used and index.outputs:
+        return [Finding(
+            "NOT_FROZEN", "warning",
+            f"{len(variables)} variable(s) remain ({_names(variables)}) although no output uses them: the "
+            "graph runs, but loaders that initialise or restore every variable will look for them.",
+            "Freeze again with only the inference outputs (the variables are then dropped), or remove the "
+            "stray variable nodes.", {"variables": variables[:50], "count": len(variables), "used": []})]
     return [Finding(
         "NOT_FROZEN", severity,
         f"{where[0].upper() + where[1:]} still has {len(variables)} variable(s) ({_names(variables)}): the "
         "weights are not in it but in a checkpoint (or a SavedModel's variables/), so loading it alone "
         "gives uninitialized variables.",
         f"Freeze it with the checkpoint it was trained with: {source}.",
-        {"variables": variables[:50], "count": len(variables)})]
+        {"variables": variables[:50], "count": len(variables), "used": used[:50]})]
 
 
 # --------------------------------------------------------------------------------------------
@@ -153,7 +166,7 @@ def weight_share(index: GraphIndex, tensors: dict) -> WeightShare:
 def check_wrong_outputs(index: GraphIndex, checkpoint: object | None = None,
                         suggestions: list[str] | None = None, min_share: float = 0.5) -> list[Finding]:
     """Frozen graphs only (call after NOT_FROZEN found nothing). ``checkpoint`` has ``.tensors``."""
-    if not index.outputs or variables_in(index):
+    if not index.outputs or used_variables(index):
         return []
     held = held_weights(index)
     held_bytes = sum(b for _, _, b in held.values())

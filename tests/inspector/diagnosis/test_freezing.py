@@ -19,19 +19,25 @@ class FakeCheckpoint:
 
 # NOT_FROZEN -----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("op", ["VariableV2", "VarHandleOp", "Variable"])
-def test_variables_mean_not_frozen(op):
+def _with_variable(op: str) -> Graph:
+    """mlp() whose output also reads variable 'v'."""
     g = mlp()
     g.add("v", op, dtype=FLOAT)
-    (finding,) = freezing.check_not_frozen(g.index())
+    g.add("v/read", "ReadVariableOp" if op == "VarHandleOp" else "Identity", ["v"], T=FLOAT)
+    g.add("out", "AddV2", ["probs", "v/read"], T=FLOAT)
+    return g
+
+
+@pytest.mark.parametrize("op", ["VariableV2", "VarHandleOp", "Variable"])
+def test_variables_mean_not_frozen(op):
+    (finding,) = freezing.check_not_frozen(_with_variable(op).index())
     assert (finding.code, finding.severity, finding.evidence["variables"]) == ("NOT_FROZEN", "error", ["v"])
     assert "freeze <checkpoint folder or prefix>" in finding.fix
 
 
 def test_not_frozen_is_a_warning_for_metagraphs_and_uses_the_checkpoint_in_the_fix():
-    g = mlp()
-    g.add("v", "VariableV2", dtype=FLOAT)
-    (finding,) = freezing.check_not_frozen(g.index(), "metagraph", "ckpt/model.ckpt-5")
+    (finding,) = freezing.check_not_frozen(_with_variable("VariableV2").index(), "metagraph",
+                                           "ckpt/model.ckpt-5")
     assert finding.severity == "warning"
     assert "`freeze ckpt/model.ckpt-5 --auto-outputs -o frozen.pb`" in finding.fix
 
@@ -197,3 +203,10 @@ def test_weights_matching_nothing_suggest_the_wrong_checkpoint():
     ckpt = FakeCheckpoint(other__kernel=(7, 7))
     (finding,) = freezing.check_wrong_outputs(mlp().index(), ckpt, [])
     assert "check that this is the checkpoint" in finding.message
+
+
+def test_stray_variable_no_output_uses_is_only_a_warning():
+    g = mlp()
+    g.add("global_step", "VariableV2", dtype=FLOAT)
+    (finding,) = freezing.check_not_frozen(g.index())
+    assert (finding.severity, finding.evidence["used"]) == ("warning", [])
