@@ -4,11 +4,12 @@ For each checkpoint prefix (every saved step of every checkpoint or SavedModel f
 things must agree with TF: the listing (names in order, shapes, dtype names) with
 ``tf.train.list_variables`` and ``get_variable_to_dtype_map``; every value, bit for bit, with
 ``tf.train.load_variable`` (or with ``RestoreV2`` where TF's Python ``CheckpointReader`` cannot read
-a V1 tensor, FORMATS.md §6.4); and the node and function sets of the ``.meta`` (or SavedModel)
-graph with what TF imports. GraphDef files (.pb/.pbtxt, healthy and broken) get the same graph
-check. Where TensorFlow refuses to import a graph we must still read it, and the test records TF's
-refusal as a ``tf_import_failed`` property instead of passing silently; where TF cannot read a
-tensor or parse a file at all, we must refuse it with our own error type.
+a V1 tensor, FORMATS.md §6.4), both from ``read`` and as streamed by ``raw_chunks`` (what the
+freezer writes); and the node and function sets of the ``.meta`` (or SavedModel) graph with what
+TF imports. GraphDef files (.pb/.pbtxt, healthy and broken) get the same graph check. Where
+TensorFlow refuses to import a graph we must still read it, and the test records TF's refusal as
+a ``tf_import_failed`` property instead of passing silently; where TF cannot read a tensor or
+parse a file at all, we must refuse it with our own error type.
 
 Targets are found from the registry and the files on disk, so a fixture or corpus case added later
 is covered without touching this file.
@@ -31,6 +32,7 @@ pytestmark = pytest.mark.tf
 
 _V1_SHARD_FILE = re.compile(r"-(\d{5})-of-(\d{5})$")
 _V1_SHARD_GLOB = "-[0-9][0-9][0-9][0-9][0-9]-of-[0-9][0-9][0-9][0-9][0-9]"
+_SMALL_CHUNK = 40  # bytes: forces many chunks, and for partitioned tensors many bands
 _CORPUS_KINDS = ("checkpoint", "saved_model", "broken")
 
 
@@ -202,7 +204,11 @@ def _compare_tensor(reader, name: str, theirs: np.ndarray | None, target: Target
         with pytest.raises(Ckpt2pbError):
             reader.read(name)
         return
-    _assert_bit_equal(name, np.asarray(reader.read(name)), theirs)
+    ours = np.asarray(reader.read(name))
+    _assert_bit_equal(name, ours, theirs)
+    if ours.dtype != object:  # the freezer's streaming path: small chunks cross piece borders
+        streamed = b"".join(reader.raw_chunks(name, chunk_size=_SMALL_CHUNK))
+        assert streamed == np.ascontiguousarray(theirs).astype(theirs.dtype.newbyteorder("<")).tobytes(), name
 
 
 # -- graph -----------------------------------------------------------------------------------
