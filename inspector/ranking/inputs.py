@@ -7,6 +7,7 @@ ranking must ignore); this module turns it into scored candidates.
 
 from __future__ import annotations
 
+from inspector.ranking import signals
 from inspector.ranking.analysis import FEATURE, FEED, LABEL, SWITCH, analyze
 from inspector.ranking.candidate import Candidate
 from inspector.ranking.signatures import signature_inputs
@@ -33,6 +34,8 @@ def rank_inputs(model, meta_graph=None) -> list[Candidate]:
         if info.kind == FEATURE and used >> k & 1:
             score += 0.05
             reasons.append("the best output candidate is computed from it")
+        if info.kind == LABEL and signals.label_name_hint(info.name):
+            reasons.append("its name suggests labels (weak evidence)")
         fed = [j for j in index.data_out[i] if index.ops[j] == "PlaceholderWithDefault"]
         if info.kind == FEATURE and fed:
             score -= 0.1

@@ -26,8 +26,9 @@ ADVERSARIAL = "adversarial"
 OTHER = "other"
 
 # How much the way a frontier node ends counts. A sink of the model is what an author computes
-# to use; the value the loss consumes is the prediction of a training graph; a value only
-# compared in a metric is usually an argmax of the prediction.
+# to use; the value the loss consumes (with labels) or the metrics compare (through an argmax)
+# is the prediction of a training graph; a value a label-free loss is computed from is weaker
+# evidence (a GAN's discriminator logits, an auxiliary loss).
 _KIND_BONUS = {SINK: 0.30, LOSS: 0.22, LOSS_INPUT: 0.18, SUMMARIZED: 0.22, METRIC: 0.20,
                ADVERSARIAL: 0.05, OTHER: 0.05}
 _KIND_REASON = {
@@ -90,7 +91,7 @@ def frontier_drafts(a: Analysis) -> dict[int, _Draft]:
             continue
         kind = _frontier_kind(a, i, live, tainted, tail)
         if kind in (LOSS, METRIC) and not live:
-            i = _behind_loss_plumbing(a, i, tail)
+            i = _behind_loss_plumbing(a, i)
             if i in drafts:
                 continue
         drafts[i] = _Draft(i, kind)
@@ -99,7 +100,7 @@ def frontier_drafts(a: Analysis) -> dict[int, _Draft]:
         drafts.pop(root, None)
         source = loss_source(a, root)
         if source is not None:
-            source = _behind_loss_plumbing(a, source, tail)
+            source = _behind_loss_plumbing(a, source)
         if source is None or index.ops[source] in _NOT_CANDIDATE_OPS or a.label_tainted(source):
             continue
         target = _loss_target(a, root, source)
@@ -142,7 +143,7 @@ def metric_tails(a: Analysis) -> list[bool]:
     return tail
 
 
-def _behind_loss_plumbing(a: Analysis, i: int, tail: list[bool]) -> int:
+def _behind_loss_plumbing(a: Analysis, i: int) -> int:
     """Step back over the ops the loss made for itself (reshapes, ``log1p(exp(-|x|))`` …).
 
     Such ops sit in the name scope of the loss op consuming them (``loss/xent/Reshape_1``), not

@@ -80,7 +80,7 @@ def switch_name_hint(name: str) -> bool:
 
 
 def label_name_hint(name: str) -> bool:
-    """Weak evidence that an input holds labels; used only in reasons and near-ties."""
+    """Weak evidence that an input holds labels; only mentioned in the reasons, never decides."""
     return bool(_LABEL_WORDS.search(name))
 
 
