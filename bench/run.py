@@ -172,11 +172,29 @@ def compare_listings(ours_stdout: str, tf_stdout: str) -> dict:
     }
 
 
+# What `inspect` pays before reading anything: each row a child process importing one layer.
+IMPORT_LAYERS = (
+    ("interpreter start-up", "pass"),
+    ("protobuf + our message classes", "from inspector.proto import pb"),
+    ("numpy + ml_dtypes", "import numpy, ml_dtypes"),
+    ("networkx", "import networkx"),
+    ("everything inspect imports", "import inspector.cli, inspector.report, inspector.ranking"),
+)
+
+
+def import_breakdown(n: int) -> list[dict]:
+    """Whole-process cost of each import layer, so the floor under `inspect` is visible."""
+    rows = []
+    for label, code in IMPORT_LAYERS:
+        cmd = [PY, "-c", code]
+        rows.append(_fig(measure(cmd, n=n), cmd_text=f'python -c "{code}"', label=label))
+    return rows
+
+
 def bench_inspect(ckpt: dict, n: int, n_tf: int) -> dict:
     prefix = ckpt["prefix"]
     ours_cmd = [*_cli("inspect", "inspector.cli"), "--json", prefix]
     tf_cmd = [PY, str(BENCH / "tf_baselines.py"), "inspect", prefix]
-    import_cmd = [PY, "-c", "import inspector.cli"]
     _log("inspect: TensorFlow (list_variables + import_meta_graph)")
     tf = measure(tf_cmd, n=n_tf, env=TF_ENV)
     _log("inspect: ours")
@@ -185,8 +203,7 @@ def bench_inspect(ckpt: dict, n: int, n_tf: int) -> dict:
     if ours.ok:
         result["listing"] = compare_listings(ours.last_stdout, tf.last_stdout if tf.ok else "")
         _log("inspect: import floor and importtime")
-        floor = measure(import_cmd, n=n)
-        result["import_floor"] = _fig(floor, cmd_text=_short(import_cmd))
+        result["breakdown"] = import_breakdown(n)
         result["importtime_import"] = count_tf_imports(["-c", "import inspector.cli"])
         run_code = (
             f"import sys; sys.argv = ['inspect', '--json', {prefix!r}]; from inspector.cli import main; "
@@ -333,7 +350,6 @@ def render_tables(results: dict) -> str:
             head,
             _row("TensorFlow: list_variables + import_meta_graph", ins.get("tf")),
             _row("ckpt2pb: `inspect --json`", ins.get("ours")),
-            _row('(floor: `python -c "import inspector.cli"`)', ins.get("import_floor")),
             "",
         ]
         if "speedup" in ins:
@@ -358,6 +374,10 @@ def render_tables(results: dict) -> str:
         else:
             out.append("ckpt2pb side not measured yet (the `inspect` command was not available or failed).")
         out.append("")
+        if ins.get("breakdown"):
+            out += ["Where the floor is (each row a child process that only imports):", "", head]
+            out += [_row(f"{b['label']}: `{b['cmd_text']}`", b) for b in ins["breakdown"]]
+            out.append("")
     frz = results.get("freeze")
     if frz:
         out += [
@@ -408,6 +428,12 @@ def render_tables(results: dict) -> str:
     return "\n".join(out)
 
 
+def _analysis() -> str:
+    """The hand-written profile notes (bench/analysis.md), kept apart from the generated figures."""
+    path = BENCH / "analysis.md"
+    return path.read_text().rstrip() + "\n\n" if path.is_file() else ""
+
+
 def render_report(results: dict) -> str:
     m, ck = results["machine"], results["checkpoint"]
     cfg = ck["config"]
@@ -451,7 +477,7 @@ weights + 2 Adam slots), global_step, summaries, one `Saver.save` with `.meta`:
 {ck["nodes"]} graph nodes. Output node: `{ck["output_node"]}`.
 
 {render_tables(results)}
-## Reproduce
+{_analysis()}## Reproduce
 
     make bench                                  # everything (builds the checkpoint on first use, ~20 s)
     python bench/run.py --only inspect          # one section; results accumulate in bench/work/results.json
