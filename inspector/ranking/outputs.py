@@ -144,28 +144,34 @@ def metric_tails(a: Analysis) -> list[bool]:
 
 
 def _behind_loss_plumbing(a: Analysis, i: int) -> int:
-    """Step back over the ops the loss made for itself (reshapes, ``log1p(exp(-|x|))`` …).
+    """Step back over what the loss made of the prediction before comparing it.
 
-    Such ops sit in the name scope of the loss op consuming them (``loss/xent/Reshape_1``), not
-    in the model's; the walk ends at the first op outside that scope. An author's
-    ``tf.identity(…, name="output")`` is never stepped over.
+    Two kinds of steps: element-wise loss math the loss applies (``-sum(y_ * log(y))`` takes
+    the Log of the prediction y), and ops in the name scope of the loss op consuming them
+    (``loss/xent/Reshape_1``, ``log1p(exp(-|x|))`` inside a logistic loss); the walk ends at the
+    first op that is neither. An author's ``tf.identity(…, name="output")`` is never stepped over.
     """
     index = a.index
-    scope = _scope(index.names[i])
-    consumers = [j for j in index.data_out[i] if not a.excl.category[j]]
-    if index.ops[i] == "Identity" or not scope or \
-            not any(_within(index.names[j], scope) for j in consumers):
-        return i
-    start = i
     for _ in range(8):
         behind = _main_input(a, i)
         if behind is None or a.label_tainted(behind) or not a.excl.forward[behind] \
-                or index.ops[behind] in _NOT_CANDIDATE_OPS:
-            return start
-        if not _within(index.names[behind], scope):
-            return behind
+                or index.ops[behind] in _NOT_CANDIDATE_OPS or index.ops[i] == "Identity":
+            return i
+        if index.ops[i] in signals.LOSS_MATH_OPS:
+            i = behind
+            continue
+        scope = _scope(index.names[i])
+        consumers = [j for j in index.data_out[i] if not a.excl.category[j]]
+        if not scope or not any(_within(index.names[j], scope) for j in consumers):
+            return i
+        start = i
+        while _within(index.names[behind], scope):
+            i = behind
+            behind = _main_input(a, i)
+            if behind is None or a.label_tainted(behind) or index.ops[behind] in _NOT_CANDIDATE_OPS:
+                return start
         i = behind
-    return start
+    return i
 
 
 def _scope(name: str) -> str:

@@ -49,6 +49,11 @@ LOSS_OPS = frozenset({
     "SparseSoftmaxCrossEntropyWithLogits", "Reshape", "Identity", "Cast", "Squeeze", "DivNoNan",
     "Huber", "LogSoftmax", "Softplus",
 })
+# Element-wise math a loss applies to the prediction before comparing it with the labels
+# (``-sum(y_ * log(y))``): the prediction is the operand, not the result.
+LOSS_MATH_OPS = frozenset({"Log", "Log1p", "Square", "Neg", "Abs", "ClipByValue", "Maximum",
+                           "Minimum"})
+
 # Ops that turn a prediction into a decision to compare with labels (argmax, thresholds).
 DECISION_OPS = frozenset({"ArgMax", "ArgMin", "Round", "Greater", "GreaterEqual", "Less",
                           "LessEqual", "TopKV2", "LogicalNot"})

@@ -154,3 +154,19 @@ def pb_int32() -> int:
     from inspector.proto import pb
 
     return pb.DataType.DT_INT32
+
+
+def test_classic_cross_entropy_on_the_log_of_the_softmax():
+    # y = softmax(xW + b); cross_entropy = -reduce_sum(y_ * log(clip(y)))  (the TF1 tutorial)
+    b = Builder()
+    x = b.placeholder("x")
+    y_ = b.placeholder("y_", [-1, 4])
+    y = b.node("Softmax", "Softmax", b.dense("layer", x))
+    low, high = b.node("lo", "Const", shape=[]), b.node("hi", "Const", shape=[])
+    clipped = b.node("clip", "ClipByValue", y, low, high)
+    prod = b.node("mul", "Mul", y_, b.node("Log", "Log", clipped))
+    loss = b.node("Neg", "Neg", b.node("Sum", "Sum", prod, b.node("axes", "Const", shape=[2])))
+    b.train(loss, ["layer/kernel"])
+    ranked = rank_outputs(b.model())
+    assert names(ranked)[:2] == ["Softmax", "layer/BiasAdd"]
+    assert "Log" not in names(ranked) and "clip" not in names(ranked)
