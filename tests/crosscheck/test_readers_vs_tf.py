@@ -100,9 +100,14 @@ def _corpus_targets() -> list[Target]:
     return targets
 
 
+def _origin_marks(label: str) -> tuple:
+    """Corpus cases carry the ``corpus`` marker, so ``-m "not corpus"`` runs the fixtures alone."""
+    return (pytest.mark.corpus,) if label.startswith("corpus:") else ()
+
+
 def _params(targets: list[Target], what: str) -> list:
     chosen = [t for t in targets if getattr(t, what) is not None]
-    return [pytest.param(t, id=t.id) for t in chosen]
+    return [pytest.param(t, id=t.id, marks=_origin_marks(t.id)) for t in chosen]
 
 
 FIXTURE_TARGETS = _fixture_targets()
@@ -284,7 +289,7 @@ def _graph_files() -> list:
         if case.kind in _GRAPH_FILE_KINDS:
             files.extend((f"corpus:{case.case}/{name}", case.file(name)) for name in case.files
                          if case.file(name).is_file())
-    return [pytest.param(path, id=label) for label, path in files]
+    return [pytest.param(path, id=label, marks=_origin_marks(label)) for label, path in files]
 
 
 def _tf_parse_graph_def(path: Path):
