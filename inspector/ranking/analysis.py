@@ -191,21 +191,31 @@ def _classify_inputs(index: GraphIndex, excl: Exclusions, inputs: list[tuple[int
     value = signals.weight_values(index, weights)
     reach_layer = 0   # inputs that reach an op consuming a weight directly
     meets_weights = 0  # inputs that end up combined with weighted values anywhere
-    for i in range(len(index)):
+    first_layer: dict[int, int] = {}  # input bit -> position of the first layer it reaches
+    for position, i in enumerate(index.order):
         if excl.category[i]:
             continue
         ins = index.data_in[i]
         if any(value[j] for j in ins):
             for j in ins:
                 if not value[j]:
+                    new = input_bits[j] & ~reach_layer
                     reach_layer |= input_bits[j]
+                    while new:
+                        low = new & -new
+                        first_layer[low] = position
+                        new ^= low
         if weight_bits[i]:
             meets_weights |= input_bits[i]
     has_weights = bool(weights)
+    earliest = min(first_layer.values(), default=0)
     infos = []
     for k, (i, port) in enumerate(inputs):
         if port is None:
             info = _classify_one(index, excl, i, 1 << k, reach_layer, meets_weights, has_weights, model)
+            if info.kind == FEATURE and _late_unshaped_float(index, i, first_layer.get(1 << k), earliest):
+                info = InputInfo(i, SWITCH, ["a float of unknown shape that joins the model only after "
+                                             "its first layer (like keep_prob)"])
             info.name = index.names[i]
         else:
             info = _classify_port(i, port, 1 << k, reach_layer, meets_weights, has_weights)
@@ -219,6 +229,13 @@ def _classify_inputs(index: GraphIndex, excl: Exclusions, inputs: list[tuple[int
             if info.kind == SWITCH and "scalar" in " ".join(info.reasons):
                 info.kind = FEATURE
     return infos
+
+
+def _late_unshaped_float(index: GraphIndex, i: int, first: int | None, earliest: int) -> bool:
+    """``tf.placeholder(tf.float32)`` mixed into a hidden layer is a dropout keep probability or a
+    scale, not data: data reaches the first layer."""
+    return index.shapes[i] is None and index.dtypes[i] in signals.FLOAT_DTYPES and \
+        first is not None and first > earliest
 
 
 def _classify_port(i: int, port: int, bit: int, reach_layer: int, meets_weights: int,

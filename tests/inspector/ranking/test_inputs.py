@@ -89,3 +89,13 @@ def test_features_and_labels_from_one_iterator_are_told_apart():
 
     ranked = names(rank_outputs(b.model()))
     assert ranked[0] == "probs" and "loss/xent" not in ranked
+
+
+def test_unshaped_float_joining_after_the_first_layer_is_a_switch():
+    # tf.placeholder(tf.float32) as keep_prob: no shape, multiplied into a hidden layer
+    b = classifier()
+    b.node("keep", "Placeholder")
+    b.graph.node[-1].attr.pop("shape")
+    dropped = b.node("dropout/mul", "Mul", "hidden/Relu", "keep")
+    b.node("head2/Sigmoid", "Sigmoid", b.dense("head2", dropped))
+    assert _kinds(b)["keep"] == SWITCH
