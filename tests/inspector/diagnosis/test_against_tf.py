@@ -42,11 +42,23 @@ def test_healthy_graphs_import(name):
     ("refswitch_freeze.pb", "REF_INPUT", "expected float_ref"),
     ("unregistered_op.pb", "UNREGISTERED_OP", "Op type not registered"),
     ("missing_input.pb", "MISSING_INPUT", "hidden/bias"),
+    ("duplicate_node.pb", "DUPLICATE_NODE", "is not unique"),
+    ("cycle.pb", "CYCLE", "in a cycle"),
 ])
 def test_import_errors_are_real(name, code, message):
     assert code in diagnose_path(GRAPHS / name).codes
     with pytest.raises(Exception, match=message):
         _import(name)
+
+
+@pytest.mark.tf
+def test_unfeedable_placeholder_really_cannot_run():
+    import tensorflow as tf
+
+    assert "UNFEEDABLE_PLACEHOLDER" in diagnose_path(GRAPHS / "table_function_graph.pb").codes
+    graph = _import("table_function_graph.pb")
+    with tf.compat.v1.Session(graph=graph) as sess, pytest.raises(Exception, match="placeholder"):
+        sess.run("Identity:0", {"keys:0": ["a"]})
 
 
 @pytest.mark.tf
