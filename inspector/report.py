@@ -10,8 +10,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+import networkx as nx
+
 from inspector.errors import EXIT_FINDINGS, EXIT_OK
-from inspector.graph.model import GraphModel
+from inspector.graph.model import GraphModel, TensorRef
 from inspector.graph.variables import OBJECT_GRAPH_KEY, VariableMap, graph_variables, map_variables
 from inspector.readers.checkpoint import CheckpointReader, open_checkpoint
 from inspector.readers.graphfile import LoadedGraph, load_graph_file
@@ -170,11 +172,24 @@ def _graph_section(model: GraphModel | None) -> dict | None:
 
 
 def _placeholders(model: GraphModel | None) -> list[dict]:
+    """The graph's placeholders, less the saver's own filename feed (not a model input)."""
     if model is None:
         return []
+    saver_plumbing = _saver_filename_nodes(model)
     names = model.nodes_with_op(("Placeholder", "PlaceholderWithDefault", "PlaceholderV2"))
     return [{"name": n, "op": model.op(n), "dtype": model.g.nodes[n]["dtype"],
-             "shape": model.g.nodes[n]["shape"]} for n in names]
+             "shape": model.g.nodes[n]["shape"]} for n in names if n not in saver_plumbing]
+
+
+def _saver_filename_nodes(model: GraphModel) -> set[str]:
+    """The node that ``saver_def.filename_tensor_name`` names, and everything feeding it."""
+    saver = model.saver_def
+    if saver is None or not saver.filename_tensor_name:
+        return set()
+    node = TensorRef.parse(saver.filename_tensor_name).node
+    if node not in model:
+        return set()
+    return {node} | nx.ancestors(model.g, node)
 
 
 def _add_ranking(report: dict, model: GraphModel, loaded: LoadedGraph | None, *, top: int,
