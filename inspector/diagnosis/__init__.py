@@ -61,7 +61,7 @@ def diagnose_graph(loaded: object, model: object | None = None, checkpoint: obje
     kind = getattr(loaded, "kind", "graphdef")
     findings: list[Finding] = []
     if kind != "graphdef":
-        findings.append(_not_a_graphdef(kind))
+        findings.append(_not_a_graphdef(kind, getattr(loaded, "path", None)))
     findings += structure.check_empty(index)
     if not index.nodes:
         return Diagnosis(findings, path=getattr(loaded, "path", None))
@@ -102,13 +102,16 @@ def suggest_outputs(checkpoint_prefix: str, limit: int = 3) -> list[str]:
         return []
 
 
-def _not_a_graphdef(kind: str) -> Finding:
+def _not_a_graphdef(kind: str, path: str | None) -> Finding:
     what = {"metagraph": "a MetaGraphDef (what Saver writes as .meta, or export_meta_graph)",
             "saved_model": "a SavedModel (saved_model.pb: one or more MetaGraphDefs)"}[kind]
+    folder = Path(path).parent.name if path else ""
+    named = (f" '{folder}' is a SavedModel folder: Keras' model.save('{folder}') writes a SavedModel, not "
+             "a frozen graph, whatever the name." if folder.endswith(".pb") else "")
     return Finding(
         "NOT_A_GRAPHDEF", "warning",
         f"The file is {what}, not a GraphDef: code that parses it as a GraphDef (GraphDef.ParseFromString, "
-        "import_graph_def, graph-loading tools) fails on it. The graph inside is analysed below.",
+        f"import_graph_def, graph-loading tools) fails on it.{named} The graph inside is analysed below.",
         "Load it with the matching API (tf.compat.v1.train.import_meta_graph / tf.saved_model.load), or "
         "freeze it into a GraphDef: `freeze <checkpoint or SavedModel folder> --auto-outputs`.",
-        {"kind": kind})
+        {"kind": kind, "saved_model_folder": folder if named else None})

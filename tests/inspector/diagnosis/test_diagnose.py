@@ -161,3 +161,14 @@ def _sibling_checkpoints() -> list:
 def test_corpus_frozen_graphs_hold_their_checkpoints_weights(graph, prefix):
     diagnosis = diagnose_path(graph, checkpoint_prefix=prefix)
     assert diagnosis.codes == [], diagnosis.render()
+
+
+def test_keras_save_to_a_pb_name_is_explained(tmp_path):
+    import shutil
+
+    folder = tmp_path / "model.pb"
+    shutil.copytree(DATA / "graphs" / "saved_model_tf1", folder)
+    diagnosis = diagnose_path(folder)
+    finding = diagnosis.findings[0]
+    assert (finding.code, finding.evidence["saved_model_folder"]) == ("NOT_A_GRAPHDEF", "model.pb")
+    assert "model.save('model.pb')" in finding.message
