@@ -26,8 +26,10 @@ from inspector.diagnosis.graphindex import (
     const_nbytes,
     const_tensor,
     dtype_name,
+    output_dtype,
 )
 from inspector.diagnosis.ops import registered_ops
+from inspector.proto import pb
 
 DATA = Path(__file__).with_name("data")
 VARIABLE_OPS = frozenset({"VariableV2", "Variable", "VarHandleOp", "TemporaryVariable"})
@@ -262,7 +264,8 @@ def check_training_leftovers(index: GraphIndex, frozen: bool = True) -> list[Fin
     total = sum(len(v) for v in found.values())
     if frozen:
         message = (f"{total} training-only node(s) were frozen into the graph: {'; '.join(parts)}. They "
-                   "bloat it, may need ops a serving runtime lacks, and variable updates break import.")
+                   "bloat it and may need ops a serving runtime lacks"
+                   + ("; variable updates also break import." if "variable updates" in found else "."))
         fix = ("Freeze again with only the inference output(s) (`freeze --auto-outputs` leaves training ops "
                "out), or strip them with graph_util.extract_sub_graph(graph_def, [outputs]).")
     else:
@@ -345,15 +348,25 @@ def check_ref_inputs(index: GraphIndex) -> list[Finding]:
     shown = "; ".join(f"{b['node']} ({b['op']}) input {b['input']} expects a {b['expects']} but gets "
                       f"{b['gets']} from {b['producer']} ({b['producer_op']})" for b in bad[:4])
     ref_ops = sorted({b["op"] for b in bad})
+    tf_type = _tf_type_name(index, first["producer"])
+    expected = f"{tf_type}_ref" if first["expects"] == "ref" else "resource"
     return [Finding(
         "REF_INPUT", "error",
         f"{len(bad)} input(s) that must be a variable ref or resource are fed plain tensors: {shown}. "
         f"TensorFlow rejects the graph at import ('Input {first['input']} of node {first['node']} was "
-        f"passed float from {first['producer']}:0 incompatible with expected float_ref'). This is what "
+        f"passed {tf_type} from {first['producer']}:0 incompatible with expected {expected}'). This is what "
         "convert_variables_to_constants leaves behind for ref control flow and variable updates.",
-        f"Freeze with ckpt2pb's `freeze`, which rewrites {', '.join(ref_ops)} to their non-ref twins "
-        "and drops updates; or before freezing rename RefSwitch->Switch, AssignSub->Sub, AssignAdd->Add.",
+        f"Freeze with ckpt2pb's `freeze`, which turns ref ops ({', '.join(ref_ops)}) into their non-ref "
+        "twins and drops variable updates; or, before freezing, rename RefSwitch->Switch, AssignSub->Sub, "
+        "AssignAdd->Add.",
         {"inputs": bad[:50], "count": len(bad)})]
+
+
+def _tf_type_name(index: GraphIndex, name: str) -> str:
+    """TensorFlow's spelling of a node's output type in error messages (DT_FLOAT -> "float")."""
+    value = output_dtype(index.nodes[name]) if name in index.nodes else None
+    enum = pb.DataType.get_name(value) if value else None
+    return enum.removeprefix("DT_").lower() if enum else "float"
 
 
 CHECKS = (check_training_leftovers, check_ref_inputs)

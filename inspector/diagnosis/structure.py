@@ -15,6 +15,9 @@ from inspector.diagnosis.graphindex import DT_RESOURCE, DT_VARIANT, GraphIndex, 
 _SHOWN = 10  # names listed in a message; the evidence keeps up to 50
 NEXT_ITERATION_OPS = frozenset({"NextIteration", "RefNextIteration"})
 INPUT_OPS = frozenset({"Placeholder", "PlaceholderV2", "PlaceholderWithDefault"})
+DATA_PRODUCING_OPS = frozenset({"IteratorGetNext", "IteratorGetNextSync", "QueueDequeueV2",
+                                "QueueDequeueManyV2", "QueueDequeueUpToV2", "QueueDequeue",
+                                "QueueDequeueMany", "QueueDequeueUpTo"})
 DATASET_OPS = frozenset({"IteratorGetNext", "IteratorGetNextSync", "IteratorV2", "Iterator",
                          "OneShotIterator", "AnonymousIteratorV2", "AnonymousIteratorV3",
                          "MultiDeviceIterator",
@@ -103,12 +106,13 @@ def check_no_inputs(index: GraphIndex) -> list[Finding]:
     if any(index.op(n) in INPUT_OPS for n in needed):
         return []
     feeders = sorted(n for n in needed if index.op(n) in DATASET_OPS)
+    producers = [n for n in feeders if index.op(n) in DATA_PRODUCING_OPS] or feeders
     if feeders:
         message = (f"No Placeholder feeds the outputs: the model reads its input from a pipeline "
                    f"({_names(feeders)}), so a caller cannot feed it data.")
         fix = ("Rebuild the inference graph with a tf.compat.v1.placeholder in place of the iterator and "
                "freeze that, or map the input in at import: import_graph_def(..., input_map="
-               f"{{'{feeders[-1]}': your_tensor}}).")
+               f"{{'{producers[0]}': your_tensor}}).")
     else:
         message = "No Placeholder feeds the outputs: they are computed from constants only."
         fix = ("If the model should take input, freeze a graph that has a placeholder for it "
@@ -124,8 +128,8 @@ def check_no_outputs(index: GraphIndex) -> list[Finding]:
     sinks = index.sinks
     return [Finding(
         "NO_OUTPUTS", "error",
-        f"Nothing in the graph computes a result: every end node is bookkeeping ({_names(sinks)}: "
-        "NoOp, Const, Placeholder, assignments, saving or summaries).",
+        f"Nothing in the graph computes a result: every end node ({_names(sinks)}) is bookkeeping — a "
+        "NoOp, Const, Placeholder, assignment, save or summary.",
         "Freeze again naming the node that computes the prediction (ckpt2pb `freeze --auto-outputs` "
         "ranks the candidates).",
         {"sinks": [{"node": n, "op": index.op(n)} for n in sinks[:50]]})]

@@ -210,3 +210,9 @@ def test_stray_variable_no_output_uses_is_only_a_warning():
     g.add("global_step", "VariableV2", dtype=FLOAT)
     (finding,) = freezing.check_not_frozen(g.index())
     assert (finding.severity, finding.evidence["used"]) == ("warning", [])
+
+
+def test_ref_input_message_quotes_tensorflows_error():
+    (finding,) = freezing.check_ref_inputs(_refswitch("frozen_mean").index())
+    assert ("Input 0 of node cond/RefSwitch was passed float from frozen_mean:0 incompatible with expected "
+            "float_ref") in finding.message

@@ -89,6 +89,7 @@ def test_no_inputs_names_the_pipeline():
     g.add("out", "MatMul", ["next", "w"], T=FLOAT)
     (finding,) = structure.check_no_inputs(g.index())
     assert (finding.severity, finding.evidence["pipeline_nodes"]) == ("warning", ["iterator", "next"])
+    assert "{'next': your_tensor}" in finding.fix
     assert "input_map" in finding.fix
 
 
