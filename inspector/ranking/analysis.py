@@ -62,6 +62,7 @@ class Analysis:
     sources_are_random: bool
     frozen: bool
     tainted: list[bool] = field(default_factory=list)  # computed from a label input
+    one_example: set[int] = field(default_factory=set)  # slices that keep x[k] of a batch
     ranked_outputs: list | None = None  # filled by rank_outputs, reused by rank_inputs
 
     def label_tainted(self, i: int) -> bool:
@@ -140,7 +141,22 @@ def _analyze(index: GraphIndex, meta_graph, model) -> Analysis:
                     weight_sizes=weight_sizes, weight_total=sum(weight_sizes),
                     weight_bits=weight_bits, input_bits=input_bits, feature_mask=feature_mask,
                     label_mask=label_mask, sources_are_random=sources_are_random, frozen=frozen,
-                    tainted=tainted)
+                    tainted=tainted, one_example=_one_example_slices(index, model))
+
+
+def _one_example_slices(index: GraphIndex, model) -> set[int]:
+    """StridedSlice nodes that index the first axis (``x[0]``): they keep one example of a batch."""
+    found = set()
+    for i, op in enumerate(index.ops):
+        if op != "StridedSlice":
+            continue
+        try:
+            attr = model.node_def(index.names[i]).attr
+        except (KeyError, AttributeError):
+            continue
+        if "shrink_axis_mask" in attr and attr["shrink_axis_mask"].i & 1:
+            found.add(i)
+    return found
 
 
 def _input_tensors(index: GraphIndex, model, nodes: list[int]) -> list[tuple[int, int | None]]:

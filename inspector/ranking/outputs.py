@@ -316,7 +316,30 @@ def score_draft(a: Analysis, d: _Draft) -> None:
         score += 0.05
         d.reasons.append("its name suggests an output (weak evidence)")
     score -= _penalties(index, i, d.reasons)
+    if _keeps_one_example(a, i) is not None:
+        score -= ONE_EXAMPLE_PENALTY
+        d.reasons.append("keeps only one example of the batch (x[0]); the batched value behind it "
+                         "ranks above it")
     d.score = max(0.01, min(STRUCTURAL_CAP, score))
+
+
+# A graph that still has its variables was not pruned for serving: an x[0] view at its end is a
+# convenience for one example, and the batched value behind it is the model's output. In a
+# frozen graph the author named the sink when freezing, so it stands.
+ONE_EXAMPLE_PENALTY = 0.06
+
+
+def _keeps_one_example(a: Analysis, i: int) -> int | None:
+    """The x[0] slice at ``i`` or behind its cosmetic tail, in a graph that is not frozen."""
+    if a.frozen or not a.one_example:
+        return None
+    for _ in range(4):
+        if i in a.one_example:
+            return i
+        if not signals.is_cosmetic(a.index.ops[i]) or not a.index.data_in[i]:
+            return None
+        i = a.index.data_in[i][0]
+    return None
 
 
 def _penalties(index, i: int, reasons: list[str]) -> float:
@@ -421,6 +444,9 @@ def add_alternatives(a: Analysis, drafts: dict[int, _Draft]) -> None:
             score -= 0.02 if tail else 0.03
             why = (f"the value behind the {op} '{index.names[current]}'" if tail
                    else f"the input of the final {op} '{index.names[current]}'")
+            if current in a.one_example and not a.frozen:
+                score += ONE_EXAMPLE_PENALTY  # the batched value takes the candidate's place
+                why = f"the batched value behind the x[0] slice '{index.names[current]}'"
             _add_alternative(a, drafts, behind, draft.i, score, why)
             current = behind
 

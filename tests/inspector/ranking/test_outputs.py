@@ -170,3 +170,30 @@ def test_classic_cross_entropy_on_the_log_of_the_softmax():
     ranked = rank_outputs(b.model())
     assert names(ranked)[:2] == ["Softmax", "layer/BiasAdd"]
     assert "Log" not in names(ranked) and "clip" not in names(ranked)
+
+
+def _one_example_view(frozen: bool) -> Builder:
+    """probs -> StridedSlice x[0] -> Identity 'out': a per-example view at the end of the graph."""
+    b = Builder()
+    x = b.placeholder("x")
+    if frozen:
+        logits = b.node("MatMul", "MatMul", x, b.node("w", "Const", shape=[4, 4]))
+    else:
+        logits = b.dense("logits", x)
+    probs = b.node("probs", "Softmax", logits)
+    consts = [b.node(f"s{k}", "Const", dtype=pb_int32(), shape=[1]) for k in range(3)]
+    b.node("slice", "StridedSlice", probs, *consts)
+    b.graph.node[-1].attr["shrink_axis_mask"].i = 1
+    b.node("out", "Identity", "slice")
+    return b
+
+
+def test_batched_value_behind_an_x0_view_ranks_first_in_a_graph_with_variables():
+    ranked = rank_outputs(_one_example_view(frozen=False).model())
+    assert names(ranked)[:2] == ["probs", "out"]
+    assert ranked[0].reasons[0] == "the batched value behind the x[0] slice 'slice'"
+
+
+def test_frozen_graph_keeps_the_sink_it_was_frozen_with():
+    ranked = rank_outputs(_one_example_view(frozen=True).model())
+    assert names(ranked)[:3] == ["out", "slice", "probs"]
