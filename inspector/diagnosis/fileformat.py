@@ -67,6 +67,9 @@ def read_for_diagnosis(path: str | Path) -> tuple[LoadedFile | None, list[Findin
     foreign = _foreign_format(data, path.name)
     if foreign is not None:
         return None, [foreign]
+    encoded = _encoded_text(path, data)
+    if encoded is not None:
+        return encoded
     if _TEXT_START.match(data[:4096]):
         loaded, findings = _read_text(path, data)
         if loaded is None:  # the guess can be wrong: a binary graph may start like "\nA\n:" (§11)
@@ -75,6 +78,34 @@ def read_for_diagnosis(path: str | Path) -> tuple[LoadedFile | None, list[Findin
                 return _loaded(path, data, found[0], found[1], text=False), []
         return loaded, findings
     return _read_binary(path, data)
+
+
+_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig", "UTF-8 with a byte-order mark"),
+         (b"\xff\xfe", "utf-16", "UTF-16 (little-endian)"), (b"\xfe\xff", "utf-16", "UTF-16 (big-endian)"))
+
+
+def _encoded_text(path: Path, data: bytes) -> tuple[LoadedFile | None, list[Finding]] | None:
+    """A text graph re-saved by a Windows editor or PowerShell redirect: readable here, not by TF."""
+    for bom, encoding, described in _BOMS:
+        if not data.startswith(bom):
+            continue
+        try:
+            recoded = data.decode(encoding).encode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        if not _TEXT_START.match(recoded[:4096]):
+            return None
+        loaded, findings = _read_text(path, recoded)
+        if loaded is None:
+            return loaded, findings
+        return loaded, [Finding(
+            "TEXT_FORMAT", "error",
+            f"'{path.name}' is a text-format graph encoded as {described}: TensorFlow's text parser reads "
+            "plain UTF-8 only and rejects it. (PowerShell's '>' and some editors write this.) The graph "
+            "itself is analysed below.",
+            "Save it again as UTF-8 without a byte-order mark (e.g. Out-File -Encoding utf8NoBOM, or "
+            "re-export with tf.io.write_graph).", {"format": "text", "encoding": encoding})]
+    return None
 
 
 def _saved_model_file(folder: Path) -> Path:

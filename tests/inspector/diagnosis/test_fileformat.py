@@ -205,3 +205,16 @@ def test_any_cut_of_a_binary_graph_is_truncated(tmp_path, name, fraction):
     finding = _only(path)
     assert finding.code == "TRUNCATED", finding.message
     assert finding.evidence["needs_file_size"] <= len(data)
+
+
+@pytest.mark.parametrize(("encoding", "prefix"), [("utf-8-sig", b"\xef\xbb\xbf"), ("utf-16", b"\xff\xfe")])
+def test_text_graph_with_a_byte_order_mark_is_read_and_flagged(tmp_path, encoding, prefix):
+    text = (GRAPHS / "healthy_text.pbtxt").read_text()
+    path = tmp_path / "graph.pbtxt"
+    path.write_bytes(text.encode(encoding))
+    assert path.read_bytes().startswith(prefix)
+    loaded, findings = read_for_diagnosis(path)
+    assert len(loaded.graph_def.node) == 17
+    (finding,) = findings
+    assert (finding.code, finding.severity) == ("TEXT_FORMAT", "error")
+    assert finding.evidence["encoding"] == encoding
