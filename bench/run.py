@@ -23,6 +23,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import shlex
 import shutil
 import subprocess
 import sys
@@ -144,7 +145,7 @@ def count_tf_imports(cmd_args: list[str]) -> dict:
         t for t in tops if t in {"tensorflow", "tf_keras", "keras", "tensorboard", "tensorflow_core"}
     )
     return {
-        "cmd": "python -X importtime " + " ".join(_short([a]) for a in cmd_args),
+        "cmd": "python -X importtime " + " ".join(shlex.quote(_short([a])) for a in cmd_args),
         "returncode": proc.returncode,
         "modules": len(modules),
         "tensorflow_modules": sum(m.split(".")[0] == "tensorflow" for m in modules),
