@@ -77,6 +77,8 @@ def diagnose_graph(loaded: object, model: object | None = None, checkpoint: obje
     findings += unfeedable
     if frozen and not unfeedable:  # weights may hide behind those resources
         findings += freezing.check_wrong_outputs(index, checkpoint, suggestions)
+    if checkpoint is not None:
+        findings += freezing.check_weights_match(index, checkpoint)
     for check in inference.CHECKS:
         findings += check(index)
     for check in (structure.check_no_inputs, structure.check_no_outputs, structure.check_device_pins):

@@ -50,6 +50,7 @@ CODES: dict[str, str] = {
     "WRONG_OUTPUTS": "frozen, but holding little or none of the model",
     "TRAINING_LEFTOVERS": "training ops left in",
     "REF_INPUT": "constant feeding a ref or resource input",
+    "WEIGHTS_DIFFER": "weights differ from the checkpoint",
     # inference behaviour
     "BATCHNORM_TRAINING_MODE": "batch norm uses batch statistics",
     "DROPOUT_ACTIVE": "dropout is active",

@@ -110,10 +110,12 @@ def held_weights(index: GraphIndex) -> dict[str, tuple[str, tuple[int, ...], int
     return held
 
 
-#: Checkpoint keys that are not model weights: optimizer slots (last path segment), counters.
+#: Checkpoint keys that are not model weights: optimizer slots and EMA shadows (last path
+#: segment), counters.
 _SLOT_SUFFIXES = frozenset({"Adam", "Adam_1", "Momentum", "RMSProp", "RMSProp_1", "Adagrad", "Adadelta",
                             "Adadelta_1", "Ftrl", "Ftrl_1", "Nadam", "Nadam_1", "AdamW", "AdamW_1",
-                            "AdagradDA", "ProximalAdagrad", "AccumulateGradient"})
+                            "AdagradDA", "ProximalAdagrad", "AccumulateGradient",
+                            "ExponentialMovingAverage"})  # EMA shadows copy the weights they track
 _BOOKKEEPING = frozenset({"global_step", "beta1_power", "beta2_power", "save_counter",
                           "_CHECKPOINTABLE_OBJECT_GRAPH"})
 
@@ -137,6 +139,7 @@ class WeightShare:
     held_bytes: int
     held: list[str]
     missing: list[str]
+    reshaped: list[str]  # same name in graph and checkpoint, different dtype or shape
 
     @property
     def share(self) -> float:
@@ -148,9 +151,13 @@ def weight_share(index: GraphIndex, tensors: dict) -> WeightShare:
     weights = model_weight_keys(tensors)
     held = held_weights(index)
     unmatched = Counter((dtype, shape) for name, (dtype, shape, _) in held.items() if name not in weights)
-    found, missing, held_bytes = [], [], 0
+    found, missing, reshaped, held_bytes = [], [], [], 0
     for key, meta in weights.items():
         signature = (meta.dtype, tuple(meta.shape))
+        if key in held and held[key][:2] != signature:
+            reshaped.append(key)
+            missing.append(key)
+            continue
         if key in held:
             found.append(key)
         elif unmatched[signature] > 0:
@@ -161,7 +168,7 @@ def weight_share(index: GraphIndex, tensors: dict) -> WeightShare:
             continue
         held_bytes += meta.nbytes
     total = sum(meta.nbytes for meta in weights.values())
-    return WeightShare(total, held_bytes, found, missing)
+    return WeightShare(total, held_bytes, found, missing, reshaped)
 
 
 @accepts_graph_def
@@ -191,8 +198,8 @@ def _compare_with_checkpoint(index: GraphIndex, checkpoint: object, suggestions:
     """Error below ``min_share`` of the weights; warning when weights are missing and the ranking's
     best output for the checkpoint's graph is not in this file at all (frozen at an inner layer)."""
     share = weight_share(index, checkpoint.tensors)
-    if share.model_bytes == 0 or not share.missing:
-        return []
+    if share.model_bytes == 0 or not share.missing or share.reshaped:
+        return []  # reshaped weights: another model altogether, which WEIGHTS_DIFFER reports
     best_elsewhere = bool(suggestions) and suggestions[0] not in index.nodes
     if share.share >= min_share and not best_elsewhere:
         return []
@@ -212,6 +219,75 @@ def _compare_with_checkpoint(index: GraphIndex, checkpoint: object, suggestions:
         f"({len(share.missing)} weight tensor(s) unused, e.g. {_names(share.missing, 4)}).{instead}",
         f"Freeze again with the node that computes the prediction as output: `freeze {prefix} {how}` "
         "(--auto-outputs lets the ranking pick).", evidence)]
+
+
+# --------------------------------------------------------------------------------------------
+# WEIGHTS_DIFFER
+
+
+def _same_bytes(content: bytes, chunks: object) -> bool:
+    """Stream-compare a Const's tensor_content with a checkpoint tensor's raw chunks."""
+    view, offset = memoryview(content), 0
+    for chunk in chunks:
+        end = offset + len(chunk)
+        if end > len(view) or view[offset:end] != chunk:
+            return False
+        offset = end
+    return offset == len(view)
+
+
+@accepts_graph_def
+def check_weights_match(index: GraphIndex, checkpoint: object, limit: int = 50) -> list[Finding]:
+    """Consts named like a checkpoint weight must hold its values, byte for byte.
+
+    Different values mean the file was frozen from another step or run — or from the moving
+    averages (``<name>/ExponentialMovingAverage``), which the evidence then says.
+    """
+    weights = model_weight_keys(checkpoint.tensors)
+    differ, ema, reshaped, compared = [], [], [], 0
+    for name, node in index.nodes.items():
+        tensor = const_tensor(node)
+        meta = weights.get(name)
+        if tensor is None or meta is None:
+            continue
+        shape = tuple(d.size for d in tensor.tensor_shape.dim)
+        if dtype_name(tensor.dtype) != meta.dtype or shape != tuple(meta.shape):
+            compared += 1
+            graph_side = f"{dtype_name(tensor.dtype)}{list(shape)}"
+            reshaped.append(f"{name} {graph_side} vs {meta.dtype}{list(meta.shape)}")
+            differ.append(name)
+            continue
+        if not tensor.tensor_content or meta.partitioned:
+            continue
+        compared += 1
+        if _same_bytes(tensor.tensor_content, checkpoint.raw_chunks(name)):
+            continue
+        shadow = f"{name}/ExponentialMovingAverage"
+        if shadow in checkpoint.tensors and _same_bytes(tensor.tensor_content, checkpoint.raw_chunks(shadow)):
+            ema.append(name)
+        else:
+            differ.append(name)
+        if len(differ) + len(ema) >= limit:
+            break
+    if not differ and not ema:
+        return []
+    if not differ:
+        return [Finding(
+            "WEIGHTS_DIFFER", "info",
+            f"{len(ema)} weight(s) hold the checkpoint's exponential moving averages rather than the raw "
+            f"variables ({_names(ema)}): the graph was frozen from the EMA shadows.",
+            "Nothing to fix if that was intended (EMA weights usually evaluate better).",
+            {"ema": ema, "compared": compared})]
+    shapes = (f" {len(reshaped)} even have another shape or type ({'; '.join(reshaped[:3])}): a different "
+              "model." if reshaped else "")
+    return [Finding(
+        "WEIGHTS_DIFFER", "warning",
+        f"{len(differ)} of {compared} weight(s) compared differ from this checkpoint's values "
+        f"({_names(differ)}): the file was frozen from another step or another run, so it answers "
+        f"differently from this checkpoint.{shapes}",
+        f"Freeze again from this checkpoint: `freeze {getattr(checkpoint, 'prefix', '') or '<checkpoint>'} "
+        "--auto-outputs`, or compare against the checkpoint it really came from.",
+        {"differ": differ, "ema": ema, "reshaped": reshaped, "compared": compared})]
 
 
 # --------------------------------------------------------------------------------------------

@@ -157,10 +157,17 @@ def _sibling_checkpoints() -> list:
     return pairs or [pytest.param(None, None, marks=pytest.mark.skip(reason="no corpus"), id="no-corpus")]
 
 
+#: The neural-encryption repository's committed frozen graph is not from its committed checkpoint:
+#: its Theta_1 is 8x10 and Bias1 has 10 values, the checkpoint's are 8x8 and 8 (checked with
+#: tf.train.load_checkpoint) — a model from another run, which WEIGHTS_DIFFER says.
+SIBLING_EXPECTED = {"neural_encryption_frozen": ["WEIGHTS_DIFFER"]}
+
+
 @pytest.mark.parametrize(("graph", "prefix"), _sibling_checkpoints())
-def test_corpus_frozen_graphs_hold_their_checkpoints_weights(graph, prefix):
+def test_corpus_frozen_graphs_against_their_sibling_checkpoints(request, graph, prefix):
     diagnosis = diagnose_path(graph, checkpoint_prefix=prefix)
-    assert diagnosis.codes == [], diagnosis.render()
+    expected = SIBLING_EXPECTED.get(request.node.callspec.id, [])
+    assert diagnosis.codes == expected, diagnosis.render()
 
 
 def test_keras_save_to_a_pb_name_is_explained(tmp_path):

@@ -11,10 +11,20 @@ from tests.inspector.diagnosis.graphs import BOOL, FLOAT, FLOAT_REF, RESOURCE, G
 
 
 class FakeCheckpoint:
+    """``FakeCheckpoint(w=(4, 3), dense__bias=(3,))``: float32 zeros ('__' spells '/') in .values."""
+
+    prefix = "ckpt/model.ckpt"
+
     def __init__(self, **shapes: tuple[int, ...]) -> None:
         self.tensors = {name.replace("__", "/"): TensorMeta(name.replace("__", "/"), "float32", shape,
                                                             int(np.prod(shape)) * 4)
                         for name, shape in shapes.items()}
+        self.values = {name: np.zeros(meta.shape, np.float32) for name, meta in self.tensors.items()}
+
+    def raw_chunks(self, name: str, chunk_size: int = 7):
+        data = self.values[name].tobytes()
+        for start in range(0, len(data), chunk_size):
+            yield data[start:start + chunk_size]
 
 
 # NOT_FROZEN -----------------------------------------------------------------------------------
@@ -216,3 +226,39 @@ def test_ref_input_message_quotes_tensorflows_error():
     (finding,) = freezing.check_ref_inputs(_refswitch("frozen_mean").index())
     assert ("Input 0 of node cond/RefSwitch was passed float from frozen_mean:0 incompatible with expected "
             "float_ref") in finding.message
+
+
+# WEIGHTS_DIFFER -------------------------------------------------------------------------------
+
+def _mlp_checkpoint() -> FakeCheckpoint:
+    ckpt = FakeCheckpoint(w=(4, 3), b=(3,))
+    ckpt.values["w"] = np.ones((4, 3), np.float32)  # mlp(): w = ones, b = zeros
+    return ckpt
+
+
+def test_same_values_byte_for_byte_pass():
+    assert freezing.check_weights_match(mlp().index(), _mlp_checkpoint()) == []
+
+
+def test_changed_values_are_reported():
+    ckpt = _mlp_checkpoint()
+    ckpt.values["w"][2, 1] = 0.5
+    (finding,) = freezing.check_weights_match(mlp().index(), ckpt)
+    assert (finding.severity, finding.evidence["differ"]) == ("warning", ["w"])
+    assert finding.evidence["compared"] == 2
+    assert "freeze ckpt/model.ckpt" in finding.fix
+
+
+def test_other_shapes_mean_another_model():
+    ckpt = FakeCheckpoint(w=(4, 5), b=(3,))
+    (finding,) = freezing.check_weights_match(mlp().index(), ckpt)
+    assert finding.evidence["reshaped"] == ["w float32[4, 3] vs float32[4, 5]"]
+    assert freezing.check_wrong_outputs(mlp().index(), ckpt, []) == []  # not a WRONG_OUTPUTS case
+
+
+def test_moving_average_values_are_info():
+    ckpt = FakeCheckpoint(w=(4, 3), b=(3,), w__ExponentialMovingAverage=(4, 3))
+    ckpt.values["w/ExponentialMovingAverage"] = np.ones((4, 3), np.float32)
+    (finding,) = freezing.check_weights_match(mlp().index(), ckpt)
+    assert (finding.severity, finding.evidence["ema"]) == ("info", ["w"])
+    assert sorted(freezing.model_weight_keys(ckpt.tensors)) == ["b", "w"]
