@@ -64,6 +64,7 @@ class Analysis:
     tainted: list[bool] = field(default_factory=list)  # computed from a label input
     one_example: set[int] = field(default_factory=set)  # slices that keep x[k] of a batch
     ranked_outputs: list | None = None  # filled by rank_outputs, reused by rank_inputs
+    networks: dict | None = None  # separately optimized networks (outputs.networks)
 
     def label_tainted(self, i: int) -> bool:
         return self.tainted[i]

@@ -23,6 +23,7 @@ METRIC = "metric"
 LOSS_INPUT = "loss_input"
 SUMMARIZED = "summarized"
 ADVERSARIAL = "adversarial"
+BOUNDARY = "boundary"
 OTHER = "other"
 
 # How much the way a frontier node ends counts. A sink of the model is what an author computes
@@ -30,7 +31,7 @@ OTHER = "other"
 # is the prediction of a training graph; a value a label-free loss is computed from is weaker
 # evidence (a GAN's discriminator logits, an auxiliary loss).
 _KIND_BONUS = {SINK: 0.30, LOSS: 0.22, LOSS_INPUT: 0.18, SUMMARIZED: 0.22, METRIC: 0.20,
-               ADVERSARIAL: 0.05, OTHER: 0.05}
+               BOUNDARY: 0.25, ADVERSARIAL: 0.05, OTHER: 0.05}
 _KIND_REASON = {
     SINK: "nothing consumes it: a sink of the model",
     LOSS: "the loss consumes it together with the labels",
@@ -111,7 +112,72 @@ def frontier_drafts(a: Analysis) -> dict[int, _Draft]:
         else:
             draft.reasons.append(f"the training loss '{index.names[root]}' is computed from it "
                                  "against constants only (an adversarial or auxiliary loss)")
+    for i, why in network_boundaries(a).items():
+        if i not in drafts and not label[i] and index.ops[i] not in _NOT_CANDIDATE_OPS:
+            drafts[i] = _Draft(i, BOUNDARY, reasons=[why])
     return drafts
+
+
+def networks(a: Analysis) -> dict[str, int]:
+    """Weight masks of the separately optimized networks (empty for a single model), cached."""
+    if a.networks is None:
+        found = _networks_by_optimizer(a)
+        a.networks = found if len(found) >= 2 else {}
+    return a.networks
+
+
+def network_boundaries(a: Analysis) -> dict[int, str]:
+    """Where one separately trained network hands its output to another.
+
+    When two optimizers update disjoint sets of weights (a GAN's generator and discriminator,
+    an actor and its critic), the first network's output is a value computed from its own
+    weights only and consumed by a layer of the other network (an op reading one of the other
+    network's weights directly). That value is what one deploys (the generator's sample, the
+    actor's action).
+    """
+    nets = networks(a)
+    if not nets:
+        return {}
+    index, cat, bits = a.index, a.excl.category, a.weight_bits
+    value = signals.weight_values(index, set(a.weights))
+    found: dict[int, str] = {}
+    for i in range(len(index)):
+        if cat[i] or not bits[i] or not a.excl.forward[i] or value[i]:
+            continue
+        for name, mask in nets.items():
+            if bits[i] & ~mask:
+                continue
+            # the consumer is a layer of the other network: it reads one of its weights directly
+            if any(not cat[j] and bits[j] & ~mask and
+                   any(value[k] and bits[k] & ~mask for k in index.data_in[j])
+                   for j in index.data_out[i]):
+                found[i] = (f"output of the network trained by '{name}', fed into a network "
+                            "trained by another optimizer")
+            break
+    return found
+
+
+def _networks_by_optimizer(a: Analysis) -> dict[str, int]:
+    """Trainable-weight bitmask per optimizer, keyed by the op that groups its updates."""
+    index = a.index
+    bit_of = {w: 1 << k for k, w in enumerate(a.weights)}
+    masks: dict[str, int] = {}
+    for i, op in enumerate(index.ops):
+        if not op.startswith(("Apply", "ResourceApply", "SparseApply", "ResourceSparseApply")):
+            continue
+        name = index.names[i]
+        if "/update_" in name:  # TF names updates "<optimizer>/update_<variable>/Apply…"
+            key = name.split("/update_", 1)[0]
+        else:
+            group = index.ctrl_out[i] or index.data_out[i]
+            key = index.names[min(group)] if group else name
+        for j in index.data_in[i]:
+            if j in bit_of:
+                masks[key] = masks.get(key, 0) | bit_of[j]
+    distinct = list(masks.values())
+    if any(x & y for k, x in enumerate(distinct) for y in distinct[k + 1:]):
+        return {}  # overlapping updates: one model trained in stages, not separate networks
+    return masks
 
 
 def _carries_data(a: Analysis, i: int) -> bool:
@@ -192,6 +258,10 @@ def _collection_losses(a: Analysis) -> set[int]:
     return found
 
 
+# A loss ends in a reduction, or in a sum of reduced terms (d_loss = loss_real + loss_fake).
+_LOSS_ROOT_OPS = signals.REDUCTION_OPS | {"Add", "AddV2", "AddN"}
+
+
 def _looks_like_loss(a: Analysis, d: _Draft, reads: list[bool]) -> bool:
     """A scalar reduction at the end of the forward pass that the gradients flow through.
 
@@ -201,7 +271,7 @@ def _looks_like_loss(a: Analysis, d: _Draft, reads: list[bool]) -> bool:
     has no such values.
     """
     index = a.index
-    if d.kind not in (SINK, SUMMARIZED, OTHER) or index.ops[d.i] not in signals.REDUCTION_OPS:
+    if d.kind not in (SINK, SUMMARIZED, OTHER) or index.ops[d.i] not in _LOSS_ROOT_OPS:
         return False
     if index.shapes[d.i] not in (None, []):
         return False
@@ -210,7 +280,7 @@ def _looks_like_loss(a: Analysis, d: _Draft, reads: list[bool]) -> bool:
         nxt = []
         for i in frontier:
             for j in index.data_in[i]:
-                if j in seen or a.excl.category[j] or reads[j]:
+                if j in seen or a.excl.category[j] or reads[j] or index.ops[j] in signals.INPUT_OPS:
                     continue
                 seen.add(j)
                 consumers = index.data_out[j]
@@ -238,8 +308,9 @@ def _frontier_kind(a: Analysis, i: int, live: list[int], tainted: list[int], tai
 def _loss_target(a: Analysis, root: int, source: int) -> int | None:
     """The data the loss compares ``source`` with (labels, or the input for an autoencoder).
 
-    Searches the loss's own operands breadth first from the loss down to ``source`` (a logistic
-    loss meets its labels on a side branch): the first value carrying an input but no weights.
+    Searches the loss's own arithmetic breadth first from the loss down to ``source`` (a logistic
+    loss meets its labels on a side branch), never into the model's layers: the first operand
+    carrying an input but no weights.
     """
     index, cat = a.index, a.excl.category
     queue, seen = [root], {root, source}
@@ -252,7 +323,7 @@ def _loss_target(a: Analysis, root: int, source: int) -> int | None:
                 seen.add(j)
                 if a.input_bits[j] and not a.weight_bits[j]:
                     return j
-                if a.weight_bits[j]:
+                if a.weight_bits[j] and index.ops[j] in signals.LOSS_OPS:
                     nxt.append(j)
         queue = nxt
     return None
@@ -304,7 +375,14 @@ def score_draft(a: Analysis, d: _Draft) -> None:
     elif a.sources_are_random and a.excl.forward[i]:
         score += 0.08
         d.reasons.append("computed from random noise (the graph has no feature inputs)")
-    if a.weight_total:
+    own = _own_network(a, i)
+    if own is not None:
+        name, mask = own
+        share = signals.share_of(a.weight_bits[i], a.weight_sizes, _mask_total(a, mask))
+        score += 0.30 * share
+        d.reasons.append(f"depends on {round(100 * share)}% of the trainable weights of the "
+                         f"network trained by '{name}'")
+    elif a.weight_total:
         share = a.share(i)
         score += 0.30 * share
         d.reasons.append(f"depends on {round(100 * share)}% of the model's trainable weights")
@@ -340,6 +418,21 @@ def _keeps_one_example(a: Analysis, i: int) -> int | None:
             return None
         i = a.index.data_in[i][0]
     return None
+
+
+def _own_network(a: Analysis, i: int) -> tuple[str, int] | None:
+    """The one separately optimized network whose weights alone compute ``i`` (GAN generator)."""
+    bits = a.weight_bits[i]
+    if not bits:
+        return None
+    for name, mask in networks(a).items():
+        if not bits & ~mask:
+            return name, mask
+    return None
+
+
+def _mask_total(a: Analysis, mask: int) -> int:
+    return sum(a.weight_sizes[k] for k in range(len(a.weights)) if mask >> k & 1)
 
 
 def _penalties(index, i: int, reasons: list[str]) -> float:

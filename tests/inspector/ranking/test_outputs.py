@@ -197,3 +197,26 @@ def test_batched_value_behind_an_x0_view_ranks_first_in_a_graph_with_variables()
 def test_frozen_graph_keeps_the_sink_it_was_frozen_with():
     ranked = rank_outputs(_one_example_view(frozen=True).model())
     assert names(ranked)[:3] == ["out", "slice", "probs"]
+
+
+def test_gan_generator_output_is_found_where_it_enters_the_discriminator():
+    # Two optimizers over disjoint weights; the generator's output feeds the discriminator's
+    # first layer and is no sink; the losses compare with constants only.
+    b = Builder()
+    z = b.placeholder("z")
+    fake = b.node("G/Tanh", "Tanh", b.dense("G/out", b.node("G/h/Relu", "Relu", b.dense("G/h", z))))
+    d_logit = b.dense("D/logit", b.node("D/h/Relu", "Relu", b.dense("D/h", fake)))
+    ones = b.node("ones", "OnesLike", d_logit)
+    loss = b.node("g_loss", "Mean", b.node("xent", "SigmoidCrossEntropyWithLogits", d_logit, ones),
+                  b.node("axes", "Const", shape=[1]))
+    seed = b.node("gradients/Fill", "Fill", b.node("gradients/Shape", "Shape", loss))
+    for net, scopes in (("G_opt", ("G/h", "G/out")), ("D_opt", ("D/h", "D/logit"))):
+        for scope in scopes:
+            grad = b.node(f"gradients/{scope}_grad", "MatMul", seed, f"{scope}/kernel/read")
+            b.node(f"{net}/update_{scope}/ApplyGradientDescent", "ApplyGradientDescent",
+                   f"{scope}/kernel", b.node(f"{net}/update_{scope}/lr", "Const", shape=[]), grad)
+    ranked = rank_outputs(b.model())
+    assert ranked[0].name == "G/Tanh"
+    assert ranked[0].reasons[0] == ("output of the network trained by 'G_opt', fed into a network "
+                                    "trained by another optimizer")
+    assert "depends on 100% of the trainable weights of the network trained by 'G_opt'" in ranked[0].reasons
