@@ -145,11 +145,11 @@ def network_boundaries(a: Analysis) -> dict[int, str]:
         if cat[i] or not bits[i] or not a.excl.forward[i] or value[i]:
             continue
         for name, mask in nets.items():
-            if bits[i] & ~mask:
+            others = _others(nets, name)
+            if not bits[i] & mask or bits[i] & others:
                 continue
             # the consumer is a layer of the other network: it reads one of its weights directly
-            if any(not cat[j] and bits[j] & ~mask and
-                   any(value[k] and bits[k] & ~mask for k in index.data_in[j])
+            if any(not cat[j] and any(value[k] and bits[k] & others for k in index.data_in[j])
                    for j in index.data_out[i]):
                 found[i] = (f"output of the network trained by '{name}', fed into a network "
                             "trained by another optimizer")
@@ -425,10 +425,20 @@ def _own_network(a: Analysis, i: int) -> tuple[str, int] | None:
     bits = a.weight_bits[i]
     if not bits:
         return None
-    for name, mask in networks(a).items():
-        if not bits & ~mask:
-            return name, mask
+    nets = networks(a)
+    for name, mask in nets.items():
+        if bits & mask and not bits & _others(nets, name):
+            return name, ~_others(nets, name) & ((1 << len(a.weights)) - 1)
     return None
+
+
+def _others(nets: dict[str, int], name: str) -> int:
+    """Weights updated by the other optimizers (weights no optimizer updates belong to all)."""
+    mask = 0
+    for other, bits in nets.items():
+        if other != name:
+            mask |= bits
+    return mask
 
 
 def _mask_total(a: Analysis, mask: int) -> int:

@@ -207,14 +207,14 @@ def test_gan_generator_output_is_found_where_it_enters_the_discriminator():
     fake = b.node("G/Tanh", "Tanh", b.dense("G/out", b.node("G/h/Relu", "Relu", b.dense("G/h", z))))
     d_logit = b.dense("D/logit", b.node("D/h/Relu", "Relu", b.dense("D/h", fake)))
     ones = b.node("ones", "OnesLike", d_logit)
-    loss = b.node("g_loss", "Mean", b.node("xent", "SigmoidCrossEntropyWithLogits", d_logit, ones),
+    loss = b.node("g_loss", "Mean", b.node("diff", "SquaredDifference", d_logit, ones),
                   b.node("axes", "Const", shape=[1]))
     seed = b.node("gradients/Fill", "Fill", b.node("gradients/Shape", "Shape", loss))
     for net, scopes in (("G_opt", ("G/h", "G/out")), ("D_opt", ("D/h", "D/logit"))):
-        for scope in scopes:
-            grad = b.node(f"gradients/{scope}_grad", "MatMul", seed, f"{scope}/kernel/read")
-            b.node(f"{net}/update_{scope}/ApplyGradientDescent", "ApplyGradientDescent",
-                   f"{scope}/kernel", b.node(f"{net}/update_{scope}/lr", "Const", shape=[]), grad)
+        for var in (f"{scope}/{kind}" for scope in scopes for kind in ("kernel", "bias")):
+            grad = b.node(f"gradients/{var}_grad", "MatMul", seed, f"{var}/read")
+            b.node(f"{net}/update_{var}/ApplyGradientDescent", "ApplyGradientDescent",
+                   var, b.node(f"{net}/update_{var}/lr", "Const", shape=[]), grad)
     ranked = rank_outputs(b.model())
     assert ranked[0].name == "G/Tanh"
     assert ranked[0].reasons[0] == ("output of the network trained by 'G_opt', fed into a network "
