@@ -146,6 +146,15 @@ class WeightShare:
         return self.held_bytes / self.model_bytes if self.model_bytes else 1.0
 
 
+def _partition_bytes(held: dict, key: str) -> int:
+    """Bytes of the Consts TF's freezer makes from a partitioned variable: ``<key>/part_<i>``."""
+    total, i = 0, 0
+    while f"{key}/part_{i}" in held:
+        total += held[f"{key}/part_{i}"][2]
+        i += 1
+    return total
+
+
 def weight_share(index: GraphIndex, tensors: dict) -> WeightShare:
     """How much of the checkpoint's model weights the graph holds: by name, then by dtype and shape."""
     weights = model_weight_keys(tensors)
@@ -158,7 +167,8 @@ def weight_share(index: GraphIndex, tensors: dict) -> WeightShare:
             reshaped.append(key)
             missing.append(key)
             continue
-        if key in held:
+        partitioned = getattr(meta, "partitioned", False)
+        if key in held or (partitioned and _partition_bytes(held, key) == meta.nbytes):
             found.append(key)
         elif unmatched[signature] > 0:
             unmatched[signature] -= 1

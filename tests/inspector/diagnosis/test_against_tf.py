@@ -79,3 +79,40 @@ def test_training_mode_batch_norm_really_depends_on_the_batch():
     alone = _run("bn_training_fused.pb", "probabilities", {"images": images[:1]})
     batched = _run("bn_training_fused.pb", "probabilities", {"images": images})
     assert not np.allclose(alone[0], batched[0])
+
+
+def _checkpoint_fixtures() -> list:
+    from fixtures.registry import all_fixtures
+
+    found = []
+    for fixture in all_fixtures():
+        if fixture.kind != "checkpoint" or not fixture.expected_outputs:
+            continue
+        steps = fixture.extra.get("steps") or ()
+        if not steps:
+            continue
+        prefix = fixture.full_path / f"model.ckpt-{steps[-1]}"
+        if Path(str(prefix) + ".meta").is_file():
+            found.append(pytest.param(prefix, fixture.expected_outputs, id=fixture.name))
+    return found or [pytest.param(None, None, marks=pytest.mark.skip(reason="no checkpoint fixtures"))]
+
+
+@pytest.mark.tf
+@pytest.mark.parametrize(("prefix", "outputs"), _checkpoint_fixtures())
+def test_tensorflows_own_freeze_holds_all_of_its_checkpoint(tmp_path, prefix, outputs):
+    """Whatever else TF's freezer gets wrong, the weights it writes are the checkpoint's, all of them."""
+    import tensorflow as tf
+
+    v1 = tf.compat.v1
+    try:
+        with v1.Session(graph=tf.Graph()) as sess:
+            saver = v1.train.import_meta_graph(str(prefix) + ".meta", clear_devices=True)
+            saver.restore(sess, str(prefix))
+            graph_def = sess.graph.as_graph_def()
+            frozen = v1.graph_util.convert_variables_to_constants(sess, graph_def, list(outputs))
+    except Exception as error:  # e.g. V1/sharded layouts this TF cannot restore in one process
+        pytest.skip(f"TensorFlow could not freeze it: {error}"[:200])
+    path = tmp_path / "frozen.pb"
+    path.write_bytes(frozen.SerializeToString())
+    codes = diagnose_path(path, checkpoint_prefix=str(prefix)).codes
+    assert "WRONG_OUTPUTS" not in codes and "WEIGHTS_DIFFER" not in codes, codes
