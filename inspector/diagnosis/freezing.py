@@ -2,7 +2,8 @@
 
 NOT_FROZEN (variables still in the graph), WRONG_OUTPUTS (frozen, but holding little or none of
 the model — with a checkpoint, the share of its weights the file holds and the outputs the
-ranking would choose), TRAINING_LEFTOVERS (gradients, optimizer, save/restore, summaries,
+ranking would choose), WEIGHTS_DIFFER (with a checkpoint: the Consts hold other values or
+shapes than its weights), TRAINING_LEFTOVERS (gradients, optimizer, save/restore, summaries,
 variable writes) and REF_INPUT (a constant feeding an input that must be a ref or a resource: the
 "expected float_ref" import failure TensorFlow's own freezer leaves behind, FORMATS.md §12.2).
 """
@@ -286,7 +287,8 @@ def check_weights_match(index: GraphIndex, checkpoint: object, limit: int = 50) 
             "WEIGHTS_DIFFER", "info",
             f"{len(ema)} weight(s) hold the checkpoint's exponential moving averages rather than the raw "
             f"variables ({_names(ema)}): the graph was frozen from the EMA shadows.",
-            "Nothing to fix if that was intended (EMA weights usually evaluate better).",
+            "Nothing to fix if that was intended (EMA weights usually evaluate better); ckpt2pb's "
+            "`freeze --use-moving-averages` freezes the same way.",
             {"ema": ema, "compared": compared})]
     shapes = (f" {len(reshaped)} even have another shape or type ({'; '.join(reshaped[:3])}): a different "
               "model." if reshaped else "")
