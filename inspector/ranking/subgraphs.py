@@ -123,9 +123,6 @@ class Exclusions:
     loss_roots: list[int] = field(default_factory=list)
     forward: list[bool] = field(default_factory=list)
 
-    def excluded(self, i: int) -> bool:
-        return bool(self.category[i])
-
 
 def _op_category(op: str) -> str:
     """The category an op type puts a node in on its own ('' for model ops)."""
