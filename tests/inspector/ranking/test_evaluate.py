@@ -65,3 +65,28 @@ def test_every_ranking_fixture_is_right_first(results):
 
 def test_no_case_fails_to_load(results):
     assert [(r.name, r.error) for r in results if r.error] == []
+
+
+@pytest.mark.tf
+def test_first_answer_of_every_ranking_fixture_freezes_in_tensorflow():
+    """The first answer slot names real tensors TensorFlow can freeze the checkpoint with."""
+    import tensorflow as tf
+
+    from fixtures.builders.ranking_models import FIXTURES
+    from inspector.graph.model import GraphModel
+    from inspector.ranking import rank_outputs
+
+    for fixture in FIXTURES:
+        path = evaluate.graph_file(fixture.full_path)
+        graph_def, meta_graph = evaluate.load(path)
+        first = evaluate.slots_of(rank_outputs(GraphModel.from_graph_def(graph_def, meta_graph),
+                                               meta_graph))[0]
+        graph = tf.Graph()
+        with graph.as_default(), tf.compat.v1.Session(graph=graph) as sess:
+            saver = tf.compat.v1.train.import_meta_graph(str(path), clear_devices=True)
+            saver.restore(sess, str(path)[: -len(".meta")])
+            frozen = tf.compat.v1.graph_util.convert_variables_to_constants(
+                sess, graph.as_graph_def(), first)
+        names = {node.name for node in frozen.node}
+        assert set(first) <= names, fixture.name
+        assert not any(node.op in ("VariableV2", "VarHandleOp") for node in frozen.node), fixture.name
