@@ -61,6 +61,19 @@ KNOWN_NAMESPACES: dict[str, str] = {
 
 
 @lru_cache(maxsize=1)
+def installed_tensorflow() -> str | None:
+    """The installed TensorFlow's version from package metadata (never imports TensorFlow)."""
+    from importlib import metadata
+
+    for dist in ("tensorflow", "tensorflow-cpu", "tensorflow-gpu", "tf-nightly"):
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return None
+
+
+@lru_cache(maxsize=1)
 def registered_ops() -> frozenset[str]:
     """Every op name TensorFlow 2.21 registers (comment lines start with '#')."""
     lines = OP_LIST.read_text().splitlines()
@@ -105,13 +118,16 @@ def check_unregistered_ops(index: GraphIndex) -> list[Finding]:
     if unknown:
         fix += (f"; {', '.join(unknown[:5])} {'is' if len(unknown) == 1 else 'are'} not TensorFlow 2.21 ops "
                 "(a custom op: load its library with tf.load_op_library, or a newer/older TensorFlow)")
+    installed = installed_tensorflow()
+    note = "" if installed is None or installed.startswith("2.21") else (
+        f" (Checked against TensorFlow 2.21's registry; TensorFlow {installed} is installed here.)")
     return [Finding(
         "UNREGISTERED_OP", "error",
         f"{len(ops)} op type(s) are not registered by TensorFlow 2.21, so import fails with 'Op type not "
-        f"registered': {'; '.join(described)}.",
+        f"registered': {'; '.join(described)}.{note}",
         fix + ".",
         {"ops": {op: {"nodes": found[op][:20], "count": len(found[op]), "provided_by": provider(op)}
-                 for op in ops}})]
+                 for op in ops}, "checked_against": "2.21", "installed_tensorflow": installed})]
 
 
 CHECKS = (check_unregistered_ops,)

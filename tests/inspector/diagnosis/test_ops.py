@@ -46,3 +46,12 @@ def test_function_names_used_as_ops_are_fine_and_function_bodies_are_checked():
     (finding,) = ops.check_unregistered_ops(g.index())
     assert finding.evidence["ops"]["PriorBox"]["nodes"] == ["my_function/inner"]
     assert "OpenCV" in finding.evidence["ops"]["PriorBox"]["provided_by"]
+
+
+def test_installed_version_comes_from_metadata_and_a_mismatch_is_noted(monkeypatch):
+    g = mlp()
+    g.add("mine", "MyOwnOp", ["x"])
+    monkeypatch.setattr(ops, "installed_tensorflow", lambda: "2.15.1")
+    (finding,) = ops.check_unregistered_ops(g.index())
+    assert finding.evidence["installed_tensorflow"] == "2.15.1"
+    assert "TensorFlow 2.15.1 is installed" in finding.message
