@@ -8,11 +8,12 @@ read: a listing needs only the ``.index``.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field
 
 import networkx as nx
 
-from inspector.errors import EXIT_FINDINGS, EXIT_OK
+from inspector.errors import EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE
 from inspector.graph.model import GraphModel, TensorRef
 from inspector.graph.variables import OBJECT_GRAPH_KEY, VariableMap, graph_variables, map_variables
 from inspector.readers.checkpoint import CheckpointReader, open_checkpoint
@@ -50,7 +51,7 @@ def inspect_artifacts(path: str, *, diagnose: bool = False, checkpoint: str | No
     """
     inspection = Inspection(resolve(path))
     art = inspection.artifacts
-    if art.kind == "graph" and diagnose:
+    if diagnose and _is_graph_file(art):
         if not _load_with_diagnosis(inspection, checkpoint):
             return inspection
     elif art.meta_path or art.graph_path:
@@ -67,6 +68,11 @@ def inspect_artifacts(path: str, *, diagnose: bool = False, checkpoint: str | No
         inspection.variables = map_variables(inspection.reader.tensors, inspection.model,
                                              _object_graph(inspection.reader))
     return inspection
+
+
+def _is_graph_file(art: Artifacts) -> bool:
+    """The user named a graph file (a .pb, .pbtxt, lone .meta or saved_model.pb): diagnose it."""
+    return art.kind == "graph" or (art.kind == "saved_model" and os.path.isfile(art.path))
 
 
 def _load_with_diagnosis(inspection: Inspection, checkpoint: str | None) -> bool:
@@ -110,9 +116,16 @@ def inspect_path(path: str, *, top: int = 10, verbose: bool = False,
 
 
 def exit_code(report: dict) -> int:
-    """0, or 1 when the diagnosis holds an error-severity finding."""
+    """0; 1 when the diagnosis holds an error-severity finding; 2 when the graph file is unreadable."""
     diagnosis = report.get("diagnosis")
-    if diagnosis and any(f["severity"] == "error" for f in diagnosis["findings"]):
+    if not diagnosis:
+        return EXIT_OK
+    from inspector.diagnosis.findings import UNREADABLE_CODES
+
+    codes = {f["code"] for f in diagnosis["findings"]}
+    if codes & UNREADABLE_CODES:
+        return EXIT_UNREADABLE
+    if any(f["severity"] == "error" for f in diagnosis["findings"]):
         return EXIT_FINDINGS
     return EXIT_OK
 

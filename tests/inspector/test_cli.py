@@ -107,3 +107,17 @@ def test_help_teaches_with_examples(capsys, argv):
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
     assert "examples:" in out and "exit codes" in out
+
+
+@pytest.mark.parametrize(("graph", "code", "expected"), [
+    ("truncated.pb", 2, "TRUNCATED"),
+    ("html_page.pb", 2, "NOT_PROTOBUF"),
+    ("meta_as_graph.meta", None, "NOT_A_GRAPHDEF"),
+    ("saved_model_tf1/saved_model.pb", None, "NOT_A_GRAPHDEF"),
+])
+def test_graph_files_named_directly_are_diagnosed(capsys, graph, code, expected):
+    exit_code, out, _ = run(capsys, str(DATA / "graphs" / graph), "--json")
+    report = json.loads(out)
+    assert expected in {f["code"] for f in report["diagnosis"]["findings"]}
+    if code is not None:
+        assert exit_code == code
