@@ -95,6 +95,11 @@ PLUMBING_OPS = frozenset({
     "WholeFileReader", "WholeFileReaderV2", "TextLineReader", "TextLineReaderV2", "ReaderRead",
     "ReaderReadV2", "ReaderReadUpTo", "ReaderReadUpToV2", "MatchingFiles", "ReadFile",
 })
+# Functional control flow and calls (control flow v2, TF2 function graphs). With gradients, a
+# forward While also receives the accumulators the gradient loop will read (named in the
+# gradients scope); receiving them does not make the loop part of the gradient.
+FUNCTIONAL_OPS = frozenset({"While", "StatelessWhile", "If", "StatelessIf", "Case", "StatelessCase",
+                            "PartitionedCall", "StatefulPartitionedCall"})
 VARIABLE_OPS = frozenset({"VariableV2", "Variable", "VarHandleOp", "AutoReloadVariable"})
 
 # tf.gradients and every optimizer put their nodes under "gradients", "gradients_1", … — a scope
@@ -199,7 +204,7 @@ def find_exclusions(index: GraphIndex, meta_info: MetaInfo, sources: set[int],
     category = seed_categories(index, meta_info)
     # Step 2: downstream of gradients, updates, summaries, counters.
     for i in index.order:
-        if category[i]:
+        if category[i] or index.ops[i] in FUNCTIONAL_OPS:
             continue
         for j in index.data_in[i]:
             if category[j] in _PROPAGATED:
