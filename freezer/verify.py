@@ -3,7 +3,9 @@
 The only module of ckpt2pb that imports TensorFlow, and only inside :func:`verify_frozen`.
 Both graphs get the same generated inputs (dtype- and shape-aware, ``--input-shape`` for dims
 the graph leaves open, inference values for switches: boolean placeholders ``False``, scalar
-float placeholders ``1.0`` as for ``keep_prob``; a ``PlaceholderWithDefault`` keeps its default).
+float placeholders ``1.0`` as for ``keep_prob``; a ``PlaceholderWithDefault`` keeps a constant
+default, and one defaulting to a computed tensor such as a queue's dequeue is fed like a
+placeholder, as are dequeue/iterator outputs, which would otherwise block forever).
 Every folded weight must be bit-identical to the value TensorFlow restores, every output equal
 within 1e-5 relative (TensorFlow is not bit-exact between a variable-backed and a
 constant-backed graph), with NaN exactly where the checkpoint gives NaN.
@@ -23,6 +25,9 @@ RANDOM_OPS = frozenset({"RandomUniform", "RandomStandardNormal", "TruncatedNorma
                         "RandomCrop", "ParameterizedTruncatedNormal"})
 """Stateful random ops: their values are taken from the restored run and fed to the frozen one."""
 
+RUN_TIMEOUT_MS = 120_000
+"""No single TF operation of a verification may block longer (a queue nobody fills, say)."""
+
 RTOL = 1e-5
 ATOL = 1e-6
 DEFAULT_DIM = 2
@@ -39,21 +44,48 @@ def _import_tf():
     return tf
 
 
+def _config(tf):
+    return tf.compat.v1.ConfigProto(operation_timeout_in_ms=RUN_TIMEOUT_MS)
+
+
 def make_feeds(placeholders: Sequence, input_shapes: dict[str, Sequence[int]] | None = None,
                seed: int = 0) -> dict[str, np.ndarray]:
-    """Inputs for ``(name, numpy dtype, shape list or None)`` placeholders; tensor name -> value."""
+    """Inputs for ``(tensor or node name, numpy dtype, shape list or None)``; tensor name -> value."""
     rng = np.random.default_rng(seed)
     shapes = {k.split(":")[0]: list(v) for k, v in (input_shapes or {}).items()}
     feeds: dict[str, np.ndarray] = {}
     for name, dtype, shape in placeholders:
-        if name in shapes:
-            shape = shapes[name]
+        tensor = name if ":" in name else name + ":0"
+        node = tensor.rsplit(":", 1)[0]
+        if node in shapes:
+            shape = shapes[node]
         if shape is None:
-            raise UsageError(f"input {name!r} has an unknown rank, so --verify cannot make a value for it",
-                             fix=f"give its shape with --input-shape {name}=1,224,224,3")
+            raise UsageError(f"input {node!r} has an unknown rank, so --verify cannot make a value for it",
+                             fix=f"give its shape with --input-shape {node}=1,224,224,3")
         dims = [DEFAULT_DIM if d is None or d < 0 else int(d) for d in shape]
-        feeds[name + ":0"] = _value(rng, np.dtype(dtype), dims)
+        feeds[tensor] = _value(rng, np.dtype(dtype), dims)
     return feeds
+
+
+INPUT_SOURCE_OPS = frozenset({"QueueDequeue", "QueueDequeueV2", "QueueDequeueMany", "QueueDequeueManyV2",
+                              "QueueDequeueUpTo", "QueueDequeueUpToV2", "IteratorGetNext",
+                              "IteratorGetNextSync", "ReaderRead", "ReaderReadV2"})
+"""Ops that wait for data a runner or iterator must provide: their outputs are fed instead."""
+
+
+def graph_inputs(graph) -> list[tuple[str, object, list[int] | None]]:
+    """(tensor name, numpy dtype, shape) of everything --verify must feed in a TF graph."""
+    found = []
+    for op in graph.get_operations():
+        fed = op.type == "Placeholder" or (op.type == "PlaceholderWithDefault"
+                                           and op.inputs[0].op.type != "Const")
+        if fed:
+            found.append((op.outputs[0].name, op.outputs[0].dtype.as_numpy_dtype, _known_shape(op)))
+        elif op.type in INPUT_SOURCE_OPS:
+            for output in op.outputs:
+                shape = None if output.shape.rank is None else list(output.shape.as_list())
+                found.append((output.name, output.dtype.as_numpy_dtype, shape))
+    return found
 
 
 def _value(rng, dtype: np.dtype, dims: list[int]) -> np.ndarray:
@@ -136,15 +168,13 @@ def _verify(tf, graph_path: str, prefix: str, frozen_path, outputs: Sequence[str
     frozen_graph = tf.Graph()
     with frozen_graph.as_default():
         v1.import_graph_def(frozen_def, name="")
-    placeholders = [(op.name, op.outputs[0].dtype.as_numpy_dtype, _known_shape(op))
-                    for op in frozen_graph.get_operations() if op.type == "Placeholder"]
-    feeds = make_feeds(placeholders, input_shapes, seed)
+    feeds = make_feeds(graph_inputs(frozen_graph), input_shapes, seed)
     feeds.update(_example_feeds(tf, frozen_graph, feeds, seed))
     random = [op.outputs[0].name for op in frozen_graph.get_operations() if op.type in RANDOM_OPS]
     weights = [f.node for f in folded]
 
     restored_graph = tf.Graph()
-    with restored_graph.as_default(), v1.Session(graph=restored_graph) as session:
+    with restored_graph.as_default(), v1.Session(graph=restored_graph, config=_config(tf)) as session:
         _restore(tf, session, graph_path, prefix, meta_graph)
         for record in folded:  # --use-moving-averages: the shadow values replace the weights
             if getattr(record, "moving_average", False) and reader is not None:
@@ -155,7 +185,7 @@ def _verify(tf, graph_path: str, prefix: str, frozen_path, outputs: Sequence[str
         restored_weights = [_read_variable(restored_graph, session, w) for w in weights]
 
     feeds.update(sampled)
-    with v1.Session(graph=frozen_graph) as session:
+    with v1.Session(graph=frozen_graph, config=_config(tf)) as session:
         if initializers:
             session.run(list(initializers))
         frozen_out = session.run(fetches, feeds)
@@ -192,7 +222,7 @@ def _example_feeds(tf, graph, feeds: dict, seed: int) -> dict:
         name = op.inputs[0].name
         if name not in feeds:
             continue
-        with tf.compat.v1.Session(graph=graph) as session:
+        with tf.compat.v1.Session(graph=graph, config=_config(tf)) as session:
             dense_keys, sparse_keys = _example_keys(op, session)
         sizes = [int(np.prod([max(d.size, 1) for d in shape.dim])) for shape in op.get_attr("dense_shapes")]
         dense = list(zip(dense_keys, op.get_attr("Tdense"), sizes, strict=True))

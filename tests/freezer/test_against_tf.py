@@ -14,7 +14,7 @@ import pytest
 
 from fixtures.registry import all_fixtures
 from freezer import freeze
-from freezer.verify import RANDOM_OPS, _known_shape, _live_tensors, _meta_graph_for_tf, make_feeds
+from freezer.verify import RANDOM_OPS, _live_tensors, _meta_graph_for_tf, graph_inputs, make_feeds
 from inspector.proto import pb
 from tests.corpus import corpus_params
 
@@ -44,9 +44,7 @@ def _import(tf, data: bytes):
 
 def _feeds(tf, graph, fetches):
     """Generated inputs plus this graph's live random samples (so both sides see the same noise)."""
-    placeholders = [(op.name, op.outputs[0].dtype.as_numpy_dtype, _known_shape(op))
-                    for op in graph.get_operations() if op.type == "Placeholder"]
-    feeds = make_feeds(placeholders)
+    feeds = make_feeds(graph_inputs(graph))
     random = [op.outputs[0].name for op in graph.get_operations() if op.type in RANDOM_OPS]
     with tf.compat.v1.Session(graph=graph) as session:
         live = _live_tensors(tf, session, random, feeds)
