@@ -8,6 +8,8 @@ import os
 import numpy as np
 import pytest
 from google.protobuf import text_format
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from freezer import writer
 from freezer.writer import AtomicOutput, StreamedConst
@@ -191,3 +193,22 @@ def test_committed_file_has_normal_permissions(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert (tmp_path / "m.pb").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+DTYPES = [(np.float32, pb.DataType.DT_FLOAT), (np.float16, pb.DataType.DT_HALF),
+          (np.int8, pb.DataType.DT_INT8), (np.int64, pb.DataType.DT_INT64), (np.bool_, pb.DataType.DT_BOOL)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(shape=st.lists(st.integers(0, 40), max_size=4), which=st.integers(0, len(DTYPES) - 1),
+       name=st.text(st.characters(min_codepoint=33, max_codepoint=0x2FF), min_size=1, max_size=300),
+       chunk=st.integers(1, 5000))
+def test_any_const_round_trips(shape, which, name, chunk):
+    numpy_type, dtype = DTYPES[which]
+    array = np.arange(int(np.prod(shape)), dtype=np.int64).astype(numpy_type).reshape(shape)
+    item = _const(name, array, dtype, chunk=chunk)
+    out = io.BytesIO()
+    assert writer.write_binary(out, [item]) == writer.graph_size([item])
+    node = pb.GraphDef.FromString(out.getvalue()).node[0]
+    assert node.SerializeToString(deterministic=True) == _reference(name, array, dtype).SerializeToString(
+        deterministic=True)
