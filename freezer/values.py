@@ -249,6 +249,8 @@ class ValueSource:
         self.reader = reader
         self.path = path
         self.use_moving_averages = use_moving_averages
+        self._cached_key: str | None = None
+        self._cached = None
         self.bindings = collection_bindings(meta_graph)
         self.bindings.update(function_restore_bindings(nodes, meta_graph))
         self.bindings.update(restore_bindings(nodes))
@@ -286,10 +288,11 @@ class ValueSource:
         itemsize = dtype.numpy.itemsize
         nbytes = int(np.prod(shape, dtype=np.int64)) * itemsize if shape else itemsize
         folded.nbytes = nbytes
-        if binding.slices is not None or meta.nbytes != nbytes:
+        found = self._piece_source(key, binding.slices, nbytes) if binding.slices is not None \
+            else self._file_source(key) if meta.nbytes == nbytes else None
+        if found is None and (binding.slices is not None or meta.nbytes != nbytes):
             chunks = self._slice_chunks(key, binding.slices)
             return StreamedConst(node.name, dtype.value, shape, nbytes, chunks, device), folded
-        found = self._file_source(key)
         if found is None:
             return StreamedConst(node.name, dtype.value, shape, nbytes, lambda: self.reader.raw_chunks(key),
                                  device), folded
@@ -299,6 +302,22 @@ class ValueSource:
             chunks=lambda: file_chunks(path, offset, size, expected_crc=expected, label=key), device=device,
             source=(path, offset, size),
             check=lambda: check_crc(path, offset, size, expected, key)), folded
+
+    def _piece_source(self, key: str, slices, nbytes: int):
+        """Where one partition's bytes are stored, when the checkpoint saved exactly this piece.
+
+        A partitioned variable's pieces are separate entries of the bundle (FORMATS.md §4.6), so
+        a partition streams file-to-file like any variable instead of assembling the whole tensor.
+        """
+        plan = getattr(self.reader, "slice_plan", None)
+        if plan is None or getattr(self.reader, "big_endian", True) or \
+                not getattr(self.reader.tensors[key], "partitioned", False):
+            return None
+        for concrete, piece in plan(key):
+            if tuple(tuple(extent) for extent in concrete) == tuple(slices) and int(piece.size) == nbytes:
+                path = self.reader.data_paths[int(piece.shard_id)]
+                return (path, int(piece.offset), nbytes), int(piece.crc32c)
+        return None
 
     def _file_source(self, key: str):
         """(file, offset, size) and masked CRC of an unsliced numeric tensor, when the reader knows."""
@@ -313,9 +332,15 @@ class ValueSource:
             return None
         return None if where is None else (where, expected)
 
+    def _read_cached(self, key: str) -> np.ndarray:
+        """The whole tensor, kept for the next partition of the same variable (graph order)."""
+        if self._cached_key != key:
+            self._cached_key, self._cached = key, self.reader.read(key)
+        return self._cached
+
     def _slice_chunks(self, key: str, slices):
         def chunks() -> Iterator[bytes]:
-            array = self.reader.read(key)
+            array = self._read_cached(key)
             if slices is not None:
                 array = array[tuple(slice(s, s + n) for s, n in slices)]
             yield np.ascontiguousarray(array).tobytes()  # bundle arrays are little-endian already
