@@ -125,3 +125,23 @@ def test_left_out_entries_are_classified():
     assert report["global_step"]["reason"].startswith("global step")
     assert report["w/ExponentialMovingAverage"]["reason"].startswith("moving-average shadow")
     assert report["unused_weight"]["warning"]
+
+
+def test_partition_of_a_real_bundle_streams_from_its_slice_entry():
+    from fixtures.registry import by_name
+    from inspector.readers.checkpoint import open_checkpoint
+    from inspector.readers.graphfile import load_graph_file
+
+    folder = by_name("partitioned").full_path
+    meta = load_graph_file(next(folder.glob("*.meta"))).meta_graph
+    with open_checkpoint(str(next(folder.glob("*.index")))[: -len(".index")]) as reader:
+        source = ValueSource(reader, meta.graph_def.node, meta)
+        parts = [n for n in meta.graph_def.node if n.op == "VariableV2" and "/part_" in n.name
+                 and source.binding(n).slices is not None]
+        assert parts
+        for node in parts:
+            item, folded = source.fold(node)
+            assert item.source is not None  # its own bytes in the .data file, no reassembly
+            full = reader.read(folded.key)
+            expected = full[tuple(slice(s, s + n) for s, n in folded.slices)]
+            assert b"".join(item.chunks()) == np.ascontiguousarray(expected).tobytes()
