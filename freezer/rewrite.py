@@ -68,7 +68,6 @@ class _Rewriter:
         self.path = path
         self.rewrites: list[dict] = []
         self.extra_before: dict[str, list] = {}  # node name -> new nodes to place before it
-        self.done: set[str] = set()
         self.consumers: dict[tuple[str, int], list[tuple[object, int]]] = {}
         for node in self.nodes:
             for position, text in enumerate(node.input):
