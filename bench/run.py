@@ -226,9 +226,11 @@ def bench_inspect(ckpt: dict, n: int, n_tf: int) -> dict:
 
 def bench_freeze(ckpt: dict, n: int, n_tf: int) -> dict:
     prefix = ckpt["prefix"]
-    outs = {k: WORK / f"{k}.pb" for k in ("ours", "tf_freeze_graph", "tf_convert")}
+    outs = {k: WORK / f"{k}.pb" for k in ("ours", "ours_auto", "tf_freeze_graph", "tf_convert")}
     cmds = {
         "ours": [*_cli("freeze", "freezer.cli"), prefix, "--outputs", OUTPUT_NODE, "-o", str(outs["ours"])],
+        # informational: the same run with the outputs picked by the ranking (adds graph model + ranking)
+        "ours_auto": [*_cli("freeze", "freezer.cli"), prefix, "--auto-outputs", "-o", str(outs["ours_auto"])],
         "tf_freeze_graph": [
             PY,
             str(BENCH / "tf_baselines.py"),
@@ -249,7 +251,7 @@ def bench_freeze(ckpt: dict, n: int, n_tf: int) -> dict:
     result: dict = {}
     for key, cmd in cmds.items():
         _log(f"freeze: {key}")
-        is_tf = key != "ours"
+        is_tf = key.startswith("tf_")
         m = measure(cmd, n=n_tf if is_tf else n, env=TF_ENV if is_tf else None, before=_unlink(outs[key]))
         size = outs[key].stat().st_size if outs[key].is_file() else None
         result[key] = _fig(m, cmd_text=_short(cmd), output_bytes=size)
@@ -388,6 +390,7 @@ def render_tables(results: dict) -> str:
             _row("TensorFlow: freeze_graph.freeze_graph", frz.get("tf_freeze_graph")),
             _row("TensorFlow: restore + convert_variables_to_constants + write", frz.get("tf_convert")),
             _row(f"ckpt2pb: `freeze --outputs {OUTPUT_NODE}`", frz.get("ours")),
+            _row("(ckpt2pb: `freeze --auto-outputs`, for information)", frz.get("ours_auto")),
             "",
         ]
         sizes = {k: (frz.get(k) or {}).get("output_bytes") for k in ("ours", "tf_convert", "tf_freeze_graph")}
@@ -439,7 +442,11 @@ def render_report(results: dict) -> str:
     m, ck = results["machine"], results["checkpoint"]
     cfg = ck["config"]
     cmds = []
-    for section, keys in (("inspect", ("tf", "ours")), ("freeze", ("tf_freeze_graph", "tf_convert", "ours"))):
+    sections = (
+        ("inspect", ("tf", "ours")),
+        ("freeze", ("tf_freeze_graph", "tf_convert", "ours", "ours_auto")),
+    )
+    for section, keys in sections:
         for k in keys:
             fig = (results.get(section) or {}).get(k)
             if fig:
