@@ -123,7 +123,7 @@ def freeze(path: str | Path, outputs: Sequence[str] | None = None, auto_outputs:
                                          source.bindings, meta_graph)
             validation = validate(frozen.items, names, nodes_before=nodes_before, file_path=out.temp_path,
                                   expected_size=None if as_text else expected, folded=frozen.folded,
-                                  left_out=left_out, text=as_text)
+                                  left_out=left_out, text=as_text, library=library)
             validation.raise_if_failed(str(target))
             for warning in validation.warnings:
                 LOG.warning(warning)

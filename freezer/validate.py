@@ -112,6 +112,17 @@ def check_no_const_into_ref(items: Sequence) -> Check:
     return Check("no Const into a ref/resource input", not bad, ", ".join(bad) if bad else "none")
 
 
+def check_functions(library) -> Check:
+    """Functions the frozen graph still calls neither hold variables nor write state."""
+    found = []
+    for function in getattr(library, "function", ()):
+        for node in function.node_def:
+            if node.op in LEFTOVER_VARIABLE_OPS or node.op in STATE_WRITE_OPS or node.op in SAVE_RESTORE_OPS:
+                found.append(f"{function.signature.name}/{node.name} ({node.op})")
+    return Check("no variable or state ops in functions", not found,
+                 ", ".join(found[:10]) + (" …" if len(found) > 10 else "") if found else "none")
+
+
 def check_closed(items: Sequence) -> Check:
     """Every input names a node that was written."""
     names = {item.name for item in items}
@@ -215,11 +226,13 @@ def check_file(path: str | os.PathLike, expected_nodes: int, expected_size: int 
 
 def validate(items: Sequence, outputs: Sequence[str], *, nodes_before: int, file_path: str | os.PathLike,
              expected_size: int | None, folded: Sequence, left_out: Sequence[dict],
-             text: bool = False) -> Validation:
+             text: bool = False, library=None) -> Validation:
     """Run every check; see :class:`Validation`."""
     checks = check_no_stateful_leftovers(items)
     checks.append(check_no_const_into_ref(items))
     checks.append(check_closed(items))
+    if library is not None and len(library.function):
+        checks.append(check_functions(library))
     output_check, described = describe_outputs(items, outputs)
     checks.append(output_check)
     file_size = os.path.getsize(file_path)

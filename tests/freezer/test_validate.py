@@ -99,3 +99,16 @@ def test_validate_reports_and_raises(tmp_path):
     with pytest.raises(ValidationError, match="file framing") as info:
         bad.raise_if_failed("out.pb")
     assert info.value.exit_code == 3
+
+
+def test_functions_check():
+    from freezer.validate import check_functions
+
+    library = pb.FunctionDefLibrary()
+    clean = library.function.add()
+    clean.signature.name = "f"
+    clean.node_def.add(name="mm", op="MatMul")
+    assert check_functions(library).ok
+    clean.node_def.add(name="read", op="ReadVariableOp")
+    check = check_functions(library)
+    assert not check.ok and check.detail == "f/read (ReadVariableOp)"
