@@ -260,3 +260,17 @@ def test_corpus_saved_model_verifies(tf, case, tmp_path):
     result = freeze(case.folder, outputs=list(case.expected_outputs), output_path=tmp_path / "f.pb",
                     verify=True)
     assert result.verification["ok"]
+
+
+@pytest.mark.parametrize("fixture", [p for p in FREEZABLE if p.values[0].extra.get("tf_freeze_breaks")])
+def test_committed_fixture_tf_freeze_breaks(tf, fixture, tmp_path):
+    """The committed fixtures TF's own freezer breaks: TF's result fails, ours imports and verifies."""
+    prefix = str(next(fixture.full_path.glob("*.index")))[: -len(".index")]
+    assert _tf_freeze(tf, prefix + ".meta", prefix, list(fixture.expected_outputs)) is None
+    result = freeze(prefix, outputs=list(fixture.expected_outputs), output_path=tmp_path / "f.pb",
+                    verify=True)
+    assert result.verification["ok"]
+    repaired = {r["from"] for r in result.rewrites} & {"RefSwitch", "RefMerge", "AssignSub", "AssignAdd"}
+    assert repaired or result.dropped_control  # the state updates were cut or made pure
+    frozen = pb.GraphDef.FromString(result.output_path.read_bytes())
+    assert not {n.op for n in frozen.node} & {"RefSwitch", "RefMerge", "AssignSub", "VariableV2"}
