@@ -45,7 +45,7 @@ def _import_tf():
 
 
 def _config(tf):
-    return tf.compat.v1.ConfigProto(operation_timeout_in_ms=RUN_TIMEOUT_MS)
+    return tf.compat.v1.ConfigProto(operation_timeout_in_ms=RUN_TIMEOUT_MS, allow_soft_placement=True)
 
 
 def make_feeds(placeholders: Sequence, input_shapes: dict[str, Sequence[int]] | None = None,

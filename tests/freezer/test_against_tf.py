@@ -274,3 +274,12 @@ def test_committed_fixture_tf_freeze_breaks(tf, fixture, tmp_path):
     assert repaired or result.dropped_control  # the state updates were cut or made pure
     frozen = pb.GraphDef.FromString(result.output_path.read_bytes())
     assert not {n.op for n in frozen.node} & {"RefSwitch", "RefMerge", "AssignSub", "VariableV2"}
+
+
+def test_keep_devices_verifies(tf, tmp_path):
+    fixture = next(f for f in all_fixtures() if f.name == "sharded_two_devices")
+    result = freeze(fixture.full_path, outputs=list(fixture.expected_outputs), output_path=tmp_path / "f.pb",
+                    clear_devices=False, verify=True)
+    frozen = pb.GraphDef.FromString(result.output_path.read_bytes())
+    assert {n.device for n in frozen.node} >= {"/device:CPU:0", "/device:CPU:1"}
+    assert result.verification["ok"]
