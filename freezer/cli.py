@@ -82,7 +82,7 @@ def handle(args: argparse.Namespace) -> int:
                     verify=args.verify, input_shapes=parse_input_shapes(args.input_shape))
     if args.json:
         emit_json(result.to_json())
-    else:
+    elif verbosity(args) > -2:  # -qq: errors only
         print(render(result, verbosity(args)))
     return 0
 

@@ -23,9 +23,11 @@ def test_report_and_exit_code(tmp_path, capsys):
     assert out.is_file()
 
 
-def test_quiet_prints_one_line(tmp_path, capsys):
+def test_quiet_prints_one_line_and_very_quiet_nothing(tmp_path, capsys):
     assert main([str(CNN), "--auto-outputs", "-o", str(tmp_path / "f.pb"), "-q"]) == 0
     assert len(capsys.readouterr().out.strip().splitlines()) == 1
+    assert main([str(CNN), "--auto-outputs", "-o", str(tmp_path / "f.pb"), "-qq"]) == 0
+    assert capsys.readouterr().out == ""
 
 
 def test_json(tmp_path, capsys):
