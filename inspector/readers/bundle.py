@@ -14,8 +14,8 @@ import mmap
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
 from google.protobuf.message import DecodeError
 
 from inspector.errors import UnreadableInputError, UsageError
@@ -25,6 +25,9 @@ from inspector.readers.checkpoint import DEFAULT_CHUNK, CheckpointReader, Tensor
 from inspector.readers.crc32c import crc32c, mask
 from inspector.readers.ordered_code import encode_slice_key
 from inspector.readers.table import Table, TableError, read_varint
+
+if TYPE_CHECKING:  # numpy is imported where tensors are read: listing never needs it
+    import numpy as np
 
 _MAX_SHARDS = 1 << 16  # far above any real device count; bounds the file-name list
 _BIG_ENDIAN = 1
@@ -211,6 +214,7 @@ class BundleReader(CheckpointReader):
                                        ) from None
 
     def _read_entry(self, entry, label: str, shape: tuple[int, ...]) -> np.ndarray:
+        import numpy as np
         dt = self._dtype(entry, label)
         if dt.value == dtypes.DT_STRING:
             return self._read_strings(entry, label, shape)
@@ -235,6 +239,7 @@ class BundleReader(CheckpointReader):
 
     def _read_strings(self, entry, label: str, shape: tuple[int, ...]) -> np.ndarray:
         """DT_STRING: varint lengths, masked CRC of the lengths, then the bytes (FORMATS.md §4.4-4.5)."""
+        import numpy as np
         buf, offset, size = self._region(entry, label)
         count = _count(shape)
         if count > size:  # every element takes at least one length byte: never allocate more
@@ -274,6 +279,7 @@ class BundleReader(CheckpointReader):
 
     def _read_variants(self, entry, label: str, shape: tuple[int, ...]) -> np.ndarray:
         """DT_VARIANT: per element varint length, VariantTensorDataProto bytes, masked running CRC."""
+        import numpy as np
         buf, offset, size = self._region(entry, label)
         count = _count(shape)
         if count * 5 > size:  # length byte + 4 checksum bytes per element at least
@@ -382,6 +388,7 @@ class BundleReader(CheckpointReader):
                                        f"{list(shape)} exactly", path=self.index_path, fix=_CORRUPT_FIX)
 
     def _read_partitioned(self, name: str, entry, shape: tuple[int, ...]) -> np.ndarray:
+        import numpy as np
         dt = self._dtype(entry, name)
         plan = self.slice_plan(name)
         out = np.empty(shape, dtype=object if dt.numpy is None else dt.numpy)
@@ -400,7 +407,7 @@ class BundleReader(CheckpointReader):
         meta = self.meta(name)
         entry = self._entries[name]
         dt = self._dtype(entry, name)
-        if dt.numpy is None:
+        if dt.itemsize is None:
             raise UsageError(f"tensor {name!r} is a {dt.name} tensor, which has no raw buffer",
                              path=self.prefix, fix="Read it with read() instead")
         chunk_size = max(dt.itemsize, chunk_size - chunk_size % dt.itemsize)
@@ -416,6 +423,7 @@ class BundleReader(CheckpointReader):
 
     def _stream_entry(self, entry, label: str, shape: tuple[int, ...], dt: dtypes.DType,
                       chunk_size: int) -> Iterator[bytes]:
+        import numpy as np
         needed = _count(shape) * dt.itemsize
         if entry.size != needed:
             raise UnreadableInputError(
@@ -437,6 +445,7 @@ class BundleReader(CheckpointReader):
     def _stream_bands(self, name: str, shape: tuple[int, ...], dt: dtypes.DType, plan,
                       chunk_size: int) -> Iterator[bytes]:
         """General slicing: assemble one band of rows (between slice boundaries on axis 0) at a time."""
+        import numpy as np
         cuts = sorted({0, shape[0]} | {c[0][0] for c, _ in plan} | {c[0][0] + c[0][1] for c, _ in plan})
         for lo, hi in itertools.pairwise(cuts):
             band = np.empty((hi - lo, *shape[1:]), dtype=dt.numpy)
@@ -458,7 +467,7 @@ class BundleReader(CheckpointReader):
         meta = self.meta(name)
         entry = self._entries[name]
         dt = self._dtype(entry, name)
-        if meta.partitioned or dt.numpy is None or (self.big_endian and dt.itemsize > 1):
+        if meta.partitioned or dt.itemsize is None or (self.big_endian and dt.itemsize > 1):
             return None
         if entry.size != meta.nbytes:
             raise UnreadableInputError(f"tensor {name!r} stores {entry.size} bytes, its shape needs "

@@ -9,15 +9,18 @@ rest of the project never asks which format it has — except the freezer, which
 from __future__ import annotations
 
 import glob
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from inspector.errors import UnreadableInputError
+
+if TYPE_CHECKING:  # numpy loads only when a tensor is read: listings stay light
+    import numpy as np
 
 DEFAULT_CHUNK = 1 << 20
 _V1_SHARD = re.compile(r"-\d{5}-of-\d{5}$|-\?{5}-of-\d{5}$")
@@ -40,7 +43,7 @@ class TensorMeta:
 
     @property
     def num_elements(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64)) if self.shape else 1
+        return math.prod(self.shape)
 
 
 class CheckpointReader:

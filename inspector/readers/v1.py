@@ -14,8 +14,8 @@ import os
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
 from google.protobuf.message import DecodeError
 
 from inspector.errors import UnreadableInputError, UsageError
@@ -24,6 +24,9 @@ from inspector.readers import dtypes
 from inspector.readers.checkpoint import DEFAULT_CHUNK, CheckpointReader, TensorMeta, v1_files
 from inspector.readers.ordered_code import encode_slice_key
 from inspector.readers.table import Table
+
+if TYPE_CHECKING:  # numpy is imported where tensors are read: listing never needs it
+    import numpy as np
 
 _CORRUPT_FIX = "The checkpoint is corrupt or incomplete; copy it again from where it was saved"
 
@@ -46,6 +49,7 @@ def _count(shape) -> int:
 
 def _typed_values(values, field: str, dt: dtypes.DType) -> np.ndarray:
     """A TensorProto typed field as a flat array of ``dt`` (raises OverflowError on bad values)."""
+    import numpy as np
     if field == "half_val":  # the 16-bit pattern of each float16/bfloat16; TF keeps the low 16 bits
         return np.array(values, dtype=np.int64).astype(np.uint16).view(dt.numpy)
     if field in ("scomplex_val", "dcomplex_val"):  # (re, im) pairs
@@ -157,6 +161,7 @@ class V1Reader(CheckpointReader):
 
     # ----------------------------------------------------------------- reads
     def read(self, name: str) -> np.ndarray:
+        import numpy as np
         meta = self.meta(name)
         dt = self._dtype[name]
         shape = meta.shape
@@ -210,6 +215,7 @@ class V1Reader(CheckpointReader):
         return self._decode(saved.data, name, dt, shape, path)
 
     def _decode(self, proto, name: str, dt: dtypes.DType, shape, path: str) -> np.ndarray:
+        import numpy as np
         count = _count(shape)
         if proto.tensor_content:
             if dt.numpy is None or len(proto.tensor_content) != count * dt.itemsize:
@@ -239,6 +245,7 @@ class V1Reader(CheckpointReader):
 
     def raw_chunks(self, name: str, chunk_size: int = DEFAULT_CHUNK) -> Iterator[bytes]:
         """The tensor's little-endian raw buffer; V1 stores protos, so it is decoded first."""
+        import numpy as np
         dt = self._dtype.get(name) or self._dtype[self.meta(name).name]
         if dt.numpy is None:
             raise UsageError(f"tensor {name!r} is a {dt.name} tensor, which has no raw buffer",

@@ -27,6 +27,12 @@ def test_ml_dtypes_for_narrow_floats():
     assert dtypes.by_value(29).numpy == np.dtype(ml_dtypes.int4)
 
 
+def test_declared_itemsize_matches_numpy():
+    for value in list(range(1, 34)):
+        dt = dtypes.by_value(value)
+        assert dt.itemsize == (None if dt.numpy is None else dt.numpy.itemsize), dt.name
+
+
 def test_ref_types():
     ref = dtypes.by_value(101)
     assert ref.is_ref and ref.name == "float32_ref" and ref.tf_name == "DT_FLOAT_REF"
