@@ -163,11 +163,12 @@ def _verify(tf, graph_path: str, prefix: str, frozen_path, outputs: Sequence[str
         frozen_def.ParseFromString(data)
     except Exception:
         text_format.Parse(data.decode("utf-8"), frozen_def)
-    fetches = [f"{name}:0" for name in outputs]
 
     frozen_graph = tf.Graph()
     with frozen_graph.as_default():
         v1.import_graph_def(frozen_def, name="")
+    fetches = [t.name for name in outputs for t in frozen_graph.get_operation_by_name(name).outputs
+               if t.dtype not in (tf.resource, tf.variant)]  # every output of each output node
     feeds = make_feeds(graph_inputs(frozen_graph), input_shapes, seed)
     feeds.update(_example_feeds(tf, frozen_graph, feeds, seed))
     random = [op.outputs[0].name for op in frozen_graph.get_operations() if op.type in RANDOM_OPS]
@@ -191,7 +192,7 @@ def _verify(tf, graph_path: str, prefix: str, frozen_path, outputs: Sequence[str
         frozen_out = session.run(fetches, feeds)
         frozen_weights = session.run([f"{w}:0" for w in weights]) if weights else []
 
-    results = [compare(name, e, a) for name, e, a in zip(outputs, restored_out, frozen_out, strict=True)]
+    results = [compare(name, e, a) for name, e, a in zip(fetches, restored_out, frozen_out, strict=True)]
     weight_problems = [w for w, e, a in zip(weights, restored_weights, frozen_weights, strict=True)
                        if e is not None and not bit_identical(e, a)]
     report = {"ok": all(r["ok"] for r in results) and not weight_problems, "outputs": results,
