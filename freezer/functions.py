@@ -22,7 +22,49 @@ from inspector.errors import UsageError
 from inspector.proto import pb
 from inspector.readers import dtypes
 
-CALL_OPS = frozenset({"PartitionedCall", "StatefulPartitionedCall"})
+# Functional ops: (attrs naming the called functions, index of the first input passed to them,
+# attr listing those inputs' types, whether outputs carry the inputs through as a loop does).
+FUNCTIONAL_OPS = {
+    "PartitionedCall": (("f",), 0, "Tin", False),
+    "StatefulPartitionedCall": (("f",), 0, "Tin", False),
+    "If": (("then_branch", "else_branch"), 1, "Tin", False),
+    "StatelessIf": (("then_branch", "else_branch"), 1, "Tin", False),
+    "Case": (("branches",), 1, "Tin", False),
+    "StatelessCase": (("branches",), 1, "Tin", False),
+    "While": (("cond", "body"), 0, "T", True),
+    "StatelessWhile": (("cond", "body"), 0, "T", True),
+}
+CALL_OPS = frozenset(FUNCTIONAL_OPS)
+
+
+def carried_outputs(op: str, position: int) -> list[int]:
+    """Outputs of a functional op that carry input ``position`` through (loop variables)."""
+    _, offset, _, loop = FUNCTIONAL_OPS[op]
+    return [position - offset] if loop and position >= offset else []
+
+
+def retarget(specializer: FunctionSpecializer, node, arguments: dict[int, tuple[int, str]]) -> None:
+    """Point a functional op at specialized copies of its functions for ``{input position: (dtype, var)}``."""
+    attrs, offset, type_attr, loop = FUNCTIONAL_OPS[node.op]
+    args = {position - offset: value for position, value in arguments.items() if position >= offset}
+    for attr in attrs:
+        if attr not in node.attr:
+            continue
+        value = node.attr[attr]
+        carry = loop and attr == "body"
+        if value.WhichOneof("value") == "func":
+            value.func.name = specializer.specialize(value.func.name, args, node.name, carry)
+        else:
+            for func in value.list.func:
+                func.name = specializer.specialize(func.name, args, node.name, carry)
+    for index, (dtype, _) in args.items():
+        if type_attr in node.attr and index < len(node.attr[type_attr].list.type):
+            node.attr[type_attr].list.type[index] = dtype
+        if loop and "output_shapes" in node.attr and index < len(node.attr["output_shapes"].list.shape):
+            shape = node.attr["output_shapes"].list.shape[index]  # a handle's [] is not the value's
+            shape.Clear()
+            shape.unknown_rank = True
+    node.attr.pop("_output_shapes", None)
 
 # Output argument names (op registry) of the ops rewritten inside bodies: old op -> (old, new).
 _OUTPUT_RENAMES = {"ReadVariableOp": ("value", "output"), "VarIsInitializedOp": ("is_initialized", "output")}
@@ -39,9 +81,13 @@ class FunctionSpecializer:
         self.created: list = []
         self.rewrites: list[dict] = []
 
-    def specialize(self, name: str, arguments: dict[int, tuple[int, str]], caller: str) -> str:
-        """Name of a copy of function ``name`` whose arguments ``{index: (dtype, variable)}`` are values."""
-        key = (name, tuple(sorted((i, d) for i, (d, _) in arguments.items())))
+    def specialize(self, name: str, arguments: dict[int, tuple[int, str]], caller: str,
+                   carry: bool = False) -> str:
+        """Name of a copy of function ``name`` whose arguments ``{index: (dtype, variable)}`` are values.
+
+        ``carry``: a loop body, which returns its loop variables, so output ``index`` is retyped too.
+        """
+        key = (name, tuple(sorted((i, d) for i, (d, _) in arguments.items())), carry)
         if key in self.cache:
             return self.cache[key]
         original = self.functions.get(name)
@@ -66,6 +112,9 @@ class FunctionSpecializer:
                     function.arg_attr[index].attr.pop(attr, None)
             function.resource_arg_unique_id.pop(index, None)
             tainted[arg.name] = (dtype, variable)
+            if carry and index < len(function.signature.output_arg) and \
+                    function.signature.output_arg[index].type == dtypes.DT_RESOURCE:
+                function.signature.output_arg[index].type = dtype
         _BodyRewriter(self, function, new_name).run(tainted)
         self.created.append(function)
         return new_name
@@ -103,11 +152,8 @@ class _BodyRewriter:
                         queue.append((out, (dtype, variable)))
         for call_name, arguments in calls.items():
             call = self.nodes[call_name]
-            inner = self.owner.specialize(call.attr["f"].func.name, arguments, call_name)
-            call.attr["f"].func.name = inner
-            for index, (dtype, _) in arguments.items():
-                call.attr["Tin"].list.type[index] = dtype
-            self._record(call, call.op, "calls a copy of its function that takes variable values")
+            retarget(self.owner, call, arguments)
+            self._record(call, call.op, "calls copies of its functions that take variable values")
 
     def _record(self, node, old_op: str, why: str) -> None:
         self.owner.rewrites.append({"node": f"{self.name}/{node.name}", "from": old_op, "to": node.op,
@@ -121,7 +167,7 @@ class _BodyRewriter:
             return [f"{node.name}:output:0"]
         if op in CALL_OPS:
             calls.setdefault(node.name, {})[position] = (dtype, variable)
-            return []
+            return [f"{node.name}:output:{i}" for i in carried_outputs(op, position)]
         if position == 0 and op in RESOURCE_READ_TWINS:
             self._resource_read(node, dtype)
             self._record(node, op, f"reads resource variable {variable!r}, now a value")

@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from freezer.functions import CALL_OPS, FunctionSpecializer
+from freezer.functions import CALL_OPS, FunctionSpecializer, carried_outputs, retarget
 from freezer.ops import (
     INIT_CHECK_OPS,
     PASS_THROUGH_OPS,
@@ -107,10 +107,8 @@ class _Rewriter:
                         queue.append((consumer.name, out_port, variable, kind, value_type))
         for name, arguments in self.calls.items():
             call = self.by_name[name]
-            call.attr["f"].func.name = self.specializer.specialize(call.attr["f"].func.name, arguments, name)
-            for index, (value_type, _) in arguments.items():
-                call.attr["Tin"].list.type[index] = value_type
-            self._record(call, call.op, "calls a copy of its function that takes variable values")
+            retarget(self.specializer, call, arguments)
+            self._record(call, call.op, "calls copies of its functions that take variable values")
         self.rewrites.extend(self.specializer.rewrites)
 
     def _consume(self, node, position: int, variable: str, kind: str, value_type: int) -> list[int]:
@@ -136,9 +134,9 @@ class _Rewriter:
         if op in RESOURCE_READ_TWINS and position == 0 and kind == "resource":
             self._resource_read(node, variable, value_type)
             return []
-        if op in CALL_OPS and kind == "resource" and "f" in node.attr:
+        if op in CALL_OPS and kind == "resource":
             self.calls.setdefault(node.name, {})[position] = (value_type, variable)
-            return []
+            return carried_outputs(op, position)
         if op in STATE_WRITE_OPS or kind == "resource" or op == "RefSelect":
             raise self._unsupported(node, variable, kind)
         return []  # any other op reads a ref's value: already correct once it is a Const

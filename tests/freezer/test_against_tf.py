@@ -283,3 +283,30 @@ def test_keep_devices_verifies(tf, tmp_path):
     frozen = pb.GraphDef.FromString(result.output_path.read_bytes())
     assert {n.device for n in frozen.node} >= {"/device:CPU:0", "/device:CPU:1"}
     assert result.verification["ok"]
+
+
+def test_resource_variables_through_functional_cond_and_while(tf, tmp_path):
+    """Control flow v2 (If/While) receiving resource handles: branch and loop functions are specialized."""
+    v1 = tf.compat.v1
+    v1.enable_resource_variables()
+    v1.enable_control_flow_v2()
+    graph = tf.Graph()
+    with graph.as_default():
+        x = v1.placeholder(tf.float32, [None, 2], name="x")
+        flag = v1.placeholder_with_default(True, [], name="flag")
+        w = v1.get_variable("w", [2, 2], initializer=v1.constant_initializer([[0.5, -1.0], [2.0, 0.25]]))
+        y = tf.cond(flag, lambda: tf.matmul(x, w), lambda: x)
+        _, z = tf.while_loop(lambda i, h: i < 2, lambda i, h: (i + 1, tf.matmul(h, w)), [0, y])
+        tf.identity(z, name="out")
+        saver = v1.train.Saver()
+        with v1.Session(graph=graph) as session:
+            session.run(v1.global_variables_initializer())
+            prefix = saver.save(session, str(tmp_path / "model.ckpt"))
+    ops = {n.op for n in graph.as_graph_def().node}
+    assert ops & {"If", "StatelessIf"} and ops & {"While", "StatelessWhile"}
+    result = freeze(prefix, outputs=["out"], output_path=tmp_path / "f.pb", verify=True)
+    assert result.verification["ok"]
+    frozen = pb.GraphDef.FromString(result.output_path.read_bytes())
+    body_ops = {n.op for f in frozen.library.function for n in f.node_def}
+    assert not body_ops & {"ReadVariableOp", "VarHandleOp"}
+    assert not {n.op for n in frozen.node} & {"VarHandleOp", "ReadVariableOp"}

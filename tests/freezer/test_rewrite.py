@@ -130,9 +130,9 @@ def test_write_without_a_pure_twin_is_refused():
 def test_resource_into_an_unknown_op_is_refused():
     g = Graph()
     g.resource("w")
-    g.add("call", "StatefulPartitionedCall", ["w"])
+    g.add("custom", "MyResourceKernel", ["w"])
     with pytest.raises(UsageError, match="no state-free equivalent"):
-        _freeze(g, ["call"])
+        _freeze(g, ["custom"])
 
 
 def _placed_graph() -> Graph:
