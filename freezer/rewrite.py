@@ -13,10 +13,12 @@ The rewrite follows each folded variable's output downstream, typed by op signat
 * a state write reached through its data output becomes the pure op computing the same value
   (``Assign`` -> ``Identity`` of the new value, ``AssignAdd`` -> ``AddV2``, ``AssignSub`` -> ``Sub``);
   one reached only through a control edge was already cut by :mod:`freezer.prune`;
-* ``IsVariableInitialized``/``VarIsInitializedOp`` -> ``Const(true)``.
+* ``IsVariableInitialized``/``VarIsInitializedOp`` -> ``Const(true)``;
+* a handle passed to a function (``StatefulPartitionedCall``, ``If``, ``While`` …) makes the
+  callee a specialized copy that takes the value (:mod:`freezer.functions`).
 
 Any other use of a variable's ref or resource (a ``ScatterUpdate`` whose result an output needs, a
-resource passed into a function call) has no state-free equivalent and is a clear error.
+custom kernel taking the handle) has no state-free equivalent and is a clear error.
 
 NodeDefs are modified in place: the caller owns the parsed graph and the freezer never deep-copies
 big nodes.
