@@ -102,7 +102,8 @@ def render(result: FreezeResult, level: int = 0) -> str:
     lines.append(f"nodes: {v.nodes_before} -> {v.nodes_after}; variables folded: {len(v.folded)} "
                  f"({v.folded_bytes:,} bytes{share})")
     if result.rewrites:
-        counts = Counter(f"{r['from']} -> {r['to']}" for r in result.rewrites)
+        counts = Counter(f"{r['from']} -> {r['to']}" if r["from"] != r["to"] else
+                         f"{r['from']} retyped or retargeted" for r in result.rewrites)
         lines.append("rewritten: " + ", ".join(f"{k} x{n}" for k, n in counts.items()))
     if result.dropped_control:
         lines.append(f"dropped {len(result.dropped_control)} control dependencies on state updates")
