@@ -50,6 +50,7 @@ class Validation:
     checks: list[Check]
     folded: list[dict] = field(default_factory=list)
     left_out: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # further warnings from the freeze itself
 
     @property
     def ok(self) -> bool:
@@ -57,8 +58,8 @@ class Validation:
 
     @property
     def warnings(self) -> list[str]:
-        return [f"checkpoint variable {v['key']!r} was not folded: {v['reason']}"
-                for v in self.left_out if v.get("warning")]
+        return self.notes + [f"checkpoint variable {v['key']!r} was not folded: {v['reason']}"
+                             for v in self.left_out if v.get("warning")]
 
     def to_json(self) -> dict:
         return {"ok": self.ok, "nodes_before": self.nodes_before, "nodes_after": self.nodes_after,

@@ -137,3 +137,11 @@ def test_json_report_shape(tmp_path):
     assert data["validation"]["outputs"][0]["dtype"] == "float32"
     assert {r["reason"].split(" (")[0] for r in data["validation"]["left_out"]} >= {"optimizer slot"}
     assert data["verification"] is None
+
+
+def test_moving_averages_requested_but_absent_is_a_warning(tmp_path):
+    result = freeze(CNN.full_path, outputs=["probabilities"], output_path=tmp_path / "f.pb",
+                    use_moving_averages=True)
+    assert result.validation.ok
+    assert any("no ExponentialMovingAverage shadow" in w for w in result.warnings)
+    assert not any(f["moving_average"] for f in result.validation.folded)
