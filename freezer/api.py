@@ -126,8 +126,9 @@ def freeze(path: str | Path, outputs: Sequence[str] | None = None, auto_outputs:
                                   left_out=left_out, text=as_text, library=library)
             validation.raise_if_failed(str(target))
             if use_moving_averages and not any(f.moving_average for f in frozen.folded):
-                validation.notes.append("--use-moving-averages: the checkpoint has no ExponentialMovingAverage "
-                                        "shadow for any folded variable; the raw weights were used")
+                validation.notes.append("--use-moving-averages: the checkpoint has no "
+                                        "ExponentialMovingAverage shadow for any folded variable; "
+                                        "the raw weights were used")
             for warning in validation.warnings:
                 LOG.warning(warning)
             verification = None
