@@ -86,7 +86,6 @@ def freeze(path: str | Path, outputs: Sequence[str] | None = None, auto_outputs:
     if prefix is None:
         raise UsageError("found a graph but no checkpoint to take the weights from", path=str(path),
                          fix="pass the checkpoint prefix (for example model.ckpt-300) or its folder")
-
     if auto_outputs:
         names, chosen_by = _auto_outputs(graph_def, meta_graph, graph_path), "ranking"
     else:
@@ -99,26 +98,13 @@ def freeze(path: str | Path, outputs: Sequence[str] | None = None, auto_outputs:
         source = ValueSource(reader, graph_def.node, meta_graph, use_moving_averages, path=graph_path)
         frozen = rewrite(pruned, source, clear_devices=clear_devices, path=graph_path,
                          library=graph_def.library)
-        if frozen.functions:
-            graph_def.library.function.extend(frozen.functions)
-        removed = prune_library(graph_def.library, frozen.items)
-        LOG.info("kept %d library functions, dropped %d unreachable", len(graph_def.library.function),
-                 len(removed))
-        library = graph_def.library if graph_def.HasField("library") else None
-        versions = graph_def.versions if graph_def.HasField("versions") else None
+        library, versions = _library_and_versions(graph_def, frozen)
         expected = writer.graph_size(frozen.items, library, versions)
         writer.check_size_limit(expected, output_path)
 
         target = Path(output_path) if output_path is not None else default_output_path(prefix, as_text)
-        protected = _input_files(artifacts, graph_path)
-        with writer.AtomicOutput(target, protected, text=as_text) as out:
-            if as_text:
-                writer.write_text(out.file, frozen.items, library, versions)
-            else:
-                progress = writer.Progress(expected, stream=progress_stream)
-                writer.write_binary(out.file, frozen.items, library, versions, progress)
-                progress.finish()
-            out.close()
+        with writer.AtomicOutput(target, _input_files(artifacts, graph_path), text=as_text) as out:
+            _write(out, frozen.items, library, versions, as_text, expected, progress_stream)
             left_out = classify_unfolded(reader, {f.key for f in frozen.folded}, graph_def.node,
                                          source.bindings, meta_graph)
             validation = validate(frozen.items, names, nodes_before=nodes_before, file_path=out.temp_path,
@@ -137,8 +123,7 @@ def freeze(path: str | Path, outputs: Sequence[str] | None = None, auto_outputs:
 
                 verification = verify_frozen(graph_path, prefix, out.temp_path, names,
                                              input_shapes=input_shapes, meta_graph=meta_graph,
-                                             folded=frozen.folded, reader=reader,
-                                             report_path=target,
+                                             folded=frozen.folded, reader=reader, report_path=target,
                                              initializers=pruned.table_initializers)
             out.commit()
     return FreezeResult(output_path=target, outputs=names, outputs_chosen_by=chosen_by, checkpoint=prefix,
@@ -146,6 +131,29 @@ def freeze(path: str | Path, outputs: Sequence[str] | None = None, auto_outputs:
                         dropped_control=frozen.dropped_control,
                         table_initializers=pruned.table_initializers, verification=verification,
                         seconds=time.monotonic() - started)
+
+
+def _library_and_versions(graph_def, frozen):
+    """The function library the frozen graph needs (specialized copies in, unreachable ones out)."""
+    if frozen.functions:
+        graph_def.library.function.extend(frozen.functions)
+    removed = prune_library(graph_def.library, frozen.items)
+    LOG.info("kept %d library functions, dropped %d unreachable", len(graph_def.library.function),
+             len(removed))
+    library = graph_def.library if graph_def.HasField("library") else None
+    versions = graph_def.versions if graph_def.HasField("versions") else None
+    return library, versions
+
+
+def _write(out: writer.AtomicOutput, items, library, versions, as_text: bool, expected: int,
+           progress_stream) -> None:
+    if as_text:
+        writer.write_text(out.file, items, library, versions)
+    else:
+        progress = writer.Progress(expected, stream=progress_stream)
+        writer.write_binary(out.file, items, library, versions, progress)
+        progress.finish()
+    out.close()
 
 
 def _load_graph(artifacts: Artifacts):
