@@ -11,8 +11,6 @@ import logging
 import os
 from dataclasses import dataclass, field
 
-import networkx as nx
-
 from inspector.errors import EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE
 from inspector.graph.model import GraphModel, TensorRef
 from inspector.graph.variables import OBJECT_GRAPH_KEY, VariableMap, graph_variables, map_variables
@@ -180,7 +178,7 @@ def _tf_version(loaded: LoadedGraph | None) -> str | None:
 def _graph_section(model: GraphModel | None) -> dict | None:
     if model is None:
         return None
-    return {"nodes": len(model), "edges": model.g.number_of_edges(), "functions": len(model.functions),
+    return {"nodes": len(model), "edges": model.edge_count(), "functions": len(model.functions),
             "ops": model.op_counts()}
 
 
@@ -190,8 +188,8 @@ def _placeholders(model: GraphModel | None) -> list[dict]:
         return []
     saver_plumbing = _saver_filename_nodes(model)
     names = model.nodes_with_op(("Placeholder", "PlaceholderWithDefault", "PlaceholderV2"))
-    return [{"name": n, "op": model.op(n), "dtype": model.g.nodes[n]["dtype"],
-             "shape": model.g.nodes[n]["shape"]} for n in names if n not in saver_plumbing]
+    return [{"name": n, "op": model.op(n), "dtype": model.attrs[n]["dtype"],
+             "shape": model.attrs[n]["shape"]} for n in names if n not in saver_plumbing]
 
 
 def _saver_filename_nodes(model: GraphModel) -> set[str]:
@@ -202,7 +200,7 @@ def _saver_filename_nodes(model: GraphModel) -> set[str]:
     node = TensorRef.parse(saver.filename_tensor_name).node
     if node not in model:
         return set()
-    return {node} | nx.ancestors(model.g, node)
+    return {node} | model.ancestors(node)
 
 
 def _add_ranking(report: dict, model: GraphModel, loaded: LoadedGraph | None, *, top: int,

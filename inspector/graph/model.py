@@ -1,11 +1,13 @@
-"""The graph model: a networkx DiGraph built once from a GraphDef and shared by every later stage.
+"""The graph model: built once from a GraphDef and shared by every later stage.
 
-Nodes are keyed by node name and carry ``op``, ``dtype`` (numpy-style name of output 0, when the
-graph records it), ``shape`` (output 0's shape as a list with -1 for unknown dims, when recorded),
-``device`` and ``frame`` (the while-loop frame the node runs in, "" at top level). Edges run from
-producer to consumer and carry ``port`` (the producer's output index, -1 for a control edge),
-``control`` (True when the consumer only waits on the producer) and ``ports`` (every
-(output index, input position) pair, since one producer may feed several inputs of a consumer).
+It holds plain dictionaries and offers a networkx DiGraph view, :attr:`GraphModel.g`, built on
+first use. Nodes are keyed by node name and carry ``op``, ``dtype`` (numpy-style name of
+output 0, when the graph records it), ``shape`` (output 0's shape as a list with -1 for unknown
+dims, when recorded), ``device`` and ``frame`` (the while-loop frame the node runs in, "" at top
+level). Edges run from producer to consumer and carry ``port`` (the producer's output index, -1
+for a control edge), ``control`` (True when the consumer only waits on the producer) and
+``ports`` (every (output index, input position) pair, since one producer may feed several inputs
+of a consumer).
 
 The model keeps the parsed GraphDef (and MetaGraphDef, when there is one) and never copies
 NodeDefs: :meth:`GraphModel.node_def` returns the original message.
@@ -17,8 +19,8 @@ import gc
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-
-import networkx as nx
+from functools import cached_property
+from typing import NamedTuple
 
 from inspector.readers import dtypes
 
@@ -30,9 +32,11 @@ EXIT_OPS = frozenset({"Exit", "RefExit"})
 _DTYPE_ATTRS = ("dtype", "T", "out_type", "DstT", "output_type", "Tout", "type", "Tparams", "SrcT")
 
 
-@dataclass(frozen=True)
-class TensorRef:
-    """A parsed input string: ``node``, ``node:k`` or ``^node``."""
+class TensorRef(NamedTuple):
+    """A parsed input string: ``node``, ``node:k`` or ``^node``.
+
+    A NamedTuple rather than a dataclass: a graph has one per input, and tuples are cheap to make.
+    """
 
     node: str
     port: int
@@ -57,21 +61,30 @@ class GraphProblems:
 
 
 class GraphModel:
-    """A GraphDef as a networkx DiGraph plus the protobuf context around it."""
+    """A GraphDef as nodes, inputs and consumers, with a networkx DiGraph view built on demand.
+
+    The plain dictionaries are what the ranking, the variable mapping and the report walk; they
+    cost a fraction of a networkx graph to build, so ``inspect`` never pays for networkx unless
+    something asks for :attr:`g`.
+    """
 
     def __init__(self, graph_def, meta_graph=None) -> None:
         self.graph_def = graph_def
         self.meta_graph = meta_graph
-        self.g: nx.DiGraph = nx.DiGraph()
         self.problems = GraphProblems()
         self._nodes: dict[str, object] = {}
+        #: per node: op, dtype, shape, device, frame (the networkx node attributes)
+        self.attrs: dict[str, dict] = {}
+        #: per node: its parsed inputs (data first, then control), including dangling ones
+        self.inputs: dict[str, list[TensorRef]] = {}
+        #: per node: (consumer, input position, the consumer's TensorRef) for each use of it
+        self.consumers: dict[str, list[tuple[str, int, TensorRef]]] = {}
         self.op_defs: dict[str, object] = {}
         if meta_graph is not None and meta_graph.HasField("meta_info_def"):
             self.op_defs = {op.name: op for op in meta_graph.meta_info_def.stripped_op_list.op}
         self.functions: dict[str, object] = {f.signature.name: f for f in graph_def.library.function}
-        # The build allocates a few dicts per node and edge and no reference cycles; automatic
-        # collections would rescan the growing graph again and again (bench: 7k nodes 0.23 -> 0.13 s,
-        # 50k nodes 1.6-2.3 -> 0.95 s CPU). Pause the collector for the build only.
+        # The build allocates a few objects per node and edge and no reference cycles; automatic
+        # collections would rescan the growing structure again and again. Pause the collector.
         collecting = gc.isenabled()
         gc.disable()
         try:
@@ -91,35 +104,25 @@ class GraphModel:
     # -- construction -------------------------------------------------------------------------
 
     def _build(self) -> None:
-        g = self.g
+        nodes, attrs = self._nodes, self.attrs
         for node in self.graph_def.node:
-            if node.name in self._nodes:
+            if node.name in nodes:
                 self.problems.duplicate_nodes.append(node.name)
                 continue
-            self._nodes[node.name] = node
-            g.add_node(node.name, op=node.op, dtype=self._output_dtype(node),
-                       shape=_output_shape(node), device=node.device, frame="")
-        for node in self.graph_def.node:
-            if self._nodes.get(node.name) is not node:
-                continue
-            for position, text in enumerate(node.input):
-                ref = TensorRef.parse(text)
-                if ref.node not in self._nodes:
-                    self.problems.missing_inputs.append((node.name, text))
-                    continue
-                self._add_edge(ref, node.name, position)
+            nodes[node.name] = node
+            attrs[node.name] = {"op": node.op, "dtype": self._output_dtype(node),
+                                "shape": _output_shape(node), "device": node.device, "frame": ""}
+        consumers = self.consumers = {name: [] for name in nodes}
+        parse = TensorRef.parse
+        for name, node in nodes.items():
+            refs = self.inputs[name] = [parse(text) for text in node.input]
+            for position, ref in enumerate(refs):
+                uses = consumers.get(ref.node)
+                if uses is None:
+                    self.problems.missing_inputs.append((name, node.input[position]))
+                else:
+                    uses.append((name, position, ref))
         self._assign_frames()
-
-    def _add_edge(self, ref: TensorRef, consumer: str, position: int) -> None:
-        data = self.g.get_edge_data(ref.node, consumer)
-        if data is None:
-            self.g.add_edge(ref.node, consumer, port=ref.port, control=ref.control,
-                            ports=[(ref.port, position)])
-            return
-        data["ports"].append((ref.port, position))
-        if data["control"] and not ref.control:
-            data["control"] = False
-            data["port"] = ref.port
 
     def _output_dtype(self, node) -> str | None:
         op_def = self.op_defs.get(node.op)
@@ -142,22 +145,25 @@ class GraphModel:
         every other node runs in the frame of the producer that reached it first.
         """
         parent: dict[str, str] = {}
-        frames = {name: None for name in self.g}
-        queue = deque(n for n in self.g if self.g.in_degree(n) == 0)
+        self.frame_parents = parent
+        if not any(attrs["op"] in ENTER_OPS for attrs in self.attrs.values()):
+            return  # no while loop: every node runs at top level, as initialised
+        frames: dict[str, str | None] = dict.fromkeys(self._nodes)
+        queue = deque(name for name, refs in self.inputs.items()
+                      if not any(ref.node in self._nodes for ref in refs))
         for name in queue:
             frames[name] = ""
         while queue:
             name = queue.popleft()
             frame = frames[name]
-            op = self.g.nodes[name]["op"]
-            for consumer in self.g.successors(name):
+            op = self.attrs[name]["op"]
+            for consumer, _, _ in self.consumers[name]:
                 if frames[consumer] is not None:
                     continue
-                consumer_op = self.g.nodes[consumer]["op"]
-                if consumer_op in ENTER_OPS:
+                if self.attrs[consumer]["op"] in ENTER_OPS:
                     node = self._nodes[consumer]
-                    child = node.attr["frame_name"].s.decode("utf-8", "replace") if "frame_name" in \
-                        node.attr else consumer
+                    child = (node.attr["frame_name"].s.decode("utf-8", "replace")
+                             if "frame_name" in node.attr else consumer)
                     parent.setdefault(child, frame)
                     frames[consumer] = child
                 elif op in EXIT_OPS:
@@ -166,8 +172,7 @@ class GraphModel:
                     frames[consumer] = frame
                 queue.append(consumer)
         for name, frame in frames.items():
-            self.g.nodes[name]["frame"] = frame or ""
-        self.frame_parents = parent
+            self.attrs[name]["frame"] = frame or ""
 
     # -- queries ----------------------------------------------------------------------------
 
@@ -185,23 +190,77 @@ class GraphModel:
         return iter(self._nodes.values())
 
     def op(self, name: str) -> str:
-        return self.g.nodes[name]["op"]
+        return self.attrs[name]["op"]
+
+    @property
+    def names(self) -> list[str]:
+        """Node names in file order (first occurrence of a duplicated name)."""
+        return list(self._nodes)
 
     def data_inputs(self, name: str) -> list[TensorRef]:
-        return [ref for ref in map(TensorRef.parse, self._nodes[name].input) if not ref.control]
+        return [ref for ref in self.inputs[name] if not ref.control]
+
+    def successors(self, name: str) -> list[str]:
+        """Distinct consumers of ``name`` (data or control), in file order."""
+        return list(dict.fromkeys(consumer for consumer, _, _ in self.consumers[name]))
 
     def data_consumers(self, name: str) -> list[str]:
-        return [c for c in self.g.successors(name) if not self.g.edges[name, c]["control"]]
+        """Distinct consumers that read a value of ``name`` (not only wait on it)."""
+        return list(dict.fromkeys(c for c, _, ref in self.consumers[name] if not ref.control))
+
+    def edge_ports(self, producer: str, consumer: str) -> list[tuple[int, int]]:
+        """Every (producer output index, consumer input position) pair; -1 marks a control edge."""
+        return [(ref.port, position) for c, position, ref in self.consumers[producer] if c == consumer]
+
+    def edge_count(self) -> int:
+        """Distinct (producer, consumer) pairs, as in the networkx view."""
+        return sum(len({c for c, _, _ in uses}) for uses in self.consumers.values())
+
+    def ancestors(self, name: str) -> set[str]:
+        """Every node ``name`` depends on, through data and control inputs."""
+        seen: set[str] = set()
+        stack = [name]
+        while stack:
+            for ref in self.inputs[stack.pop()]:
+                if ref.node in self._nodes and ref.node not in seen:
+                    seen.add(ref.node)
+                    stack.append(ref.node)
+        return seen
 
     def nodes_with_op(self, ops: Iterable[str]) -> list[str]:
         wanted = set(ops)
-        return [name for name, op in self.g.nodes(data="op") if op in wanted]
+        return [name for name, attrs in self.attrs.items() if attrs["op"] in wanted]
 
     def op_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
-        for _, op in self.g.nodes(data="op"):
-            counts[op] = counts.get(op, 0) + 1
+        for attrs in self.attrs.values():
+            counts[attrs["op"]] = counts.get(attrs["op"], 0) + 1
         return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+    @cached_property
+    def g(self):
+        """The graph as a ``networkx.DiGraph`` (built, and networkx imported, on first use).
+
+        Node attributes: op, dtype, shape, device, frame. Edge attributes: ``port`` (the
+        producer's output index, -1 for control), ``control`` (True when the consumer only waits)
+        and ``ports`` (every (output index, input position) pair).
+        """
+        import networkx as nx
+
+        graph = nx.DiGraph()
+        graph.add_nodes_from(self.attrs.items())
+        for producer, uses in self.consumers.items():
+            for consumer, position, ref in uses:
+                data = graph.get_edge_data(producer, consumer)
+                if data is None:
+                    graph.add_edge(producer, consumer, port=ref.port, control=ref.control,
+                                   ports=[(ref.port, position)])
+                    continue
+                data["ports"].append((ref.port, position))
+                if data["control"] and not ref.control:
+                    data["control"] = False
+                    data["port"] = ref.port
+        return graph
 
     def collection(self, key: str) -> list[str]:
         """Node names listed in a ``node_list`` collection of the MetaGraphDef (tensor suffix removed)."""

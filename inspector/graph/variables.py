@@ -157,8 +157,8 @@ def _restore_mapping(model: GraphModel) -> dict[str, list[str]]:
         names = _string_const(model, inputs[1].node) if len(inputs) > 1 else None
         if not names:
             continue
-        for consumer in model.g.successors(restore):
-            for port, _ in model.g.edges[restore, consumer].get("ports", []):
+        for consumer in model.successors(restore):
+            for port, _ in model.edge_ports(restore, consumer):
                 if not 0 <= port < len(names):
                     continue
                 target = _assign_target(model, consumer)
@@ -255,7 +255,7 @@ def _optimizer_variables(model: GraphModel) -> dict[str, str | None]:
     """
     trained: set[str] = set()
     state: dict[str, str | None] = {}
-    for apply in model.g.nodes:
+    for apply in model.names:
         if not _APPLY_OP.match(model.op(apply)):
             continue
         inputs = model.data_inputs(apply)

@@ -182,7 +182,7 @@ def _input_seeds(index: GraphIndex, model, tensors: list[tuple[int, int | None]]
             continue
         name = index.names[i]
         for j in index.data_out[i]:
-            ports = model.g.edges[name, index.names[j]].get("ports") or [(0, 0)]
+            ports = model.edge_ports(name, index.names[j]) or [(0, 0)]
             if any(out == port for out, _ in ports):
                 seeds[j] = seeds.get(j, 0) | 1 << k
     return seeds

@@ -35,31 +35,34 @@ class GraphIndex:
 
     @classmethod
     def from_model(cls, model) -> GraphIndex:
-        g = model.g
-        names = list(g.nodes)
+        names = model.names
         pos = {name: i for i, name in enumerate(names)}
         ops, dtypes, shapes, frames = [], [], [], []
-        for _, attrs in g.nodes(data=True):
-            ops.append(attrs.get("op", ""))
-            dtypes.append(attrs.get("dtype"))
-            shapes.append(attrs.get("shape"))
-            frames.append(attrs.get("frame") or "")
+        for name in names:
+            attrs = model.attrs[name]
+            ops.append(attrs["op"])
+            dtypes.append(attrs["dtype"])
+            shapes.append(attrs["shape"])
+            frames.append(attrs["frame"] or "")
         n = len(names)
         data_in: list[list[int]] = [[] for _ in range(n)]
         data_out: list[list[int]] = [[] for _ in range(n)]
         ctrl_in: list[list[int]] = [[] for _ in range(n)]
         ctrl_out: list[list[int]] = [[] for _ in range(n)]
-        for src, consumers in g.adjacency():
-            s = pos[src]
+        for s, src in enumerate(names):
+            # One edge per (producer, consumer) pair: data when any use reads a value, else control.
+            kinds: dict[int, bool] = {}
+            for consumer, _, ref in model.consumers[src]:
+                d = pos[consumer]
+                kinds[d] = kinds.get(d, False) or not ref.control
             d_out, c_out = data_out[s], ctrl_out[s]
-            for dst, attrs in consumers.items():
-                d = pos[dst]
-                if attrs.get("control"):
-                    c_out.append(d)
-                    ctrl_in[d].append(s)
-                else:
+            for d, is_data in kinds.items():
+                if is_data:
                     d_out.append(d)
                     data_in[d].append(s)
+                else:
+                    c_out.append(d)
+                    ctrl_in[d].append(s)
         index = cls(names, ops, dtypes, shapes, frames, pos, data_in, data_out, ctrl_in, ctrl_out)
         index.order = index._topological_order()
         return index
