@@ -49,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="how many output candidates to show (default 5)")
     parser.add_argument("--checkpoint", metavar="PREFIX",
                         help="for a graph file: the checkpoint it was frozen from, to compare against")
+    parser.add_argument("--graph", metavar="FILE",
+                        help="the graph (.meta, .pb or .pbtxt) of a checkpoint saved without its .meta")
     parser.add_argument("--all-variables", action="store_true",
                         help="list every variable (by default long tables are shortened)")
     add_common_arguments(parser)
@@ -63,7 +65,8 @@ def _handle(args: argparse.Namespace) -> int:
 
         raise UsageError(f"--top must be at least 1, not {args.top}")
     level = verbosity(args)
-    report = inspect_path(args.path, top=args.top, verbose=level >= 1, checkpoint=args.checkpoint)
+    report = inspect_path(args.path, top=args.top, verbose=level >= 1, checkpoint=args.checkpoint,
+                          graph=args.graph)
     if args.json:
         emit_json(report)
     else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from inspector.errors import EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE
 from inspector.graph.model import GraphModel, TensorRef
@@ -41,23 +42,28 @@ class Inspection:
             self.reader.close()
 
 
-def inspect_artifacts(path: str, *, diagnose: bool = False, checkpoint: str | None = None) -> Inspection:
+def inspect_artifacts(path: str, *, diagnose: bool = False, checkpoint: str | None = None,
+                      graph: str | None = None) -> Inspection:
     """Resolve ``path``, load its graph (if any) once and open its checkpoint (if any).
 
     With ``diagnose`` a graph file is read through the diagnosis, which turns a damaged file into
-    findings instead of an error; the graph model is then built from that same parse.
+    findings instead of an error; the graph model is then built from that same parse. ``graph``
+    names the graph of a checkpoint saved without its ``.meta`` (a .meta, .pb or .pbtxt).
     """
     inspection = Inspection(resolve(path))
     art = inspection.artifacts
+    if graph is not None:
+        art.meta_path = art.graph_path = str(graph)
+        art.missing = [m for m in art.missing if not m.endswith(".meta")]
+        art.warnings = [w for w in art.warnings if ".meta is missing" not in w]
     if diagnose and _is_graph_file(art):
         if not _load_with_diagnosis(inspection, checkpoint):
             return inspection
     elif art.meta_path or art.graph_path:
         inspection.loaded = load_graph_file(art.meta_path or art.graph_path)
-    elif art.kind == "checkpoint":
-        inspection.notes.append("no .meta graph next to the checkpoint: the variables are listed, but "
-                                "finding the outputs (and freezing) needs the graph; pass the .meta or "
-                                "the .pb the model was built from")
+    elif art.kind == "checkpoint" and not any(m.endswith(".meta") for m in art.missing):
+        inspection.notes.append("no graph next to the checkpoint: the variables are listed, but finding "
+                                "the outputs (and freezing) needs the graph; pass it with --graph")
     if inspection.loaded is not None and inspection.model is None:
         inspection.model = GraphModel(inspection.loaded.graph_def, inspection.loaded.meta_graph)
     if art.prefix is not None and (art.index_path or art.format == "V1"):
@@ -104,9 +110,13 @@ def _object_graph(reader: CheckpointReader) -> bytes | None:
 
 
 def inspect_path(path: str, *, top: int = 10, verbose: bool = False,
-                 checkpoint: str | None = None) -> dict:
-    """The ``inspect --json`` object for ``path`` (see docs/JSON.md)."""
-    inspection = inspect_artifacts(path, diagnose=True, checkpoint=checkpoint)
+                 checkpoint: str | None = None, graph: str | None = None) -> dict:
+    """The ``inspect --json`` object for ``path`` (see docs/JSON.md).
+
+    ``checkpoint``: for a graph file, the checkpoint it was frozen from (compared by the
+    diagnosis). ``graph``: the graph of a checkpoint saved without its ``.meta``.
+    """
+    inspection = inspect_artifacts(path, diagnose=True, checkpoint=checkpoint, graph=graph)
     try:
         return _assemble(path, inspection, top=top, verbose=verbose)
     finally:
@@ -140,7 +150,8 @@ def _assemble(path: str, inspection: Inspection, *, top: int, verbose: bool) -> 
                   "index": art.index_path, "data": list(art.data_paths), "graph": art.graph_path},
         "format": art.format,
         "steps": [{"prefix": s.prefix, "step": s.step, "exists": s.exists} for s in art.steps],
-        "warnings": list(art.warnings) + [f"missing: {m}" for m in art.missing],
+        "warnings": list(art.warnings) + [f"missing: {m}" for m in art.missing
+                                          if not any(Path(m).name in w for w in art.warnings)],
         "tensorflow_version": _tf_version(inspection.loaded),
         "graph": _graph_section(model),
         "placeholders": _placeholders(model),

@@ -57,7 +57,19 @@ def test_checkpoint_without_meta_still_lists_variables_and_says_why_no_outputs(c
     report = json.loads(out)
     assert code == 0
     assert report["variables"] and report["outputs"] == [] and report["graph"] is None
-    assert any("needs the graph" in note for note in report["notes"])
+    assert sum("model.ckpt-1.meta" in w for w in report["warnings"] + report["notes"]) == 1
+
+
+def test_graph_option_supplies_the_graph_of_a_checkpoint_without_meta(capsys, tmp_path):
+    folder = tmp_path / "ckpt"
+    shutil.copytree(CNN, folder)
+    graph = tmp_path / "graph.meta"
+    (folder / "model.ckpt-300.meta").rename(graph)
+    code, out, _ = run(capsys, str(folder), "--graph", str(graph), "--json")
+    report = json.loads(out)
+    assert code == 0 and report["warnings"] == []
+    assert report["outputs"][0]["name"] == "probabilities"
+    assert all(row["kind"] for row in report["variables"])
 
 
 def test_missing_path_is_one_line_and_exit_2(capsys, tmp_path):
