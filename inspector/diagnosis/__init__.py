@@ -53,11 +53,11 @@ def diagnose_graph(loaded: object, model: object | None = None, checkpoint: obje
                    checkpoint_prefix: str | None = None, suggestions: list[str] | None = None) -> Diagnosis:
     """Run every graph check on ``loaded`` (a LoadedGraph: ``kind``, ``graph_def``, ``path``).
 
-    ``model`` (a GraphModel) is accepted for the common signature; the checks index the GraphDef
-    themselves so they also run on graphs no model was built for. ``checkpoint`` is an open
+    ``model`` is the GraphModel already built for ``loaded`` (the checks share its nodes, inputs and
+    consumers); without one, a model is built from the GraphDef. ``checkpoint`` is an open
     CheckpointReader (``.tensors``) the graph was frozen from, for WRONG_OUTPUTS.
     """
-    index = GraphIndex(loaded.graph_def)
+    index = GraphIndex(model if model is not None else loaded.graph_def)
     kind = getattr(loaded, "kind", "graphdef")
     findings: list[Finding] = []
     if kind != "graphdef":

@@ -14,7 +14,6 @@ import io
 import re
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from google.protobuf import text_format
@@ -25,6 +24,7 @@ from inspector.diagnosis.wire import WireProblem, expected_wire_types, walk, wal
 from inspector.errors import UnreadableInputError
 from inspector.proto import pb
 from inspector.readers import dtypes
+from inspector.readers.graphfile import LoadedGraph
 
 #: protobuf's hard limit on one message (sizes are signed 32-bit); tests monkeypatch it.
 PROTOBUF_LIMIT = 2**31 - 1
@@ -39,20 +39,7 @@ _TEXT_FIRST_FIELD = re.compile(rb"\A\s*(?:#[^\n]*\n\s*)*([A-Za-z_][A-Za-z0-9_]*)
 _SSTABLE_MAGIC = bytes.fromhex("57fb808b247547db")
 
 
-@dataclass
-class LoadedFile:
-    """The same attributes as ``inspector.readers.graphfile.LoadedGraph``, for files read here."""
-
-    kind: str  # graphdef | metagraph | saved_model
-    text_format: bool
-    graph_def: object
-    meta_graph: object | None
-    saved_model: object | None
-    path: str
-    size: int
-
-
-def read_for_diagnosis(path: str | Path) -> tuple[LoadedFile | None, list[Finding]]:
+def read_for_diagnosis(path: str | Path) -> tuple[LoadedGraph | None, list[Finding]]:
     """The graph in ``path`` (None when there is none to analyse) and the file-level findings."""
     path = Path(path)
     if path.is_dir():
@@ -84,7 +71,7 @@ _BOMS = ((b"\xef\xbb\xbf", "utf-8-sig", "UTF-8 with a byte-order mark"),
          (b"\xff\xfe", "utf-16", "UTF-16 (little-endian)"), (b"\xfe\xff", "utf-16", "UTF-16 (big-endian)"))
 
 
-def _encoded_text(path: Path, data: bytes) -> tuple[LoadedFile | None, list[Finding]] | None:
+def _encoded_text(path: Path, data: bytes) -> tuple[LoadedGraph | None, list[Finding]] | None:
     """A text graph re-saved by a Windows editor or PowerShell redirect: readable here, not by TF."""
     for bom, encoding, described in _BOMS:
         if not data.startswith(bom):
@@ -210,7 +197,7 @@ _MESSAGE_FOR_KIND = {"graphdef": "GraphDef", "metagraph": "MetaGraphDef", "saved
                      "checkpoint_state": "CheckpointState"}
 
 
-def _read_text(path: Path, data: bytes) -> tuple[LoadedFile | None, list[Finding]]:
+def _read_text(path: Path, data: bytes) -> tuple[LoadedGraph | None, list[Finding]]:
     first = _TEXT_FIRST_FIELD.match(data)
     first_name = first.group(1).decode() if first else ""
     kind = _TEXT_KINDS.get(first_name, "graphdef")
@@ -272,7 +259,7 @@ def _text_parse_problem(text: str, exc: text_format.ParseError) -> Finding:
 # Binary format
 
 
-def _read_binary(path: Path, data: bytes) -> tuple[LoadedFile | None, list[Finding]]:
+def _read_binary(path: Path, data: bytes) -> tuple[LoadedGraph | None, list[Finding]]:
     found = next(_binary_candidates(data), None)
     if found is None:
         return None, [_binary_problem(data)]
@@ -436,13 +423,13 @@ def _unknown_binary(data: bytes) -> Finding:
                          first_bytes=head[:16].hex(" "))
 
 
-def _loaded(path: Path, data: bytes, kind: str, message: object, *, text: bool) -> LoadedFile:
+def _loaded(path: Path, data: bytes, kind: str, message: object, *, text: bool) -> LoadedGraph:
     if kind == "saved_model":
         meta = _serving_meta_graph(message)
-        return LoadedFile(kind, text, meta.graph_def, meta, message, str(path), len(data))
+        return LoadedGraph(kind, text, meta.graph_def, meta, message, str(path), len(data))
     if kind == "metagraph":
-        return LoadedFile(kind, text, message.graph_def, message, None, str(path), len(data))
-    return LoadedFile(kind, text, message, None, None, str(path), len(data))
+        return LoadedGraph(kind, text, message.graph_def, message, None, str(path), len(data))
+    return LoadedGraph(kind, text, message, None, None, str(path), len(data))
 
 
 def _serving_meta_graph(saved: object) -> object:

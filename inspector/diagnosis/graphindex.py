@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from functools import cached_property, wraps
 
+from inspector.graph.model import GraphModel, TensorRef
 from inspector.readers import dtypes
 
 DT_BOOL = 10
@@ -38,47 +38,25 @@ NOT_OUTPUT_OPS = frozenset({
 })
 
 
-@dataclass(frozen=True)
-class Input:
-    node: str
-    port: int  # -1 for a control input
-    control: bool
-
-
-def parse_input(text: str) -> Input:
-    """``node``, ``node:k`` or ``^node`` (GraphDef syntax, FORMATS §8.2)."""
-    if text.startswith("^"):
-        return Input(text[1:], -1, True)
-    name, sep, port = text.rpartition(":")
-    if sep and port.isdigit():
-        return Input(name, int(port), False)
-    return Input(text, 0, False)
-
-
 class GraphIndex:
     """Nodes by name, parsed inputs, consumers, outputs, and what is dead with default feeds."""
 
-    def __init__(self, graph_def: object) -> None:
-        self.graph_def = graph_def
-        self.nodes: dict[str, object] = {}
+    def __init__(self, graph: object) -> None:
+        """``graph``: a GraphModel (shared, nothing rebuilt) or a GraphDef (a model is built)."""
+        model = graph if isinstance(graph, GraphModel) else GraphModel(graph)
+        self.model = model
+        self.graph_def = model.graph_def
+        self.nodes: dict[str, object] = model.nodes_by_name
         self.duplicates: dict[str, int] = {}
-        for node in graph_def.node:
-            if node.name in self.nodes:
-                self.duplicates[node.name] = self.duplicates.get(node.name, 1) + 1
-            else:
-                self.nodes[node.name] = node
-        self.inputs: dict[str, list[Input]] = {name: [parse_input(i) for i in node.input]
-                                               for name, node in self.nodes.items()}
-        self.consumers: dict[str, list[tuple[str, int, Input]]] = {name: [] for name in self.nodes}
-        for name, inputs in self.inputs.items():
-            for position, source in enumerate(inputs):
-                if source.node in self.consumers:
-                    self.consumers[source.node].append((name, position, source))
+        for name in model.problems.duplicate_nodes:
+            self.duplicates[name] = self.duplicates.get(name, 1) + 1
+        self.inputs: dict[str, list[TensorRef]] = model.inputs
+        self.consumers: dict[str, list[tuple[str, int, TensorRef]]] = model.consumers
 
     def op(self, name: str) -> str:
         return self.nodes[name].op
 
-    def data_inputs(self, name: str) -> list[Input]:
+    def data_inputs(self, name: str) -> list[TensorRef]:
         return [i for i in self.inputs.get(name, ()) if not i.control]
 
     @cached_property
@@ -156,7 +134,7 @@ class GraphIndex:
             return set()
         dead: set[str] = set()
 
-        def is_dead_source(source: Input) -> bool:
+        def is_dead_source(source: TensorRef) -> bool:
             return source.node in dead or (source.node, source.port) in dead_ports
 
         queue = deque({c for (switch, _) in dead_ports for c, _, _ in self.consumers[switch]})

@@ -182,6 +182,11 @@ class GraphModel:
     def __len__(self) -> int:
         return len(self._nodes)
 
+    @property
+    def nodes_by_name(self) -> dict[str, object]:
+        """Node name -> NodeDef (the first of duplicated names); the model's own dict, not a copy."""
+        return self._nodes
+
     def node_def(self, name: str):
         """The original NodeDef message for ``name`` (not a copy)."""
         return self._nodes[name]

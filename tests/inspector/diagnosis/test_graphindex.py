@@ -2,15 +2,7 @@
 
 from __future__ import annotations
 
-from inspector.diagnosis.graphindex import Input, parse_input
 from tests.inspector.diagnosis.graphs import BOOL, FLOAT, Graph, mlp
-
-
-def test_parse_input_syntax():
-    assert parse_input("a/b") == Input("a/b", 0, False)
-    assert parse_input("cond/Switch:1") == Input("cond/Switch", 1, False)
-    assert parse_input("^save/SaveV2") == Input("save/SaveV2", -1, True)
-    assert parse_input("weird:name") == Input("weird:name", 0, False)
 
 
 def test_outputs_skip_bookkeeping_sinks():

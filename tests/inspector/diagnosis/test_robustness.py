@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from inspector.diagnosis import diagnose_graph
-from inspector.diagnosis.fileformat import LoadedFile
 from inspector.proto import pb
+from inspector.readers.graphfile import LoadedGraph
 
 OPS = ["Const", "Placeholder", "PlaceholderWithDefault", "Identity", "Switch", "RefSwitch", "Merge",
        "RefMerge", "NextIteration", "Enter", "FusedBatchNormV3", "Mean", "SquaredDifference",
@@ -50,7 +50,7 @@ def graphs(draw) -> pb.GraphDef:
 @settings(max_examples=300, deadline=None)
 @given(graphs(), st.sampled_from(["graphdef", "metagraph", "saved_model"]))
 def test_random_graphs_always_give_a_diagnosis(graph, kind):
-    loaded = LoadedFile(kind, False, graph, None, None, "random.pb", graph.ByteSize())
+    loaded = LoadedGraph(kind, False, graph, None, None, "random.pb", graph.ByteSize())
     diagnosis = diagnose_graph(loaded)
     assert diagnosis.exit_code in (0, 1)
     assert diagnosis.to_json()["verdict"] in ("healthy", "findings")
