@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 from freezer.ops import (
     LEFTOVER_VARIABLE_OPS,
@@ -21,8 +22,9 @@ from freezer.ops import (
     is_gradient_op,
 )
 from freezer.prune import TensorRef
-from freezer.writer import StreamedConst
+from freezer.writer import StreamedConst, shape_proto
 from inspector.errors import ValidationError
+from inspector.proto import pb
 from inspector.readers import dtypes
 
 _DTYPE_ATTRS = ("T", "dtype", "out_type", "DstT", "output_type", "Tparams", "Tout")
@@ -122,6 +124,39 @@ def check_functions(library) -> Check:
                 found.append(f"{function.signature.name}/{node.name} ({node.op})")
     return Check("no variable or state ops in functions", not found,
                  ", ".join(found[:10]) + (" …" if len(found) > 10 else "") if found else "none")
+
+
+# Diagnosis findings (inspector.diagnosis) that make a frozen graph unusable; the others (dropout
+# still active, batch norm in training mode, ops this TF build lacks …) are reported as warnings.
+FAILING_FINDINGS = frozenset({"DUPLICATE_NODE", "MISSING_INPUT", "CYCLE", "NOT_FROZEN", "TRAINING_LEFTOVERS",
+                              "REF_INPUT", "EMPTY_GRAPH"})
+
+
+def _skeleton_node(item) -> object:
+    """A folded variable as the Const it is, without its weights (structure checks need no bytes)."""
+    if not isinstance(item, StreamedConst):
+        return item
+    node = pb.NodeDef(name=item.name, op="Const", device=item.device)
+    node.attr["dtype"].type = item.dtype
+    tensor = node.attr["value"].tensor
+    tensor.dtype = item.dtype
+    tensor.tensor_shape.CopyFrom(shape_proto(item.shape))
+    return node
+
+
+def check_diagnosis(items: Sequence, library=None, path: str | None = None) -> tuple[Check, list[str]]:
+    """The ``inspect`` diagnosis checks on the graph as written (weights left out: no second parse)."""
+    from inspector.diagnosis import diagnose_graph
+
+    graph = SimpleNamespace(node=[_skeleton_node(item) for item in items],
+                            library=library if library is not None else pb.FunctionDefLibrary())
+    loaded = SimpleNamespace(kind="graphdef", graph_def=graph, path=path)
+    findings = diagnose_graph(loaded).findings
+    failing = [f for f in findings if f.code in FAILING_FINDINGS and f.severity == "error"]
+    notes = [f"{f.code}: {f.message}" for f in findings if f not in failing and f.severity != "info"]
+    detail = "; ".join(f"{f.code}: {f.message}" for f in failing) if failing else \
+        f"{len(findings)} finding(s), none blocking"
+    return Check("diagnosis finds nothing blocking", not failing, detail), notes
 
 
 def check_closed(items: Sequence) -> Check:
@@ -234,6 +269,8 @@ def validate(items: Sequence, outputs: Sequence[str], *, nodes_before: int, file
     checks.append(check_closed(items))
     if library is not None and len(library.function):
         checks.append(check_functions(library))
+    diagnosis, notes = check_diagnosis(items, library, str(file_path))
+    checks.append(diagnosis)
     output_check, described = describe_outputs(items, outputs)
     checks.append(output_check)
     file_size = os.path.getsize(file_path)
@@ -244,4 +281,4 @@ def validate(items: Sequence, outputs: Sequence[str], *, nodes_before: int, file
                             f"{file_size} bytes for {folded_bytes} bytes of folded variables"))
     return Validation(nodes_before=nodes_before, nodes_after=len(items), file_size=file_size,
                       folded_bytes=folded_bytes, outputs=described, checks=checks,
-                      folded=[f.to_json() for f in folded], left_out=list(left_out))
+                      folded=[f.to_json() for f in folded], left_out=list(left_out), notes=notes)

@@ -19,7 +19,7 @@ def test_report_and_exit_code(tmp_path, capsys):
     text = capsys.readouterr().out
     assert f"-> {out}" in text
     assert "probabilities  Softmax  float32 [-1, 10]" in text
-    assert "checks: 9/9 passed" in text
+    assert "checks: 10/10 passed" in text
     assert out.is_file()
 
 

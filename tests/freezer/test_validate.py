@@ -92,7 +92,8 @@ def test_validate_reports_and_raises(tmp_path):
     report = validate(items, ["y"], nodes_before=10, file_path=path, expected_size=size, folded=[],
                       left_out=[{"key": "k", "reason": "model weight not reached", "warning": True}])
     assert report.ok and report.nodes_after == 2
-    assert report.warnings == ["checkpoint variable 'k' was not folded: model weight not reached"]
+    assert report.warnings[-1] == "checkpoint variable 'k' was not folded: model weight not reached"
+    assert any(w.startswith("NO_INPUTS") for w in report.warnings)  # the diagnosis ran on the result
     report.raise_if_failed()
     bad = validate(items, ["y"], nodes_before=10, file_path=path, expected_size=size + 1, folded=[],
                    left_out=[])
@@ -112,3 +113,18 @@ def test_functions_check():
     clean.node_def.add(name="read", op="ReadVariableOp")
     check = check_functions(library)
     assert not check.ok and check.detail == "f/read (ReadVariableOp)"
+
+
+def test_diagnosis_blocks_a_structural_defect():
+    from freezer.validate import check_diagnosis
+
+    g = Graph()
+    g.add("x", "Placeholder", dtype=FLOAT)
+    g.add("y", "Relu", ["x", "ghost"], T=FLOAT)
+    check, _ = check_diagnosis(list(g.nodes))
+    assert not check.ok and "MISSING_INPUT" in check.detail
+    g2 = Graph()
+    g2.add("x", "Placeholder", dtype=FLOAT)
+    g2.add("y", "Relu", ["x"], T=FLOAT)
+    check, _ = check_diagnosis([*g2.nodes, _const("w")])
+    assert check.ok
