@@ -7,7 +7,36 @@ hence the C package.
 
 from __future__ import annotations
 
-from crc32c import crc32c as _crc32c
+import importlib.machinery
+import importlib.util
+
+
+def _load_c_function():
+    """The C ``crc32c`` function, loaded from the package's extension module directly.
+
+    ``import crc32c`` runs the package ``__init__``, which calls ``importlib.metadata.version()``
+    and so imports importlib.metadata and scans the installed distributions: ~40 ms at every
+    start of ``inspect`` (a tenth of its run on a large checkpoint, bench/analysis.md). Loading
+    the ``_crc32c`` extension on its own skips that; any surprise in the package layout falls
+    back to the plain import.
+    """
+    try:
+        package = importlib.util.find_spec("crc32c")
+        if package is not None and package.submodule_search_locations:
+            spec = importlib.machinery.PathFinder.find_spec("crc32c._crc32c",
+                                                            list(package.submodule_search_locations))
+            if spec is not None and spec.loader is not None:
+                module = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(module)
+                return module.crc32c
+    except (ImportError, AttributeError, OSError):
+        pass
+    from crc32c import crc32c
+
+    return crc32c
+
+
+_crc32c = _load_c_function()
 
 _MASK_DELTA = 0xA282EAD8
 _U32 = 0xFFFFFFFF
