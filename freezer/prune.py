@@ -19,31 +19,10 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 from freezer.ops import STATE_WRITE_OPS, TABLE_INIT_OPS, TABLE_OPS
 from inspector.errors import UnreadableInputError, UsageError
-
-
-class TensorRef(NamedTuple):
-    """A NodeDef input string parsed: ``node``, ``node:k`` or ``^node`` (FORMATS.md §8.2).
-
-    The same grammar as ``inspector.graph.model.TensorRef``, kept here so that freezing with
-    explicit outputs never imports networkx (half a second of start-up).
-    """
-
-    node: str
-    port: int
-    control: bool
-
-    @classmethod
-    def parse(cls, text: str) -> TensorRef:
-        if text.startswith("^"):
-            return cls(text[1:], -1, True)
-        name, sep, port = text.rpartition(":")
-        if sep and port.isdigit():
-            return cls(name, int(port), False)
-        return cls(text, 0, False)
+from inspector.graph.model import TensorRef
 
 
 def output_node_name(text: str) -> str:

@@ -40,9 +40,10 @@ from freezer.ops import (
     STATE_WRITE_OPS,
     VARIABLE_OPS,
 )
-from freezer.prune import Pruned, TensorRef
+from freezer.prune import Pruned
 from freezer.values import Folded, ValueSource
 from inspector.errors import UsageError
+from inspector.graph.model import TensorRef
 from inspector.proto import pb
 from inspector.readers import dtypes
 

@@ -21,9 +21,9 @@ from freezer.ops import (
     STATE_WRITE_OPS,
     is_gradient_op,
 )
-from freezer.prune import TensorRef
 from freezer.writer import StreamedConst, shape_proto
 from inspector.errors import ValidationError
+from inspector.graph.model import TensorRef
 from inspector.proto import pb
 from inspector.readers import dtypes
 

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from freezer.ops import APPLY_OPS, RESOURCE_VARIABLE_OPS
-from freezer.prune import TensorRef
 from freezer.writer import StreamedConst, shape_proto
 from inspector.errors import UnreadableInputError
+from inspector.graph.model import TensorRef
 from inspector.proto import pb
 from inspector.readers import dtypes
 from inspector.readers.crc32c import crc32c, mask

@@ -7,8 +7,6 @@ written and are not cycles), NO_INPUTS and NO_OUTPUTS. Each check takes a :class
 
 from __future__ import annotations
 
-import networkx as nx
-
 from inspector.diagnosis.findings import Finding
 from inspector.diagnosis.graphindex import DT_RESOURCE, DT_VARIANT, GraphIndex, accepts_graph_def, attr_type
 
@@ -76,6 +74,10 @@ def check_missing_inputs(index: GraphIndex) -> list[Finding]:
 
 @accepts_graph_def
 def check_cycles(index: GraphIndex) -> list[Finding]:
+    if not _has_cycle(index):
+        return []
+    import networkx as nx  # only to name a cycle once one is known to exist
+
     graph = nx.DiGraph()
     graph.add_nodes_from(index.nodes)
     for name, inputs in index.inputs.items():
@@ -195,3 +197,24 @@ def check_device_pins(index: GraphIndex) -> list[Finding]:
 
 CHECKS = (check_empty, check_duplicates, check_missing_inputs, check_cycles, check_no_inputs,
           check_no_outputs, check_unfeedable_placeholders, check_device_pins)
+
+
+def _has_cycle(index: GraphIndex) -> bool:
+    """Kahn's algorithm over data and control edges, loop back edges (NextIteration) left out."""
+    indegree = dict.fromkeys(index.nodes, 0)
+    for name, inputs in index.inputs.items():
+        for source in inputs:
+            if source.node in index.nodes and index.op(source.node) not in NEXT_ITERATION_OPS:
+                indegree[name] += 1
+    ready = [name for name, count in indegree.items() if count == 0]
+    visited = 0
+    while ready:
+        name = ready.pop()
+        visited += 1
+        if index.op(name) in NEXT_ITERATION_OPS:
+            continue
+        for consumer, _, _ in index.consumers[name]:
+            indegree[consumer] -= 1
+            if indegree[consumer] == 0:
+                ready.append(consumer)
+    return visited < len(indegree)
