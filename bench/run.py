@@ -489,6 +489,7 @@ weights + 2 Adam slots), global_step, summaries, one `Saver.save` with `.meta`:
 
     make bench                                  # everything (builds the checkpoint on first use, ~20 s)
     python bench/run.py --only inspect          # one section; results accumulate in bench/work/results.json
+    python bench/run.py --render                # rewrite this file from bench/work/results.json
     python bench/make_large_checkpoint.py       # prints the checkpoint prefix
 
 Individual measurements, from the repo root with `.venv/bin` first on PATH (`python` = `.venv/bin/python`):
@@ -503,7 +504,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-n", type=int, default=5, help="measured runs of our commands (default 5)")
     parser.add_argument("--n-tf", type=int, default=3, help="measured runs of TensorFlow (default 3)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md alone")
+    parser.add_argument(
+        "--render",
+        action="store_true",
+        help="measure nothing: rewrite BENCHMARKS.md from bench/work/results.json",
+    )
     args = parser.parse_args(argv)
+    if args.render:
+        REPORT.write_text(render_report(json.loads(RESULTS.read_text())))
+        _log(f"wrote {REPORT.relative_to(ROOT)} from {RESULTS.relative_to(ROOT)}")
+        return 0
     sections = {s.strip() for s in args.only.split(",") if s.strip()}
     unknown = sections - {"inspect", "freeze", "ranking"}
     if unknown:
