@@ -26,6 +26,7 @@ from inspector.errors import ValidationError
 from inspector.graph.model import TensorRef
 from inspector.proto import pb
 from inspector.readers import dtypes
+from inspector.readers.varint import decode_varint
 
 _DTYPE_ATTRS = ("T", "dtype", "out_type", "DstT", "output_type", "Tparams", "Tout")
 
@@ -234,16 +235,10 @@ def scan_top_level(path: str | os.PathLike) -> tuple[int, int]:
 
 
 def _varint(data: bytes, at: int) -> tuple[int, int]:
-    value, shift = 0, 0
-    while True:
-        if at >= len(data):
-            raise ValueError("truncated varint")
-        byte = data[at]
-        at += 1
-        value |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return value, at
-        shift += 7
+    decoded = decode_varint(data, at, len(data))
+    if decoded is None:
+        raise ValueError("truncated varint")
+    return decoded
 
 
 def check_file(path: str | os.PathLike, expected_nodes: int, expected_size: int | None) -> Check:

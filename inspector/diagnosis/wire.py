@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
+from inspector.readers.varint import decode_varint
+
 _MAX_DEPTH = 100  # protobuf's default recursion limit
 _WIRE_NAMES = {0: "varint", 1: "64-bit", 2: "length-delimited", 3: "group start", 4: "group end",
                5: "32-bit", 6: "invalid wire type 6", 7: "invalid wire type 7"}
@@ -41,19 +43,6 @@ class WalkResult:
 class _Stop(Exception):
     def __init__(self, problem: WireProblem) -> None:
         self.problem = problem
-
-
-def _varint(data: bytes, pos: int, end: int) -> tuple[int, int] | None:
-    """(value, next position), or None when the varint runs past ``end`` or past 10 bytes."""
-    value = shift = 0
-    while pos < end and shift < 70:
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return value, pos
-        shift += 7
-    return None
 
 
 _LENGTH_TYPES = {FieldDescriptor.TYPE_MESSAGE, FieldDescriptor.TYPE_STRING, FieldDescriptor.TYPE_BYTES}
@@ -88,7 +77,7 @@ class _Walker:
         counts: dict[int, int] = {}
         while pos < end:
             tag_at = pos
-            tag = _varint(data, pos, end)
+            tag = decode_varint(data, pos, end)
             if tag is None:
                 self.stop(depth, end == self.size, tag_at, path, "a field tag (varint)", message=desc.name)
             key, pos = tag
@@ -105,7 +94,7 @@ class _Walker:
                           message=desc.name)
             value_at = pos
             if wire == 0:
-                got = _varint(data, pos, end)
+                got = decode_varint(data, pos, end)
                 if got is None:
                     self.stop(depth, end == self.size, tag_at, where, "a varint value", message=desc.name)
                 pos = got[1]
@@ -116,7 +105,7 @@ class _Walker:
                               declared_length=width, available=end - pos)
                 pos += width
             else:
-                got = _varint(data, pos, end)
+                got = decode_varint(data, pos, end)
                 if got is None:
                     self.stop(depth, end == self.size, tag_at, where, "a length prefix (varint)")
                 length, value_at = got
@@ -173,7 +162,7 @@ def walk_generic(data: bytes) -> list[tuple[int, int]] | None:
     fields: list[tuple[int, int]] = []
     pos, end = 0, len(data)
     while pos < end:
-        tag = _varint(data, pos, end)
+        tag = decode_varint(data, pos, end)
         if tag is None:
             return None
         key, pos = tag
@@ -181,14 +170,14 @@ def walk_generic(data: bytes) -> list[tuple[int, int]] | None:
         if number == 0 or wire in (3, 4, 6, 7):
             return None
         if wire == 0:
-            got = _varint(data, pos, end)
+            got = decode_varint(data, pos, end)
             if got is None:
                 return None
             pos = got[1]
         elif wire in (1, 5):
             pos += 8 if wire == 1 else 4
         else:
-            got = _varint(data, pos, end)
+            got = decode_varint(data, pos, end)
             if got is None or got[1] + got[0] > end:
                 return None
             pos = got[1] + got[0]

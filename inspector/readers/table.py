@@ -17,6 +17,7 @@ from pathlib import Path
 
 from inspector.errors import UnreadableInputError
 from inspector.readers.crc32c import crc32c, mask
+from inspector.readers.varint import decode_varint
 
 FOOTER_SIZE = 48
 TRAILER_SIZE = 5
@@ -33,19 +34,10 @@ class TableError(Exception):
 
 def read_varint(buf: Buffer, pos: int, limit: int) -> tuple[int, int]:
     """Decode an unsigned LEB128 varint at ``pos`` (max 10 bytes, not past ``limit``)."""
-    result = 0
-    shift = 0
-    while True:
-        if pos >= limit:
-            raise TableError("varint runs past the end of its block")
-        byte = buf[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return result, pos
-        shift += 7
-        if shift >= 70:
-            raise TableError("varint longer than 10 bytes")
+    decoded = decode_varint(buf, pos, limit)
+    if decoded is None:
+        raise TableError("varint runs past the end of its block or is longer than 10 bytes")
+    return decoded
 
 
 def _fixed32(buf: Buffer, pos: int) -> int:
