@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from freezer.ops import INIT_CHECK_OPS, RESOURCE_READ_TWINS
+from freezer.ops import INIT_CHECK_OPS, RESOURCE_READ_TWINS, gather_axis_const, retype_as_gather_v2
 from inspector.errors import UsageError
 from inspector.proto import pb
 from inspector.readers import dtypes
@@ -209,25 +209,14 @@ class _BodyRewriter:
         axis_name = node.name + "/axis"
         while axis_name in self.nodes:
             axis_name += "_"
-        axis = self.function.node_def.add(name=axis_name, op="Const")
-        axis.attr["dtype"].type = index_type
-        tensor = axis.attr["value"].tensor
-        tensor.dtype = index_type
-        tensor.tensor_shape.SetInParent()
-        if index_type == dtypes.by_name("int64").value:
-            tensor.int64_val.append(batch_dims)
-        else:
-            tensor.int_val.append(batch_dims)
+        axis = self.function.node_def.add()
+        axis.CopyFrom(gather_axis_const(axis_name, index_type, batch_dims))
         self.nodes[axis_name] = axis
         data = [t for t in node.input if not t.startswith("^")]
         control = [t for t in node.input if t.startswith("^")]
         del node.input[:]
         node.input.extend([*data[:2], f"{axis_name}:output:0", *control])
-        for attr in ("dtype", "validate_indices", "_output_shapes"):
-            node.attr.pop(attr, None)
-        node.attr["Tparams"].type = dtype
-        node.attr["Taxis"].type = index_type
-        node.attr["batch_dims"].i = batch_dims
+        retype_as_gather_v2(node, dtype, index_type, batch_dims)
 
     def _rename_outputs(self, node_name: str, old: str, new: str) -> None:
         before = f"{node_name}:{old}:"

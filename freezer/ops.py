@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import re
 
+from inspector.proto import pb
+from inspector.readers import dtypes
+
 # Variables whose value the checkpoint holds; each becomes a Const.
 REF_VARIABLE_OPS = frozenset({"VariableV2", "Variable"})
 RESOURCE_VARIABLE_OPS = frozenset({"VarHandleOp"})
@@ -88,3 +91,27 @@ def is_gradient_op(op: str) -> bool:
     (``Conv2DBackpropInput``) are legitimate in inference graphs and are not counted either.
     """
     return op in _GRADIENT_OPS or bool(_GRADIENT_OP.search(op))
+
+
+def gather_axis_const(name: str, index_type: int, batch_dims: int):
+    """The scalar ``axis`` Const a GatherV2 needs where a ResourceGather had none (axis = batch_dims)."""
+    axis = pb.NodeDef(name=name, op="Const")
+    axis.attr["dtype"].type = index_type
+    tensor = axis.attr["value"].tensor
+    tensor.dtype = index_type
+    tensor.tensor_shape.SetInParent()
+    if index_type == dtypes.by_name("int64").value:
+        tensor.int64_val.append(batch_dims)
+    else:
+        tensor.int_val.append(batch_dims)
+    return axis
+
+
+def retype_as_gather_v2(node, dtype: int, index_type: int, batch_dims: int) -> None:
+    """Give a former ResourceGather the attrs of a GatherV2 over a value of ``dtype``."""
+    for attr in ("dtype", "validate_indices", "_output_shapes"):
+        node.attr.pop(attr, None)
+    node.attr["Tparams"].type = dtype
+    node.attr["Tindices"].type = index_type
+    node.attr["Taxis"].type = index_type
+    node.attr["batch_dims"].i = batch_dims

@@ -39,12 +39,13 @@ from freezer.ops import (
     RESOURCE_READ_TWINS,
     STATE_WRITE_OPS,
     VARIABLE_OPS,
+    gather_axis_const,
+    retype_as_gather_v2,
 )
 from freezer.prune import Pruned
 from freezer.values import Folded, ValueSource
 from inspector.errors import UsageError
 from inspector.graph.model import TensorRef
-from inspector.proto import pb
 from inspector.readers import dtypes
 
 DT_RESOURCE = dtypes.DT_RESOURCE
@@ -199,26 +200,13 @@ class _Rewriter:
         batch_dims = node.attr["batch_dims"].i if "batch_dims" in node.attr else 0
         index_type = node.attr["Tindices"].type if "Tindices" in node.attr else dtypes.by_name("int32").value
         data, control = self._split_inputs(node)
-        axis = pb.NodeDef(name=self._fresh_name(node.name + "/axis"), op="Const")
-        axis.attr["dtype"].type = index_type
-        tensor = axis.attr["value"].tensor
-        tensor.dtype = index_type
-        tensor.tensor_shape.SetInParent()
-        if index_type == dtypes.by_name("int64").value:
-            tensor.int64_val.append(batch_dims)
-        else:
-            tensor.int_val.append(batch_dims)
+        axis = gather_axis_const(self._fresh_name(node.name + "/axis"), index_type, batch_dims)
         if len(data) > 1:  # same while-loop frame as the indices it is used with
             axis.input.append("^" + TensorRef.parse(data[1]).node)
         self.by_name[axis.name] = axis
         self.extra_before.setdefault(node.name, []).append(axis)
         self._set_inputs(node, [*data[:2], axis.name, *control])
-        for attr in ("dtype", "validate_indices", "_output_shapes"):
-            node.attr.pop(attr, None)
-        node.attr["Tparams"].type = dtype
-        node.attr["Tindices"].type = index_type
-        node.attr["Taxis"].type = index_type
-        node.attr["batch_dims"].i = batch_dims
+        retype_as_gather_v2(node, dtype, index_type, batch_dims)
 
     def _fresh_name(self, base: str) -> str:
         name, counter = base, 0
