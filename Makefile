@@ -26,7 +26,9 @@ install-tf: $(TFSTAMP)       ## plus TensorFlow CPU for cross-checks, --verify a
 
 demo: $(STAMP)               ## inspect, then freeze, the bundled example checkpoint
 	$(BIN)/inspect $(DEMO)
+	mkdir -p out
 	$(BIN)/freeze $(DEMO) --auto-outputs -o out/demo_frozen.pb
+	$(BIN)/inspect out/demo_frozen.pb
 
 test: $(TFSTAMP)             ## the whole suite, TensorFlow cross-checks included
 	$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider

@@ -381,7 +381,7 @@ class AtomicOutput:
         folder = self.target.parent
         if not folder.is_dir():
             raise UsageError("the output folder does not exist", path=str(folder),
-                             fix="create it first or choose another path with -o")
+                             fix="Create it first or choose another path with -o")
         self.text = text
         self.committed = False
         try:

@@ -50,7 +50,8 @@ class Ckpt2pbError(Exception):
         text = f"{self.path}: {self.problem}" if self.path else self.problem
         text += "."
         if self.fix:
-            text += f" {self.fix.rstrip('.')}."
+            fix = self.fix.rstrip(".")
+            text += f" {fix[:1].upper()}{fix[1:]}."  # a new sentence, whatever case the caller used
         return text
 
     def to_json(self) -> dict:
