@@ -98,7 +98,7 @@ def test_bad_requests(tmp_path):
         freeze(CNN.full_path, output_path=tmp_path / "f.pb")
     with pytest.raises(UsageError, match="exactly one"):
         freeze(CNN.full_path, outputs=["a"], auto_outputs=True, output_path=tmp_path / "f.pb")
-    with pytest.raises(UsageError, match="closest existing names: probabilities"):
+    with pytest.raises(UsageError, match="Closest existing names: probabilities"):
         freeze(CNN.full_path, outputs=["probabilites"], output_path=tmp_path / "f.pb")
     no_meta = next(f for f in CHECKPOINTS if f.name == "no_meta")
     with pytest.raises(UsageError, match=r"no \.meta graph"):

@@ -39,7 +39,7 @@ def test_json(tmp_path, capsys):
 def test_unknown_output_is_exit_2_with_suggestions(tmp_path, capsys):
     assert main([str(CNN), "--outputs", "probabilites", "-o", str(tmp_path / "f.pb")]) == 2
     err = capsys.readouterr().err
-    assert "closest existing names: probabilities" in err and len(err.strip().splitlines()) == 1
+    assert "Closest existing names: probabilities" in err and len(err.strip().splitlines()) == 1
 
 
 def test_outputs_and_auto_are_exclusive(tmp_path):

@@ -15,7 +15,7 @@ def test_output_name_forms(text):
 
 
 def test_unknown_output_lists_the_closest_names():
-    with pytest.raises(UsageError, match="closest existing names: probabilities") as info:
+    with pytest.raises(UsageError, match="Closest existing names: probabilities") as info:
         resolve_outputs(["probabilites"], {"probabilities", "logits", "x"})
     assert info.value.code == "UNKNOWN_OUTPUT"
     assert info.value.exit_code == 2
