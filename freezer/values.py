@@ -10,10 +10,9 @@ MetaGraphDef's ``VariableDef.save_slice_info_def`` and finally the variable's ow
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-
-import numpy as np
 
 from freezer.ops import APPLY_OPS, RESOURCE_VARIABLE_OPS
 from freezer.writer import StreamedConst, shape_proto
@@ -281,12 +280,11 @@ class ValueSource:
         shape = tuple(meta.shape) if binding.slices is None else tuple(n for _, n in binding.slices)
         self._check_declared(node, dtype, shape, key)
         folded = Folded(node.name, key, dtype.name, shape, 0, binding.slices, ema)
-        if dtype.numpy is None:  # strings (and variants) are small: build the node in memory
+        if dtype.itemsize is None:  # strings (and variants) are small: build the node in memory
             item = self._in_memory_const(node.name, key, binding, dtype.value, shape, device)
             folded.nbytes = item.attr["value"].tensor.ByteSize()
             return item, folded
-        itemsize = dtype.numpy.itemsize
-        nbytes = int(np.prod(shape, dtype=np.int64)) * itemsize if shape else itemsize
+        nbytes = math.prod(shape) * dtype.itemsize
         folded.nbytes = nbytes
         found = self._piece_source(key, binding.slices, nbytes) if binding.slices is not None \
             else self._file_source(key) if meta.nbytes == nbytes else None
@@ -332,7 +330,7 @@ class ValueSource:
             return None
         return None if where is None else (where, expected)
 
-    def _read_cached(self, key: str) -> np.ndarray:
+    def _read_cached(self, key: str):
         """The whole tensor, kept for the next partition of the same variable (graph order)."""
         if self._cached_key != key:
             self._cached_key, self._cached = key, self.reader.read(key)
@@ -343,6 +341,8 @@ class ValueSource:
             array = self._read_cached(key)
             if slices is not None:
                 array = array[tuple(slice(s, s + n) for s, n in slices)]
+            import numpy as np  # only partitions re-cut along another axis need it
+
             yield np.ascontiguousarray(array).tobytes()  # bundle arrays are little-endian already
         return chunks
 
@@ -359,7 +359,7 @@ class ValueSource:
         if dtype != dtypes.DT_STRING:
             raise UnreadableInputError(f"variable {name!r} has dtype {dtypes.name_of(dtype)}, which "
                                        "cannot be stored in a Const", path=self.path)
-        tensor.string_val.extend(bytes(v) for v in np.asarray(array, dtype=object).reshape(-1))
+        tensor.string_val.extend(bytes(v) for v in array.reshape(-1))
         return node
 
     def _check_declared(self, node, dtype, shape: tuple[int, ...], key: str) -> None:
