@@ -52,6 +52,7 @@ class GraphIndex:
             self.duplicates[name] = self.duplicates.get(name, 1) + 1
         self.inputs: dict[str, list[TensorRef]] = model.inputs
         self.consumers: dict[str, list[tuple[str, int, TensorRef]]] = model.consumers
+        self.placeholders: list[str] = []
 
     def op(self, name: str) -> str:
         return self.nodes[name].op
@@ -82,6 +83,45 @@ class GraphIndex:
                 if source.node in self.nodes and (control or not source.control):
                     queue.append(source.node)
         return seen
+
+    @cached_property
+    def placeholder_bits(self) -> dict[str, int]:
+        """Per node, a bitset of the placeholders it depends on (bit i = ``placeholders[i]``).
+
+        One pass over the graph answers "which fed inputs reach this node" for every node, where
+        a search per question would walk the whole graph each time. While-loop back edges (out of
+        NextIteration) are not followed. Iterative post-order, so deep graphs cannot overflow.
+        """
+        placeholders = [n for n in self.nodes if self.op(n) in ("Placeholder", "PlaceholderWithDefault")]
+        bits = {name: 1 << i for i, name in enumerate(placeholders)}
+        done: dict[str, int] = {}
+        visiting: set[str] = set()
+        for root in self.nodes:
+            stack = [(root, False)]
+            while stack:
+                name, expanded = stack.pop()
+                if name in done:
+                    continue
+                sources = [ref.node for ref in self.inputs[name] if ref.node in self.nodes
+                           and self.op(ref.node) not in ("NextIteration", "RefNextIteration")]
+                if expanded:
+                    value = bits.get(name, 0)
+                    for source in sources:
+                        value |= done.get(source, 0)
+                    done[name] = value
+                    continue
+                if name in visiting:  # a cycle: its nodes see what is known so far
+                    continue
+                visiting.add(name)
+                stack.append((name, True))
+                stack.extend((source, False) for source in sources if source not in done)
+        self.placeholders = placeholders
+        return done
+
+    def placeholders_in(self, bitset: int) -> list[str]:
+        """The placeholder names behind a bitset of :attr:`placeholder_bits`."""
+        self.placeholder_bits  # noqa: B018 - computes self.placeholders
+        return [name for i, name in enumerate(self.placeholders) if bitset >> i & 1]
 
     @cached_property
     def needed(self) -> set[str]:

@@ -109,7 +109,11 @@ def check_batchnorm_training(index: GraphIndex) -> list[Finding]:
         {"fused_batch_norm": fused[:50], "batch_moments": moments[:50]})]
 
 
-def _mask_applied(index: GraphIndex, start: str, steps: int = 4) -> tuple[str, str] | None:
+# How many ops may separate a random draw from the mask it becomes (scale, add, floor, compare).
+_MASK_STEPS = 4
+
+
+def _mask_applied(index: GraphIndex, start: str, steps: int = _MASK_STEPS) -> tuple[str, str] | None:
     """(mask node, apply node) when ``start``'s random values become a mask that multiplies or
     selects a tensor within a few steps."""
     queue = deque([(start, 0, None)])
@@ -150,9 +154,39 @@ def _per_element(index: GraphIndex, random: str) -> bool:
 
 
 def _rate_inputs(index: GraphIndex, random: str, mask: str) -> list[str]:
-    """Placeholders that set the keep probability / rate of a mask (``keep_prob`` fed at run time)."""
-    rate_side = index.ancestors([mask]) - index.ancestors([random])
-    return sorted(n for n in rate_side if index.op(n) in ("Placeholder", "PlaceholderWithDefault"))
+    """Placeholders that set the keep probability / rate of a mask (``keep_prob`` fed at run time).
+
+    Walks back from the mask along the ops computed from the random draw; every other operand met
+    on the way (the rate, the keep probability) contributes the placeholders it depends on. The
+    draw's own shape input is left out: it comes from the activations, which depend on keep_prob
+    through every earlier dropout layer without setting this layer's rate.
+    """
+    derived = _downstream(index, random, steps=_MASK_STEPS)
+    bits = index.placeholder_bits
+    found, stack, seen = 0, [mask], set()
+    while stack:
+        name = stack.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for source in index.data_inputs(name):
+            if source.node == random or source.node not in index.nodes:
+                continue
+            if source.node in derived:
+                stack.append(source.node)
+            else:
+                found |= bits.get(source.node, 0)
+    return sorted(index.placeholders_in(found))
+
+
+def _downstream(index: GraphIndex, start: str, steps: int) -> set[str]:
+    """Nodes reached from ``start`` along data edges within ``steps`` hops."""
+    reached, frontier = {start}, [start]
+    for _ in range(steps):
+        frontier = [c for name in frontier for c, _, ref in index.consumers[name]
+                    if not ref.control and c not in reached]
+        reached.update(frontier)
+    return reached
 
 
 def check_dropout(index: GraphIndex) -> list[Finding]:

@@ -122,6 +122,21 @@ def test_dropout_with_a_fed_keep_prob_is_a_warning_naming_it():
     assert "keep_prob=1.0" in finding.fix
 
 
+def test_stacked_dropout_layers_each_name_the_fed_keep_prob():
+    """The second layer's draw is shaped like activations that already depend on keep_prob;
+    its rate still comes from keep_prob, and only from there."""
+    g = _tf1_dropout(True)
+    g.add("shape2", "Shape", ["mul"], T=FLOAT)
+    g.add("random2", "RandomUniform", ["shape2"], dtype=FLOAT)
+    g.add("add2", "Add", ["keep_prob", "random2"], T=FLOAT)
+    g.add("floor2", "Floor", ["add2"], T=FLOAT)
+    g.add("div2", "RealDiv", ["mul", "keep_prob"], T=FLOAT)
+    g.add("mul2", "Mul", ["div2", "floor2"], T=FLOAT)
+    (finding,) = inference.check_dropout(g.index())
+    assert [d["rate_inputs"] for d in finding.evidence["dropout"]] == [["keep_prob"], ["keep_prob"]]
+    assert finding.severity == "warning"
+
+
 def test_random_noise_without_a_mask_is_not_dropout():
     g = mlp()
     g.add("shape", "Shape", ["probs"], T=FLOAT)
