@@ -69,11 +69,12 @@ def freeze(path: str | Path, outputs: Sequence[str] | None = None, auto_outputs:
            output_path: str | Path | None = None, as_text: bool = False,
            use_moving_averages: bool = False, clear_devices: bool = True, verify: bool = False,
            input_shapes: dict[str, Sequence[int]] | None = None,
-           progress_stream=None) -> FreezeResult:
+           progress_stream=None, graph: str | Path | None = None) -> FreezeResult:
     """Freeze the checkpoint at ``path`` (folder, prefix, ``.meta``, ``.index`` …) into a ``.pb``.
 
     Exactly one of ``outputs`` (node or tensor names) and ``auto_outputs`` (take the top-ranked
-    candidate, or its whole group) must be given. Raises a :class:`~inspector.errors.Ckpt2pbError`
+    candidate, or its whole group) must be given. ``graph`` names the graph (.meta, .pb, .pbtxt)
+    of a checkpoint saved without its ``.meta``. Raises a :class:`~inspector.errors.Ckpt2pbError`
     subclass on any problem; nothing is written then.
     """
     started = time.monotonic()
@@ -81,6 +82,8 @@ def freeze(path: str | Path, outputs: Sequence[str] | None = None, auto_outputs:
         raise UsageError("give exactly one of --outputs and --auto-outputs", path=str(path),
                          fix="name the outputs with --outputs a,b, or let ckpt2pb pick with --auto-outputs")
     artifacts = resolve(path)
+    if graph is not None:
+        artifacts.meta_path = str(graph)
     graph_path, meta_graph, graph_def = _load_graph(artifacts)
     prefix = artifacts.prefix
     if prefix is None:
@@ -162,8 +165,8 @@ def _load_graph(artifacts: Artifacts):
     if graph_path is None:
         raise UsageError("the checkpoint has no .meta graph, and freezing needs the graph",
                          path=artifacts.prefix or artifacts.path,
-                         fix="pass the .meta saved with this checkpoint (Saver(...).save writes it unless "
-                             "write_meta_graph=False), or rebuild the model in code and save again")
+                         fix="pass the graph with --graph (the .meta Saver(...).save writes unless "
+                             "write_meta_graph=False, or a .pb of the same model)")
     from inspector.readers.graphfile import load_graph_file
 
     loaded = load_graph_file(graph_path)

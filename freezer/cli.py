@@ -42,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="use the top-ranked output candidate (or its whole group); see `inspect`")
     parser.add_argument("-o", "--output", metavar="OUT.pb",
                         help="where to write (default: ./<checkpoint name>_frozen.pb)")
+    parser.add_argument("--graph", metavar="FILE",
+                        help="the graph (.meta, .pb or .pbtxt) of a checkpoint saved without its .meta")
     parser.add_argument("--as-text", action="store_true", help="write text format (.pbtxt)")
     parser.add_argument("--use-moving-averages", action="store_true",
                         help="fold ExponentialMovingAverage shadow values instead of the raw weights "
@@ -77,6 +79,7 @@ def split_outputs(values: Sequence[str] | None) -> list[str]:
 
 def handle(args: argparse.Namespace) -> int:
     result = freeze(args.path, outputs=split_outputs(args.outputs), auto_outputs=args.auto_outputs,
+                    graph=args.graph,
                     output_path=args.output, as_text=args.as_text,
                     use_moving_averages=args.use_moving_averages, clear_devices=not args.keep_devices,
                     verify=args.verify, input_shapes=parse_input_shapes(args.input_shape))

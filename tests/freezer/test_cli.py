@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
@@ -53,3 +54,15 @@ def test_split_outputs_and_input_shapes():
     assert parse_input_shapes(["images=1,28,28,1", "k="]) == {"images": [1, 28, 28, 1], "k": []}
     with pytest.raises(UsageError, match="NAME=D0"):
         parse_input_shapes(["images:1x28"])
+
+
+def test_graph_option_freezes_a_checkpoint_saved_without_its_meta(tmp_path, capsys):
+    folder = tmp_path / "ckpt"
+    shutil.copytree(CNN, folder)
+    graph = tmp_path / "model.meta"
+    (folder / "model.ckpt-300.meta").rename(graph)
+    out = tmp_path / "f.pb"
+    assert main([str(folder), "--auto-outputs", "-o", str(out)]) == 2
+    assert "--graph" in capsys.readouterr().err
+    assert main([str(folder), "--graph", str(graph), "--auto-outputs", "-o", str(out), "-q"]) == 0
+    assert out.stat().st_size > 0
