@@ -17,7 +17,14 @@ from __future__ import annotations
 
 from collections import deque
 
-from freezer.ops import INIT_CHECK_OPS, RESOURCE_READ_TWINS, gather_axis_const, retype_as_gather_v2
+from freezer.ops import (
+    INIT_CHECK_OPS,
+    RESOURCE_READ_TWINS,
+    become_true_const,
+    gather_axis_const,
+    retype_as_gather_v2,
+    retype_value_read,
+)
 from inspector.errors import UsageError
 from inspector.proto import pb
 from inspector.readers import dtypes
@@ -173,13 +180,7 @@ class _BodyRewriter:
             self._record(node, op, f"reads resource variable {variable!r}, now a value")
             return []
         if position == 0 and op in INIT_CHECK_OPS:
-            node.op = "Const"
-            node.attr.clear()
-            node.attr["dtype"].type = dtypes.by_name("bool").value
-            tensor = node.attr["value"].tensor
-            tensor.dtype = dtypes.by_name("bool").value
-            tensor.tensor_shape.SetInParent()
-            tensor.bool_val.append(True)
+            become_true_const(node)
             del node.input[:]
             self._rename_outputs(node.name, *_OUTPUT_RENAMES[op])
             return []
@@ -191,17 +192,12 @@ class _BodyRewriter:
     def _resource_read(self, node, dtype: int) -> None:
         old = node.op
         node.op = RESOURCE_READ_TWINS[old]
-        if old == "ReadVariableOp":
-            node.attr.pop("dtype", None)
-            node.attr["T"].type = dtype
-            self._rename_outputs(node.name, *_OUTPUT_RENAMES[old])
-        elif old == "ResourceGather":
+        if old == "ResourceGather":
             self._gather_v2(node, dtype)
-        elif old == "ResourceGatherNd":
-            node.attr.pop("dtype", None)
-            node.attr["Tparams"].type = dtype
-        elif old == "VariableShape":
-            node.attr["T"].type = dtype
+            return
+        retype_value_read(node, old, dtype)
+        if old == "ReadVariableOp":
+            self._rename_outputs(node.name, *_OUTPUT_RENAMES[old])
 
     def _gather_v2(self, node, dtype: int) -> None:
         batch_dims = node.attr["batch_dims"].i if "batch_dims" in node.attr else 0

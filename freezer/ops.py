@@ -115,3 +115,29 @@ def retype_as_gather_v2(node, dtype: int, index_type: int, batch_dims: int) -> N
     node.attr["Tindices"].type = index_type
     node.attr["Taxis"].type = index_type
     node.attr["batch_dims"].i = batch_dims
+
+
+def become_true_const(node) -> None:
+    """Turn an is-initialized check into the scalar Const ``True`` (its inputs are the caller's)."""
+    bool_type = dtypes.by_name("bool").value
+    node.op = "Const"
+    node.attr.clear()
+    node.attr["dtype"].type = bool_type
+    tensor = node.attr["value"].tensor
+    tensor.dtype = bool_type
+    tensor.tensor_shape.SetInParent()
+    tensor.bool_val.append(True)
+
+
+def retype_value_read(node, old_op: str, dtype: int) -> None:
+    """The attrs of a resource read's value twin (ReadVariableOp -> Identity, ResourceGatherNd ->
+    GatherNd, VariableShape -> Shape) reading a value of ``dtype``. ResourceGather needs an axis
+    input as well: see :func:`gather_axis_const`."""
+    if old_op == "ReadVariableOp":
+        node.attr.pop("dtype", None)
+        node.attr["T"].type = dtype
+    elif old_op == "ResourceGatherNd":
+        node.attr.pop("dtype", None)
+        node.attr["Tparams"].type = dtype
+    elif old_op == "VariableShape":
+        node.attr["T"].type = dtype

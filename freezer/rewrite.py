@@ -39,8 +39,10 @@ from freezer.ops import (
     RESOURCE_READ_TWINS,
     STATE_WRITE_OPS,
     VARIABLE_OPS,
+    become_true_const,
     gather_axis_const,
     retype_as_gather_v2,
+    retype_value_read,
 )
 from freezer.prune import Pruned
 from freezer.values import Folded, ValueSource
@@ -170,13 +172,7 @@ class _Rewriter:
     def _initialized_true(self, node, variable: str) -> None:
         old = node.op
         _, control = self._split_inputs(node)
-        node.op = "Const"
-        node.attr.clear()
-        node.attr["dtype"].type = dtypes.by_name("bool").value
-        tensor = node.attr["value"].tensor
-        tensor.dtype = dtypes.by_name("bool").value
-        tensor.tensor_shape.SetInParent()
-        tensor.bool_val.append(True)
+        become_true_const(node)
         self._set_inputs(node, control)
         self._record(node, old, f"variable {variable!r} is a Const now, so always initialized")
 
@@ -184,16 +180,10 @@ class _Rewriter:
         old = node.op
         node.op = RESOURCE_READ_TWINS[old]
         dtype = node.attr["dtype"].type if "dtype" in node.attr else value_type
-        if old == "ReadVariableOp":
-            node.attr.pop("dtype", None)
-            node.attr["T"].type = dtype
-        elif old == "ResourceGather":
+        if old == "ResourceGather":
             self._gather_v2(node, dtype)
-        elif old == "ResourceGatherNd":
-            node.attr.pop("dtype", None)
-            node.attr["Tparams"].type = dtype
-        elif old == "VariableShape":
-            node.attr["T"].type = value_type
+        else:
+            retype_value_read(node, old, dtype)
         self._record(node, old, f"reads resource variable {variable!r}, now a Const")
 
     def _gather_v2(self, node, dtype: int) -> None:
