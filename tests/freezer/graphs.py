@@ -6,44 +6,13 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from inspector.proto import pb
 from inspector.readers import dtypes
 from inspector.readers.checkpoint import TensorMeta
-
-FLOAT = pb.DataType.DT_FLOAT
-FLOAT_REF = FLOAT + 100
-RESOURCE = pb.DataType.DT_RESOURCE
-INT32 = pb.DataType.DT_INT32
-BOOL = pb.DataType.DT_BOOL
+from tests.graphs import FLOAT, GraphBuilder
 
 
-class Graph:
-    """``g.add("y", "MatMul", ["x", "w"], T=FLOAT)``; attrs are typed by Python type."""
-
-    def __init__(self) -> None:
-        self.graph_def = pb.GraphDef()
-
-    def add(self, name: str, op: str, inputs=(), device: str = "", **attrs) -> pb.NodeDef:
-        node = self.graph_def.node.add(name=name, op=op, device=device)
-        node.input.extend(inputs)
-        for key, value in attrs.items():
-            if key == "_class":
-                node.attr["_class"].list.s.extend(v.encode() for v in value)
-            elif key == "shape":
-                node.attr["shape"].shape.SetInParent()
-                for size in value:
-                    node.attr["shape"].shape.dim.add(size=size)
-            elif isinstance(value, bool):
-                node.attr[key].b = value
-            elif key in ("T", "dtype", "Tindices", "Tparams") or key.startswith("T"):
-                node.attr[key].type = value
-            elif isinstance(value, int):
-                node.attr[key].i = value
-            elif isinstance(value, bytes):
-                node.attr[key].s = value
-            else:
-                raise TypeError(key)
-        return node
+class Graph(GraphBuilder):
+    """The shared builder plus TF1 and resource variables."""
 
     def variable(self, name: str, shape=(2, 2), dtype: int = FLOAT, read: bool = True) -> None:
         self.add(name, "VariableV2", dtype=dtype, shape=shape)
@@ -52,23 +21,6 @@ class Graph:
 
     def resource(self, name: str, shape=(2, 2), dtype: int = FLOAT) -> None:
         self.add(name, "VarHandleOp", dtype=dtype, shape=shape, shared_name=name.encode())
-
-    def placeholder(self, name: str, dtype: int = FLOAT) -> None:
-        self.add(name, "Placeholder", dtype=dtype)
-
-    def const_strings(self, name: str, values: list[str]) -> None:
-        node = self.add(name, "Const", dtype=pb.DataType.DT_STRING)
-        tensor = node.attr["value"].tensor
-        tensor.dtype = pb.DataType.DT_STRING
-        tensor.tensor_shape.dim.add(size=len(values))
-        tensor.string_val.extend(v.encode() for v in values)
-
-    @property
-    def nodes(self):
-        return self.graph_def.node
-
-    def node(self, name: str):
-        return next(n for n in self.graph_def.node if n.name == name)
 
 
 class MemoryReader:

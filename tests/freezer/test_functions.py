@@ -11,7 +11,8 @@ from freezer.rewrite import rewrite
 from freezer.values import ValueSource
 from inspector.errors import UsageError
 from inspector.proto import pb
-from tests.freezer.graphs import FLOAT, RESOURCE, Graph, MemoryReader
+from tests.freezer.graphs import Graph, MemoryReader
+from tests.graphs import FLOAT, RESOURCE
 
 
 def _function(library, name: str, args: list[tuple[str, int]], ret: dict[str, str]):

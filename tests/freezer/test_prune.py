@@ -6,7 +6,8 @@ import pytest
 
 from freezer.prune import output_node_name, prune, resolve_outputs
 from inspector.errors import UnreadableInputError, UsageError
-from tests.freezer.graphs import FLOAT, Graph
+from tests.freezer.graphs import Graph
+from tests.graphs import FLOAT
 
 
 @pytest.mark.parametrize("text", ["probs", "probs:0", "^probs", " probs:1 "])

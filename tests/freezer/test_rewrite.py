@@ -10,7 +10,8 @@ from freezer.rewrite import rewrite
 from freezer.values import ValueSource
 from freezer.writer import StreamedConst
 from inspector.errors import UsageError
-from tests.freezer.graphs import BOOL, FLOAT, FLOAT_REF, INT32, RESOURCE, Graph, MemoryReader
+from tests.freezer.graphs import Graph, MemoryReader
+from tests.graphs import BOOL, FLOAT, FLOAT_REF, INT32, RESOURCE
 
 W = np.arange(4, dtype=np.float32).reshape(2, 2)
 

@@ -16,7 +16,8 @@ from freezer.validate import (
 from freezer.writer import StreamedConst
 from inspector.errors import ValidationError
 from inspector.proto import pb
-from tests.freezer.graphs import FLOAT, Graph
+from tests.freezer.graphs import Graph
+from tests.graphs import FLOAT
 
 
 def _const(name: str) -> StreamedConst:

@@ -8,7 +8,8 @@ import pytest
 from freezer.values import Binding, ValueSource, classify_unfolded, parse_shape_and_slice, restore_bindings
 from inspector.errors import UnreadableInputError
 from inspector.proto import pb
-from tests.freezer.graphs import FLOAT, Graph, MemoryReader
+from tests.freezer.graphs import Graph, MemoryReader
+from tests.graphs import FLOAT
 
 
 @pytest.mark.parametrize(("text", "expected"), [

@@ -7,7 +7,8 @@ import pytest
 
 from inspector.diagnosis import freezing
 from inspector.readers.checkpoint import TensorMeta
-from tests.inspector.diagnosis.graphs import BOOL, FLOAT, FLOAT_REF, RESOURCE, Graph, mlp
+from tests.graphs import BOOL, FLOAT, FLOAT_REF, RESOURCE
+from tests.inspector.diagnosis.graphs import Graph, mlp
 
 
 class FakeCheckpoint:

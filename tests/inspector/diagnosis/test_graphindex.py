@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.inspector.diagnosis.graphs import BOOL, FLOAT, Graph, mlp
+from tests.graphs import BOOL, FLOAT
+from tests.inspector.diagnosis.graphs import Graph, mlp
 
 
 def test_outputs_skip_bookkeeping_sinks():

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from inspector.diagnosis import inference
-from tests.inspector.diagnosis.graphs import BOOL, FLOAT, HALF, INT32, INT64, Graph, mlp
+from tests.graphs import BOOL, FLOAT, HALF, INT32, INT64
+from tests.inspector.diagnosis.graphs import Graph, mlp
 
 
 def _fused_bn(**attrs: object) -> Graph:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from inspector.diagnosis import ops
-from tests.inspector.diagnosis.graphs import FLOAT, mlp
+from tests.graphs import FLOAT
+from tests.inspector.diagnosis.graphs import mlp
 
 
 def test_op_list_is_tf_2_21_registry():

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from inspector.diagnosis import structure
 from inspector.proto import pb
-from tests.inspector.diagnosis.graphs import BOOL, FLOAT, RESOURCE, Graph, mlp
+from tests.graphs import BOOL, FLOAT, RESOURCE
+from tests.inspector.diagnosis.graphs import Graph, mlp
 
 
 def codes(findings) -> list[str]:
