@@ -105,6 +105,14 @@ def frontier_drafts(a: Analysis) -> dict[int, _Draft]:
         if source is None or index.ops[source] in _NOT_CANDIDATE_OPS or a.label_tainted(source):
             continue
         target = _loss_target(a, root, source)
+        twin = _tower_twin_of(a, source) if target is None else None
+        if twin is not None:
+            # a metric-learning loss: the tower's output is the embedding one deploys
+            draft = drafts.setdefault(source, _Draft(source, LOSS_INPUT))
+            draft.reasons.append(f"the training loss '{index.names[root]}' compares it with the same "
+                                 f"weights applied to another input ('{index.names[twin]}'): "
+                                 "the output of a siamese/triplet tower")
+            continue
         draft = drafts.setdefault(source, _Draft(source, ADVERSARIAL if target is None else LOSS_INPUT))
         if target is not None:
             draft.reasons.append(f"the training loss '{index.names[root]}' compares it with "
@@ -352,9 +360,36 @@ def loss_source(a: Analysis, root: int) -> int | None:
         if index.ops[best] not in signals.LOSS_OPS:
             return best
         others = [j for j in operands if j != best]
+        if any(_tower_twins(a, best, j) for j in others):
+            return best
         if any(not a.weight_bits[j] for j in others):
             return best
         current = best
+    return None
+
+
+def _tower_twins(a: Analysis, i: int, j: int) -> bool:
+    """``i`` and ``j`` are one network applied to two different inputs (siamese/triplet towers).
+
+    A metric-learning loss compares the outputs of weight-shared towers with each other, not
+    with labels: where the loss meets two operands computed from exactly the same weights but
+    from disjoint inputs, those operands are the towers' outputs. Walking on into one of them
+    would take the model's own last op (the Mul of an l2_normalize) for loss arithmetic.
+    """
+    bits_i, bits_j = a.input_bits[i], a.input_bits[j]
+    return bool(a.weight_bits[i]) and a.weight_bits[i] == a.weight_bits[j] and \
+        bool(bits_i) and bool(bits_j) and not bits_i & bits_j
+
+
+def _tower_twin_of(a: Analysis, i: int) -> int | None:
+    """The other tower ``i`` meets in a consumer (see :func:`_tower_twins`), if any."""
+    index, cat = a.index, a.excl.category
+    for k in index.data_out[i]:
+        if cat[k]:
+            continue
+        for j in index.data_in[k]:
+            if j != i and not cat[j] and _tower_twins(a, i, j):
+                return j
     return None
 
 
@@ -506,10 +541,21 @@ def promote_activations(a: Analysis, drafts: dict[int, _Draft]) -> None:
     for draft in list(drafts.values()):
         if draft.kind != LOSS or signals.is_final_activation(index.ops[draft.i]):
             continue
-        for j in index.data_out[draft.i]:
-            if cat[j] or a.label_tainted(j) or index.ops[j] not in ("Softmax", "Sigmoid"):
-                continue
-            why = f"final activation: {index.ops[j]} over '{index.names[draft.i]}', which the loss consumes"
+        consumers = [j for j in index.data_out[draft.i] if not cat[j] and not a.label_tainted(j)]
+        activations = [j for j in consumers if index.ops[j] in ("Softmax", "Sigmoid")]
+        # Without a Softmax or Sigmoid, a decision over the logits that the author named
+        # (tf.argmax(logits, 1, name="prediction")) is the answer they fetch, even when only the
+        # accuracy consumes it; one left with TensorFlow's default name ('ArgMax_1') exists
+        # for the metric only, and the logits stay first.
+        decisions = [] if activations else \
+            [j for j in consumers if index.ops[j] in signals.DECISION_OPS and signals.author_named(index, j)]
+        for j in activations + decisions:
+            if j in activations:
+                why = (f"final activation: {index.ops[j]} over '{index.names[draft.i]}', "
+                       "which the loss consumes")
+            else:
+                why = (f"the {index.ops[j]} the author named '{index.names[j]}' over "
+                       f"'{index.names[draft.i]}', which the loss consumes")
             target = drafts.get(j)
             if target is None:
                 target = _Draft(j, OTHER)

@@ -79,6 +79,18 @@ def name_hint(name: str) -> bool:
     return bool(_OUTPUT_WORDS.search("/".join(last[-2:])))
 
 
+def author_named(index: GraphIndex, i: int) -> bool:
+    """The author chose this node's name (``tf.argmax(x, 1, name="prediction")``).
+
+    TensorFlow names an op it creates after its type (``ArgMax``, ``scope/ArgMax_1``); a name
+    that is not the op type is the author's, given to a node they mean to fetch. This is about
+    whether a name was chosen, never about what it says. Only exact op-type defaults count as
+    default names, so use it for ops whose Python wrappers keep the op type (decisions).
+    """
+    last = index.names[i].rsplit("/", 1)[-1]
+    return re.sub(r"_\d+$", "", last) != index.ops[i]
+
+
 def switch_name_hint(name: str) -> bool:
     """Weak evidence that a scalar-looking input is a training switch (keep_prob, is_training…)."""
     return bool(_SWITCH_WORDS.search(name))
