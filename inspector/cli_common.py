@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from inspector.errors import EXIT_UNREADABLE, Ckpt2pbError
+from inspector.errors import EXIT_UNREADABLE, Ckpt2pbError, UsageError
 
 LOG = logging.getLogger("ckpt2pb")
 EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in ckpt2pb, not in the user's files
@@ -44,7 +44,11 @@ def configure_logging(args: argparse.Namespace) -> None:
         level = logging.DEBUG
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if getattr(args, "log_file", None):
-        handlers.append(logging.FileHandler(args.log_file))
+        try:
+            handlers.append(logging.FileHandler(args.log_file))
+        except OSError as error:
+            raise UsageError(f"cannot write the log file ({error.strerror or error})", path=args.log_file,
+                             fix="choose a writable file for --log-file") from None
     for handler in handlers:
         handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
     LOG.handlers[:] = handlers
@@ -70,27 +74,71 @@ def _json_default(value: Any) -> Any:
 
 def run_main(handler: Callable[[argparse.Namespace], int], parser: argparse.ArgumentParser,
              argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv``, configure logging and run ``handler``; map errors to exit codes."""
-    args = parser.parse_args(argv)
-    configure_logging(args)
+    """Parse ``argv``, configure logging and run ``handler``; map errors to exit codes.
+
+    Whatever goes wrong, stderr gets one line and, with ``--json``, stdout one JSON object:
+    a bad command line too (argparse's own error would print the usage and no JSON).
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    wants_json = "--json" in argv
+
+    def refuse(message: str) -> None:
+        raise UsageError(message, fix=f"run `{parser.prog} --help` for the options")
+
+    parser.error = refuse  # type: ignore[method-assign]
+    try:
+        args = parser.parse_args(argv)
+        configure_logging(args)
+    except Ckpt2pbError as error:
+        return _fail(parser.prog, error.message, error.to_json() if wants_json else None, error.exit_code)
+    wants_json = bool(getattr(args, "json", False))
     try:
         return handler(args)
     except Ckpt2pbError as error:
-        if getattr(args, "json", False):
-            emit_json(error.to_json())
-        print(f"{parser.prog}: error: {error.message}", file=sys.stderr)
-        return error.exit_code
+        return _fail(parser.prog, error.message, error.to_json() if wants_json else None, error.exit_code)
     except KeyboardInterrupt:
-        print(f"{parser.prog}: interrupted", file=sys.stderr)
-        return 130
+        return _fail(parser.prog, "interrupted", _error_json("INTERRUPTED", "interrupted", 130, wants_json),
+                     130, label="")
     except BrokenPipeError:
+        _silence_stdout()
         return 0
     except MemoryError:
-        print(f"{parser.prog}: error: out of memory", file=sys.stderr)
-        return EXIT_UNREADABLE
+        return _fail(parser.prog, "out of memory",
+                     _error_json("OUT_OF_MEMORY", "out of memory", EXIT_UNREADABLE, wants_json),
+                     EXIT_UNREADABLE)
     except Exception as error:  # a bug in ckpt2pb: say so, without burying the user in a traceback
         LOG.debug("internal error", exc_info=True)
-        print(f"{parser.prog}: internal error: {type(error).__name__}: {error}. This is a bug in "
-              "ckpt2pb; please report it with the command line (rerun with -vv for the traceback).",
-              file=sys.stderr)
-        return EXIT_INTERNAL
+        problem = f"{type(error).__name__}: {error}"
+        message = (f"{problem}. This is a bug in ckpt2pb; please report it with the command line "
+                   "(rerun with -vv for the traceback).")
+        return _fail(parser.prog, message, _error_json("INTERNAL", problem, EXIT_INTERNAL, wants_json),
+                     EXIT_INTERNAL, label="internal error: ")
+
+
+def _error_json(code: str, problem: str, exit_code: int, wanted: bool) -> dict | None:
+    if not wanted:
+        return None
+    return {"error": code, "path": None, "problem": problem, "fix": None, "exit_code": exit_code}
+
+
+def _fail(prog: str, message: str, json_error: dict | None, exit_code: int, label: str = "error: ") -> int:
+    """One line on stderr and, for ``--json``, the error object on stdout."""
+    if json_error is not None:
+        try:
+            emit_json(json_error)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _silence_stdout()
+    print(f"{prog}: {label}{message}", file=sys.stderr)
+    return exit_code
+
+
+def _silence_stdout() -> None:
+    """After a closed pipe (``inspect ... | head -1``), keep Python's exit flush from complaining."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

@@ -43,10 +43,21 @@ def test_unknown_output_is_exit_2_with_suggestions(tmp_path, capsys):
     assert "Closest existing names: probabilities" in err and len(err.strip().splitlines()) == 1
 
 
-def test_outputs_and_auto_are_exclusive(tmp_path):
-    with pytest.raises(SystemExit) as info:
-        main([str(CNN), "--outputs", "a", "--auto-outputs"])
-    assert info.value.code == 2
+def test_outputs_and_auto_are_exclusive(tmp_path, capsys):
+    assert main([str(CNN), "--outputs", "a", "--auto-outputs"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.strip().splitlines() == [
+        "freeze: error: argument --auto-outputs: not allowed with argument --outputs. "
+        "Run `freeze --help` for the options."]
+
+
+def test_bad_command_line_with_json_still_prints_one_json_object(capsys):
+    assert main([str(CNN), "--json"]) == 2
+    out, err = capsys.readouterr()
+    assert json.loads(out) == {"error": "USAGE", "path": None,
+                               "problem": "one of the arguments --outputs --auto-outputs is required",
+                               "fix": "run `freeze --help` for the options", "exit_code": 2}
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_split_outputs_and_input_shapes():

@@ -133,3 +133,32 @@ def test_graph_files_named_directly_are_diagnosed(capsys, graph, code, expected)
     assert expected in {f["code"] for f in report["diagnosis"]["findings"]}
     if code is not None:
         assert exit_code == code
+
+
+def test_bad_command_line_is_one_line_and_a_json_object_with_json(capsys):
+    code, out, err = run(capsys, str(CNN), "--top", "abc", "--json")
+    assert code == 2
+    assert json.loads(out)["problem"] == "argument --top: invalid int value: 'abc'"
+    assert err.strip().splitlines() == ["inspect: error: argument --top: invalid int value: 'abc'. "
+                                        "Run `inspect --help` for the options."]
+
+
+def test_unwritable_log_file_is_a_usage_error_not_a_traceback(capsys, tmp_path):
+    code, out, err = run(capsys, str(CNN), "--log-file", str(tmp_path / "missing" / "log.txt"), "--json")
+    assert code == 2
+    assert json.loads(out)["error"] == "USAGE"
+    assert "cannot write the log file" in err and len(err.strip().splitlines()) == 1
+
+
+def test_internal_error_with_json_is_still_one_json_object(capsys, monkeypatch):
+    import inspector.report
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(inspector.report, "inspect_path", broken)
+    code, out, err = run(capsys, str(CNN), "--json")
+    assert code == 70
+    assert json.loads(out) == {"error": "INTERNAL", "path": None, "problem": "RuntimeError: boom",
+                               "fix": None, "exit_code": 70}
+    assert err.startswith("inspect: internal error: RuntimeError: boom. This is a bug")
