@@ -61,6 +61,7 @@ def rank_outputs(model, meta_graph=None) -> list[Candidate]:
     for draft in drafts.values():
         score_draft(a, draft)
     promote_activations(a, drafts)
+    promote_probed_values(a, drafts)
     add_alternatives(a, drafts)
     candidates = [_candidate(a, d) for d in drafts.values()]
     groups = assign_groups(a, [d for d in drafts.values() if d.alternative_of is None])
@@ -79,8 +80,9 @@ def frontier_drafts(a: Analysis) -> dict[int, _Draft]:
     reads = signals.variable_reads(index)
     tail = metric_tails(a)
     label = a.tainted
+    sampled = signals.sampled_values(index)
     for i in range(len(index)):
-        if cat[i] or i in roots or index.ops[i] in _NOT_CANDIDATE_OPS or label[i] \
+        if cat[i] or i in roots or index.ops[i] in _NOT_CANDIDATE_OPS or label[i] or sampled[i] \
                 or reads[i] or tail[i] or not a.excl.forward[i] or not _carries_data(a, i):
             continue
         live, tainted = [], []
@@ -102,7 +104,8 @@ def frontier_drafts(a: Analysis) -> dict[int, _Draft]:
         source = loss_source(a, root)
         if source is not None:
             source = _behind_loss_plumbing(a, source)
-        if source is None or index.ops[source] in _NOT_CANDIDATE_OPS or a.label_tainted(source):
+        if source is None or index.ops[source] in _NOT_CANDIDATE_OPS or a.label_tainted(source) \
+                or sampled[source]:
             continue
         target = _loss_target(a, root, source)
         twin = _tower_twin_of(a, source) if target is None else None
@@ -565,6 +568,63 @@ def promote_activations(a: Analysis, drafts: dict[int, _Draft]) -> None:
             if target.score <= draft.score:
                 target.score = min(STRUCTURAL_CAP, draft.score + 0.02)
                 target.reasons.insert(0, why)
+
+
+_GATHER_OPS = frozenset({"Gather", "GatherV2", "ResourceGather"})
+
+
+def promote_probed_values(a: Analysis, drafts: dict[int, _Draft]) -> None:
+    """Rank the tensor a fixed probe set reads above the probe's result.
+
+    A sink that no input reaches but that looks up constant rows of a weight-derived tensor
+    (word2vec's similarity of a few fixed validation words to all normalized embeddings) is an
+    evaluation on fixed data, computed to print during training; the tensor it probes (the
+    normalized embeddings) is the model's product. A lookup in a plain variable read probes
+    the weights themselves, which are no output, and changes nothing.
+    """
+    if not a.feature_mask:
+        return
+    index, cat = a.index, a.excl.category
+    reads = signals.variable_reads(index)
+    for draft in list(drafts.values()):
+        if draft.kind != SINK or a.input_bits[draft.i] or not a.weight_bits[draft.i]:
+            continue
+        probed = _probed_value(a, draft.i, reads)
+        if probed is None or cat[probed]:
+            continue
+        why = (f"the tensor that '{index.names[draft.i]}' probes at fixed rows (constant ids): "
+               "the model's product, the probe an evaluation on fixed data")
+        target = drafts.get(probed)
+        if target is None:
+            target = _Draft(probed, OTHER)
+            score_draft(a, target)
+            target.reasons = [r for r in target.reasons if r != _KIND_REASON[OTHER]]
+            drafts[probed] = target
+        if target.score <= draft.score:
+            target.score = min(STRUCTURAL_CAP, draft.score + 0.02)
+            target.reasons.insert(0, why)
+
+
+def _probed_value(a: Analysis, i: int, reads: list[bool]) -> int | None:
+    """The weight-derived params of a constant-index lookup within a few steps behind ``i``."""
+    index, cat = a.index, a.excl.category
+    frontier, seen = [i], {i}
+    for _ in range(3):
+        nxt = []
+        for current in frontier:
+            for j in index.data_in[current]:
+                if j in seen or cat[j]:
+                    continue
+                seen.add(j)
+                # no input reaches the lookup, so its ids are constants; its one weighted
+                # operand is the params (data_in is not in port order)
+                params = [k for k in index.data_in[j] if a.weight_bits[k]]
+                if index.ops[j] in _GATHER_OPS and not a.input_bits[j] and len(params) == 1 \
+                        and not reads[params[0]]:
+                    return params[0]
+                nxt.append(j)
+        frontier = nxt
+    return None
 
 
 _TAIL_STEPS = 4

@@ -150,6 +150,28 @@ def weight_values(index: GraphIndex, weights: set[int]) -> list[bool]:
     return value
 
 
+# Candidate samplers draw the negative classes of a sampled loss (NCE, sampled softmax).
+CANDIDATE_SAMPLER_OPS = frozenset({
+    "LogUniformCandidateSampler", "UniformCandidateSampler", "LearnedUnigramCandidateSampler",
+    "FixedUnigramCandidateSampler", "AllCandidateSampler", "ThreadUnsafeUnigramCandidateSampler",
+    "ComputeAccidentalHits",
+})
+
+
+def sampled_values(index: GraphIndex) -> list[bool]:
+    """Nodes computed from a candidate sampler's draw.
+
+    NCE and sampled-softmax losses score the true class against a few sampled classes: those
+    logits exist only for training (inference scores every class with the full matrix), so
+    nothing computed from the draw is a model output.
+    """
+    sampled = [False] * len(index)
+    for i in index.order:
+        sampled[i] = index.ops[i] in CANDIDATE_SAMPLER_OPS or \
+            any(sampled[j] for j in index.data_in[i])
+    return sampled
+
+
 # Ops that select part of a value; walking back from an output passes over them like over a
 # cosmetic tail (the whole tensor is the natural alternative).
 SELECTION_OPS = frozenset({"StridedSlice", "Slice", "Unpack", "Split", "SplitV"})
