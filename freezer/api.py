@@ -114,6 +114,9 @@ def freeze(path: str | Path, outputs: Sequence[str] | None = None, auto_outputs:
                                   expected_size=None if as_text else expected, folded=frozen.folded,
                                   left_out=left_out, text=as_text, library=library)
             validation.raise_if_failed(str(target))
+            # What resolving the path had to guess (a state file naming a deleted step, stale
+            # absolute paths, the newest of several checkpoints) decides which weights were frozen.
+            validation.notes.extend(_resolve_warnings(artifacts, graph))
             if use_moving_averages and not any(f.moving_average for f in frozen.folded):
                 validation.notes.append("--use-moving-averages: the checkpoint has no "
                                         "ExponentialMovingAverage shadow for any folded variable; "
@@ -192,6 +195,14 @@ def _auto_outputs(graph_def, meta_graph, graph_path: str) -> list[str]:
     names = [c.name for c in candidates if c.group == top.group] if top.group else [top.name]
     LOG.info("--auto-outputs picked %s (score %.2f: %s)", ", ".join(names), top.score, "; ".join(top.reasons))
     return names
+
+
+def _resolve_warnings(artifacts: Artifacts, graph) -> list[str]:
+    """The resolver's warnings that still matter (with ``--graph``, a missing .meta does not)."""
+    if graph is None:
+        return list(artifacts.warnings)
+    missing_meta = f"{Path(artifacts.prefix or '').name}.meta is missing"
+    return [w for w in artifacts.warnings if not w.startswith(missing_meta)]
 
 
 def _input_files(artifacts: Artifacts, graph_path: str) -> list[str]:

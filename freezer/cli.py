@@ -121,8 +121,8 @@ def render(result: FreezeResult, level: int = 0) -> str:
         lines += [f"  folded {f['node']} <- {f['key']} {f['dtype']} {f['shape']}" for f in v.folded]
         lines += [f"  left out {i['key']}: {i['reason']}" for i in v.left_out]
         lines += [f"  {r['node']}: {r['from']} -> {r['to']} ({r['why']})" for r in result.rewrites]
-    for warning in v.warnings:
-        lines.append(f"warning: {warning}")
+    if v.warnings:  # each one is already on stderr (logged by freeze), so say how many, not twice
+        lines.append(f"warnings: {len(v.warnings)} (see the WARNING lines on stderr)")
     passed = sum(c.ok for c in v.checks)
     lines.append(f"checks: {passed}/{len(v.checks)} passed"
                  + ("" if level < 1 else ": " + ", ".join(c.name for c in v.checks)))

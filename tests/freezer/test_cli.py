@@ -77,3 +77,19 @@ def test_graph_option_freezes_a_checkpoint_saved_without_its_meta(tmp_path, caps
     assert "--graph" in capsys.readouterr().err
     assert main([str(folder), "--graph", str(graph), "--auto-outputs", "-o", str(out), "-q"]) == 0
     assert out.stat().st_size > 0
+    assert ".meta is missing" not in capsys.readouterr().err  # --graph supplied it
+
+
+def test_a_state_file_naming_a_deleted_step_is_a_warning_once(tmp_path, capsys):
+    folder = tmp_path / "ckpt"
+    shutil.copytree(CNN, folder)
+    for stale in folder.glob("model.ckpt-300.*"):
+        stale.unlink()
+    assert main([str(folder), "--auto-outputs", "-o", str(tmp_path / "f.pb")]) == 0
+    out, err = capsys.readouterr()
+    assert "model.ckpt-200 ->" in out and "warnings: 1 (see the WARNING lines on stderr)" in out
+    assert "(model.ckpt-300) does not exist; using model.ckpt-200" not in out
+    assert err.count("(model.ckpt-300) does not exist; using model.ckpt-200") == 1
+    assert main([str(folder), "--auto-outputs", "-o", str(tmp_path / "f.pb"), "--json"]) == 0
+    warnings = json.loads(capsys.readouterr().out)["validation"]["warnings"]
+    assert any("does not exist; using model.ckpt-200" in w for w in warnings)
