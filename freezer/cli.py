@@ -78,7 +78,11 @@ def split_outputs(values: Sequence[str] | None) -> list[str]:
 
 
 def handle(args: argparse.Namespace) -> int:
-    result = freeze(args.path, outputs=split_outputs(args.outputs), auto_outputs=args.auto_outputs,
+    outputs = split_outputs(args.outputs)
+    if args.outputs is not None and not outputs:
+        raise UsageError(f"--outputs {','.join(args.outputs)!r} names no node",
+                         fix="give node names such as --outputs probabilities, or use --auto-outputs")
+    result = freeze(args.path, outputs=outputs, auto_outputs=args.auto_outputs,
                     graph=args.graph,
                     output_path=args.output, as_text=args.as_text,
                     use_moving_averages=args.use_moving_averages, clear_devices=not args.keep_devices,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from inspector.cli_common import add_common_arguments, emit_json, run_main, verbosity
 from inspector.render import format_bytes, format_shape, heading, table
@@ -112,15 +113,21 @@ def _render_files(report: dict) -> str:
     if report["tensorflow_version"]:
         described += f", written by TensorFlow {report['tensorflow_version']}"
     lines = [f"{report['path']}  ({described})"]
+    shown = set()
     for label, key in (("state file", "state_file"), ("graph", "meta"), ("graph", "graph"),
                        ("index", "index")):
-        if files.get(key):
+        if files.get(key) and (label, files[key]) not in shown:  # a .meta given alone is both
+            shown.add((label, files[key]))
             lines.append(f"  {label:<11} {files[key]}")
     for data in files.get("data") or []:
         lines.append(f"  {'data':<11} {data}")
-    steps = [s for s in report["steps"] if s.get("step") is not None]
+    steps = report["steps"]
     if len(steps) > 1:
-        lines.append(f"  {'steps':<11} " + ", ".join(str(s["step"]) for s in steps)
+        # Steps of one run by number; differently named checkpoints (two models saved in one
+        # folder) by name, so that the ones not shown are not hidden from the user.
+        numbered = all(s.get("step") is not None for s in steps)
+        names = [str(s["step"]) if numbered else Path(s["prefix"]).name for s in steps]
+        lines.append(f"  {'steps' if numbered else 'checkpoints':<11} " + ", ".join(names)
                      + f"  (showing {files.get('prefix')})")
     return "\n".join(lines)
 

@@ -93,3 +93,10 @@ def test_a_state_file_naming_a_deleted_step_is_a_warning_once(tmp_path, capsys):
     assert main([str(folder), "--auto-outputs", "-o", str(tmp_path / "f.pb"), "--json"]) == 0
     warnings = json.loads(capsys.readouterr().out)["validation"]["warnings"]
     assert any("does not exist; using model.ckpt-200" in w for w in warnings)
+
+
+@pytest.mark.parametrize("value", [",", "", " , "])
+def test_empty_outputs_say_so(value, capsys):
+    assert main([str(CNN), "--outputs", value]) == 2
+    err = capsys.readouterr().err
+    assert "names no node" in err and "exactly one of" not in err

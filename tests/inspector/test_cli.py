@@ -162,3 +162,20 @@ def test_internal_error_with_json_is_still_one_json_object(capsys, monkeypatch):
     assert json.loads(out) == {"error": "INTERNAL", "path": None, "problem": "RuntimeError: boom",
                                "fix": None, "exit_code": 70}
     assert err.startswith("inspect: internal error: RuntimeError: boom. This is a bug")
+
+
+def test_two_differently_named_checkpoints_in_one_folder_are_both_named(capsys, tmp_path):
+    folder = tmp_path / "two models"
+    folder.mkdir()
+    for step, name in ((200, "model3conv"), (300, "model4conv")):
+        for file in CNN.glob(f"model.ckpt-{step}.*"):
+            shutil.copy(file, folder / file.name.replace(f"model.ckpt-{step}", name))
+    code, out, _ = run(capsys, str(folder), "-q")
+    assert code == 0
+    line = next(line for line in out.splitlines() if line.lstrip().startswith("checkpoints"))
+    assert "model3conv" in line and "model4conv" in line and "(showing " in line
+
+
+def test_a_meta_given_alone_is_listed_once(capsys):
+    _, out, _ = run(capsys, str(DATA / "graphs" / "meta_as_graph.meta"), "-q")
+    assert sum(line.lstrip().startswith("graph ") for line in out.splitlines()) == 1
