@@ -23,6 +23,7 @@ METRIC = "metric"
 LOSS_INPUT = "loss_input"
 SUMMARIZED = "summarized"
 ADVERSARIAL = "adversarial"
+TARGET = "target"
 BOUNDARY = "boundary"
 OTHER = "other"
 
@@ -31,13 +32,15 @@ OTHER = "other"
 # is the prediction of a training graph; a value a label-free loss is computed from is weaker
 # evidence (a GAN's discriminator logits, an auxiliary loss).
 _KIND_BONUS = {SINK: 0.30, LOSS: 0.22, LOSS_INPUT: 0.18, SUMMARIZED: 0.22, METRIC: 0.20,
-               BOUNDARY: 0.25, ADVERSARIAL: 0.05, OTHER: 0.05}
+               BOUNDARY: 0.25, ADVERSARIAL: 0.05, OTHER: 0.05, TARGET: 0.0}
 _KIND_REASON = {
     SINK: "nothing consumes it: a sink of the model",
     LOSS: "the loss consumes it together with the labels",
     METRIC: "the metrics compare it (or its argmax) with the labels",
     SUMMARIZED: "consumed only by a summary",
     OTHER: "consumed only by bookkeeping ops",
+    TARGET: "the loss reaches it only through a StopGradient: a training target (a target "
+            "network's estimate, a teacher's output), not a prediction",
 }
 _NOT_CANDIDATE_OPS = signals.INPUT_OPS | VARIABLE_OPS | signals.CONST_OPS | signals.SHAPE_OPS | {"NoOp"}
 STRUCTURAL_CAP = 0.9
@@ -99,6 +102,12 @@ def frontier_drafts(a: Analysis) -> dict[int, _Draft]:
                 continue
         drafts[i] = _Draft(i, kind)
     roots |= {i for i, d in drafts.items() if _looks_like_loss(a, d, reads)}
+    losses = roots | set(a.excl.loss_roots) | {i for i in map(index.node_index, a.meta.losses)
+                                               if i is not None}
+    trained = _gradient_path(a, losses)
+    for d in drafts.values():
+        if d.kind == LOSS and trained is not None and d.i not in trained and _feeds_stop(a, d.i):
+            d.kind = TARGET
     for root in roots:
         drafts.pop(root, None)
         source = loss_source(a, root)
@@ -127,6 +136,44 @@ def frontier_drafts(a: Analysis) -> dict[int, _Draft]:
         if i not in drafts and not label[i] and index.ops[i] not in _NOT_CANDIDATE_OPS:
             drafts[i] = _Draft(i, BOUNDARY, reasons=[why])
     return drafts
+
+
+def _gradient_path(a: Analysis, roots: set[int]) -> set[int] | None:
+    """Nodes the losses reach backwards without crossing a StopGradient (None without losses).
+
+    A loss compares its prediction with a target; when the target is computed by the model
+    too (a DQN's target network, a distillation teacher, a mean teacher), the author wraps it
+    in tf.stop_gradient so that only the prediction is trained. The value behind the stop is
+    consumed by the loss like the prediction, but it is what the model is trained towards.
+    """
+    if not roots:
+        return None
+    index, cat = a.index, a.excl.category
+    seen = set(roots)
+    stack = list(roots)
+    while stack:
+        i = stack.pop()
+        for j in index.data_in[i]:
+            if j in seen or cat[j] or index.ops[j] in ("StopGradient", "PreventGradient"):
+                continue
+            seen.add(j)
+            stack.append(j)
+    return seen
+
+
+def _feeds_stop(a: Analysis, i: int) -> bool:
+    """A StopGradient lies downstream of ``i`` in the model (not in the excluded machinery)."""
+    index, cat = a.index, a.excl.category
+    seen, stack = {i}, [i]
+    while stack:
+        for j in index.data_out[stack.pop()]:
+            if j in seen or cat[j]:
+                continue
+            if index.ops[j] in ("StopGradient", "PreventGradient"):
+                return True
+            seen.add(j)
+            stack.append(j)
+    return False
 
 
 def networks(a: Analysis) -> dict[str, int]:
