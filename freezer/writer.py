@@ -19,6 +19,7 @@ place only by :meth:`AtomicOutput.commit`, after validation.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sys
 import tempfile
@@ -353,6 +354,10 @@ def iter_file_chunks(path: str | os.PathLike, offset: int, length: int,
 # Atomic output
 
 
+_OUTPUT_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS}
+"""Write errors that are the output folder's, not ckpt2pb's: a user error, not a bug."""
+
+
 def _same_file(a: Path, b: Path) -> bool:
     try:
         return a.exists() and b.exists() and os.path.samefile(a, b)
@@ -409,10 +414,18 @@ class AtomicOutput:
         return self.target
 
     def discard(self) -> None:
-        self.close()
-        if not self.committed:
-            with contextlib.suppress(FileNotFoundError):
-                self.temp_path.unlink()
+        try:
+            self.close()  # flushing the buffer fails again on a full disk: remove the file anyway
+        except OSError:
+            pass
+        finally:
+            if not self.committed:
+                with contextlib.suppress(FileNotFoundError):
+                    self.temp_path.unlink()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, exc, traceback) -> None:
         self.discard()
+        if isinstance(exc, OSError) and exc.errno in _OUTPUT_FULL:
+            raise UsageError(f"cannot write the frozen graph ({exc.strerror}); nothing was written",
+                             path=str(self.target),
+                             fix="free some space or choose another folder with -o") from exc

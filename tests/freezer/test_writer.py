@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 
@@ -212,3 +213,32 @@ def test_any_const_round_trips(shape, which, name, chunk):
     node = pb.GraphDef.FromString(out.getvalue()).node[0]
     assert node.SerializeToString(deterministic=True) == _reference(name, array, dtype).SerializeToString(
         deterministic=True)
+
+
+def test_interrupt_while_writing_leaves_no_temp_file(tmp_path):
+    target = tmp_path / "model.pb"
+    target.write_bytes(b"old")
+    with pytest.raises(KeyboardInterrupt), AtomicOutput(target) as output:
+        output.file.write(b"partial")
+        raise KeyboardInterrupt
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pb"]
+    assert target.read_bytes() == b"old"
+
+
+class _FullDisk:
+    """A file whose buffered bytes can never be flushed (ENOSPC on every close)."""
+
+    closed = False
+
+    def close(self):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_full_disk_is_a_user_error_and_leaves_no_temp_file(tmp_path):
+    target = tmp_path / "model.pb"
+    with pytest.raises(UsageError, match="No space left on device") as info, AtomicOutput(target) as output:
+        output.file.close()
+        output.file = _FullDisk()
+        output.close()
+    assert info.value.exit_code == 2 and "nothing was written" in str(info.value)
+    assert list(tmp_path.iterdir()) == []
