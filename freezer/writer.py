@@ -392,7 +392,8 @@ class AtomicOutput:
         try:
             fd, name = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".tmp", dir=folder)
         except OSError as error:
-            raise UsageError(f"cannot create a file in {folder}: {error.strerror}", path=str(folder),
+            raise UsageError(f"cannot create the output file in this folder ({error.strerror})",
+                             path=str(folder),
                              fix="choose a writable folder with -o") from None
         self.temp_path = Path(name)
         self.file = os.fdopen(fd, "w" if text else "wb", **({"encoding": "utf-8"} if text else {}))

@@ -341,7 +341,12 @@ def resolve(path: str | Path) -> Artifacts:
     """Work out what ``path`` names; raises UnreadableInputError when it names nothing usable."""
     path = str(path)
     if os.path.isdir(path):
-        return _resolve_folder(path, path)
+        try:
+            return _resolve_folder(path, path)
+        except PermissionError as error:  # scandir of a folder we may not list
+            raise UnreadableInputError(f"cannot list the folder ({error.strerror})", path=path,
+                                       fix="Check the folder's permissions (it must be readable and "
+                                           "searchable)") from None
     if os.path.isfile(path):
         return _resolve_file(path, path)
     problem = placeholder_problem(path)

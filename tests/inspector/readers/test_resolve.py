@@ -149,3 +149,16 @@ def test_corpus_windows_relative_state_entry():
     art = resolve(CORPUS / "apiquet_mnist_bn_dropout_2ckpts")
     assert Path(art.prefix).name == "model3conv"
     assert sorted(Path(s.prefix).name for s in art.steps) == ["model3conv", "model4conv"]
+
+
+def test_a_folder_that_cannot_be_listed_is_unreadable_input(tmp_path, monkeypatch):
+    # chmod 000 does not stop root, so refuse the listing the way the OS would for other users
+    import os
+
+    def denied(path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(os, "scandir", denied)
+    with pytest.raises(UnreadableInputError, match=r"cannot list the folder \(Permission denied\)") as info:
+        resolve(tmp_path)
+    assert info.value.path == str(tmp_path) and info.value.exit_code == 2
