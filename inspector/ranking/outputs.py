@@ -589,14 +589,17 @@ def promote_activations(a: Analysis, drafts: dict[int, _Draft]) -> None:
     """
     index, cat = a.index, a.excl.category
     for draft in list(drafts.values()):
-        if draft.kind != LOSS or signals.is_final_activation(index.ops[draft.i]):
+        if draft.kind not in (LOSS, METRIC) or signals.is_final_activation(index.ops[draft.i]):
             continue
         consumers = [j for j in index.data_out[draft.i] if not cat[j] and not a.label_tainted(j)]
-        activations = [j for j in consumers if index.ops[j] in ("Softmax", "Sigmoid")]
+        activations = [j for j in consumers if index.ops[j] in ("Softmax", "Sigmoid")] \
+            if draft.kind == LOSS else []
         # Without a Softmax or Sigmoid, a decision over the logits that the author named
         # (tf.argmax(logits, 1, name="prediction")) is the answer they fetch, even when only the
         # accuracy consumes it; one left with TensorFlow's default name ('ArgMax_1') exists
-        # for the metric only, and the logits stay first.
+        # for the metric only, and the logits stay first. The logits may be a METRIC draft: a
+        # loss that reshapes them first (softmax_cross_entropy_with_logits) is not seen as
+        # comparing them with the labels directly, while the accuracy's argmax is.
         decisions = [] if activations else \
             [j for j in consumers if index.ops[j] in signals.DECISION_OPS and signals.author_named(index, j)]
         for j in activations + decisions:
@@ -604,8 +607,8 @@ def promote_activations(a: Analysis, drafts: dict[int, _Draft]) -> None:
                 why = (f"final activation: {index.ops[j]} over '{index.names[draft.i]}', "
                        "which the loss consumes")
             else:
-                why = (f"the {index.ops[j]} the author named '{index.names[j]}' over "
-                       f"'{index.names[draft.i]}', which the loss consumes")
+                why = (f"the {index.ops[j]} the author named '{index.names[j]}' over the logits "
+                       f"'{index.names[draft.i]}': the answer they fetch")
             target = drafts.get(j)
             if target is None:
                 target = _Draft(j, OTHER)

@@ -360,3 +360,40 @@ def test_tfdata_initializable_iterator_with_streaming_accuracy(v1, tmp_path):
         v1.summary.scalar("accuracy", accuracy)
         _train(v1, v1.losses.sparse_softmax_cross_entropy(labels, logits))
     assert _ranked(graph, tmp_path)[0] == "probs"
+
+
+def test_text_cnn_with_scores_and_named_predictions(v1, tmp_path):
+    # Kim's sentence CNN as in the well-known TF1 implementation: scores = xw_plus_b(name="scores"),
+    # predictions = argmax(scores, name="predictions"), an l2 term in the loss, a keep_prob feed.
+    import tensorflow as tf
+
+    graph = tf.Graph()
+    with graph.as_default():
+        input_x = v1.placeholder(tf.int32, [None, 12], name="input_x")
+        input_y = v1.placeholder(tf.float32, [None, 2], name="input_y")
+        keep_prob = v1.placeholder(tf.float32, name="dropout_keep_prob")
+        with tf.name_scope("embedding"):
+            words = tf.Variable(v1.random_uniform([40, 8], -1.0, 1.0), name="W")
+            embedded = tf.expand_dims(tf.nn.embedding_lookup(words, input_x), -1)
+        pooled = []
+        for size in (2, 3):
+            with tf.name_scope(f"conv-maxpool-{size}"):
+                kernel = tf.Variable(v1.truncated_normal([size, 8, 1, 4], stddev=0.1), name="W")
+                conv = tf.nn.conv2d(embedded, kernel, strides=[1, 1, 1, 1], padding="VALID", name="conv")
+                h = tf.nn.relu(tf.nn.bias_add(conv, tf.Variable(tf.constant(0.1, shape=[4]), name="b")))
+                pooled.append(tf.nn.max_pool(h, ksize=[1, 12 - size + 1, 1, 1], strides=[1, 1, 1, 1],
+                                             padding="VALID", name="pool"))
+        with tf.name_scope("dropout"):
+            dropped = tf.nn.dropout(tf.reshape(tf.concat(pooled, 3), [-1, 8]), rate=1 - keep_prob)
+        with tf.name_scope("output"):
+            w, b = v1.get_variable("W", shape=[8, 2]), tf.Variable(tf.constant(0.1, shape=[2]), name="b")
+            scores = v1.nn.xw_plus_b(dropped, w, b, name="scores")
+            predictions = tf.argmax(scores, 1, name="predictions")
+        with tf.name_scope("loss"):
+            loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(logits=scores, labels=input_y)) + \
+                0.1 * (tf.nn.l2_loss(w) + tf.nn.l2_loss(b))
+        with tf.name_scope("accuracy"):
+            accuracy = tf.reduce_mean(tf.cast(tf.equal(predictions, tf.argmax(input_y, 1)), "float"))
+        v1.summary.scalar("accuracy", accuracy)
+        _train(v1, loss)
+    assert _ranked(graph, tmp_path)[:2] == ["output/predictions", "output/scores"]
