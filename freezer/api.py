@@ -16,6 +16,7 @@ from pathlib import Path
 
 from freezer import writer
 from freezer.functions import prune_library
+from freezer.ops import VARIABLE_OPS
 from freezer.prune import prune, resolve_outputs
 from freezer.rewrite import rewrite
 from freezer.validate import Validation, validate
@@ -87,6 +88,12 @@ def freeze(path: str | Path, outputs: Sequence[str] | None = None, auto_outputs:
     graph_path, meta_graph, graph_def = _load_graph(artifacts)
     prefix = artifacts.prefix
     if prefix is None:
+        if not any(node.op in VARIABLE_OPS for node in graph_def.node):
+            # A frozen .pb given back to freeze: say so, rather than ask for a checkpoint it never had.
+            raise UsageError("the graph is already frozen: it holds no variables, so there is nothing to "
+                             "freeze", path=graph_path,
+                             fix="use it as it is (`inspect` checks it), or pass the training checkpoint "
+                                 "it came from")
         raise UsageError("found a graph but no checkpoint to take the weights from", path=str(path),
                          fix="pass the checkpoint prefix (for example model.ckpt-300) or its folder")
     if auto_outputs:

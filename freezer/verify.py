@@ -13,12 +13,15 @@ constant-backed graph), with NaN exactly where the checkpoint gives NaN.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 
 import numpy as np
 
 from inspector.errors import MissingDependencyError, UsageError, VerificationError
+
+LOG = logging.getLogger("ckpt2pb.freeze.verify")
 
 RANDOM_OPS = frozenset({"RandomUniform", "RandomStandardNormal", "TruncatedNormal", "RandomUniformInt",
                         "Multinomial", "RandomShuffle", "RandomGamma", "RandomPoisson", "RandomPoissonV2",
@@ -41,6 +44,8 @@ def _import_tf():
         raise MissingDependencyError(
             "--verify runs both graphs in TensorFlow, which is not installed",
             fix="pip install 'ckpt2pb[tf]' (or tensorflow-cpu), or freeze without --verify") from None
+    if not LOG.isEnabledFor(logging.DEBUG):  # TF's own deprecation notices about the v1 APIs used here
+        tf.get_logger().setLevel(logging.ERROR)
     return tf
 
 

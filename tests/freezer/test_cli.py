@@ -100,3 +100,12 @@ def test_empty_outputs_say_so(value, capsys):
     assert main([str(CNN), "--outputs", value]) == 2
     err = capsys.readouterr().err
     assert "names no node" in err and "exactly one of" not in err
+
+
+def test_a_frozen_pb_is_already_frozen_and_a_bare_graph_needs_its_checkpoint(tmp_path, capsys):
+    graphs = by_name("cnn_bn_momentum").full_path.parents[1] / "graphs"
+    assert main([str(graphs / "healthy_mlp.pb"), "--auto-outputs", "-o", str(tmp_path / "f.pb")]) == 2
+    assert "already frozen: it holds no variables" in capsys.readouterr().err
+    assert main([str(graphs / "graph_only.pb"), "--auto-outputs", "-o", str(tmp_path / "f.pb")]) == 2
+    assert "no checkpoint to take the weights from" in capsys.readouterr().err
+    assert not (tmp_path / "f.pb").exists()
