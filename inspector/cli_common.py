@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from inspector.errors import EXIT_UNREADABLE, Ckpt2pbError, UsageError
@@ -44,6 +46,7 @@ def configure_logging(args: argparse.Namespace) -> None:
         level = logging.DEBUG
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if getattr(args, "log_file", None):
+        _refuse_model_file_as_log(args.log_file)
         try:
             handlers.append(logging.FileHandler(args.log_file))
         except OSError as error:
@@ -54,6 +57,26 @@ def configure_logging(args: argparse.Namespace) -> None:
     LOG.handlers[:] = handlers
     LOG.setLevel(level)
     LOG.propagate = False
+
+
+_MODEL_FILE = re.compile(r"(^checkpoint$|\.(index|meta|pb|pbtxt|ckpt)$|\.data-\d{5}-of-\d{5}$"
+                         r"|-\d{5}-of-\d{5}$)")
+
+
+def _refuse_model_file_as_log(path: str) -> None:
+    """The log is appended to ``--log-file``: never to a checkpoint or graph (that would corrupt an input)."""
+    target = Path(path)
+    if not target.is_file():
+        return
+    try:
+        with open(target, "rb") as handle:
+            binary = b"\0" in handle.read(4096)
+    except OSError:
+        binary = False
+    if binary or _MODEL_FILE.search(target.name):
+        raise UsageError("--log-file names an existing model or binary file; appending the log would "
+                         "damage it", path=path,
+                         fix="choose a new file or an existing text log for --log-file")
 
 
 def emit_json(obj: Any) -> None:

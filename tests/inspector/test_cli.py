@@ -179,3 +179,16 @@ def test_two_differently_named_checkpoints_in_one_folder_are_both_named(capsys, 
 def test_a_meta_given_alone_is_listed_once(capsys):
     _, out, _ = run(capsys, str(DATA / "graphs" / "meta_as_graph.meta"), "-q")
     assert sum(line.lstrip().startswith("graph ") for line in out.splitlines()) == 1
+
+
+@pytest.mark.parametrize("victim", ["model.ckpt-300.index", "model.ckpt-300.meta", "checkpoint"])
+def test_log_file_never_appends_to_a_checkpoint_file(capsys, tmp_path, victim):
+    folder = tmp_path / "ckpt"
+    shutil.copytree(CNN, folder)
+    before = (folder / victim).read_bytes()
+    code, _, err = run(capsys, str(folder), "--log-file", str(folder / victim))
+    assert code == 2 and "appending the log would damage it" in err
+    assert (folder / victim).read_bytes() == before
+    log = tmp_path / "inspect.log"
+    log.write_text("an earlier run\n")
+    assert run(capsys, str(folder), "--log-file", str(log), "-q")[0] == 0
