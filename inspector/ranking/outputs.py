@@ -65,6 +65,7 @@ def rank_outputs(model, meta_graph=None) -> list[Candidate]:
         score_draft(a, draft)
     promote_activations(a, drafts)
     promote_probed_values(a, drafts)
+    promote_self_compared(a, drafts)
     add_alternatives(a, drafts)
     candidates = [_candidate(a, d) for d in drafts.values()]
     groups = assign_groups(a, [d for d in drafts.values() if d.alternative_of is None])
@@ -618,6 +619,70 @@ def promote_activations(a: Analysis, drafts: dict[int, _Draft]) -> None:
             if target.score <= draft.score:
                 target.score = min(STRUCTURAL_CAP, draft.score + 0.02)
                 target.reasons.insert(0, why)
+
+
+_MATMUL_OPS = frozenset({"MatMul", "BatchMatMul", "BatchMatMulV2", "BatchMatMulV3"})
+
+
+def promote_self_compared(a: Analysis, drafts: dict[int, _Draft]) -> None:
+    """Rank the embedding a loss compares with itself above the loss's pairwise arithmetic.
+
+    Metric-learning losses with in-batch mining (batch-hard triplet, contrastive over all pairs)
+    multiply the embeddings with their own transpose (a Gram matrix), turn that into pairwise
+    distances and mask them with the labels; the frontier then holds those distances, not the
+    embedding. A value the loss computes from ``x @ x.T`` without any weight after the product
+    is such arithmetic, and ``x`` is the model's output. A weight after the product (bilinear
+    pooling followed by a classifier) makes it a layer of the model instead.
+    """
+    index, cat = a.index, a.excl.category
+    for draft in list(drafts.values()):
+        if draft.kind not in (LOSS, LOSS_INPUT, ADVERSARIAL) or draft.alternative_of is not None:
+            continue
+        compared = _self_compared(a, draft.i)
+        if compared is None or cat[compared] or a.label_tainted(compared):
+            continue
+        why = (f"the loss compares it with itself across the batch (pairwise, through "
+               f"'{index.names[draft.i]}'): an embedding trained by in-batch mining")
+        target = drafts.get(compared)
+        if target is None:
+            target = _Draft(compared, LOSS_INPUT)
+            score_draft(a, target)
+            drafts[compared] = target
+        if target.score <= draft.score:
+            target.score = min(STRUCTURAL_CAP, draft.score + 0.02)
+            target.reasons.insert(0, why)
+
+
+def _self_compared(a: Analysis, i: int) -> int | None:
+    """``x`` of a ``x @ x.T`` behind ``i`` with the same trainable weights as ``i`` (no layer
+    after the product), or None."""
+    index, cat = a.index, a.excl.category
+    reads = signals.variable_reads(index)
+    bits = a.weight_bits[i]
+    frontier, seen = [i], {i}
+    for _ in range(8):
+        nxt = []
+        for current in frontier:
+            if index.ops[current] in _MATMUL_OPS:
+                operands = {_behind_transpose(index, j) for j in index.data_in[current]
+                            if index.ops[j] not in signals.CONST_OPS}
+                if len(operands) == 1:
+                    x = operands.pop()
+                    if a.weight_bits[x] and not reads[x]:
+                        return x
+            for j in index.data_in[current]:
+                if j not in seen and not cat[j] and a.weight_bits[j] == bits:
+                    seen.add(j)
+                    nxt.append(j)
+        frontier = nxt
+    return None
+
+
+def _behind_transpose(index, j: int) -> int:
+    if index.ops[j] == "Transpose" and index.data_in[j]:
+        ins = [k for k in index.data_in[j] if index.ops[k] not in signals.CONST_OPS]
+        return ins[0] if len(ins) == 1 else j
+    return j
 
 
 _GATHER_OPS = frozenset({"Gather", "GatherV2", "ResourceGather"})

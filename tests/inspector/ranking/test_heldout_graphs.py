@@ -397,3 +397,43 @@ def test_text_cnn_with_scores_and_named_predictions(v1, tmp_path):
         v1.summary.scalar("accuracy", accuracy)
         _train(v1, loss)
     assert _ranked(graph, tmp_path)[:2] == ["output/predictions", "output/scores"]
+
+
+def test_batch_hard_triplet_embedding(v1, tmp_path):
+    # In-batch mining: pairwise distances from emb @ emb.T, masked with the labels.
+    import tensorflow as tf
+
+    graph = tf.Graph()
+    with graph.as_default():
+        images = v1.placeholder(tf.float32, [None, 8, 8, 1], "images")
+        labels = v1.placeholder(tf.int64, [None], "labels")
+        features = v1.layers.flatten(v1.layers.conv2d(images, 4, 3, activation=tf.nn.relu))
+        embeddings = v1.layers.dense(features, 8, name="embeddings")
+        dot = tf.matmul(embeddings, tf.transpose(embeddings))
+        square = tf.linalg.diag_part(dot)
+        distances = tf.maximum(tf.expand_dims(square, 0) - 2.0 * dot + tf.expand_dims(square, 1), 0.0)
+        same = tf.cast(tf.equal(tf.expand_dims(labels, 0), tf.expand_dims(labels, 1)), tf.float32)
+        hardest_positive = tf.reduce_max(same * distances, 1, keepdims=True)
+        hardest_negative = tf.reduce_min(distances + tf.reduce_max(distances, 1, keepdims=True) * same, 1,
+                                         keepdims=True)
+        _train(v1, tf.reduce_mean(tf.maximum(hardest_positive - hardest_negative + 0.5, 0.0)))
+    assert _ranked(graph, tmp_path)[0] == embeddings.op.name
+
+
+def test_distillation_student_not_the_stopped_teacher(v1, tmp_path):
+    import tensorflow as tf
+
+    graph = tf.Graph()
+    with graph.as_default():
+        x = v1.placeholder(tf.float32, [None, 10], "x")
+        y = v1.placeholder(tf.int32, [None], "y")
+        with v1.variable_scope("teacher"):
+            teacher = v1.layers.dense(v1.layers.dense(x, 32, tf.nn.relu), 3, trainable=False)
+        with v1.variable_scope("student"):
+            student = v1.layers.dense(v1.layers.dense(x, 8, tf.nn.relu), 3)
+        tf.nn.softmax(student, name="student_probs")
+        soft_targets = tf.stop_gradient(tf.nn.softmax(teacher / 4.0))
+        distill = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=soft_targets,
+                                                                         logits=student / 4.0))
+        _train(v1, v1.losses.sparse_softmax_cross_entropy(y, student) + distill)
+    assert _ranked(graph, tmp_path)[0] == "student_probs"
