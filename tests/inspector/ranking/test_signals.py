@@ -87,3 +87,26 @@ def test_op_families():
     assert not signals.is_cosmetic("Softmax")
     assert signals.is_final_activation("Softmax") and signals.is_final_activation("NonMaxSuppressionV5")
     assert not signals.is_final_activation("Relu")
+
+
+def test_author_named_is_about_whether_a_name_was_chosen():
+    b = Builder()
+    logits = b.dense("logits", b.placeholder("x"))
+    for name in ("ArgMax", "ArgMax_1", "scope/ArgMax_3", "prediction", "output/predictions"):
+        b.node(name, "ArgMax", logits)
+    index = _index(b)
+    named = {name for name in index.names if index.ops[index.pos[name]] == "ArgMax"
+             and signals.author_named(index, index.pos[name])}
+    assert named == {"prediction", "output/predictions"}
+
+
+def test_values_computed_from_a_candidate_sampler_are_sampled():
+    b = Builder()
+    sampler = b.node("nce_loss/sampler", "LogUniformCandidateSampler", b.placeholder("labels", [-1, 1]))
+    weights = b.variable("nce_w", [10, 4])
+    sampled = b.node("nce_loss/MatMul", "MatMul", b.node("nce_loss/gather", "GatherV2", weights, sampler),
+                     b.placeholder("x"))
+    full = b.node("logits", "MatMul", b.placeholder("h"), weights)
+    index = _index(b)
+    values = signals.sampled_values(index)
+    assert values[index.pos[sampled]] and not values[index.pos[full]]
