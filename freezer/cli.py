@@ -20,13 +20,17 @@ without ``--verify``) and ``seconds``. On an error: the error object of ``inspec
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 
 from freezer.api import FreezeResult, freeze
 from inspector.cli_common import add_common_arguments, emit_json, run_main, verbosity
 from inspector.errors import UsageError
+
+LOG = logging.getLogger("ckpt2pb.freeze")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,7 +72,7 @@ def parse_input_shapes(specs: Sequence[str]) -> dict[str, list[int]]:
                 raise ValueError
             shapes[name.strip()] = [int(d) for d in dims.split(",") if d.strip()]
         except ValueError:
-            raise UsageError(f"--input-shape {spec!r} is not NAME=D0,D1,...",
+            raise UsageError(f"--input-shape {spec!r} is not a name, '=' and comma-separated sizes",
                              fix="for example --input-shape images=1,224,224,3") from None
     return shapes
 
@@ -82,6 +86,11 @@ def handle(args: argparse.Namespace) -> int:
     if args.outputs is not None and not outputs:
         raise UsageError(f"--outputs {','.join(args.outputs)!r} names no node",
                          fix="give node names such as --outputs probabilities, or use --auto-outputs")
+    if args.input_shape and not args.verify:
+        LOG.warning("--input-shape only shapes the inputs --verify feeds; without --verify it is ignored")
+    if args.as_text and args.output and not args.output.endswith((".pbtxt", ".txt")):
+        LOG.warning("--as-text writes text format under %s; TensorFlow's loaders expect binary in a "
+                    "file named like that: prefer a .pbtxt name", Path(args.output).name)
     result = freeze(args.path, outputs=outputs, auto_outputs=args.auto_outputs,
                     graph=args.graph,
                     output_path=args.output, as_text=args.as_text,

@@ -69,6 +69,12 @@ def make_feeds(placeholders: Sequence, input_shapes: dict[str, Sequence[int]] | 
                              fix=f"give its shape with --input-shape {node}=1,224,224,3")
         dims = [DEFAULT_DIM if d is None or d < 0 else int(d) for d in shape]
         feeds[tensor] = _value(rng, np.dtype(dtype), dims)
+    fed = [tensor.rsplit(":", 1)[0] for tensor in feeds]
+    unknown = sorted(set(shapes) - set(fed))
+    if unknown:  # a typo would otherwise be ignored silently and the default shape used
+        raise UsageError(f"--input-shape names {', '.join(map(repr, unknown))}, which is not an input of the "
+                         "frozen graph", fix="its inputs are " + (", ".join(fed) or "none")
+                         + " (run `inspect` on the checkpoint to list them)")
     return feeds
 
 

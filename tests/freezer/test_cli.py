@@ -63,7 +63,7 @@ def test_bad_command_line_with_json_still_prints_one_json_object(capsys):
 def test_split_outputs_and_input_shapes():
     assert split_outputs(["a, b", "c:0"]) == ["a", "b", "c:0"]
     assert parse_input_shapes(["images=1,28,28,1", "k="]) == {"images": [1, 28, 28, 1], "k": []}
-    with pytest.raises(UsageError, match="NAME=D0"):
+    with pytest.raises(UsageError, match="comma-separated sizes"):
         parse_input_shapes(["images:1x28"])
 
 
@@ -109,3 +109,13 @@ def test_a_frozen_pb_is_already_frozen_and_a_bare_graph_needs_its_checkpoint(tmp
     assert main([str(graphs / "graph_only.pb"), "--auto-outputs", "-o", str(tmp_path / "f.pb")]) == 2
     assert "no checkpoint to take the weights from" in capsys.readouterr().err
     assert not (tmp_path / "f.pb").exists()
+
+
+def test_options_that_would_do_nothing_or_surprise_are_warned_about(tmp_path, capsys):
+    out = tmp_path / "f.pb"
+    assert main([str(CNN), "--auto-outputs", "-o", str(out), "--input-shape", "images=1,28,28,1", "-q"]) == 0
+    assert "without --verify it is ignored" in capsys.readouterr().err
+    assert main([str(CNN), "--auto-outputs", "-o", str(out), "--as-text", "-q"]) == 0
+    assert "prefer a .pbtxt name" in capsys.readouterr().err
+    assert main([str(CNN), "--auto-outputs", "-o", str(tmp_path / "f.pbtxt"), "--as-text", "-q"]) == 0
+    assert capsys.readouterr().err == ""
