@@ -33,12 +33,32 @@ from inspector.errors import UsageError
 LOG = logging.getLogger("ckpt2pb.freeze")
 
 
+EPILOG = """\
+examples:
+  freeze runs/mnist/ --auto-outputs -o mnist.pb        newest checkpoint, outputs found by ranking
+  freeze runs/mnist/model.ckpt-300 --outputs probabilities -o mnist.pb --verify
+                                                      named output; compare with the checkpoint in TF
+  freeze saved_model_dir/ --auto-outputs -o model.pb   a SavedModel folder (its variables/)
+  freeze runs/mnist/model.ckpt-300 --graph model.pbtxt --auto-outputs
+                                                      a checkpoint saved without its .meta
+  inspect runs/mnist/                                 see the output candidates first, with reasons
+
+The output is written under a temporary name and renamed only once it validates: a failed freeze
+leaves nothing behind, and an input (checkpoint file, .meta, graph) is never overwritten.
+
+exit codes: 0 written and validated, 2 unreadable input or bad usage, 3 the result failed
+validation (nothing written), 4 --verify found different outputs, 5 --verify needs TensorFlow,
+70 internal error (a bug: please report it).
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="freeze", description="Freeze a TensorFlow checkpoint into a .pb GraphDef (no TensorFlow "
-        "needed): variables become constants streamed from the checkpoint, training-only nodes go.")
-    parser.add_argument("path", help="checkpoint folder, prefix (model.ckpt-300), .meta, .index or "
-                        "`checkpoint` file")
+        "needed): variables become constants streamed from the checkpoint, training-only nodes go.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("path", metavar="PATH", help="checkpoint folder, prefix (model.ckpt-300), .meta, "
+                        ".index, .data-* or `checkpoint` file, or a SavedModel folder")
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument("--outputs", action="append", metavar="A,B",
                        help="output node names (name, name:0, ^name); comma-separated, repeatable")

@@ -119,3 +119,11 @@ def test_options_that_would_do_nothing_or_surprise_are_warned_about(tmp_path, ca
     assert "prefer a .pbtxt name" in capsys.readouterr().err
     assert main([str(CNN), "--auto-outputs", "-o", str(tmp_path / "f.pbtxt"), "--as-text", "-q"]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_help_teaches_with_examples_and_exit_codes(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert "examples:" in out and "exit codes" in out and "SavedModel" in out
