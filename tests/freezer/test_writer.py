@@ -132,8 +132,9 @@ def test_atomic_output_commits_or_leaves_nothing(tmp_path):
 def test_atomic_output_refuses_an_input(tmp_path):
     source = tmp_path / "model.ckpt.meta"
     source.write_bytes(b"meta")
-    with pytest.raises(UsageError, match="one of the inputs"):
+    with pytest.raises(UsageError, match="one of the inputs") as info:
         AtomicOutput(source, protected=[source])
+    assert str(info.value).count(str(source)) == 1  # the line names the file once
     with pytest.raises(UsageError, match="does not exist"):
         AtomicOutput(tmp_path / "missing" / "x.pb")
     assert source.read_bytes() == b"meta"
