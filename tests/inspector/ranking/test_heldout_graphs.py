@@ -437,3 +437,42 @@ def test_distillation_student_not_the_stopped_teacher(v1, tmp_path):
                                                                          logits=student / 4.0))
         _train(v1, v1.losses.sparse_softmax_cross_entropy(y, student) + distill)
     assert _ranked(graph, tmp_path)[0] == "student_probs"
+
+
+def test_crnn_with_ctc_loss_and_greedy_decoder(v1, tmp_path):
+    # OCR-style: the loss takes the time-major logits, the author fetches the dense greedy decoding.
+    import tensorflow as tf
+
+    graph = tf.Graph()
+    with graph.as_default():
+        images = v1.placeholder(tf.float32, [None, 8, 32, 1], "images")
+        labels = v1.sparse_placeholder(tf.int32, name="labels")
+        seq_len = v1.placeholder(tf.int32, [None], "seq_len")
+        h = v1.layers.max_pooling2d(v1.layers.conv2d(images, 4, 3, padding="same", activation=tf.nn.relu),
+                                    [8, 1], [8, 1])
+        outputs, _ = v1.nn.dynamic_rnn(v1.nn.rnn_cell.LSTMCell(8), tf.squeeze(h, 1), sequence_length=seq_len,
+                                       dtype=tf.float32)
+        logits = tf.transpose(v1.layers.dense(outputs, 11, name="logits"), [1, 0, 2])
+        decoded, _ = tf.nn.ctc_greedy_decoder(logits, seq_len)
+        tf.sparse.to_dense(decoded[0], default_value=-1, name="dense_decoded")
+        v1.summary.scalar("edit_distance", tf.reduce_mean(tf.edit_distance(tf.cast(decoded[0], tf.int32),
+                                                                           labels)))
+        _train(v1, tf.reduce_mean(v1.nn.ctc_loss(labels, logits, seq_len)))
+    assert _ranked(graph, tmp_path)[0] == "dense_decoded"
+
+
+def test_two_tower_recommender_with_streaming_auc(v1, tmp_path):
+    import tensorflow as tf
+
+    graph = tf.Graph()
+    with graph.as_default():
+        user, item = v1.placeholder(tf.int32, [None], "user_id"), v1.placeholder(tf.int32, [None], "item_id")
+        clicked = v1.placeholder(tf.float32, [None], "clicked")
+        u = v1.layers.dense(tf.nn.embedding_lookup(v1.get_variable("user_emb", [20, 8]), user), 8)
+        i = v1.layers.dense(tf.nn.embedding_lookup(v1.get_variable("item_emb", [30, 8]), item), 8)
+        logit = tf.reduce_sum(u * i, 1)
+        score = tf.sigmoid(logit, name="score")
+        _, auc = v1.metrics.auc(clicked, score)
+        v1.summary.scalar("auc", auc)
+        _train(v1, tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=clicked, logits=logit)))
+    assert _ranked(graph, tmp_path)[0] == "score"
