@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from inspector.errors import EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE
+from inspector.errors import EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE, UnreadableInputError
 from inspector.graph.model import GraphModel, TensorRef
 from inspector.graph.variables import OBJECT_GRAPH_KEY, VariableMap, graph_variables, map_variables
 from inspector.readers.checkpoint import CheckpointReader, open_checkpoint
@@ -59,6 +59,14 @@ def inspect_artifacts(path: str, *, diagnose: bool = False, checkpoint: str | No
     if diagnose and _is_graph_file(art):
         if not _load_with_diagnosis(inspection, checkpoint):
             return inspection
+    elif art.kind == "checkpoint" and graph is None and art.meta_path:
+        # A damaged .meta found next to the checkpoint: still list the variables, as for a missing one.
+        try:
+            inspection.loaded = load_graph_file(art.meta_path)
+        except UnreadableInputError as error:
+            art.warnings.append(f"{error.message} The variables are listed without it; finding the outputs "
+                                "and freezing need a readable graph (pass one with --graph)")
+            art.meta_path = None
     elif art.meta_path or art.graph_path:
         inspection.loaded = load_graph_file(art.meta_path or art.graph_path)
     elif art.kind == "checkpoint" and not any(m.endswith(".meta") for m in art.missing):

@@ -192,3 +192,15 @@ def test_log_file_never_appends_to_a_checkpoint_file(capsys, tmp_path, victim):
     log = tmp_path / "inspect.log"
     log.write_text("an earlier run\n")
     assert run(capsys, str(folder), "--log-file", str(log), "-q")[0] == 0
+
+
+@pytest.mark.parametrize("meta", [b"", b"\x8f\xff garbage \x00" * 40])
+def test_a_damaged_meta_still_lists_the_variables_like_a_missing_one(capsys, tmp_path, meta):
+    folder = tmp_path / "ckpt"
+    shutil.copytree(CNN, folder)
+    (folder / "model.ckpt-300.meta").write_bytes(meta)
+    code, out, err = run(capsys, str(folder), "--json")
+    report = json.loads(out)
+    assert code == 0 and err == ""
+    assert report["variables"] and report["graph"] is None and report["files"]["meta"] is None
+    assert any("model.ckpt-300.meta" in w and "--graph" in w for w in report["warnings"])
