@@ -11,6 +11,7 @@ import argparse
 import json
 import logging
 import re
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -115,8 +116,12 @@ def run_main(handler: Callable[[argparse.Namespace], int], parser: argparse.Argu
     except Ckpt2pbError as error:
         return _fail(parser.prog, error.message, error.to_json() if wants_json else None, error.exit_code)
     wants_json = bool(getattr(args, "json", False))
+    previous = _catch_sigterm()
     try:
         return handler(args)
+    except Terminated:
+        return _fail(parser.prog, "terminated", _error_json("TERMINATED", "terminated", 143, wants_json),
+                     143, label="")
     except Ckpt2pbError as error:
         return _fail(parser.prog, error.message, error.to_json() if wants_json else None, error.exit_code)
     except KeyboardInterrupt:
@@ -136,6 +141,26 @@ def run_main(handler: Callable[[argparse.Namespace], int], parser: argparse.Argu
                    "(rerun with -vv for the traceback).")
         return _fail(parser.prog, message, _error_json("INTERNAL", problem, EXIT_INTERNAL, wants_json),
                      EXIT_INTERNAL, label="internal error: ")
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+class Terminated(BaseException):
+    """SIGTERM (``kill``, ``timeout``), raised like Ctrl-C so that ``with`` blocks clean up: a
+    half-written output's temporary file is removed instead of left behind."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated
+
+
+def _catch_sigterm():
+    """Turn SIGTERM into :class:`Terminated`; the previous handler, or None where impossible."""
+    try:
+        return signal.signal(signal.SIGTERM, _raise_terminated)
+    except (ValueError, OSError, AttributeError):  # not the main thread, or no SIGTERM here
+        return None
 
 
 def _error_json(code: str, problem: str, exit_code: int, wanted: bool) -> dict | None:

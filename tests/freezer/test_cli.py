@@ -127,3 +127,20 @@ def test_help_teaches_with_examples_and_exit_codes(capsys):
     assert info.value.code == 0
     out = capsys.readouterr().out
     assert "examples:" in out and "exit codes" in out and "SavedModel" in out
+
+
+def test_sigterm_while_writing_leaves_nothing_behind(tmp_path, capsys, monkeypatch):
+    import os
+    import signal
+
+    from freezer import writer
+
+    def killed_midway(out, *args, **kwargs):
+        out.write(b"half a graph")
+        out.flush()
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(writer, "write_binary", killed_midway)
+    assert main([str(CNN), "--auto-outputs", "-o", str(tmp_path / "f.pb")]) == 143
+    assert capsys.readouterr().err.strip() == "freeze: terminated"
+    assert list(tmp_path.iterdir()) == []

@@ -204,3 +204,21 @@ def test_a_damaged_meta_still_lists_the_variables_like_a_missing_one(capsys, tmp
     assert code == 0 and err == ""
     assert report["variables"] and report["graph"] is None and report["files"]["meta"] is None
     assert any("model.ckpt-300.meta" in w and "--graph" in w for w in report["warnings"])
+
+
+def test_sigterm_is_reported_like_an_interrupt_and_the_handler_restored(capsys, monkeypatch):
+    import os
+    import signal
+
+    import inspector.report
+
+    def killed(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)
+        raise AssertionError("SIGTERM did not interrupt")
+
+    before = signal.getsignal(signal.SIGTERM)
+    monkeypatch.setattr(inspector.report, "inspect_path", killed)
+    code, out, err = run(capsys, str(CNN), "--json")
+    assert code == 143 and json.loads(out)["error"] == "TERMINATED"
+    assert err.strip() == "inspect: terminated"
+    assert signal.getsignal(signal.SIGTERM) == before
