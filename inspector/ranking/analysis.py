@@ -125,6 +125,10 @@ def _analyze(index: GraphIndex, meta_graph, model) -> Analysis:
     frozen = not variables
     weights = _trainable_weights(index, meta, excl, frozen)
     weight_sizes = [signals.num_elements(index.shapes[i]) for i in weights]
+    copies = _copied_weights(index, weights)
+    if copies and len(copies) < len(weights):
+        # a copy counts for nothing in the shares: see _copied_weights
+        weight_sizes = [0 if w in copies else size for w, size in zip(weights, weight_sizes, strict=True)]
     blocked = excl.category
     weight_bits = signals.propagate_bits(index, {w: 1 << k for k, w in enumerate(weights)}, blocked)
     live_inputs = _input_tensors(index, model, [i for i in input_nodes if not excl.category[i]])
@@ -198,6 +202,26 @@ def _trainable_weights(index: GraphIndex, meta: MetaInfo, excl: Exclusions, froz
             return sorted(chosen)
     return [i for i in range(len(index))
             if not excl.category[i] and signals.is_weight_source(index, i, frozen)]
+
+
+def _copied_weights(index: GraphIndex, weights: list[int]) -> set[int]:
+    """Weights that are assigned another weight's value (a DQN's target network, a frozen copy).
+
+    Such a variable is trainable in name only: no optimizer learns it, an assign copies the
+    learned network into it now and then. Counting it would make the network that is actually
+    trained look like half of the model, and its copy like the other half.
+    """
+    chosen = set(weights)
+    value = signals.weight_values(index, chosen)
+    copies = set()
+    for i, op in enumerate(index.ops):
+        if op not in ("Assign", "AssignVariableOp"):
+            continue
+        refs = [j for j in index.data_in[i] if j in chosen]
+        sources = [j for j in index.data_in[i] if j not in chosen]
+        if len(refs) == 1 and sources and all(value[j] for j in sources):
+            copies.add(refs[0])
+    return copies
 
 
 def _classify_inputs(index: GraphIndex, excl: Exclusions, inputs: list[tuple[int, int | None]],

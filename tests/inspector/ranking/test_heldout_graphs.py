@@ -237,6 +237,30 @@ def test_dqn_online_q_values_not_the_target_network(v1, tmp_path):
     assert ranked.index("Max") > ranked.index("q_values")  # the target network's estimate
 
 
+def test_dqn_with_the_target_fed_back_through_a_placeholder(v1, tmp_path):
+    # The other common DQN: the target network's output is fetched alone (a sink), the targets
+    # are fed back through a placeholder; only an assign ever sets the target network's weights.
+    import tensorflow as tf
+
+    graph = tf.Graph()
+    with graph.as_default():
+        state, next_state = v1.placeholder(tf.float32, [None, 4], "state"), \
+            v1.placeholder(tf.float32, [None, 4], "next_state")
+        action, target_q = v1.placeholder(tf.int32, [None], "action"), v1.placeholder(tf.float32, [None], "y")
+
+        def q_network(t, scope):
+            with v1.variable_scope(scope):
+                return v1.layers.dense(v1.layers.dense(t, 16, tf.nn.relu), 2, name="q")
+
+        q = q_network(state, "online")
+        q_network(next_state, "target")
+        online = v1.trainable_variables("online")
+        tf.group(*[t.assign(o) for t, o in zip(v1.trainable_variables("target"), online, strict=True)],
+                 name="sync")
+        _train(v1, tf.reduce_mean(tf.square(target_q - tf.reduce_sum(q * tf.one_hot(action, 2), 1))))
+    assert _ranked(graph, tmp_path)[:2] == [q.op.name, "target/q/BiasAdd"]
+
+
 def test_dqn_with_a_greedy_action_node(v1, tmp_path):
     # With an ArgMax action in the graph, the ranking walks forward to it (the final activation)
     # and lists the q-values right behind it: both are what such an author might freeze.
