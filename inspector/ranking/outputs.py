@@ -89,6 +89,10 @@ def frontier_drafts(a: Analysis) -> dict[int, _Draft]:
         if cat[i] or i in roots or index.ops[i] in _NOT_CANDIDATE_OPS or label[i] or sampled[i] \
                 or reads[i] or tail[i] or not a.excl.forward[i] or not _carries_data(a, i):
             continue
+        # a variant sink (the intermediates a functional cond keeps for its gradient) is a
+        # handle, not a value anyone fetches
+        if index.dtypes[i] == "variant" and not index.data_out[i]:
+            continue
         live, tainted = [], []
         for j in index.data_out[i]:
             if cat[j]:
