@@ -6,6 +6,7 @@ Never imports TensorFlow; start-up stays fast because the heavy modules load onl
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -181,7 +182,8 @@ def _render_outputs(report: dict, level: int) -> str:
     best = outputs[0]
     group = best.get("group")
     names = [c["name"] for c in outputs if group and c.get("group") == group] or [best["name"]]
-    lines.append(f"\n  freeze with: freeze {report['path']} --outputs {','.join(names)}")
+    command = f"freeze {shlex.quote(report['path'])} --outputs {shlex.quote(','.join(names))}"
+    lines.append(f"\n  freeze with: {command}")  # quoted: pasted into a shell as printed
     return heading("Likely outputs (best first)") + "\n".join(lines)
 
 

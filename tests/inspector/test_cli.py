@@ -222,3 +222,13 @@ def test_sigterm_is_reported_like_an_interrupt_and_the_handler_restored(capsys, 
     assert code == 143 and json.loads(out)["error"] == "TERMINATED"
     assert err.strip() == "inspect: terminated"
     assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_the_suggested_freeze_command_can_be_pasted_for_a_path_with_spaces(capsys, tmp_path):
+    import shlex
+
+    folder = tmp_path / "my run ü"
+    shutil.copytree(CNN, folder)
+    _, out, _ = run(capsys, str(folder), "-q")
+    command = next(line for line in out.splitlines() if "freeze with:" in line).split("freeze with: ")[1]
+    assert shlex.split(command) == ["freeze", str(folder), "--outputs", "probabilities"]
