@@ -86,6 +86,10 @@ _MAX_ROWS = 40
 
 
 def render(report: dict, level: int = 0, *, all_variables: bool = False) -> str:
+    if level <= -2:  # -qq: only errors (the exit code says the rest), one line each
+        findings = (report.get("diagnosis") or {}).get("findings", [])
+        return "".join(f"{report['path']}: {f['code']}: {f['message']}\n"
+                       for f in findings if f["severity"] == "error")
     parts = [_render_files(report)]
     if report.get("diagnosis") is not None:
         parts.append(_render_diagnosis(report["diagnosis"]))

@@ -232,3 +232,10 @@ def test_the_suggested_freeze_command_can_be_pasted_for_a_path_with_spaces(capsy
     _, out, _ = run(capsys, str(folder), "-q")
     command = next(line for line in out.splitlines() if "freeze with:" in line).split("freeze with: ")[1]
     assert shlex.split(command) == ["freeze", str(folder), "--outputs", "probabilities"]
+
+
+def test_very_quiet_prints_only_error_findings(capsys):
+    code, out, _ = run(capsys, str(CNN), "-qq")
+    assert code == 0 and out == ""
+    code, out, _ = run(capsys, str(DATA / "graphs" / "cycle.pb"), "-qq")
+    assert code == 1 and out.startswith(f"{DATA / 'graphs' / 'cycle.pb'}: CYCLE: ") and out.count("\n") == 1
