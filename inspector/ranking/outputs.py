@@ -214,10 +214,30 @@ def network_boundaries(a: Analysis) -> dict[int, str]:
             # the consumer is a layer of the other network: it reads one of its weights directly
             if any(not cat[j] and any(value[k] and bits[k] & others for k in index.data_in[j])
                    for j in index.data_out[i]):
-                found[i] = (f"output of the network trained by '{name}', fed into a network "
-                            "trained by another optimizer")
+                found[_behind_join(a, i, mask)] = (f"output of the network trained by '{name}', "
+                                                   "fed into a network trained by another optimizer")
             break
     return found
+
+
+# Ops that join several values into one tensor.
+_JOIN_OPS = frozenset({"ConcatV2", "Concat", "Pack"})
+
+
+def _behind_join(a: Analysis, i: int, mask: int) -> int:
+    """Step back from a join that assembles the other network's input to the network's output.
+
+    A conditional GAN's discriminator reads concat([sample, condition]); pix2pix's reads
+    concat([input_image, sample]). That concat is the second network's input assembly: the one
+    operand computed from the first network's weights is what the first network outputs.
+    """
+    index = a.index
+    while index.ops[i] in _JOIN_OPS:
+        own = [j for j in index.data_in[i] if not a.excl.category[j] and a.weight_bits[j] & mask]
+        if len(own) != 1:
+            break
+        i = own[0]
+    return i
 
 
 def _networks_by_optimizer(a: Analysis) -> dict[str, int]:

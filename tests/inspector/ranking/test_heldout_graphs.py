@@ -502,3 +502,63 @@ def test_two_tower_recommender_with_streaming_auc(v1, tmp_path):
         v1.summary.scalar("auc", auc)
         _train(v1, tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=clicked, logits=logit)))
     assert _ranked(graph, tmp_path)[0] == "score"
+
+
+def _adversarial(v1, d_real, d_fake, g_extra=0.0):
+    """Discriminator and generator losses, each with its own optimizer and var_list."""
+    import tensorflow as tf
+
+    xent = tf.nn.sigmoid_cross_entropy_with_logits
+    d_loss = tf.reduce_mean(xent(labels=tf.ones_like(d_real), logits=d_real)) + \
+        tf.reduce_mean(xent(labels=tf.zeros_like(d_fake), logits=d_fake))
+    g_loss = tf.reduce_mean(xent(labels=tf.ones_like(d_fake), logits=d_fake)) + g_extra
+    step = v1.train.get_or_create_global_step()
+    v1.summary.scalar("d_loss", d_loss)
+    v1.summary.scalar("g_loss", g_loss)
+    v1.train.AdamOptimizer(2e-4, 0.5).minimize(d_loss, var_list=v1.trainable_variables("discriminator"))
+    v1.train.AdamOptimizer(2e-4, 0.5).minimize(g_loss, var_list=v1.trainable_variables("generator"),
+                                               global_step=step)
+    v1.summary.merge_all()
+
+
+def test_conditional_gan_discriminator_reads_concat_of_sample_and_condition(v1, tmp_path):
+    import tensorflow as tf
+
+    graph = tf.Graph()
+    with graph.as_default():
+        z, y = v1.placeholder(tf.float32, [None, 8], "z"), v1.placeholder(tf.float32, [None, 10], "y")
+        real = v1.placeholder(tf.float32, [None, 16], "x")
+        with v1.variable_scope("generator"):
+            hidden = v1.layers.dense(tf.concat([z, y], 1), 32, tf.nn.leaky_relu)
+            fake = v1.layers.dense(hidden, 16, tf.nn.tanh, name="out")
+
+        def discriminator(t, reuse):
+            with v1.variable_scope("discriminator", reuse=reuse):
+                hidden = v1.layers.dense(tf.concat([t, y], 1), 32, tf.nn.leaky_relu, name="h")
+                return v1.layers.dense(hidden, 1, name="logit")
+
+        _adversarial(v1, discriminator(real, False), discriminator(fake, True))
+    assert _ranked(graph, tmp_path)[0] == fake.op.name
+
+
+def test_pix2pix_generator_with_l1_and_patch_discriminator(v1, tmp_path):
+    import tensorflow as tf
+
+    graph = tf.Graph()
+    with graph.as_default():
+        source = v1.placeholder(tf.float32, [None, 8, 8, 3], "input_image")
+        target = v1.placeholder(tf.float32, [None, 8, 8, 3], "target_image")
+        with v1.variable_scope("generator"):
+            hidden = v1.layers.conv2d(source, 8, 3, padding="same", activation=tf.nn.relu)
+            fake = v1.layers.conv2d(hidden, 3, 3, padding="same", activation=tf.nn.tanh, name="output")
+
+        def discriminator(image, reuse):
+            with v1.variable_scope("discriminator", reuse=reuse):
+                h = v1.layers.conv2d(tf.concat([source, image], 3), 8, 3, strides=2,
+                                     activation=tf.nn.leaky_relu, name="c1")
+                return v1.layers.conv2d(h, 1, 3, name="c2")
+
+        v1.summary.image("generated", fake)
+        _adversarial(v1, discriminator(target, False), discriminator(fake, True),
+                     g_extra=100 * tf.reduce_mean(tf.abs(target - fake)))
+    assert _ranked(graph, tmp_path)[0] == fake.op.name
