@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import mmap
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -60,6 +61,27 @@ def _typed_values(values, field: str, dt: dtypes.DType) -> np.ndarray:
     return np.array(values, dtype=wide).astype(dt.numpy)  # narrows like TF's static_cast
 
 
+_SHARD = re.compile(r"^(.*)-(\d{5})-of-(\d{5})$")
+
+
+def _check_all_shards(paths: list[str]) -> None:
+    """Every ``-NNNNN-of-MMMMM`` shard must be there: each V1 shard lists only its own tensors, so a
+    missing one would silently drop variables (and freeze would blame the graph for them)."""
+    groups: dict[tuple[str, int], set[int]] = {}
+    for path in paths:
+        match = _SHARD.match(path)
+        if match:
+            groups.setdefault((match.group(1), int(match.group(3))), set()).add(int(match.group(2)))
+    for (stem, total), present in groups.items():
+        missing = [f"{Path(stem).name}-{i:05d}-of-{total:05d}" for i in range(total) if i not in present]
+        if missing:
+            raise UnreadableInputError(
+                f"V1 checkpoint shard {missing[0]} is missing"
+                + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
+                + f": {len(present)} of {total} shards found", path=f"{stem}-?????-of-{total:05d}",
+                fix=f"Copy all {total} -?????-of-{total:05d} files into one folder")
+
+
 class V1Reader(CheckpointReader):
     """Reader for a V1 checkpoint: a single file, a glob, or ``<prefix>-NNNNN-of-MMMMM`` shards."""
 
@@ -71,6 +93,7 @@ class V1Reader(CheckpointReader):
         if not self.paths:
             raise UnreadableInputError("no V1 checkpoint file matches this prefix", path=self.prefix,
                                        fix="Pass the checkpoint file itself or its prefix")
+        _check_all_shards(self.paths)
         self._maps: list[mmap.mmap] = []
         self._tables: list[Table] = []
         self._slices: dict[str, list[tuple[int, object]]] = {}

@@ -80,3 +80,13 @@ def test_committed_v1_fixtures(name, prefix):
         for tensor, meta in reader.tensors.items():
             value = reader.read(tensor)
             assert value.shape == meta.shape
+
+
+def test_a_missing_v1_shard_is_named_not_silently_skipped(tmp_path):
+    source = Path(__file__).resolve().parents[3] / "fixtures" / "data" / "checkpoints" / "v1_sharded"
+    shard = "model.ckpt-2-00000-of-00002"
+    (tmp_path / shard).write_bytes((source / shard).read_bytes())
+    with pytest.raises(UnreadableInputError, match=r"shard model\.ckpt-2-00001-of-00002 is missing: 1 of 2"):
+        V1Reader(str(tmp_path / "model.ckpt-2-?????-of-00002"))
+    with pytest.raises(UnreadableInputError, match="is missing"):
+        V1Reader(str(tmp_path / "model.ckpt-2"))
