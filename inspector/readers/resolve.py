@@ -240,13 +240,18 @@ def _resolve_folder(folder: str, path: str) -> Artifacts:
     if len(graphs) == 1:
         return _resolve_file(graphs[0], path)
     stubs = sorted(Path(p).name for p in glob.glob(os.path.join(glob.escape(folder), "*" + REMOVED_SUFFIX)))
+    shards = sorted(Path(p).name for p in glob.glob(os.path.join(glob.escape(folder), "*.data-*-of-*")))
     if stubs:
         what = f"only BFG stubs ({', '.join(stubs[:3])}) in place of the real files"
+    elif shards and not graphs:
+        what = (f"data shards ({', '.join(shards[:2])}{' …' if len(shards) > 2 else ''}) but not the "
+                ".index files that describe them")
     else:
         what = (f"{len(graphs)} graph files and no checkpoint" if graphs
                 else "no checkpoint, graph or SavedModel")
-    raise UnreadableInputError(f"the folder holds {what}", path=folder,
-                               fix="Pass the checkpoint prefix or the graph file itself")
+    fix = ("Copy the .index files (saved with the shards) into the folder" if shards and not graphs
+           and not stubs else "Pass the checkpoint prefix or the graph file itself")
+    raise UnreadableInputError(f"the folder holds {what}", path=folder, fix=fix)
 
 
 def _from_state(state_path: str, path: str, scanned: list[SavedCheckpoint]) -> Artifacts:
@@ -304,6 +309,12 @@ def _resolve_file(file: str, path: str) -> Artifacts:
         saved_model = _saved_model_of(prefix)
         if saved_model is not None:
             return _resolve_folder(saved_model, path)
+        if data and not os.path.isfile(prefix + ".index"):
+            _check_placeholder(prefix + ".index")
+            raise UnreadableInputError(
+                f"{Path(prefix).name}.index, which goes with this data shard, is missing: the shard holds "
+                "only raw bytes; the variables' names, shapes and offsets are in the .index", path=file,
+                fix=f"Copy {Path(prefix).name}.index next to it")
         return _with_steps(_checkpoint(path, prefix, "V2"), folder)
     if name.endswith(".meta"):
         prefix = file[:-len(".meta")]

@@ -162,3 +162,14 @@ def test_a_folder_that_cannot_be_listed_is_unreadable_input(tmp_path, monkeypatc
     with pytest.raises(UnreadableInputError, match=r"cannot list the folder \(Permission denied\)") as info:
         resolve(tmp_path)
     assert info.value.path == str(tmp_path) and info.value.exit_code == 2
+
+
+def test_data_shards_without_their_index_say_the_index_is_missing(tmp_path):
+    write_bundle(tmp_path / "model.ckpt-7", {"x": np.ones(1, np.float32)})
+    (tmp_path / "model.ckpt-7.index").unlink()
+    shard = tmp_path / "model.ckpt-7.data-00000-of-00001"
+    with pytest.raises(UnreadableInputError, match=r"model\.ckpt-7\.index, which goes with this data shard"):
+        resolve(shard)
+    with pytest.raises(UnreadableInputError, match=r"not the \.index files") as info:
+        resolve(tmp_path)
+    assert "Copy the .index files" in str(info.value)
