@@ -562,3 +562,28 @@ def test_pix2pix_generator_with_l1_and_patch_discriminator(v1, tmp_path):
         _adversarial(v1, discriminator(target, False), discriminator(fake, True),
                      g_extra=100 * tf.reduce_mean(tf.abs(target - fake)))
     assert _ranked(graph, tmp_path)[0] == fake.op.name
+
+
+def test_ddpg_actor_whose_action_the_critic_reads_in_a_concat(v1, tmp_path):
+    import tensorflow as tf
+
+    graph = tf.Graph()
+    with graph.as_default():
+        state = v1.placeholder(tf.float32, [None, 3], "state")
+        taken = v1.placeholder(tf.float32, [None, 1], "action")
+        y = v1.placeholder(tf.float32, [None, 1], "y")
+        with v1.variable_scope("actor"):
+            action = v1.layers.dense(v1.layers.dense(state, 16, tf.nn.relu), 1, tf.nn.tanh, name="out") * 2.0
+
+        def critic(a, reuse):
+            with v1.variable_scope("critic", reuse=reuse):
+                return v1.layers.dense(v1.layers.dense(tf.concat([state, a], 1), 16, tf.nn.relu, name="h"), 1,
+                                       name="q")
+
+        critic_loss = tf.reduce_mean(tf.square(y - critic(taken, False)))
+        actor_loss = -tf.reduce_mean(critic(action, True))
+        step = v1.train.get_or_create_global_step()
+        v1.train.AdamOptimizer(1e-3).minimize(critic_loss, var_list=v1.trainable_variables("critic"))
+        v1.train.AdamOptimizer(1e-4).minimize(actor_loss, var_list=v1.trainable_variables("actor"),
+                                              global_step=step)
+    assert _ranked(graph, tmp_path)[0] == action.op.name
