@@ -69,6 +69,9 @@ def _handle(args: argparse.Namespace) -> int:
     level = verbosity(args)
     report = inspect_path(args.path, top=args.top, verbose=level >= 1, checkpoint=args.checkpoint,
                           graph=args.graph)
+    if args.checkpoint and report.get("diagnosis") is None:
+        report["notes"].append("--checkpoint compares a graph file (.pb, .pbtxt) with its checkpoint; "
+                               f"{args.path} is a {report['kind']}, so it was not used")
     if args.json:
         emit_json(report)
     else:

@@ -239,3 +239,9 @@ def test_very_quiet_prints_only_error_findings(capsys):
     assert code == 0 and out == ""
     code, out, _ = run(capsys, str(DATA / "graphs" / "cycle.pb"), "-qq")
     assert code == 1 and out.startswith(f"{DATA / 'graphs' / 'cycle.pb'}: CYCLE: ") and out.count("\n") == 1
+
+
+def test_checkpoint_option_on_a_checkpoint_says_it_was_not_used(capsys):
+    code, out, _ = run(capsys, str(CNN), "--checkpoint", str(CNN), "--json")
+    assert code == 0
+    assert any("--checkpoint compares a graph file" in note for note in json.loads(out)["notes"])
