@@ -7,6 +7,7 @@ validated before it is renamed into place, so a failed freeze leaves nothing beh
 
 from __future__ import annotations
 
+import glob
 import logging
 import re
 import time
@@ -22,7 +23,7 @@ from freezer.rewrite import rewrite
 from freezer.validate import Validation, validate
 from freezer.values import ValueSource, classify_unfolded
 from inspector.errors import UnreadableInputError, UsageError
-from inspector.readers.checkpoint import open_checkpoint
+from inspector.readers.checkpoint import open_checkpoint, v1_files
 from inspector.readers.resolve import Artifacts, resolve
 
 LOG = logging.getLogger("ckpt2pb.freeze")
@@ -218,5 +219,11 @@ def _input_files(artifacts: Artifacts, graph_path: str) -> list[str]:
                   artifacts.graph_path):
         if extra:
             files.append(extra)
+    # The other saved steps beside it are not read, but writing over one of them (-o model.ckpt-200.index
+    # while freezing step 300) would destroy a checkpoint just the same.
+    for step in artifacts.steps:
+        files += [f"{step.prefix}.index", f"{step.prefix}.meta",
+                  *glob.glob(glob.escape(step.prefix) + ".data-*")]
+        files += v1_files(step.prefix) if step.exists else []
     return files
 

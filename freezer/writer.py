@@ -378,8 +378,9 @@ class AtomicOutput:
         for path in protected:
             candidate = Path(path)
             if self.target.resolve() == candidate.resolve() or _same_file(self.target, candidate):
-                raise UsageError("the output is one of the inputs (a checkpoint or graph file); refusing "
-                                 "to overwrite it", path=str(self.target), fix="choose another path with -o")
+                raise UsageError("the output is one of the inputs (or a checkpoint saved beside them); "
+                                 "refusing to overwrite it", path=str(self.target),
+                                 fix="choose another path with -o")
         if self.target.is_dir():
             raise UsageError("the output path is a folder", path=str(self.target),
                              fix="give a file name such as model_frozen.pb")

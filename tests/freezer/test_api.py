@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 from google.protobuf import text_format
@@ -91,6 +93,18 @@ def test_never_overwrites_an_input(tmp_path):
     with pytest.raises(UsageError, match="one of the inputs"):
         freeze(CNN.full_path, outputs=["probabilities"], output_path=meta)
     assert meta.read_bytes() == before
+
+
+@pytest.mark.parametrize("sibling", ["model.ckpt-200.index", "model.ckpt-100.data-00000-of-00001",
+                                     "model.ckpt-200.meta"])
+def test_never_overwrites_another_saved_step_beside_the_input(tmp_path, sibling):
+    folder = tmp_path / "run"
+    shutil.copytree(CNN.full_path, folder)
+    before = (folder / sibling).read_bytes()
+    with pytest.raises(UsageError, match="one of the inputs"):
+        freeze(folder, outputs=["probabilities"], output_path=folder / sibling)
+    assert (folder / sibling).read_bytes() == before
+    assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in CNN.full_path.iterdir())
 
 
 def test_bad_requests(tmp_path):
