@@ -3,10 +3,12 @@
 Each test builds a full training graph the way people wrote them in 2017–2019 (loss, optimizer,
 summaries, global_step, a Saver), writes its .meta to tmp_path, reads it back through
 ``load_graph_file`` like ``inspect`` does, and checks that the node its author would have given
-freeze_graph ranks first. They were written to find where the rules fail: four of them did
-(a named ``tf.argmax`` prediction, a triplet embedding behind ``l2_normalize``, word2vec's
-normalized embeddings, a DQN's online q-values tied with its target network) and the rules
-were generalised, never special-cased by node name.
+freeze_graph ranks first. They were written to find where the rules fail, and ten of them did
+before the rules were generalised (never special-cased by node name): a named ``tf.argmax``
+prediction (VGG, text CNN), a triplet embedding behind ``l2_normalize``, a batch-hard triplet
+embedding, word2vec's normalized embeddings, a DQN's online q-values against its target network
+(two variants), and the generator / actor of a conditional GAN, pix2pix and DDPG, whose output
+the other network reads through a concat.
 """
 
 from __future__ import annotations
