@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from inspector.cli_common import add_common_arguments, emit_json, run_main, verbosity
+from inspector.errors import EXIT_UNREADABLE
 from inspector.render import format_bytes, format_shape, heading, table
 
 DESCRIPTION = """\
@@ -76,7 +77,15 @@ def _handle(args: argparse.Namespace) -> int:
         emit_json(report)
     else:
         sys.stdout.write(render(report, level, all_variables=args.all_variables))
-    return exit_code(report)
+    code = exit_code(report)
+    if code == EXIT_UNREADABLE:  # the report says why on stdout; stderr gets the one-line error too
+        from inspector.diagnosis.findings import UNREADABLE_CODES
+
+        finding = next(f for f in report["diagnosis"]["findings"] if f["code"] in UNREADABLE_CODES)
+        fix = f" {finding['fix']}" if finding.get("fix") else ""
+        print(f"inspect: error: {report['path']}: {finding['code']}: {finding['message']}{fix}",
+              file=sys.stderr)
+    return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -90,9 +99,11 @@ _MAX_ROWS = 40
 
 def render(report: dict, level: int = 0, *, all_variables: bool = False) -> str:
     if level <= -2:  # -qq: only errors (the exit code says the rest), one line each
+        from inspector.diagnosis.findings import UNREADABLE_CODES
+
         findings = (report.get("diagnosis") or {}).get("findings", [])
-        return "".join(f"{report['path']}: {f['code']}: {f['message']}\n"
-                       for f in findings if f["severity"] == "error")
+        return "".join(f"{report['path']}: {f['code']}: {f['message']}\n" for f in findings
+                       if f["severity"] == "error" and f["code"] not in UNREADABLE_CODES)  # those: stderr
     parts = [_render_files(report)]
     if report.get("diagnosis") is not None:
         parts.append(_render_diagnosis(report["diagnosis"]))

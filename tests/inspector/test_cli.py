@@ -245,3 +245,12 @@ def test_checkpoint_option_on_a_checkpoint_says_it_was_not_used(capsys):
     code, out, _ = run(capsys, str(CNN), "--checkpoint", str(CNN), "--json")
     assert code == 0
     assert any("--checkpoint compares a graph file" in note for note in json.loads(out)["notes"])
+
+
+def test_an_unreadable_graph_file_also_gets_one_line_on_stderr(capsys):
+    code, out, err = run(capsys, str(DATA / "graphs" / "truncated.pb"), "--json")
+    assert code == 2 and json.loads(out)["diagnosis"]["findings"][0]["code"] == "TRUNCATED"
+    assert err.startswith(f"inspect: error: {DATA / 'graphs' / 'truncated.pb'}: TRUNCATED: ")
+    assert err.count("\n") == 1
+    code, out, err = run(capsys, str(DATA / "graphs" / "truncated.pb"), "-qq")
+    assert code == 2 and out == "" and err.count("\n") == 1
