@@ -247,10 +247,11 @@ def _resolve_folder(folder: str, path: str) -> Artifacts:
         what = (f"data shards ({', '.join(shards[:2])}{' …' if len(shards) > 2 else ''}) but not the "
                 ".index files that describe them")
     else:
-        what = (f"{len(graphs)} graph files and no checkpoint" if graphs
+        names = ", ".join(Path(g).name for g in graphs[:4]) + (" …" if len(graphs) > 4 else "")
+        what = (f"{len(graphs)} graph files ({names}) and no checkpoint" if graphs
                 else "no checkpoint, graph or SavedModel")
     fix = ("Copy the .index files (saved with the shards) into the folder" if shards and not graphs
-           and not stubs else "Pass the checkpoint prefix or the graph file itself")
+           and not stubs else "Pass the checkpoint prefix or one graph file itself")
     raise UnreadableInputError(f"the folder holds {what}", path=folder, fix=fix)
 
 

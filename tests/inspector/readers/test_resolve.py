@@ -173,3 +173,10 @@ def test_data_shards_without_their_index_say_the_index_is_missing(tmp_path):
     with pytest.raises(UnreadableInputError, match=r"not the \.index files") as info:
         resolve(tmp_path)
     assert "Copy the .index files" in str(info.value)
+
+
+def test_a_folder_of_several_graphs_names_them(tmp_path):
+    for name in ("a.pb", "b.pbtxt"):
+        (tmp_path / name).write_bytes(b"")
+    with pytest.raises(UnreadableInputError, match=r"2 graph files \(a\.pb, b\.pbtxt\) and no checkpoint"):
+        resolve(tmp_path)
