@@ -94,6 +94,13 @@ def locate(recorded: str, folder: str) -> tuple[str, str | None]:
     """
     native = recorded if _is_absolute(recorded) else os.path.join(folder, recorded.replace("\\", os.sep))
     if checkpoint_format(native):
+        if os.path.realpath(os.path.dirname(native)) != os.path.realpath(folder):
+            # A copied training folder whose state file still names the original: say which is read.
+            local = os.path.join(folder, _basename(recorded))
+            here = (" (this folder has its own copy; pass its prefix to use it)"
+                    if checkpoint_format(local) else "")
+            return native, (f"the checkpoint state file points outside its folder, at {native}; "
+                            f"reading that{here}")
         return native, None
     local = os.path.join(folder, _basename(recorded))
     if local != native and checkpoint_format(local):

@@ -61,3 +61,16 @@ def test_bad_state_file_is_our_error(tmp_path, content):
     (tmp_path / "checkpoint").write_bytes(content)
     with pytest.raises(UnreadableInputError, match="not a valid checkpoint state file"):
         read_state(tmp_path / "checkpoint")
+
+
+def test_a_copied_folder_whose_state_file_names_the_original_says_so(tmp_path):
+    original, copy = tmp_path / "train", tmp_path / "copy"
+    for folder in (original, copy):
+        folder.mkdir()
+        write_bundle(folder / "model.ckpt-9", {"x": np.ones(1, np.float32)})
+    (copy / "checkpoint").write_text(f'model_checkpoint_path: "{original / "model.ckpt-9"}"\n')
+    info = resolve_state(copy / "checkpoint")
+    assert info.latest.prefix == str(original / "model.ckpt-9")  # as TensorFlow reads it
+    assert any("points outside its folder" in w and "its own copy" in w for w in info.warnings)
+    (original / "checkpoint").write_text(f'model_checkpoint_path: "{original / "model.ckpt-9"}"\n')
+    assert resolve_state(original / "checkpoint").warnings == []
