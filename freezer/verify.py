@@ -36,6 +36,19 @@ ATOL = 1e-6
 DEFAULT_DIM = 2
 
 
+def tf_error_line(message: str) -> str:
+    """The informative line of a TensorFlow error, and its node: TF 2 starts the message with
+    "Graph execution error:" and a "Detected at node" stack, the real reason comes after."""
+    node = None
+    for line in (raw.strip() for raw in message.splitlines()):
+        if line.startswith("Node: "):
+            node = line[len("Node: "):].strip("'\"")
+        elif line and not line.startswith(("[[", "Detected at node", "File ", "Original stack")) \
+                and line != "Graph execution error:":
+            return f"{line} (node {node!r})" if node else line
+    return ""
+
+
 def _import_tf():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
@@ -153,7 +166,7 @@ def verify_frozen(graph_path: str, prefix: str, frozen_path, outputs: Sequence[s
                        meta_graph=meta_graph, folded=folded, reader=reader, seed=seed,
                        report_path=report_path, initializers=initializers)
     except tf.errors.OpError as error:
-        first = str(error.message).strip().splitlines()[0] if error.message else type(error).__name__
+        first = tf_error_line(str(error.message or "")) or type(error).__name__
         raise VerificationError(
             f"TensorFlow could not run the graphs with generated inputs: {first}",
             path=str(report_path or frozen_path), code="VERIFY_FAILED_TO_RUN",
