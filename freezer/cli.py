@@ -108,6 +108,8 @@ def handle(args: argparse.Namespace) -> int:
                          fix="give node names such as --outputs probabilities, or use --auto-outputs")
     if args.input_shape and not args.verify:
         LOG.warning("--input-shape only shapes the inputs --verify feeds; without --verify it is ignored")
+    if not args.as_text and args.output and args.output.endswith((".pbtxt", ".txt")):
+        LOG.warning("%s will hold a binary GraphDef (add --as-text for text format)", Path(args.output).name)
     if args.as_text and args.output and not args.output.endswith((".pbtxt", ".txt")):
         LOG.warning("--as-text writes text format under %s; TensorFlow's loaders expect binary in a "
                     "file named like that: prefer a .pbtxt name", Path(args.output).name)

@@ -119,6 +119,8 @@ def test_options_that_would_do_nothing_or_surprise_are_warned_about(tmp_path, ca
     assert "prefer a .pbtxt name" in capsys.readouterr().err
     assert main([str(CNN), "--auto-outputs", "-o", str(tmp_path / "f.pbtxt"), "--as-text", "-q"]) == 0
     assert capsys.readouterr().err == ""
+    assert main([str(CNN), "--auto-outputs", "-o", str(tmp_path / "f.pbtxt"), "-q"]) == 0
+    assert "add --as-text" in capsys.readouterr().err
 
 
 def test_help_teaches_with_examples_and_exit_codes(capsys):
