@@ -19,7 +19,7 @@ import gc
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from typing import NamedTuple
 
 from inspector.readers import dtypes
@@ -80,6 +80,7 @@ class GraphModel:
         #: per node: (consumer, input position, the consumer's TensorRef) for each use of it
         self.consumers: dict[str, list[tuple[str, int, TensorRef]]] = {}
         self.op_defs: dict[str, object] = {}
+        self._dtype_rules: dict[str, tuple[str | None, tuple[str, ...]]] = {}
         if meta_graph is not None and meta_graph.HasField("meta_info_def"):
             self.op_defs = {op.name: op for op in meta_graph.meta_info_def.stripped_op_list.op}
         self.functions: dict[str, object] = {f.signature.name: f for f in graph_def.library.function}
@@ -125,12 +126,17 @@ class GraphModel:
         self._assign_frames()
 
     def _output_dtype(self, node) -> str | None:
-        op_def = self.op_defs.get(node.op)
-        if op_def is not None and op_def.output_arg:
-            return _dtype_from_arg(op_def.output_arg[0], node)
-        for attr_name in _DTYPE_ATTRS:
-            if attr_name in node.attr:
-                value = node.attr[attr_name]
+        """Output 0's dtype: from the op's OpDef when the meta graph carries one, else by attr name."""
+        rule = self._dtype_rules.get(node.op)
+        if rule is None:
+            rule = self._dtype_rules[node.op] = _dtype_rule(self.op_defs.get(node.op))
+        fixed, attr_names = rule
+        if fixed is not None:
+            return fixed
+        attrs = node.attr
+        for attr_name in attr_names:
+            if attr_name in attrs:
+                value = attrs[attr_name]
                 kind = value.WhichOneof("value")
                 if kind == "type":
                     return dtype_name(value.type)
@@ -304,27 +310,32 @@ class GraphModel:
         return None
 
 
-def _dtype_from_arg(arg, node) -> str | None:
+_NO_OPDEF: tuple[str | None, tuple[str, ...]] = (None, _DTYPE_ATTRS)
+
+
+def _dtype_rule(op_def) -> tuple[str | None, tuple[str, ...]]:
+    """How an op states output 0's dtype: a fixed type, or the attrs that hold it (once per op)."""
+    if op_def is None or not op_def.output_arg:
+        return _NO_OPDEF
+    arg = op_def.output_arg[0]
     if arg.type:
-        return dtype_name(arg.type)
-    for attr_name in (arg.type_attr, arg.type_list_attr):
-        if attr_name and attr_name in node.attr:
-            value = node.attr[attr_name]
-            if value.WhichOneof("value") == "type":
-                return dtype_name(value.type)
-            if value.list.type:
-                return dtype_name(value.list.type[0])
-    return None
+        return dtype_name(arg.type), ()
+    return None, tuple(name for name in (arg.type_attr, arg.type_list_attr) if name)
 
 
 def _output_shape(node) -> list[int] | None:
     """Shape of output 0 where the graph records it: ``_output_shapes``, ``shape`` or a Const value."""
-    if "_output_shapes" in node.attr and node.attr["_output_shapes"].list.shape:
-        return shape_list(node.attr["_output_shapes"].list.shape[0])
-    if "shape" in node.attr and node.attr["shape"].WhichOneof("value") == "shape":
-        return shape_list(node.attr["shape"].shape)
-    if node.op == "Const" and "value" in node.attr:
-        return shape_list(node.attr["value"].tensor.tensor_shape)
+    attrs = node.attr
+    if "_output_shapes" in attrs:
+        shapes = attrs["_output_shapes"].list.shape
+        if shapes:
+            return shape_list(shapes[0])
+    if "shape" in attrs:
+        value = attrs["shape"]
+        if value.WhichOneof("value") == "shape":
+            return shape_list(value.shape)
+    if node.op == "Const" and "value" in attrs:
+        return shape_list(attrs["value"].tensor.tensor_shape)
     return None
 
 
@@ -335,6 +346,7 @@ def shape_list(shape) -> list[int] | None:
     return [int(d.size) for d in shape.dim]
 
 
+@cache
 def dtype_name(enum_value: int) -> str | None:
     """numpy-style name of a DataType enum value (``float32``, ``bfloat16``); refs map to their base."""
     if not dtypes.is_known(enum_value):
