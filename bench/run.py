@@ -41,7 +41,11 @@ RESULTS = WORK / "results.json"
 REPORT = ROOT / "BENCHMARKS.md"
 PY = sys.executable
 BIN = Path(PY).parent
-TF_ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+# Every child runs as on a user's machine: Python caches compiled modules (a PYTHONDONTWRITEBYTECODE
+# inherited from a sandbox would make our modules recompile at every run; TensorFlow's, installed by
+# pip, are precompiled either way). The unmeasured warm-up run writes the caches.
+BASE_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+TF_ENV = {**BASE_ENV, "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 INSPECT_TARGET = {"speed": 10.0, "memory": 5.0}  # ≥10× faster, ≥5× less peak RSS
 FREEZE_TARGET = {"speed": 5.0, "rss_fraction": 0.25}  # ≥5× faster, peak RSS < 25% of TensorFlow's
@@ -188,7 +192,7 @@ def import_breakdown(n: int) -> list[dict]:
     rows = []
     for label, code in IMPORT_LAYERS:
         cmd = [PY, "-c", code]
-        rows.append(_fig(measure(cmd, n=n), cmd_text=f'python -c "{code}"', label=label))
+        rows.append(_fig(measure(cmd, n=n, env=BASE_ENV), cmd_text=f'python -c "{code}"', label=label))
     return rows
 
 
@@ -199,7 +203,7 @@ def bench_inspect(ckpt: dict, n: int, n_tf: int) -> dict:
     _log("inspect: TensorFlow (list_variables + import_meta_graph)")
     tf = measure(tf_cmd, n=n_tf, env=TF_ENV)
     _log("inspect: ours")
-    ours = measure(ours_cmd, n=n)
+    ours = measure(ours_cmd, n=n, env=BASE_ENV)
     result = {"tf": _fig(tf, cmd_text=_short(tf_cmd)), "ours": _fig(ours, cmd_text=_short(ours_cmd))}
     if ours.ok:
         result["listing"] = compare_listings(ours.last_stdout, tf.last_stdout if tf.ok else "")
@@ -252,7 +256,7 @@ def bench_freeze(ckpt: dict, n: int, n_tf: int) -> dict:
     for key, cmd in cmds.items():
         _log(f"freeze: {key}")
         is_tf = key.startswith("tf_")
-        m = measure(cmd, n=n_tf if is_tf else n, env=TF_ENV if is_tf else None, before=_unlink(outs[key]))
+        m = measure(cmd, n=n_tf if is_tf else n, env=TF_ENV if is_tf else BASE_ENV, before=_unlink(outs[key]))
         size = outs[key].stat().st_size if outs[key].is_file() else None
         result[key] = _fig(m, cmd_text=_short(cmd), output_bytes=size)
     if not result["ours"]["ok"]:

@@ -8,6 +8,7 @@ code; an unexpected exception is reported as a bug in ckpt2pb, with the tracebac
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import re
@@ -117,6 +118,11 @@ def run_main(handler: Callable[[argparse.Namespace], int], parser: argparse.Argu
         return _fail(parser.prog, error.message, error.to_json() if wants_json else None, error.exit_code)
     wants_json = bool(getattr(args, "json", False))
     previous = _catch_sigterm()
+    # A command lives for a second or so and builds acyclic structures (graph dicts, protobuf
+    # messages): the cyclic collector would only rescan them, ~10% of an `inspect` run. Reference
+    # counting still frees everything; the collector is back on when the command returns.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         return handler(args)
     except Terminated:
@@ -142,6 +148,8 @@ def run_main(handler: Callable[[argparse.Namespace], int], parser: argparse.Argu
         return _fail(parser.prog, message, _error_json("INTERNAL", problem, EXIT_INTERNAL, wants_json),
                      EXIT_INTERNAL, label="internal error: ")
     finally:
+        if collecting:
+            gc.enable()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
 
