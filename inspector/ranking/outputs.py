@@ -606,6 +606,22 @@ def _main_input(a: Analysis, i: int) -> int | None:
     return max(ins, key=a.share)
 
 
+def _promote_above(a: Analysis, drafts: dict[int, _Draft], draft: _Draft, i: int, kind: str,
+                   why: str) -> None:
+    """Rank node ``i`` just above ``draft`` (drafting it as ``kind`` if it is not a candidate yet),
+    with ``why`` as its first reason. A node already scoring higher keeps its score and reasons."""
+    target = drafts.get(i)
+    if target is None:
+        target = _Draft(i, kind)
+        score_draft(a, target)
+        if kind == OTHER:  # "other" says nothing once the reason it was promoted is given
+            target.reasons = [r for r in target.reasons if r != _KIND_REASON[OTHER]]
+        drafts[i] = target
+    if target.score <= draft.score:
+        target.score = min(STRUCTURAL_CAP, draft.score + 0.02)
+        target.reasons.insert(0, why)
+
+
 def promote_activations(a: Analysis, drafts: dict[int, _Draft]) -> None:
     """Walk forward from logits the loss consumes to the final activation computed from them.
 
@@ -634,15 +650,7 @@ def promote_activations(a: Analysis, drafts: dict[int, _Draft]) -> None:
             else:
                 why = (f"the {index.ops[j]} the author named '{index.names[j]}' over the logits "
                        f"'{index.names[draft.i]}': the answer they fetch")
-            target = drafts.get(j)
-            if target is None:
-                target = _Draft(j, OTHER)
-                score_draft(a, target)
-                target.reasons = [r for r in target.reasons if r != _KIND_REASON[OTHER]]
-                drafts[j] = target
-            if target.score <= draft.score:
-                target.score = min(STRUCTURAL_CAP, draft.score + 0.02)
-                target.reasons.insert(0, why)
+            _promote_above(a, drafts, draft, j, OTHER, why)
 
 
 _MATMUL_OPS = frozenset({"MatMul", "BatchMatMul", "BatchMatMulV2", "BatchMatMulV3"})
@@ -667,14 +675,7 @@ def promote_self_compared(a: Analysis, drafts: dict[int, _Draft]) -> None:
             continue
         why = (f"the loss compares it with itself across the batch (pairwise, through "
                f"'{index.names[draft.i]}'): an embedding trained by in-batch mining")
-        target = drafts.get(compared)
-        if target is None:
-            target = _Draft(compared, LOSS_INPUT)
-            score_draft(a, target)
-            drafts[compared] = target
-        if target.score <= draft.score:
-            target.score = min(STRUCTURAL_CAP, draft.score + 0.02)
-            target.reasons.insert(0, why)
+        _promote_above(a, drafts, draft, compared, LOSS_INPUT, why)
 
 
 def _self_compared(a: Analysis, i: int) -> int | None:
@@ -733,15 +734,7 @@ def promote_probed_values(a: Analysis, drafts: dict[int, _Draft]) -> None:
             continue
         why = (f"the tensor that '{index.names[draft.i]}' probes at fixed rows (constant ids): "
                "the model's product, the probe an evaluation on fixed data")
-        target = drafts.get(probed)
-        if target is None:
-            target = _Draft(probed, OTHER)
-            score_draft(a, target)
-            target.reasons = [r for r in target.reasons if r != _KIND_REASON[OTHER]]
-            drafts[probed] = target
-        if target.score <= draft.score:
-            target.score = min(STRUCTURAL_CAP, draft.score + 0.02)
-            target.reasons.insert(0, why)
+        _promote_above(a, drafts, draft, probed, OTHER, why)
 
 
 def _probed_value(a: Analysis, i: int, reads: list[bool]) -> int | None:
