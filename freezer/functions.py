@@ -24,6 +24,7 @@ from freezer.ops import (
     gather_axis_const,
     retype_as_gather_v2,
     retype_value_read,
+    unique_name,
 )
 from inspector.errors import UsageError
 from inspector.proto import pb
@@ -127,11 +128,7 @@ class FunctionSpecializer:
         return new_name
 
     def _fresh(self, base: str) -> str:
-        name, counter = base, 0
-        while name in self.functions:
-            counter += 1
-            name = f"{base}_{counter}"
-        return name
+        return unique_name(base, self.functions)
 
 
 class _BodyRewriter:

@@ -141,3 +141,12 @@ def retype_value_read(node, old_op: str, dtype: int) -> None:
         node.attr["Tparams"].type = dtype
     elif old_op == "VariableShape":
         node.attr["T"].type = dtype
+
+
+def unique_name(base: str, taken) -> str:
+    """``base``, or ``base_1``, ``base_2`` … : the first name not in ``taken``."""
+    name, counter = base, 0
+    while name in taken:
+        counter += 1
+        name = f"{base}_{counter}"
+    return name

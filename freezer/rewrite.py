@@ -43,6 +43,7 @@ from freezer.ops import (
     gather_axis_const,
     retype_as_gather_v2,
     retype_value_read,
+    unique_name,
 )
 from freezer.prune import Pruned
 from freezer.values import Folded, ValueSource
@@ -199,11 +200,7 @@ class _Rewriter:
         retype_as_gather_v2(node, dtype, index_type, batch_dims)
 
     def _fresh_name(self, base: str) -> str:
-        name, counter = base, 0
-        while name in self.by_name:
-            counter += 1
-            name = f"{base}_{counter}"
-        return name
+        return unique_name(base, self.by_name)
 
 
 def rewrite(pruned: Pruned, source: ValueSource, clear_devices: bool = True,

@@ -177,16 +177,9 @@ def verify_frozen(graph_path: str, prefix: str, frozen_path, outputs: Sequence[s
 def _verify(tf, graph_path: str, prefix: str, frozen_path, outputs: Sequence[str], *, input_shapes,
             meta_graph, folded: Sequence, reader, seed: int, report_path,
             initializers: Sequence[str]) -> dict:
-    from google.protobuf import text_format
 
     v1 = tf.compat.v1
-    frozen_def = v1.GraphDef()
-    with open(frozen_path, "rb") as handle:
-        data = handle.read()
-    try:
-        frozen_def.ParseFromString(data)
-    except Exception:
-        text_format.Parse(data.decode("utf-8"), frozen_def)
+    frozen_def = _parse_file(frozen_path, v1.GraphDef())
 
     frozen_graph = tf.Graph()
     with frozen_graph.as_default():
@@ -317,15 +310,7 @@ def _live_tensors(tf, session, tensors: Sequence[str], feeds: dict) -> list[str]
 
 def _meta_graph_for_tf(tf, graph_path: str):
     """The MetaGraphDef as TF's class, without ``_output_shapes`` (stale ones make TF refuse it)."""
-    meta = tf.compat.v1.MetaGraphDef()
-    with open(graph_path, "rb") as handle:
-        data = handle.read()
-    try:
-        meta.ParseFromString(data)
-    except Exception:
-        from google.protobuf import text_format
-
-        text_format.Parse(data.decode("utf-8"), meta)
+    meta = _parse_file(graph_path, tf.compat.v1.MetaGraphDef())
     for node in meta.graph_def.node:
         if "_output_shapes" in node.attr:
             del node.attr["_output_shapes"]
@@ -389,3 +374,16 @@ def _load_value(graph, session, name: str, value: np.ndarray) -> None:
         else:
             assign = tf.compat.v1.assign(op.outputs[0], tf.constant(value))
     session.run(assign)
+
+
+def _parse_file(path, message):
+    """Fill TensorFlow's ``message`` from ``path``, binary or text (ours parsed it already, so it is one)."""
+    from google.protobuf import text_format
+
+    with open(path, "rb") as handle:
+        data = handle.read()
+    try:
+        message.ParseFromString(data)
+    except Exception:
+        text_format.Parse(data.decode("utf-8"), message)
+    return message
