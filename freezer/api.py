@@ -17,11 +17,11 @@ from pathlib import Path
 
 from freezer import writer
 from freezer.functions import prune_library
-from freezer.ops import VARIABLE_OPS
 from freezer.prune import prune, resolve_outputs
 from freezer.rewrite import rewrite
 from freezer.validate import Validation, validate
 from freezer.values import ValueSource, classify_unfolded
+from inspector import tfops
 from inspector.errors import UnreadableInputError, UsageError
 from inspector.readers.checkpoint import open_checkpoint, v1_files
 from inspector.readers.resolve import Artifacts, resolve
@@ -89,7 +89,7 @@ def freeze(path: str | Path, outputs: Sequence[str] | None = None, auto_outputs:
     graph_path, meta_graph, graph_def = _load_graph(artifacts)
     prefix = artifacts.prefix
     if prefix is None:
-        if not any(node.op in VARIABLE_OPS for node in graph_def.node):
+        if not any(node.op in tfops.VARIABLES for node in graph_def.node):
             # A frozen .pb given back to freeze: say so, rather than ask for a checkpoint it never had.
             raise UsageError("the graph is already frozen: it holds no variables, so there is nothing to "
                              "freeze", path=graph_path,

@@ -17,43 +17,28 @@ from __future__ import annotations
 
 from collections import deque
 
-from freezer.ops import (
-    INIT_CHECK_OPS,
-    RESOURCE_READ_TWINS,
+from freezer.twins import (
     become_true_const,
     gather_axis_const,
     retype_as_gather_v2,
     retype_value_read,
     unique_name,
 )
+from inspector import tfops
 from inspector.errors import UsageError
 from inspector.proto import pb
 from inspector.readers import dtypes
 
-# Functional ops: (attrs naming the called functions, index of the first input passed to them,
-# attr listing those inputs' types, whether outputs carry the inputs through as a loop does).
-FUNCTIONAL_OPS = {
-    "PartitionedCall": (("f",), 0, "Tin", False),
-    "StatefulPartitionedCall": (("f",), 0, "Tin", False),
-    "If": (("then_branch", "else_branch"), 1, "Tin", False),
-    "StatelessIf": (("then_branch", "else_branch"), 1, "Tin", False),
-    "Case": (("branches",), 1, "Tin", False),
-    "StatelessCase": (("branches",), 1, "Tin", False),
-    "While": (("cond", "body"), 0, "T", True),
-    "StatelessWhile": (("cond", "body"), 0, "T", True),
-}
-CALL_OPS = frozenset(FUNCTIONAL_OPS)
-
 
 def carried_outputs(op: str, position: int) -> list[int]:
     """Outputs of a functional op that carry input ``position`` through (loop variables)."""
-    _, offset, _, loop = FUNCTIONAL_OPS[op]
+    _, offset, _, loop = tfops.FUNCTIONAL_SIGNATURES[op]
     return [position - offset] if loop and position >= offset else []
 
 
 def retarget(specializer: FunctionSpecializer, node, arguments: dict[int, tuple[int, str]]) -> None:
     """Point a functional op at specialized copies of its functions for ``{input position: (dtype, var)}``."""
-    attrs, offset, type_attr, loop = FUNCTIONAL_OPS[node.op]
+    attrs, offset, type_attr, loop = tfops.FUNCTIONAL_SIGNATURES[node.op]
     args = {position - offset: value for position, value in arguments.items() if position >= offset}
     for attr in attrs:
         if attr not in node.attr:
@@ -169,14 +154,14 @@ class _BodyRewriter:
             node.attr["T"].type = dtype
             node.attr.pop("_output_shapes", None)
             return [f"{node.name}:output:0"]
-        if op in CALL_OPS:
+        if op in tfops.FUNCTIONAL:
             calls.setdefault(node.name, {})[position] = (dtype, variable)
             return [f"{node.name}:output:{i}" for i in carried_outputs(op, position)]
-        if position == 0 and op in RESOURCE_READ_TWINS:
+        if position == 0 and op in tfops.RESOURCE_READ_TWINS:
             self._resource_read(node, dtype)
             self._record(node, op, f"reads resource variable {variable!r}, now a value")
             return []
-        if position == 0 and op in INIT_CHECK_OPS:
+        if position == 0 and op in tfops.VARIABLE_INIT_CHECKS:
             become_true_const(node)
             del node.input[:]
             self._rename_outputs(node.name, *_OUTPUT_RENAMES[op])
@@ -188,7 +173,7 @@ class _BodyRewriter:
 
     def _resource_read(self, node, dtype: int) -> None:
         old = node.op
-        node.op = RESOURCE_READ_TWINS[old]
+        node.op = tfops.RESOURCE_READ_TWINS[old]
         if old == "ResourceGather":
             self._gather_v2(node, dtype)
             return

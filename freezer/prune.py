@@ -4,7 +4,7 @@ The kept set is the outputs and their ancestors through data and control inputs,
 deliberate differences from TensorFlow's ``extract_sub_graph`` (FORMATS.md §12.2):
 
 * a control edge to a *state write* (``Assign*``, ``Scatter*``, ``Apply*`` …, see
-  :data:`freezer.ops.STATE_WRITE_OPS`) is not followed but dropped: the classic batch-norm graph
+  :data:`inspector.tfops.STATE_WRITES`) is not followed but dropped: the classic batch-norm graph
   makes its output wait on the moving-average updates, and after freezing there is no state to
   update;
 * ``_class`` colocation attrs are placement hints, not dependencies, so they keep nothing alive
@@ -20,7 +20,7 @@ import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from freezer.ops import STATE_WRITE_OPS, TABLE_INIT_OPS, TABLE_OPS
+from inspector import tfops
 from inspector.errors import UnreadableInputError, UsageError
 from inspector.graph.model import TensorRef
 
@@ -95,7 +95,7 @@ def _close_over(start: Iterable[str], by_name: dict, keep: set[str],
                 raise UnreadableInputError(
                     f"node {node.name!r} names input {text!r}, which is not in the graph", path=path,
                     fix="the graph is incomplete; run `inspect` on it")
-            if ref.control and producer.op in STATE_WRITE_OPS:
+            if ref.control and producer.op in tfops.STATE_WRITES:
                 dropped.append((node.name, ref.node))
                 continue
             if ref.node not in keep:
@@ -104,9 +104,9 @@ def _close_over(start: Iterable[str], by_name: dict, keep: set[str],
 
 
 def _table_initializers(nodes: Sequence, keep: set[str]) -> list[str]:
-    tables = {node.name for node in nodes if node.name in keep and node.op in TABLE_OPS}
+    tables = {node.name for node in nodes if node.name in keep and node.op in tfops.TABLES}
     if not tables:
         return []
     return [node.name for node in nodes
-            if node.op in TABLE_INIT_OPS and node.input and TensorRef.parse(node.input[0]).node in tables
-            and node.name not in keep]
+            if node.op in tfops.TABLE_INITIALIZERS and node.input
+            and TensorRef.parse(node.input[0]).node in tables and node.name not in keep]

@@ -29,24 +29,17 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from freezer.functions import CALL_OPS, FunctionSpecializer, carried_outputs, retarget
-from freezer.ops import (
-    INIT_CHECK_OPS,
-    PASS_THROUGH_OPS,
-    PURE_WRITE_TWINS,
-    REF_TWINS,
-    REF_VARIABLE_OPS,
-    RESOURCE_READ_TWINS,
-    STATE_WRITE_OPS,
-    VARIABLE_OPS,
+from freezer.functions import FunctionSpecializer, carried_outputs, retarget
+from freezer.prune import Pruned
+from freezer.twins import (
     become_true_const,
     gather_axis_const,
     retype_as_gather_v2,
     retype_value_read,
     unique_name,
 )
-from freezer.prune import Pruned
 from freezer.values import Folded, ValueSource
+from inspector import tfops
 from inspector.errors import UsageError
 from inspector.graph.model import TensorRef
 from inspector.readers import dtypes
@@ -99,8 +92,8 @@ class _Rewriter:
     def run(self) -> None:
         queue: deque[tuple[str, int, str, str, int]] = deque()
         for node in self.nodes:
-            if node.op in VARIABLE_OPS:
-                kind = "ref" if node.op in REF_VARIABLE_OPS else "resource"
+            if node.op in tfops.VARIABLES:
+                kind = "ref" if node.op in tfops.REF_VARIABLES else "resource"
                 value_type = dtypes.by_value(node.attr["dtype"].type).base.value \
                     if dtypes.is_known(node.attr["dtype"].type) else 0
                 queue.append((node.name, 0, node.name, kind, value_type))
@@ -121,30 +114,30 @@ class _Rewriter:
     def _consume(self, node, position: int, variable: str, kind: str, value_type: int) -> list[int]:
         """Rewrite one consumer of a variable's ref/resource; return its outputs that still carry it."""
         op = node.op
-        if op in REF_TWINS or (op in PASS_THROUGH_OPS and kind == "resource"):
-            if op in REF_TWINS:
-                node.op = REF_TWINS[op]
+        if op in tfops.REF_TWINS or (op in tfops.PASS_THROUGH and kind == "resource"):
+            if op in tfops.REF_TWINS:
+                node.op = tfops.REF_TWINS[op]
                 self._record(node, op, f"ref plumbing of variable {variable!r}, now a Const")
             if kind == "resource" and "T" in node.attr and node.attr["T"].type == DT_RESOURCE:
                 node.attr["T"].type = value_type
                 node.attr.pop("_output_shapes", None)
                 self._record(node, op, f"carries resource {variable!r}: T is now its value dtype")
             return [0, 1] if node.op in ("Switch", "_SwitchN") else [0]
-        if op in PASS_THROUGH_OPS:  # a ref read through a plain Identity/Switch/…: just a value
+        if op in tfops.PASS_THROUGH:  # a ref read through a plain Identity/Switch/…: just a value
             return []
-        if op in PURE_WRITE_TWINS and position == 0 and kind == "ref":
+        if op in tfops.PURE_WRITE_TWINS and position == 0 and kind == "ref":
             self._pure_write(node, variable)
             return []
-        if op in INIT_CHECK_OPS and position == 0:
+        if op in tfops.VARIABLE_INIT_CHECKS and position == 0:
             self._initialized_true(node, variable)
             return []
-        if op in RESOURCE_READ_TWINS and position == 0 and kind == "resource":
+        if op in tfops.RESOURCE_READ_TWINS and position == 0 and kind == "resource":
             self._resource_read(node, variable, value_type)
             return []
-        if op in CALL_OPS and kind == "resource":
+        if op in tfops.FUNCTIONAL and kind == "resource":
             self.calls.setdefault(node.name, {})[position] = (value_type, variable)
             return carried_outputs(op, position)
-        if op in STATE_WRITE_OPS or kind == "resource" or op == "RefSelect":
+        if op in tfops.STATE_WRITES or kind == "resource" or op == "RefSelect":
             raise self._unsupported(node, variable, kind)
         return []  # any other op reads a ref's value: already correct once it is a Const
 
@@ -162,7 +155,7 @@ class _Rewriter:
     def _pure_write(self, node, variable: str) -> None:
         old = node.op
         data, control = self._split_inputs(node)
-        node.op = PURE_WRITE_TWINS[old]
+        node.op = tfops.PURE_WRITE_TWINS[old]
         if old == "Assign":
             self._set_inputs(node, data[1:2] + control)
         for attr in ("use_locking", "validate_shape"):
@@ -179,7 +172,7 @@ class _Rewriter:
 
     def _resource_read(self, node, variable: str, value_type: int) -> None:
         old = node.op
-        node.op = RESOURCE_READ_TWINS[old]
+        node.op = tfops.RESOURCE_READ_TWINS[old]
         dtype = node.attr["dtype"].type if "dtype" in node.attr else value_type
         if old == "ResourceGather":
             self._gather_v2(node, dtype)
@@ -224,7 +217,7 @@ def rewrite(pruned: Pruned, source: ValueSource, clear_devices: bool = True,
         for extra in rewriter.extra_before.get(node.name, []):
             _tidy(extra, all_names, clear_devices)
             items.append(extra)
-        if node.op in VARIABLE_OPS:
+        if node.op in tfops.VARIABLES:
             item, record = source.fold(node, device="" if clear_devices else node.device)
             items.append(item)
             folded.append(record)

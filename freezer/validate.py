@@ -13,20 +13,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
-from freezer.ops import (
-    LEFTOVER_VARIABLE_OPS,
-    REF_INPUT_OPS,
-    RESOURCE_INPUT_OPS,
-    SAVE_RESTORE_OPS,
-    STATE_WRITE_OPS,
-    is_gradient_op,
-)
 from freezer.writer import StreamedConst, shape_proto
+from inspector import opdefs, tfops
 from inspector.errors import ValidationError
 from inspector.graph.model import TensorRef
 from inspector.proto import pb
 from inspector.readers import dtypes
 from inspector.readers.varint import decode_varint
+
+#: Ops that hold, read or check a variable: none may survive freezing.
+LEFTOVER_VARIABLE_OPS = (tfops.VARIABLES | tfops.TEMPORARY_VARIABLES | tfops.RESOURCE_READS
+                         | tfops.VARIABLE_INIT_CHECKS)
+_STATEFUL_OPS = LEFTOVER_VARIABLE_OPS | tfops.STATE_WRITES | tfops.SAVE_RESTORE
 
 _DTYPE_ATTRS = ("T", "dtype", "out_type", "DstT", "output_type", "Tparams", "Tout")
 
@@ -90,9 +88,9 @@ def check_no_stateful_leftovers(items: Sequence) -> list[Check]:
     """Zero variable, assign, save/restore and gradient ops left."""
     groups = {
         "no variable ops": lambda op: op in LEFTOVER_VARIABLE_OPS,
-        "no state writes": lambda op: op in STATE_WRITE_OPS,
-        "no save/restore ops": lambda op: op in SAVE_RESTORE_OPS,
-        "no gradient ops": is_gradient_op,
+        "no state writes": lambda op: op in tfops.STATE_WRITES,
+        "no save/restore ops": lambda op: op in tfops.SAVE_RESTORE,
+        "no gradient ops": tfops.is_gradient_kernel,
     }
     checks = []
     for name, matches in groups.items():
@@ -107,12 +105,13 @@ def check_no_const_into_ref(items: Sequence) -> Check:
     const_names = {item.name for item in items if _op(item) == "Const"}
     bad = []
     for item in items:
-        op = _op(item)
-        if op not in REF_INPUT_OPS and op not in RESOURCE_INPUT_OPS:
+        if isinstance(item, StreamedConst):
             continue
+        kinds = opdefs.input_kinds(item) or []
         data = [t for t in _inputs(item) if not t.startswith("^")]
-        if data and TensorRef.parse(data[0]).node in const_names:
-            bad.append(f"{item.name} ({op}) <- {TensorRef.parse(data[0]).node}")
+        for kind, source in zip(kinds, data, strict=False):
+            if kind != opdefs.VALUE and TensorRef.parse(source).node in const_names:
+                bad.append(f"{item.name} ({item.op}) <- {TensorRef.parse(source).node}")
     return Check("no Const into a ref/resource input", not bad, ", ".join(bad) if bad else "none")
 
 
@@ -121,7 +120,7 @@ def check_functions(library) -> Check:
     found = []
     for function in getattr(library, "function", ()):
         for node in function.node_def:
-            if node.op in LEFTOVER_VARIABLE_OPS or node.op in STATE_WRITE_OPS or node.op in SAVE_RESTORE_OPS:
+            if node.op in _STATEFUL_OPS:
                 found.append(f"{function.signature.name}/{node.name} ({node.op})")
     return Check("no variable or state ops in functions", not found,
                  ", ".join(found[:10]) + (" …" if len(found) > 10 else "") if found else "none")

@@ -14,8 +14,8 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from freezer.ops import APPLY_OPS, RESOURCE_VARIABLE_OPS
 from freezer.writer import StreamedConst, shape_proto
+from inspector import tfops
 from inspector.errors import UnreadableInputError
 from inspector.graph.model import TensorRef
 from inspector.proto import pb
@@ -30,8 +30,6 @@ CHUNK = 1 << 22
 OPTIMIZER_SLOT_MARK = "/.OPTIMIZER_SLOT/"
 TF2_OPTIMIZER_PREFIX = "optimizer/"
 TF2_BOOKKEEPING_KEYS = frozenset({"_CHECKPOINTABLE_OBJECT_GRAPH"})
-RESTORE_OPS = frozenset({"RestoreV2", "Restore", "RestoreSlice"})
-_FORWARDERS = frozenset({"Identity", "RefIdentity"})
 
 
 @dataclass(frozen=True)
@@ -145,7 +143,7 @@ def restore_bindings(nodes: Sequence) -> dict[str, Binding]:
 
     bindings: dict[str, Binding] = {}
     for node in nodes:
-        if node.op not in RESTORE_OPS or len(node.input) < 2:
+        if node.op not in tfops.RESTORE_OPS or len(node.input) < 2:
             continue
         names = _strings(by_name.get(TensorRef.parse(node.input[1]).node))
         specs = _strings(by_name.get(TensorRef.parse(node.input[2]).node)) if len(node.input) > 2 \
@@ -166,7 +164,7 @@ def _assigned_variables(node, consumers: dict, by_name: dict, depth: int = 0) ->
         return
     if node.op in ("Assign", "AssignVariableOp") and len(node.input) >= 2:
         yield TensorRef.parse(node.input[0]).node
-    elif node.op in _FORWARDERS:
+    elif node.op in tfops.IDENTITIES:
         for consumer, port, _ in consumers.get(node.name, []):
             if port == 0:
                 yield from _assigned_variables(consumer, consumers, by_name, depth + 1)
@@ -258,7 +256,8 @@ class ValueSource:
         found = self.bindings.get(node.name)
         if found is not None:
             return found
-        if node.name not in self.reader and node.op in RESOURCE_VARIABLE_OPS and "shared_name" in node.attr:
+        if node.name not in self.reader and node.op in tfops.RESOURCE_VARIABLES \
+                and "shared_name" in node.attr:
             shared = node.attr["shared_name"].s.decode("utf-8", "replace")
             if shared in self.reader:
                 return Binding(shared)
@@ -443,7 +442,7 @@ def _optimizer_slot_vars(nodes: Sequence) -> set[str]:
     """Variables fed to an optimizer update after its first input (accumulators, moments)."""
     slots: set[str] = set()
     for node in nodes:
-        if node.op in APPLY_OPS:
+        if node.op in tfops.OPTIMIZER_UPDATES:
             for text in node.input[1:]:
                 ref = TensorRef.parse(text)
                 if not ref.control:

@@ -19,14 +19,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from inspector import tfops
 from inspector.errors import MissingDependencyError, UsageError, VerificationError
 
 LOG = logging.getLogger("ckpt2pb.freeze.verify")
-
-RANDOM_OPS = frozenset({"RandomUniform", "RandomStandardNormal", "TruncatedNormal", "RandomUniformInt",
-                        "Multinomial", "RandomShuffle", "RandomGamma", "RandomPoisson", "RandomPoissonV2",
-                        "RandomCrop", "ParameterizedTruncatedNormal"})
-"""Stateful random ops: their values are taken from the restored run and fed to the frozen one."""
 
 RUN_TIMEOUT_MS = 120_000
 """No single TF operation of a verification may block longer (a queue nobody fills, say)."""
@@ -91,12 +87,6 @@ def make_feeds(placeholders: Sequence, input_shapes: dict[str, Sequence[int]] | 
     return feeds
 
 
-INPUT_SOURCE_OPS = frozenset({"QueueDequeue", "QueueDequeueV2", "QueueDequeueMany", "QueueDequeueManyV2",
-                              "QueueDequeueUpTo", "QueueDequeueUpToV2", "IteratorGetNext",
-                              "IteratorGetNextSync", "ReaderRead", "ReaderReadV2"})
-"""Ops that wait for data a runner or iterator must provide: their outputs are fed instead."""
-
-
 def graph_inputs(graph) -> list[tuple[str, object, list[int] | None]]:
     """(tensor name, numpy dtype, shape) of everything --verify must feed in a TF graph."""
     found = []
@@ -105,7 +95,7 @@ def graph_inputs(graph) -> list[tuple[str, object, list[int] | None]]:
                                            and op.inputs[0].op.type != "Const")
         if fed:
             found.append((op.outputs[0].name, op.outputs[0].dtype.as_numpy_dtype, _known_shape(op)))
-        elif op.type in INPUT_SOURCE_OPS:
+        elif op.type in tfops.DATA_PRODUCERS:
             for output in op.outputs:
                 shape = None if output.shape.rank is None else list(output.shape.as_list())
                 found.append((output.name, output.dtype.as_numpy_dtype, shape))
@@ -188,7 +178,7 @@ def _verify(tf, graph_path: str, prefix: str, frozen_path, outputs: Sequence[str
                if t.dtype not in (tf.resource, tf.variant)]  # every output of each output node
     feeds = make_feeds(graph_inputs(frozen_graph), input_shapes, seed)
     feeds.update(_example_feeds(tf, frozen_graph, feeds, seed))
-    random = [op.outputs[0].name for op in frozen_graph.get_operations() if op.type in RANDOM_OPS]
+    random = [op.outputs[0].name for op in frozen_graph.get_operations() if op.type in tfops.RANDOM_STATEFUL]
     weights = [f.node for f in folded]
 
     restored_graph = tf.Graph()
@@ -227,15 +217,12 @@ def _verify(tf, graph_path: str, prefix: str, frozen_path, outputs: Sequence[str
     return report
 
 
-PARSE_EXAMPLE_OPS = frozenset({"ParseExample", "ParseExampleV2"})
-
-
 def _example_feeds(tf, graph, feeds: dict, seed: int) -> dict:
     """Serialized ``tf.train.Example`` protos for string inputs parsed by ParseExample(V2)."""
     out = {}
     rng = np.random.default_rng(seed)
     for op in graph.get_operations():
-        if op.type not in PARSE_EXAMPLE_OPS or op.inputs[0].op.type != "Placeholder":
+        if op.type not in tfops.PARSE_EXAMPLES or op.inputs[0].op.type != "Placeholder":
             continue
         name = op.inputs[0].name
         if name not in feeds:

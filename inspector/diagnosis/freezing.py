@@ -10,17 +10,14 @@ variable writes) and REF_INPUT (a constant feeding an input that must be a ref o
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 
+from inspector import opdefs, tfops
 from inspector.diagnosis.findings import Finding
 from inspector.diagnosis.graphindex import (
     DT_RESOURCE,
     FLOAT_TYPES,
-    REF_OFFSET,
     GraphIndex,
     accepts_graph_def,
     attr_type,
@@ -29,13 +26,7 @@ from inspector.diagnosis.graphindex import (
     dtype_name,
     output_dtype,
 )
-from inspector.diagnosis.ops import registered_ops
 from inspector.proto import pb
-
-DATA = Path(__file__).with_name("data")
-VARIABLE_OPS = frozenset({"VariableV2", "Variable", "VarHandleOp", "TemporaryVariable"})
-#: Ops that read a resource handle fed by a DT_RESOURCE Placeholder: a TF2 function's captured variable.
-RESOURCE_READ_OPS = frozenset({"ReadVariableOp", "ResourceGather", "ResourceGatherNd"})
 
 
 def _names(items: list[str], shown: int = 8) -> str:
@@ -49,13 +40,13 @@ def _names(items: list[str], shown: int = 8) -> str:
 
 def variables_in(index: GraphIndex) -> list[str]:
     """Variable nodes (ref or resource), plus DT_RESOURCE placeholders read as variables."""
-    found = [n for n, node in index.nodes.items() if node.op in VARIABLE_OPS]
+    found = [n for n, node in index.nodes.items() if node.op in tfops.VARIABLES]
     for name, node in index.nodes.items():
         if node.op == "Placeholder" and attr_type(node, "dtype") == DT_RESOURCE and any(
-                index.op(c) in RESOURCE_READ_OPS for c, _, _ in index.consumers[name]):
+                index.op(c) in tfops.RESOURCE_READS for c, _, _ in index.consumers[name]):
             found.append(name)
     for function in index.graph_def.library.function:
-        found += [f"{function.signature.name}/{n.name}" for n in function.node_def if n.op in VARIABLE_OPS]
+        found += [f"{function.signature.name}/{n.name}" for n in function.node_def if n.op in tfops.VARIABLES]
     return found
 
 
@@ -305,35 +296,22 @@ def check_weights_match(index: GraphIndex, checkpoint: object, limit: int = 50) 
 # --------------------------------------------------------------------------------------------
 # TRAINING_LEFTOVERS
 
-_SAVE_OPS = frozenset({"SaveV2", "RestoreV2", "Save", "SaveSlices", "Restore", "RestoreSlice",
-                       "MergeV2Checkpoints", "ShardedFilename", "ShardedFilespec"})
-_SUMMARY_OPS = frozenset({"ScalarSummary", "HistogramSummary", "ImageSummary", "AudioSummary",
-                          "AudioSummaryV2", "TensorSummary", "TensorSummaryV2", "MergeSummary",
-                          "WriteScalarSummary", "WriteHistogramSummary", "WriteImageSummary",
-                          "WriteAudioSummary", "WriteSummary", "WriteGraphSummary"})
-_WRITE_OPS = frozenset({"Assign", "AssignAdd", "AssignSub", "AssignVariableOp", "AssignAddVariableOp",
-                        "AssignSubVariableOp", "ScatterUpdate", "ScatterAdd", "ScatterSub", "ScatterMul",
-                        "ScatterDiv", "ScatterNdUpdate", "ScatterNdAdd", "ResourceScatterUpdate",
-                        "ResourceScatterAdd"})
-_GRADIENT_HELPERS = frozenset({"BroadcastGradientArgs", "SymbolicGradient"})
-
-
 def leftover_category(op: str) -> str | None:
-    """Which kind of training leftover an op type is, by TensorFlow's naming of op families.
+    """Which kind of training leftover an op type is (the op families of :mod:`inspector.tfops`).
 
-    Gradient kernels are registered as ``<Op>Grad`` / ``<Op>Backprop*``; optimizer updates as
-    ``Apply<Name>`` / ``ResourceApply<Name>`` / ``(Resource)SparseApply<Name>``.
+    A transposed convolution's ``Conv2DBackpropInput`` is not a leftover: it is the forward op of
+    ``conv2d_transpose`` as well as a convolution's gradient.
     """
-    if op in _SAVE_OPS:
+    if op in tfops.SAVE_RESTORE:
         return "save/restore"
-    if op in _SUMMARY_OPS:
+    if op in tfops.SUMMARIES:
         return "summaries"
-    if op in _WRITE_OPS:
-        return "variable updates"
-    if op in _GRADIENT_HELPERS or op.endswith("Grad") or "Backprop" in op:
-        return "gradients"
-    if op.startswith(("Apply", "ResourceApply", "SparseApply", "ResourceSparseApply")):
+    if op in tfops.OPTIMIZER_UPDATES:
         return "optimizer"
+    if op in tfops.STATE_WRITES:
+        return "variable updates"
+    if tfops.is_gradient_kernel(op):
+        return "gradients"
     return None
 
 
@@ -367,60 +345,18 @@ def check_training_leftovers(index: GraphIndex, frozen: bool = True) -> list[Fin
 # REF_INPUT
 
 
-@lru_cache(maxsize=1)
-def op_signatures() -> dict[str, dict]:
-    """Ref/resource argument table generated from TF 2.21's registry (fixtures/make_op_tables.py)."""
-    document = json.loads((DATA / "op_signatures_2_21.json").read_text())
-    return document["ops"]
-
-
-def _expand(args: list, node: object) -> list[str] | None:
-    """Each input/output position's kind: "ref", "resource" or "value"; None if attrs are missing."""
-    kinds: list[str] = []
-    for kind, type_attr, number_attr, type_list_attr in args:
-        if number_attr:
-            if number_attr not in node.attr:
-                return None
-            count = node.attr[number_attr].i
-        elif type_list_attr:
-            if type_list_attr not in node.attr:
-                return None
-            count = len(node.attr[type_list_attr].list.type)
-        else:
-            count = 1
-        if kind == "value" and type_attr:
-            resolved = attr_type(node, type_attr)
-            if resolved == DT_RESOURCE:
-                kind = "resource"
-            elif resolved is not None and resolved > REF_OFFSET:
-                kind = "ref"
-        kinds.extend([kind] * count)
-    return kinds
-
-
 def output_kind(index: GraphIndex, name: str, port: int) -> str | None:
     """"ref", "resource" or "value" for a producer's output; None when it cannot be told."""
-    node = index.nodes[name]
-    if node.op == "Placeholder":
-        value = attr_type(node, "dtype")
-        return "resource" if value == DT_RESOURCE else "ref" if value and value > REF_OFFSET else "value"
-    signature = op_signatures().get(node.op)
-    if signature is None:  # the table lists every registered op that can output a ref or resource
-        return "value" if node.op in registered_ops() else None
-    kinds = _expand(signature["out"], node)
+    kinds = opdefs.output_kinds(index.nodes[name])
     return kinds[port] if kinds is not None and 0 <= port < len(kinds) else None
 
 
 @accepts_graph_def
 def check_ref_inputs(index: GraphIndex) -> list[Finding]:
-    table = op_signatures()
     bad: list[dict] = []
     for name, node in index.nodes.items():
-        signature = table.get(node.op)
-        if signature is None:
-            continue
-        expected = _expand(signature["in"], node)
-        if expected is None:
+        expected = opdefs.input_kinds(node)
+        if expected is None or all(kind == opdefs.VALUE for kind in expected):
             continue
         data_inputs = index.data_inputs(name)
         for position, (want, source) in enumerate(zip(expected, data_inputs, strict=False)):

@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from functools import cached_property, wraps
 
+from inspector import tfops
 from inspector.graph.model import GraphModel, TensorRef
 from inspector.readers import dtypes
 
@@ -19,24 +20,6 @@ DT_BOOL = 10
 DT_RESOURCE = 20
 DT_VARIANT = 21
 REF_OFFSET = 100  # DT_FLOAT_REF == DT_FLOAT + 100
-
-#: Ops that end a graph without being a model output: bookkeeping, initialisation, saving,
-#: summaries, assertions, variable handles and writes. Exact names, each family for one reason.
-NOT_OUTPUT_OPS = frozenset({
-    "NoOp", "Const", "Placeholder", "PlaceholderWithDefault", "PlaceholderV2",  # no computation
-    "Assert", "Print", "PrintV2", "CheckNumerics",  # side effects
-    "VariableV2", "Variable", "VarHandleOp", "VarIsInitializedOp", "IsVariableInitialized",
-    "Assign", "AssignAdd", "AssignSub", "AssignVariableOp", "AssignAddVariableOp", "AssignSubVariableOp",
-    "SaveV2", "RestoreV2", "Save", "SaveSlices", "Restore", "RestoreSlice", "MergeV2Checkpoints",
-    "ShardedFilename", "ShardedFilespec",
-    "ScalarSummary", "HistogramSummary", "ImageSummary", "AudioSummary", "AudioSummaryV2",
-    "TensorSummary", "TensorSummaryV2", "MergeSummary", "WriteScalarSummary", "WriteHistogramSummary",
-    "WriteImageSummary", "WriteAudioSummary", "WriteSummary", "WriteGraphSummary", "FlushSummaryWriter",
-    "CreateSummaryFileWriter", "SummaryWriter",
-    "InitializeTable", "InitializeTableV2", "InitializeTableFromTextFile", "InitializeTableFromTextFileV2",
-    "HashTable", "HashTableV2", "MutableHashTable", "MutableHashTableV2",
-})
-
 
 class GraphIndex:
     """Nodes by name, parsed inputs, consumers, outputs, and what is dead with default feeds."""
@@ -68,7 +51,7 @@ class GraphIndex:
     @cached_property
     def outputs(self) -> list[str]:
         """Sinks that compute something: the graph's outputs as a user would fetch them."""
-        return [name for name in self.sinks if self.op(name) not in NOT_OUTPUT_OPS]
+        return [name for name in self.sinks if self.op(name) not in tfops.NOT_RESULTS]
 
     def ancestors(self, names: Iterable[str], *, control: bool = True) -> set[str]:
         """Every node ``names`` depend on, themselves included (through control inputs too)."""
@@ -92,7 +75,7 @@ class GraphIndex:
         a search per question would walk the whole graph each time. While-loop back edges (out of
         NextIteration) are not followed. Iterative post-order, so deep graphs cannot overflow.
         """
-        placeholders = [n for n in self.nodes if self.op(n) in ("Placeholder", "PlaceholderWithDefault")]
+        placeholders = [n for n in self.nodes if self.op(n) in tfops.PLACEHOLDERS]
         bits = {name: 1 << i for i, name in enumerate(placeholders)}
         done: dict[str, int] = {}
         visiting: set[str] = set()
@@ -103,7 +86,7 @@ class GraphIndex:
                 if name in done:
                     continue
                 sources = [ref.node for ref in self.inputs[name] if ref.node in self.nodes
-                           and self.op(ref.node) not in ("NextIteration", "RefNextIteration")]
+                           and self.op(ref.node) not in tfops.NEXT_ITERATIONS]
                 if expanded:
                     value = bits.get(name, 0)
                     for source in sources:
@@ -152,7 +135,7 @@ class GraphIndex:
                     return bool(tensor.bool_val[0])
                 return bool(tensor.tensor_content[:1] not in (b"", b"\x00"))
             return None
-        if node.op in ("Identity", "PlaceholderWithDefault", "Snapshot") and self.data_inputs(name):
+        if (node.op in tfops.IDENTITIES or node.op == "PlaceholderWithDefault") and self.data_inputs(name):
             return self.constant_bool(self.data_inputs(name)[0].node, depth + 1)
         return None
 
@@ -166,7 +149,7 @@ class GraphIndex:
         """
         dead_ports: set[tuple[str, int]] = set()
         for name, node in self.nodes.items():
-            if node.op in ("Switch", "RefSwitch") and len(self.data_inputs(name)) == 2:
+            if node.op in tfops.SWITCHES and len(self.data_inputs(name)) == 2:
                 value = self.constant_bool(self.data_inputs(name)[1].node)
                 if value is not None:
                     dead_ports.add((name, 0 if value else 1))
@@ -184,7 +167,7 @@ class GraphIndex:
                 continue
             sources = self.inputs[name]
             data = [s for s in sources if not s.control]
-            if self.op(name) in ("Merge", "RefMerge"):
+            if self.op(name) in tfops.MERGES:
                 now_dead = bool(data) and all(is_dead_source(s) for s in data)
             else:
                 now_dead = any(is_dead_source(s) for s in sources)

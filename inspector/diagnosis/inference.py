@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import deque
 
+from inspector import tfops
 from inspector.diagnosis.findings import Finding
 from inspector.diagnosis.graphindex import (
     FLOAT_TYPES,
@@ -21,20 +22,10 @@ from inspector.diagnosis.graphindex import (
     dtype_name,
 )
 
-FUSED_BATCH_NORM = frozenset({"FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3"})
-RANDOM_OPS = frozenset({"RandomUniform", "StatelessRandomUniform", "StatelessRandomUniformV2",
-                        "StatelessRandomUniformFullInt", "RandomUniformInt"})
-#: How a dropout mask is formed from the random tensor: TF1 adds keep_prob and floors; TF2
-#: compares with the rate.
-MASK_OPS = frozenset({"Floor", "GreaterEqual", "Greater", "Less", "LessEqual"})
-#: Ops a mask passes through before it is applied (kept short: the pattern is local).
-MASK_PLUMBING = frozenset({"Mul", "Add", "AddV2", "Sub", "Cast", "Identity", "RealDiv", "Div"})
-APPLY_OPS = frozenset({"Mul", "Select", "SelectV2"})
 LOW_FLOAT = frozenset({19, 14})  # float16, bfloat16
 INT_TYPES = frozenset({3, 4, 5, 6, 9, 17, 22, 23})
-PASS_THROUGH = frozenset({"Identity", "Reshape", "Squeeze", "ExpandDims", "Snapshot"})
-#: A Cast to int right after these is a deliberate conversion (rounding, thresholding), not a loss.
-ROUNDING_OPS = frozenset({"Round", "Floor", "Ceil", "Rint"})
+#: What an output may be behind its Cast without computing anything.
+PASS_THROUGH = tfops.IDENTITIES | tfops.RESHAPES
 
 
 def _names(items: list[str], shown: int = 6) -> str:
@@ -90,7 +81,7 @@ def batch_moments(index: GraphIndex) -> list[str]:
 @accepts_graph_def
 def check_batchnorm_training(index: GraphIndex) -> list[Finding]:
     path = index.inference_path
-    fused = sorted(n for n in path if index.op(n) in FUSED_BATCH_NORM and _is_training(index.nodes[n]))
+    fused = sorted(n for n in path if index.op(n) in tfops.BATCH_NORMS and _is_training(index.nodes[n]))
     moments = batch_moments(index)
     if not fused and not moments:
         return []
@@ -124,14 +115,14 @@ def _mask_applied(index: GraphIndex, start: str, steps: int = _MASK_STEPS) -> tu
             if source.control or consumer in seen:
                 continue
             op = index.op(consumer)
-            if mask is not None and op in APPLY_OPS:
+            if mask is not None and op in tfops.DROPOUT_APPLY_OPS:
                 return mask, consumer
             if depth >= steps:
                 continue
-            if op in MASK_OPS:
+            if op in tfops.DROPOUT_MASK_OPS:
                 seen.add(consumer)
                 queue.append((consumer, depth + 1, consumer))
-            elif op in MASK_PLUMBING:
+            elif op in tfops.DROPOUT_MASK_PLUMBING:
                 seen.add(consumer)
                 queue.append((consumer, depth + 1, mask))
     return None
@@ -193,7 +184,7 @@ def check_dropout(index: GraphIndex) -> list[Finding]:
     path = index.inference_path
     found = []
     for name in sorted(path):
-        if index.op(name) not in RANDOM_OPS or not _per_element(index, name):
+        if index.op(name) not in tfops.RANDOM_UNIFORM or not _per_element(index, name):
             continue
         hit = _mask_applied(index, name)
         if hit is not None and hit[1] in path:
@@ -247,7 +238,8 @@ def check_reduced_precision(index: GraphIndex) -> list[Finding]:
             continue
         lowered = target in LOW_FLOAT and source not in LOW_FLOAT
         inputs = index.data_inputs(cast)
-        rounded = bool(inputs) and inputs[0].node in index.nodes and index.op(inputs[0].node) in ROUNDING_OPS
+        behind = inputs[0].node if inputs else None
+        rounded = behind in index.nodes and index.op(behind) in tfops.ROUNDING
         if lowered or (target in INT_TYPES and not rounded):
             found.append({"output": output, "cast": cast, "from": dtype_name(source),
                           "to": dtype_name(target)})

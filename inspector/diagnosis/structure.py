@@ -7,20 +7,11 @@ written and are not cycles), NO_INPUTS and NO_OUTPUTS. Each check takes a :class
 
 from __future__ import annotations
 
+from inspector import tfops
 from inspector.diagnosis.findings import Finding
 from inspector.diagnosis.graphindex import DT_RESOURCE, DT_VARIANT, GraphIndex, accepts_graph_def, attr_type
 
 _SHOWN = 10  # names listed in a message; the evidence keeps up to 50
-NEXT_ITERATION_OPS = frozenset({"NextIteration", "RefNextIteration"})
-INPUT_OPS = frozenset({"Placeholder", "PlaceholderV2", "PlaceholderWithDefault"})
-DATA_PRODUCING_OPS = frozenset({"IteratorGetNext", "IteratorGetNextSync", "QueueDequeueV2",
-                                "QueueDequeueManyV2", "QueueDequeueUpToV2", "QueueDequeue",
-                                "QueueDequeueMany", "QueueDequeueUpTo"})
-DATASET_OPS = frozenset({"IteratorGetNext", "IteratorGetNextSync", "IteratorV2", "Iterator",
-                         "OneShotIterator", "AnonymousIteratorV2", "AnonymousIteratorV3",
-                         "MultiDeviceIterator",
-                         "QueueDequeueV2", "QueueDequeueManyV2", "QueueDequeueUpToV2", "QueueDequeue",
-                         "QueueDequeueMany", "QueueDequeueUpTo", "ReaderReadV2", "ReaderReadUpToV2"})
 
 
 def _names(items: list[str]) -> str:
@@ -82,7 +73,7 @@ def check_cycles(index: GraphIndex) -> list[Finding]:
     graph.add_nodes_from(index.nodes)
     for name, inputs in index.inputs.items():
         for source in inputs:
-            if source.node in index.nodes and index.op(source.node) not in NEXT_ITERATION_OPS:
+            if source.node in index.nodes and index.op(source.node) not in tfops.NEXT_ITERATIONS:
                 graph.add_edge(source.node, name)
     cyclic = [c for c in nx.strongly_connected_components(graph) if len(c) > 1]
     cyclic += [{n} for n in graph.nodes if graph.has_edge(n, n)]
@@ -105,10 +96,10 @@ def check_no_inputs(index: GraphIndex) -> list[Finding]:
     if not index.outputs:
         return []
     needed = index.needed
-    if any(index.op(n) in INPUT_OPS for n in needed):
+    if any(index.op(n) in tfops.PLACEHOLDERS for n in needed):
         return []
-    feeders = sorted(n for n in needed if index.op(n) in DATASET_OPS)
-    producers = [n for n in feeders if index.op(n) in DATA_PRODUCING_OPS] or feeders
+    feeders = sorted(n for n in needed if tfops.is_input_pipeline(index.op(n)))
+    producers = [n for n in feeders if index.op(n) in tfops.DATA_PRODUCERS] or feeders
     if feeders:
         message = (f"No Placeholder feeds the outputs: the model reads its input from a pipeline "
                    f"({_names(feeders)}), so a caller cannot feed it data.")
@@ -137,10 +128,6 @@ def check_no_outputs(index: GraphIndex) -> list[Finding]:
         {"sinks": [{"node": n, "op": index.op(n)} for n in sinks[:50]]})]
 
 
-#: Ops that read a resource placeholder as a variable: NOT_FROZEN reports those placeholders.
-_VARIABLE_READS = frozenset({"ReadVariableOp", "ResourceGather", "ResourceGatherNd"})
-
-
 @accepts_graph_def
 def check_unfeedable_placeholders(index: GraphIndex) -> list[Finding]:
     """DT_RESOURCE / DT_VARIANT placeholders the outputs need (other than captured variables).
@@ -156,7 +143,7 @@ def check_unfeedable_placeholders(index: GraphIndex) -> list[Finding]:
         if node.op != "Placeholder" or dtype not in (DT_RESOURCE, DT_VARIANT) or name not in needed:
             continue
         users = [c for c, _, _ in index.consumers[name]]
-        if dtype == DT_RESOURCE and users and all(index.op(c) in _VARIABLE_READS for c in users):
+        if dtype == DT_RESOURCE and users and all(index.op(c) in tfops.RESOURCE_READS for c in users):
             continue  # a captured variable: NOT_FROZEN
         found.append({"node": name, "dtype": "resource" if dtype == DT_RESOURCE else "variant",
                       "consumers": users[:5]})
@@ -204,14 +191,14 @@ def _has_cycle(index: GraphIndex) -> bool:
     indegree = dict.fromkeys(index.nodes, 0)
     for name, inputs in index.inputs.items():
         for source in inputs:
-            if source.node in index.nodes and index.op(source.node) not in NEXT_ITERATION_OPS:
+            if source.node in index.nodes and index.op(source.node) not in tfops.NEXT_ITERATIONS:
                 indegree[name] += 1
     ready = [name for name, count in indegree.items() if count == 0]
     visited = 0
     while ready:
         name = ready.pop()
         visited += 1
-        if index.op(name) in NEXT_ITERATION_OPS:
+        if index.op(name) in tfops.NEXT_ITERATIONS:
             continue
         for consumer, _, _ in index.consumers[name]:
             indegree[consumer] -= 1

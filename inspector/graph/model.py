@@ -22,13 +22,11 @@ from dataclasses import dataclass, field
 from functools import cache, cached_property
 from typing import NamedTuple
 
+from inspector import opdefs, tfops
 from inspector.readers import dtypes
 
-ENTER_OPS = frozenset({"Enter", "RefEnter"})
-EXIT_OPS = frozenset({"Exit", "RefExit"})
-
-# Attributes that hold the dtype of output 0, in the order they are tried when the graph carries
-# no OpDef for the op. Most ops call it T; sources and casts use their own names.
+# Attributes that hold the dtype of output 0, in the order they are tried for an op neither the
+# graph nor TensorFlow's registry defines. Most ops call it T; sources and casts use their own names.
 _DTYPE_ATTRS = ("dtype", "T", "out_type", "DstT", "output_type", "Tout", "type", "Tparams", "SrcT")
 
 
@@ -80,7 +78,7 @@ class GraphModel:
         #: per node: (consumer, input position, the consumer's TensorRef) for each use of it
         self.consumers: dict[str, list[tuple[str, int, TensorRef]]] = {}
         self.op_defs: dict[str, object] = {}
-        self._dtype_rules: dict[str, tuple[str | None, tuple[str, ...]]] = {}
+        self._dtype_rules: dict[str, _DtypeRule] = {}
         if meta_graph is not None and meta_graph.HasField("meta_info_def"):
             self.op_defs = {op.name: op for op in meta_graph.meta_info_def.stripped_op_list.op}
         self.functions: dict[str, object] = {f.signature.name: f for f in graph_def.library.function}
@@ -126,11 +124,14 @@ class GraphModel:
         self._assign_frames()
 
     def _output_dtype(self, node) -> str | None:
-        """Output 0's dtype: from the op's OpDef when the meta graph carries one, else by attr name."""
+        """Output 0's dtype, as the op's OpDef states it: the meta graph's own op list first, then
+        TensorFlow's registry (an ArgMax gives its ``output_type``, int64 when the attr is omitted);
+        for an op neither defines, the first dtype-holding attr the node has."""
         rule = self._dtype_rules.get(node.op)
         if rule is None:
-            rule = self._dtype_rules[node.op] = _dtype_rule(self.op_defs.get(node.op))
-        fixed, attr_names = rule
+            definition = self.op_defs.get(node.op) or opdefs.op_def(node.op)
+            rule = self._dtype_rules[node.op] = _dtype_rule(definition)
+        fixed, attr_names, default = rule
         if fixed is not None:
             return fixed
         attrs = node.attr
@@ -142,7 +143,7 @@ class GraphModel:
                     return dtype_name(value.type)
                 if kind == "list" and value.list.type:
                     return dtype_name(value.list.type[0])
-        return None
+        return default
 
     def _assign_frames(self) -> None:
         """Give every node the while-loop frame it runs in (breadth first from the sources).
@@ -152,7 +153,7 @@ class GraphModel:
         """
         parent: dict[str, str] = {}
         self.frame_parents = parent
-        if not any(attrs["op"] in ENTER_OPS for attrs in self.attrs.values()):
+        if not any(attrs["op"] in tfops.LOOP_ENTERS for attrs in self.attrs.values()):
             return  # no while loop: every node runs at top level, as initialised
         frames: dict[str, str | None] = dict.fromkeys(self._nodes)
         queue = deque(name for name, refs in self.inputs.items()
@@ -166,13 +167,13 @@ class GraphModel:
             for consumer, _, _ in self.consumers[name]:
                 if frames[consumer] is not None:
                     continue
-                if self.attrs[consumer]["op"] in ENTER_OPS:
+                if self.attrs[consumer]["op"] in tfops.LOOP_ENTERS:
                     node = self._nodes[consumer]
                     child = (node.attr["frame_name"].s.decode("utf-8", "replace")
                              if "frame_name" in node.attr else consumer)
                     parent.setdefault(child, frame)
                     frames[consumer] = child
-                elif op in EXIT_OPS:
+                elif op in tfops.LOOP_EXITS:
                     frames[consumer] = parent.get(frame, "")
                 else:
                     frames[consumer] = frame
@@ -310,17 +311,27 @@ class GraphModel:
         return None
 
 
-_NO_OPDEF: tuple[str | None, tuple[str, ...]] = (None, _DTYPE_ATTRS)
+#: How an op states output 0's dtype: (a fixed dtype, or the attrs that hold it and the dtype
+#: their OpDef default gives when the node omits them).
+_DtypeRule = tuple[str | None, tuple[str, ...], str | None]
+_NO_OPDEF: _DtypeRule = (None, _DTYPE_ATTRS, None)
 
 
-def _dtype_rule(op_def) -> tuple[str | None, tuple[str, ...]]:
-    """How an op states output 0's dtype: a fixed type, or the attrs that hold it (once per op)."""
-    if op_def is None or not op_def.output_arg:
+def _dtype_rule(op_def) -> _DtypeRule:
+    """Output 0's dtype rule from an OpDef (worked out once per op type)."""
+    if op_def is None:
         return _NO_OPDEF
+    if not op_def.output_arg:
+        return None, (), None
     arg = op_def.output_arg[0]
     if arg.type:
-        return dtype_name(arg.type), ()
-    return None, tuple(name for name in (arg.type_attr, arg.type_list_attr) if name)
+        return dtype_name(arg.type), (), None
+    names = tuple(name for name in (arg.type_attr, arg.type_list_attr) if name)
+    default = None
+    for attr in op_def.attr:
+        if attr.name == arg.type_attr and attr.HasField("default_value") and attr.default_value.type:
+            default = dtype_name(attr.default_value.type)
+    return None, names, default
 
 
 def _output_shape(node) -> list[int] | None:

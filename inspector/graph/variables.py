@@ -22,6 +22,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from inspector import tfops
 from inspector.graph.model import GraphModel, TensorRef
 from inspector.proto import pb
 from inspector.readers.checkpoint import TensorMeta
@@ -30,15 +31,7 @@ MODEL = "model"
 OPTIMIZER = "optimizer"
 BOOKKEEPING = "bookkeeping"
 
-VARIABLE_OPS = frozenset({"VariableV2", "Variable", "VarHandleOp"})
 OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
-# Ops that only forward a variable's value or handle; a saver or optimizer reaches variables
-# through them (``v/read`` Identity, ``v/Read/ReadVariableOp``).
-_FORWARDING_OPS = frozenset({"Identity", "RefIdentity", "ReadVariableOp", "Snapshot"})
-# The training-op family of TF's training_ops.cc: ApplyAdam, ResourceApplyMomentum,
-# SparseApplyFtrl, ResourceSparseApplyAdagradV2, ... Input 0 is always the variable trained.
-_APPLY_OP = re.compile(r"^(?:Resource)?(?:Sparse)?Apply[A-Z][A-Za-z0-9]*$")
-_SAVE_OPS = {"SaveV2": 3, "SaveSlices": 3, "Save": 2}   # op -> index of the first tensor input
 _STEP_COUNTER = re.compile(r"(?:^|/)global_step$")
 _ADAM_POWER = re.compile(r"(?:^|/)beta[12]_power(?:_\d+)?$")
 _SLOT_SUFFIX = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")  # optimizer names are identifiers
@@ -97,9 +90,9 @@ def _trace_to_variable(model: GraphModel, name: str, limit: int = 8) -> str | No
         if name not in model:
             return None
         op = model.op(name)
-        if op in VARIABLE_OPS:
+        if op in tfops.VARIABLES:
             return name
-        if op not in _FORWARDING_OPS:
+        if op not in tfops.VARIABLE_FORWARDERS:
             return None
         inputs = model.data_inputs(name)
         if not inputs:
@@ -124,13 +117,13 @@ def _string_const(model: GraphModel, name: str) -> list[str] | None:
 
 def graph_variables(model: GraphModel) -> list[str]:
     """Top-level variable nodes (function bodies excluded)."""
-    return model.nodes_with_op(VARIABLE_OPS)
+    return model.nodes_with_op(tfops.VARIABLES)
 
 
 def _saver_mapping(model: GraphModel) -> dict[str, list[str]]:
     """key -> variable nodes, from every Save* node's tensor_names and data inputs."""
     mapping: dict[str, list[str]] = {}
-    for op, first in _SAVE_OPS.items():
+    for op, first in tfops.SAVE_FIRST_TENSOR.items():
         for save in model.nodes_with_op([op]):
             inputs = model.data_inputs(save)
             if len(inputs) < 2:
@@ -169,10 +162,10 @@ def _restore_mapping(model: GraphModel) -> dict[str, list[str]]:
 
 def _assign_target(model: GraphModel, name: str, depth: int = 3) -> str | None:
     op = model.op(name)
-    if op in ("Assign", "AssignVariableOp"):
+    if op in tfops.ASSIGNS:
         inputs = model.data_inputs(name)
         return _trace_to_variable(model, inputs[0].node) if inputs else None
-    if op in _FORWARDING_OPS and depth > 0:
+    if op in tfops.VARIABLE_FORWARDERS and depth > 0:
         for consumer in model.data_consumers(name):
             found = _assign_target(model, consumer, depth - 1)
             if found is not None:
@@ -256,7 +249,7 @@ def _optimizer_variables(model: GraphModel) -> dict[str, str | None]:
     trained: set[str] = set()
     state: dict[str, str | None] = {}
     for apply in model.names:
-        if not _APPLY_OP.match(model.op(apply)):
+        if model.op(apply) not in tfops.OPTIMIZER_UPDATES:
             continue
         inputs = model.data_inputs(apply)
         if not inputs:

@@ -14,7 +14,8 @@ import pytest
 
 from fixtures.registry import all_fixtures
 from freezer import freeze
-from freezer.verify import RANDOM_OPS, _live_tensors, _meta_graph_for_tf, graph_inputs, make_feeds
+from freezer.verify import _live_tensors, _meta_graph_for_tf, graph_inputs, make_feeds
+from inspector import tfops
 from inspector.proto import pb
 from tests.corpus import corpus_params
 
@@ -45,7 +46,7 @@ def _import(tf, data: bytes):
 def _feeds(tf, graph, fetches):
     """Generated inputs plus this graph's live random samples (so both sides see the same noise)."""
     feeds = make_feeds(graph_inputs(graph))
-    random = [op.outputs[0].name for op in graph.get_operations() if op.type in RANDOM_OPS]
+    random = [op.outputs[0].name for op in graph.get_operations() if op.type in tfops.RANDOM_STATEFUL]
     with tf.compat.v1.Session(graph=graph) as session:
         live = _live_tensors(tf, session, random, feeds)
         if live:

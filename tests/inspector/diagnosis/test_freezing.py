@@ -124,7 +124,9 @@ def test_most_weights_but_best_output_absent_is_a_warning():
 
 def test_leftover_categories():
     assert freezing.leftover_category("ReluGrad") == "gradients"
-    assert freezing.leftover_category("Conv2DBackpropInput") == "gradients"
+    assert freezing.leftover_category("Conv2DBackpropFilter") == "gradients"
+    # the forward op of conv2d_transpose as well as a convolution's gradient: never a leftover by type
+    assert freezing.leftover_category("Conv2DBackpropInput") is None
     assert freezing.leftover_category("ResourceApplyAdam") == "optimizer"
     assert freezing.leftover_category("SaveV2") == "save/restore"
     assert freezing.leftover_category("ScalarSummary") == "summaries"

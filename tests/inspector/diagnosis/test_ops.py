@@ -1,21 +1,10 @@
-"""UNREGISTERED_OP against the committed TF 2.21 op list, with providers for known ops."""
+"""UNREGISTERED_OP against the shipped TF 2.21 op registry, with providers for known ops."""
 
 from __future__ import annotations
 
 from inspector.diagnosis import ops
 from tests.graphs import FLOAT
 from tests.inspector.diagnosis.graphs import mlp
-
-
-def test_op_list_is_tf_2_21_registry():
-    names = ops.registered_ops()
-    assert len(names) > 1500
-    assert {"MatMul", "RefSwitch", "FusedBatchNormV3", "VarHandleOp"} <= names
-    assert not any(name.startswith("#") for name in names)
-
-
-def test_known_providers_are_really_unregistered():
-    assert not set(ops.KNOWN_PROVIDERS) & ops.registered_ops()
 
 
 def test_registered_graph_has_no_finding():
