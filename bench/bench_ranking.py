@@ -104,7 +104,7 @@ def build_graph(target_nodes: int) -> pb.GraphDef:
 def main(argv: list[str] | None = None) -> int:
     from inspector.ranking import rank_inputs, rank_outputs
     from inspector.ranking.analysis import _gc_paused, analyze
-    from inspector.ranking.index import GraphIndex
+    from inspector.graph.index import GraphIndex
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=50_000)

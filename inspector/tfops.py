@@ -162,6 +162,9 @@ NO_OPS = OpFamily("ops that compute nothing: grouping (train_op, init) and contr
 SIDE_EFFECTS = OpFamily(
     "checks and printing: they pass or stop a run but compute no result",
     {"Assert", "Print", "PrintV2", "CheckNumerics", "CheckNumericsV2"})
+SIDE_EFFECTS_WITHOUT_OUTPUT = OpFamily(
+    "checks and printing that produce no value at all (a Print op, by contrast, forwards its input)",
+    {"Assert", "PrintV2"})
 SUMMARIES = OpFamily(
     "TensorBoard summaries and summary writers",
     {"ScalarSummary", "HistogramSummary", "ImageSummary", "AudioSummary", "AudioSummaryV2",
@@ -389,12 +392,12 @@ LOSS_KERNELS = OpFamily(
     {"SoftmaxCrossEntropyWithLogits", "SparseSoftmaxCrossEntropyWithLogits", "CTCLoss", "CTCLossV2",
      "L2Loss"})
 LOSS_ARITHMETIC = OpFamily(
-    "element-wise math and reductions a loss is built from: walking back from a loss stops at "
-    "the first op that is none of these",
-    REDUCTIONS | LOSS_KERNELS | IDENTITIES | RESHAPES
+    "element-wise math, reductions and comparisons a loss is built from (a logistic loss selects "
+    "on logits >= 0): walking back from a loss stops at the first op that is none of these",
+    REDUCTIONS | LOSS_KERNELS | IDENTITIES | RESHAPES | COMPARISONS
     | {"Square", "Sub", "SquaredDifference", "Abs", "Mul", "Neg", "Log", "Add", "AddV2", "AddN",
        "RealDiv", "Div", "DivNoNan", "Pow", "Sqrt", "Maximum", "Minimum", "Select", "SelectV2", "Log1p",
-       "Exp", "Relu", "Cast", "LogSoftmax", "Softplus"})
+       "Exp", "Relu", "Cast", "LogSoftmax", "Softplus", "Reciprocal", "Inv", "Rsqrt"})
 LOSS_MATH = OpFamily(
     "element-wise math a loss applies to the prediction before comparing it with the labels "
     "(-sum(y_ * log(y)) takes the Log of the prediction y)",

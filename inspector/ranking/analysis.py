@@ -12,7 +12,7 @@ import weakref
 from dataclasses import dataclass, field
 
 from inspector.ranking import signals
-from inspector.ranking.index import GraphIndex
+from inspector.graph.index import GraphIndex
 from inspector.ranking.subgraphs import (
     GRADIENT,
     OPTIMIZER,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from inspector.ranking.index import BACK_EDGE_OPS, GraphIndex
+from inspector.graph.index import BACK_EDGE_OPS, GraphIndex
 from inspector.ranking.subgraphs import VARIABLE_OPS
 
 INPUT_OPS = frozenset({

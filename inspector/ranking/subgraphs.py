@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from inspector.ranking.index import GraphIndex
+from inspector.graph.index import GraphIndex
 
 GRADIENT = "gradient"
 OPTIMIZER = "optimizer"

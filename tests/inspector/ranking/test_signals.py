@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from inspector.ranking import signals
-from inspector.ranking.index import GraphIndex
+from inspector.graph.index import GraphIndex
 from tests.inspector.ranking.graphs import Builder
 
 

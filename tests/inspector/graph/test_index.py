@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from inspector.ranking.index import GraphIndex
+from inspector.graph.index import GraphIndex
 from tests.inspector.ranking.graphs import Builder
 
 

@@ -1,17 +1,19 @@
-"""A compact integer view of the graph model, built once per ranking.
+"""A compact integer view of the graph model, built once per graph (roles pass and ranking).
 
-Every signal is a pass over all nodes; doing those passes over networkx dictionaries would cost
-seconds on a 50,000-node graph. Here each node is an int, adjacency is a list of int lists and
-there is one topological order, so each pass is a plain loop (the ranking stays near-linear).
+Every role and ranking signal is a pass over all nodes; doing those passes over networkx
+dictionaries would cost seconds on a 50,000-node graph. Here each node is an int, adjacency is a
+list of int lists and there is one topological order, so each pass is a plain loop (near-linear).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from inspector import tfops
+
 # The back edge of a TF1 while loop runs NextIteration -> Merge. Ignoring edges that leave a
 # NextIteration makes every v1 loop (and TF2 loops lowered on freezing) acyclic.
-BACK_EDGE_OPS = frozenset({"NextIteration", "RefNextIteration"})
+BACK_EDGE_OPS = tfops.NEXT_ITERATIONS
 
 
 @dataclass

@@ -1,0 +1,361 @@
+"""What every node of a graph is for: one roles pass per graph, shared by the ranking, the
+diagnosis and the HTML view.
+
+Each node gets one role:
+
+======================  ===================================================================
+``model``               the inference computation, its inputs, weights and constants
+``loss``                a loss an optimizer minimizes, its arithmetic and regularizers
+``gradient``            the backward pass (computed from a gradient seed)
+``optimizer``           updates and optimizer state; state updates of the training step
+``metric``              compares model values with labels, feeds no update
+``summary``             TensorBoard summaries
+``saver``               checkpoint save/restore
+``initializer``         initial values, initialization checks, table initializers
+``input_pipeline``      queues, readers, tf.data (their data outputs are the model's inputs)
+``switch``              training-switch plumbing (is_training / keep_prob and the cond
+                        predicates computed from them; the branches are ``model``)
+``bookkeeping``         global_step and counters, grouping NoOps, assertions
+======================  ===================================================================
+
+Roles are derived from structure (:mod:`.training`, :mod:`.losses`, :mod:`.inputs`) and from op
+families and the MetaGraphDef's records (:mod:`.machinery`), never from node names. A graph
+without optimizer updates has no ``loss`` and no ``gradient`` roles: its label-dependent values
+are ``metric``s. ``roles_of(model)`` computes them once per graph model and caches the result.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import weakref
+from collections import Counter
+from dataclasses import dataclass, field
+
+from inspector import tfops
+from inspector.graph.index import GraphIndex
+from inspector.roles import flow
+from inspector.roles.inputs import (
+    FEATURE,
+    FEED,
+    LABEL,
+    LEARNING_RATE,
+    InputInfo,
+    SwitchInput,
+    classify_inputs,
+    input_nodes,
+    input_seeds,
+    input_tensors,
+    weight_values,
+)
+from inspector.roles.inputs import (
+    SWITCH as SWITCH_INPUT,
+)
+from inspector.roles.losses import Prediction, loss_of_each, loss_only, predictions_of
+from inspector.roles.machinery import (
+    BOOKKEEPING,
+    GRADIENT,
+    INITIALIZER,
+    LOSS,
+    METRIC,
+    MODEL,
+    OPTIMIZER,
+    PIPELINE,
+    SAVER,
+    SUMMARY,
+    SWITCH,
+    spread,
+    type_roles,
+    write_roles,
+)
+from inspector.roles.records import MetaRecords, records_from
+from inspector.roles.training import Training, find_training
+
+ROLES = (MODEL, LOSS, GRADIENT, OPTIMIZER, METRIC, SUMMARY, SAVER, INITIALIZER, PIPELINE, SWITCH,
+         BOOKKEEPING)
+#: What each role means, in the words the report uses.
+DESCRIPTIONS = {
+    MODEL: "the inference computation",
+    LOSS: "a training loss, its arithmetic and regularizers",
+    GRADIENT: "the backward pass (gradients)",
+    OPTIMIZER: "optimizer updates and state, state updates of the training step",
+    METRIC: "metrics comparing the model's values with labels",
+    SUMMARY: "TensorBoard summaries",
+    SAVER: "checkpoint save/restore",
+    INITIALIZER: "initial values and initialization",
+    PIPELINE: "input pipeline (queues, readers, tf.data)",
+    SWITCH: "training-switch plumbing (is_training, keep_prob)",
+    BOOKKEEPING: "counters, grouping and assertions",
+}
+TRAINING_ROLES = frozenset({LOSS, GRADIENT, OPTIMIZER})
+
+__all__ = ["DESCRIPTIONS", "ROLES", "InputInfo", "Prediction", "Roles", "SwitchInput", "roles_of"]
+
+
+@dataclass
+class Roles:
+    """The roles of one graph and the evidence they were derived from (ints index ``index``)."""
+
+    index: GraphIndex
+    records: MetaRecords
+    role: list[str]
+    training: Training
+    inputs: list[InputInfo]
+    weights: list[int]                 # node indices, bit k = weights[k]
+    weight_sizes: list[int]
+    weight_bits: list[int]
+    input_bits: list[int]              # bit k = inputs[k]
+    feature_mask: int
+    label_mask: int
+    from_data: list[bool]              # computed from an input or a random draw
+    forward: list[bool]                # computed from an input, a weight or a random draw
+    tainted: list[bool]                # computed from a label input
+    frozen: bool
+    losses: list[int] = field(default_factory=list)
+    predictions: list[Prediction] = field(default_factory=list)
+
+    # -- queries ------------------------------------------------------------------------------
+
+    def of(self, name: str) -> str:
+        """The role of node ``name`` (``name:k`` and ``^name`` accepted)."""
+        i = self.index.node_index(name)
+        if i is None:
+            raise KeyError(name)
+        return self.role[i]
+
+    def counts(self) -> dict[str, int]:
+        """Nodes per role, in the order of :data:`ROLES` (roles with no node left out)."""
+        counts = Counter(self.role)
+        return {role: counts[role] for role in ROLES if counts[role]}
+
+    @property
+    def has_training(self) -> bool:
+        return bool(self.training)
+
+    @property
+    def switches(self) -> dict[str, SwitchInput]:
+        return {info.name: info.switch for info in self.inputs if info.switch is not None}
+
+    @property
+    def weight_total(self) -> int:
+        return sum(self.weight_sizes)
+
+    @property
+    def sources_are_random(self) -> bool:
+        """No feature input, but random draws (a GAN sampler from noise)."""
+        return not self.feature_mask and any(op in tfops.RANDOM for op in self.index.ops)
+
+    def share(self, i: int) -> float:
+        """Share of the model's trainable weights (by elements) node ``i`` is computed from."""
+        return flow.share_of(self.weight_bits[i], self.weight_sizes, self.weight_total)
+
+    def feature_names(self, i: int) -> list[str]:
+        names = [info.name for info in self.inputs]
+        return flow.names_of(self.input_bits[i] & self.feature_mask, names)
+
+    def label_tainted(self, i: int) -> bool:
+        return self.tainted[i]
+
+
+_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def roles_of(model, meta_graph=None) -> Roles:
+    """The roles of ``model``'s graph (cached per model object). ``meta_graph`` defaults to the
+    model's own MetaGraphDef, whose records (saver, collections) are evidence too."""
+    if meta_graph is None:
+        meta_graph = getattr(model, "meta_graph", None)
+    with contextlib.suppress(TypeError):
+        cached = _CACHE.get(model)
+        if cached is not None and cached[0] is meta_graph:
+            return cached[1]
+    with _gc_paused():
+        result = _compute(model, meta_graph)
+    with contextlib.suppress(TypeError):
+        _CACHE[model] = (meta_graph, result)
+    return result
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    """The pass allocates a few lists per node and no reference cycles; with a large graph model
+    in memory every automatic collection would rescan it. Pause the collector meanwhile."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _compute(model, meta_graph) -> Roles:
+    index = GraphIndex.from_model(model)
+    records = records_from(index, meta_graph)
+    role = type_roles(index, records)
+    ops = index.ops
+    inputs = input_nodes(index)
+    variables = [i for i, op in enumerate(ops) if op in tfops.VARIABLES]
+    data_sources = set(inputs) | {i for i, op in enumerate(ops) if op in tfops.RANDOM}
+    training = find_training(index, model, [bool(r) for r in role], data_sources, variables)
+    _assign(role, training.backward, GRADIENT)
+    _assign(role, training.optimizer, OPTIMIZER)
+    from_state = flow.computed_from(index, set(inputs) | set(variables), [r in TRAINING_ROLES for r in role])
+    write_roles(index, model, role, from_state)
+    forward = flow.computed_from(index, data_sources | set(variables), [bool(r) for r in role])
+    spread(index, role, forward, protected=set(inputs))
+    _accumulated_values(index, role)
+
+    frozen = not variables
+    weights = _trainable_weights(index, records, role, frozen)
+    sizes = _weight_sizes(index, model, weights)
+    blocked = [bool(r) for r in role]
+    weight_bits = flow.propagate_bits(index, {w: 1 << k for k, w in enumerate(weights)}, blocked)
+    tensors = input_tensors(index, model, [i for i in inputs if not role[i]])
+    input_bits = flow.propagate_bits(index, input_seeds(index, model, tensors), blocked)
+    infos = classify_inputs(index, model, role, tensors, set(weights), weight_bits, input_bits)
+    feature_mask = _mask(infos, FEATURE)
+    label_mask = _mask(infos, LABEL)
+    tainted = [bool(bits & label_mask) for bits in input_bits] if label_mask else [False] * len(index)
+    from_data = flow.computed_from(index, data_sources, blocked)
+    roles = Roles(index, records, role, training, infos, weights, sizes, weight_bits, input_bits,
+                  feature_mask, label_mask, from_data, forward, tainted, frozen)
+    if training:
+        _find_losses(roles)
+    _finish(roles)
+    return roles
+
+
+def _assign(role: list[str], nodes, kind: str) -> None:
+    for i in nodes:
+        if not role[i]:
+            role[i] = kind
+
+
+def _accumulated_values(index: GraphIndex, role: list[str]) -> None:
+    """A value computed only to be added to a running total (the batch sum a streaming mean
+    accumulates, Keras' running mean of the loss) is part of that metric."""
+    for i in range(len(index)):
+        consumers = index.data_out[i]
+        if not role[i] and consumers and all(index.ops[j] in tfops.INCREMENTS for j in consumers):
+            role[i] = METRIC
+
+
+def _mask(infos: list[InputInfo], kind: str) -> int:
+    mask = 0
+    for k, info in enumerate(infos):
+        if info.kind == kind:
+            mask |= 1 << k
+    return mask
+
+
+def _trainable_weights(index: GraphIndex, records: MetaRecords, role: list[str], frozen: bool) -> list[int]:
+    """The model's trainable weights: the trainable_variables collection when the MetaGraphDef has
+    one, else every variable the model reads, else (frozen graph) its float constants of two or
+    more elements (freezing turns every variable into a Const)."""
+    if records.has_trainable_collection:
+        found = {index.node_index(name) for name in records.trainable}
+        chosen = [i for i in found if i is not None and not role[i]]
+        if chosen:
+            return sorted(chosen)
+    if not frozen:
+        return [i for i, op in enumerate(index.ops) if op in tfops.VARIABLES and not role[i]]
+    return [i for i, op in enumerate(index.ops) if not role[i] and op in tfops.CONSTANTS
+            and index.dtypes[i] in ("float16", "bfloat16", "float32", "float64")
+            and flow.num_elements(index.shapes[i]) >= 2]
+
+
+def _weight_sizes(index: GraphIndex, model, weights: list[int]) -> list[int]:
+    """Element counts; a copy of another weight (a DQN's target network) counts for nothing.
+
+    Such a variable is trainable in name only: no optimizer learns it, an assign copies the
+    learned network into it now and then. Counting it would make the network that is actually
+    trained look like half of the model.
+    """
+    sizes = [flow.num_elements(index.shapes[w]) for w in weights]
+    chosen = set(weights)
+    value = weight_values(index, chosen)
+    copies = set()
+    for i, op in enumerate(index.ops):
+        if op not in tfops.ASSIGNS:
+            continue
+        refs = [index.pos.get(r.node) for r in model.data_inputs(index.names[i])]
+        if len(refs) == 2 and refs[0] in chosen and refs[1] is not None and value[refs[1]] \
+                and refs[1] not in chosen:
+            copies.add(refs[0])
+    if copies and len(copies) < len(weights):
+        sizes = [0 if w in copies else size for w, size in zip(weights, sizes, strict=True)]
+    return sizes
+
+
+def _find_losses(roles: Roles) -> None:
+    """Losses per optimizer, their predictions and the loss region (see :mod:`.losses`)."""
+    index, role, training = roles.index, roles.role, roles.training
+    live = [not r for r in role]
+    found = loss_of_each(index, live, roles.forward, [opt.backward for opt in training.optimizers])
+    for optimizer, loss in zip(training.optimizers, found, strict=True):
+        optimizer.loss = loss
+    losses = sorted({loss for loss in found if loss is not None})
+    _assign(role, losses, LOSS)
+    _absorb_into_gradient(index, role, roles.inputs)
+    live = [not r or i in losses for i, r in enumerate(role)]
+    only = loss_only(index, live, set(losses))
+    weight_value = weight_values(index, set(roles.weights))
+    region: set[int] = set()
+    predictions: list[Prediction] = []
+    for loss in losses:
+        predictions += predictions_of(index, loss, live, only, roles.weight_bits, roles.from_data,
+                                      weight_value, region)
+    behind = flow.ancestors(index, [p.node for p in predictions], within=live) | {p.node for p in predictions}
+    region |= {i for i in range(len(index)) if only[i] and i not in behind and not _is_input(roles, i)}
+    _assign(role, region, LOSS)
+    roles.losses = losses
+    roles.predictions = predictions
+
+
+def _absorb_into_gradient(index: GraphIndex, role: list[str], inputs: list[InputInfo]) -> None:
+    """Forward values only the backward pass reads are gradient machinery: what a gradient
+    function computes for itself from forward values, the accumulators a while loop keeps for
+    its gradient. Consumers before producers; a loss (already marked) stops the spread."""
+    protected = {info.index for info in inputs}
+    for i in reversed(index.order):
+        consumers = index.data_out[i] + index.ctrl_out[i]
+        if not role[i] and i not in protected and consumers and all(role[j] == GRADIENT for j in consumers):
+            role[i] = GRADIENT
+
+
+def _is_input(roles: Roles, i: int) -> bool:
+    return any(info.index == i for info in roles.inputs)
+
+
+def _finish(roles: Roles) -> None:
+    """Metrics, forward values only the backward pass reads, inputs, switch plumbing, model."""
+    index, role = roles.index, roles.role
+    inputs = {info.index for info in roles.inputs}
+    for i in range(len(index)):
+        if not role[i] and roles.tainted[i] and i not in inputs:
+            role[i] = METRIC
+    for info in roles.inputs:
+        role[info.index] = role[info.index] or _input_role(roles, info)
+    switch_mask = _mask(roles.inputs, SWITCH_INPUT)
+    for i in range(len(index)):
+        bits = roles.input_bits[i]
+        if not role[i] and bits and not bits & ~switch_mask and not roles.weight_bits[i]:
+            role[i] = SWITCH
+    for i in range(len(index)):
+        if not role[i]:
+            role[i] = MODEL
+
+
+def _input_role(roles: Roles, info: InputInfo) -> str:
+    if info.kind == FEATURE:
+        return MODEL
+    if info.kind == LABEL:
+        consumers = roles.index.data_out[info.index]
+        return LOSS if any(roles.role[j] == LOSS for j in consumers) else METRIC
+    if info.kind == SWITCH_INPUT:
+        return OPTIMIZER if info.switch is not None and info.switch.kind == LEARNING_RATE else SWITCH
+    if info.kind == FEED:
+        kinds = [roles.role[j] for j in roles.index.data_out[info.index] if roles.role[j]]
+        return max(set(kinds), key=kinds.count) if kinds else BOOKKEEPING
+    return MODEL
