@@ -8,6 +8,7 @@ list of int lists and there is one topological order, so each pass is a plain lo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from inspector import tfops
 
@@ -34,6 +35,11 @@ class GraphIndex:
 
     def __len__(self) -> int:
         return len(self.names)
+
+    @cached_property
+    def has_loops(self) -> bool:
+        """Whether a while loop feeds values back (NextIteration): passes then iterate."""
+        return any(op in BACK_EDGE_OPS for op in self.ops)
 
     @classmethod
     def from_model(cls, model) -> GraphIndex:

@@ -1,25 +1,21 @@
 """Rank the likely output and input nodes of a graph, with scores and reasons.
 
 ``rank_outputs(model, meta_graph=None)`` and ``rank_inputs(model, meta_graph=None)`` return
-:class:`Candidate` lists, best first; ``explain_exclusions(model)`` says what was set aside and why
-(``inspect -v``). ``python -m inspector.ranking.evaluate`` (``make eval``) measures the ranking over
-the fixtures and the shared corpus beside summarize_graph's rule.
+:class:`Candidate` lists, best first; ``explain_exclusions(model)`` lists what is not part of the
+model, by role (``inspect -v``). ``make eval`` measures the ranking over the fixtures and the
+shared corpus (bench/evaluate_ranking.py); docs/RANKING.md explains the rules.
 
-How it works (one module per step, each signal documented where it is defined):
+The ranking reads the roles pass (:mod:`inspector.roles`: what every node is for, derived from
+the graph's structure) and has one module per concern:
 
-1. ``index.py``      the graph model as ints: adjacency lists and one topological order.
-2. ``subgraphs.py``  gradients, optimizer updates, initializers, the saver, summaries, metric
-                     counters, global_step, moving-average updates and input plumbing are marked
-                     and set aside; forward values consumed only by gradients are the losses.
-3. ``analysis.py``   inputs are classified — features reach a layer, labels meet the weights only
-                     after the prediction, switches are scalars/booleans (keep_prob, is_training) —
-                     and weights and inputs are propagated as bitsets (linear time).
-4. ``outputs.py``    candidates are the ends of the forward pass (sinks, values the loss or metrics
-                     compare with labels, values a label-free loss is computed from, hand-overs
-                     between separately optimized networks); each is scored from ``signals.py``;
-                     cosmetic tails and final activations bring their neighbour in as the
-                     alternative listed next; SignatureDefs outrank everything.
-5. ``groups.py``     sibling heads (detection outputs, multi-task heads) share a group.
+1. ``candidates.py``  the ends of the model and how each ends; ``networks.py`` where one
+                      separately trained network hands its output to another;
+2. ``features.py``    the facts about each candidate, computed once;
+3. ``rules.py``       the table of named rules (fact -> weight -> reason): a score is the sum
+                      of the weights of the reasons it lists;
+4. ``steps.py``       named adjustments between candidates, each returning its changes;
+5. ``groups.py``      sibling heads (detection outputs, multi-task heads) share a group;
+   ``signatures.py``  SignatureDefs outrank everything; ``inputs.py`` ranks the inputs.
 """
 
 from __future__ import annotations

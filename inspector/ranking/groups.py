@@ -10,9 +10,10 @@ not a group).
 
 from __future__ import annotations
 
-from inspector.ranking import signals
+from inspector import tfops
+from inspector.ranking.candidates import COMPARED, LOSS_INPUT, METRIC_END, SINK, SUMMARIZED
 
-_GROUPABLE = frozenset({"sink", "summarized", "loss", "loss_input", "metric"})
+_GROUPABLE = frozenset({SINK, SUMMARIZED, COMPARED, LOSS_INPUT, METRIC_END})
 _SCORE_WINDOW = 0.15   # members score within this of the best groupable candidate
 _SHARE_WINDOW = 0.25   # … and depend on a comparable share of the weights
 _MAX_MEMBERS = 8
@@ -21,8 +22,8 @@ _MAX_MEMBERS = 8
 def assign_groups(a, drafts: list) -> dict[str, str]:
     """``{node name: group name}`` for the best cluster of sibling outputs (empty when none)."""
     index = a.index
-    eligible = [d for d in drafts if d.kind in _GROUPABLE and not signals.in_loop(index, d.i)
-                and index.ops[d.i] not in ("Exit", "RefExit") and not signals.is_scalar(index, d.i)]
+    eligible = [d for d in drafts if d.end in _GROUPABLE and not index.frames[d.i]
+                and index.ops[d.i] not in tfops.LOOP_EXITS and index.shapes[d.i] != []]
     if len(eligible) < 2:
         return {}
     eligible.sort(key=lambda d: -d.score)
@@ -71,13 +72,13 @@ def _is_ancestor(a, i: int, j: int, position: dict[int, int]) -> bool:
     limit = position[i]
     seen: set[int] = set()
     stack = [j]
-    data_in, cat = a.index.data_in, a.excl.category
+    data_in, role = a.index.data_in, a.role
     while stack:
         k = stack.pop()
         for m in data_in[k]:
             if m == i:
                 return True
-            if m not in seen and not cat[m] and position[m] > limit:
+            if m not in seen and role[m] == "model" and position[m] > limit:
                 seen.add(m)
                 stack.append(m)
     return False

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import re
 import weakref
 from collections import Counter
 from dataclasses import dataclass, field
@@ -107,12 +108,15 @@ class Roles:
     input_bits: list[int]              # bit k = inputs[k]
     feature_mask: int
     label_mask: int
+    weight_value: list[bool]           # the value of a weight (the weight, a read, a loop entry of it)
     from_data: list[bool]              # computed from an input or a random draw
     forward: list[bool]                # computed from an input, a weight or a random draw
     tainted: list[bool]                # computed from a label input
     frozen: bool
     losses: list[int] = field(default_factory=list)
     predictions: list[Prediction] = field(default_factory=list)
+    #: values later stages derive from the roles once and reuse (the ranking's networks, …)
+    derived: dict = field(default_factory=dict)
 
     # -- queries ------------------------------------------------------------------------------
 
@@ -203,23 +207,24 @@ def _compute(model, meta_graph) -> Roles:
     from_state = flow.computed_from(index, set(inputs) | set(variables), [r in TRAINING_ROLES for r in role])
     write_roles(index, model, role, from_state)
     forward = flow.computed_from(index, data_sources | set(variables), [bool(r) for r in role])
-    spread(index, role, forward, protected=set(inputs))
     _accumulated_values(index, role)
+    spread(index, role, forward, protected=set(inputs))
 
     frozen = not variables
     weights = _trainable_weights(index, records, role, frozen)
-    sizes = _weight_sizes(index, model, weights)
+    weight_value = weight_values(index, set(weights))
+    sizes = _weight_sizes(index, model, weights, weight_value)
     blocked = [bool(r) for r in role]
     weight_bits = flow.propagate_bits(index, {w: 1 << k for k, w in enumerate(weights)}, blocked)
     tensors = input_tensors(index, model, [i for i in inputs if not role[i]])
     input_bits = flow.propagate_bits(index, input_seeds(index, model, tensors), blocked)
-    infos = classify_inputs(index, model, role, tensors, set(weights), weight_bits, input_bits)
+    infos = classify_inputs(index, model, role, tensors, bool(weights), weight_value, weight_bits, input_bits)
     feature_mask = _mask(infos, FEATURE)
     label_mask = _mask(infos, LABEL)
     tainted = [bool(bits & label_mask) for bits in input_bits] if label_mask else [False] * len(index)
     from_data = flow.computed_from(index, data_sources, blocked)
     roles = Roles(index, records, role, training, infos, weights, sizes, weight_bits, input_bits,
-                  feature_mask, label_mask, from_data, forward, tainted, frozen)
+                  feature_mask, label_mask, weight_value, from_data, forward, tainted, frozen)
     if training:
         _find_losses(roles)
     _finish(roles)
@@ -265,7 +270,7 @@ def _trainable_weights(index: GraphIndex, records: MetaRecords, role: list[str],
             and flow.num_elements(index.shapes[i]) >= 2]
 
 
-def _weight_sizes(index: GraphIndex, model, weights: list[int]) -> list[int]:
+def _weight_sizes(index: GraphIndex, model, weights: list[int], value: list[bool]) -> list[int]:
     """Element counts; a copy of another weight (a DQN's target network) counts for nothing.
 
     Such a variable is trainable in name only: no optimizer learns it, an assign copies the
@@ -274,7 +279,6 @@ def _weight_sizes(index: GraphIndex, model, weights: list[int]) -> list[int]:
     """
     sizes = [flow.num_elements(index.shapes[w]) for w in weights]
     chosen = set(weights)
-    value = weight_values(index, chosen)
     copies = set()
     for i, op in enumerate(index.ops):
         if op not in tfops.ASSIGNS:
@@ -292,7 +296,8 @@ def _find_losses(roles: Roles) -> None:
     """Losses per optimizer, their predictions and the loss region (see :mod:`.losses`)."""
     index, role, training = roles.index, roles.role, roles.training
     live = [not r for r in role]
-    found = loss_of_each(index, live, roles.forward, [opt.backward for opt in training.optimizers])
+    found = loss_of_each(index, live, roles.forward, [opt.backward for opt in training.optimizers],
+                         [opt.differentiated for opt in training.optimizers])
     for optimizer, loss in zip(training.optimizers, found, strict=True):
         optimizer.loss = loss
     losses = sorted({loss for loss in found if loss is not None})
@@ -300,12 +305,12 @@ def _find_losses(roles: Roles) -> None:
     _absorb_into_gradient(index, role, roles.inputs)
     live = [not r or i in losses for i, r in enumerate(role)]
     only = loss_only(index, live, set(losses))
-    weight_value = weight_values(index, set(roles.weights))
+    weight_value = roles.weight_value
     region: set[int] = set()
     predictions: list[Prediction] = []
     for loss in losses:
-        predictions += predictions_of(index, loss, live, only, roles.weight_bits, roles.from_data,
-                                      weight_value, region)
+        predictions += predictions_of(index, loss, live, only, roles.weight_bits, roles.input_bits,
+                                      roles.from_data, weight_value, region)
     behind = flow.ancestors(index, [p.node for p in predictions], within=live) | {p.node for p in predictions}
     region |= {i for i in range(len(index)) if only[i] and i not in behind and not _is_input(roles, i)}
     _assign(role, region, LOSS)
@@ -335,6 +340,7 @@ def _finish(roles: Roles) -> None:
     for i in range(len(index)):
         if not role[i] and roles.tainted[i] and i not in inputs:
             role[i] = METRIC
+    _metric_internals(roles, inputs)
     for info in roles.inputs:
         role[info.index] = role[info.index] or _input_role(roles, info)
     switch_mask = _mask(roles.inputs, SWITCH_INPUT)
@@ -345,6 +351,63 @@ def _finish(roles: Roles) -> None:
     for i in range(len(index)):
         if not role[i]:
             role[i] = MODEL
+
+
+def _metric_internals(roles: Roles, inputs: set[int]) -> None:
+    """What a metric computes from the prediction before comparing it with the labels (a
+    streaming AUC reshapes, tiles and thresholds the scores; an accuracy takes their argmax;
+    assertions check their range) is the metric's.
+
+    Values only metrics and bookkeeping read form a region after the model; where the model
+    enters it, the prediction continues through the model's own final ops — a final activation,
+    cosmetic reshapes (``Reshape(Softmax(...))``, slim's ``Predictions``) — up to the first
+    decision or other op the metric applies. That chain stays the model's; the rest of the
+    region is the metric's. A layer (an op reading a weight) is never a metric's, nor a decision
+    whose name the author chose (``tf.argmax(logits, name="prediction")``, fetched even when
+    only the accuracy reads it).
+    """
+    index, role = roles.index, roles.role
+    weight_value = roles.weight_value
+    only = [False] * len(index)
+    for i in reversed(index.order):
+        if role[i] or i in inputs or any(weight_value[j] for j in index.data_in[i]) \
+                or (index.ops[i] in tfops.DECISIONS and author_named(index, i)):
+            continue
+        readers = [j for j in index.data_out[i] + index.ctrl_out[i] if index.ops[j] not in tfops.SHAPE_ONLY]
+        only[i] = bool(readers) and all(role[j] in (METRIC, BOOKKEEPING) or (not role[j] and only[j])
+                                        for j in readers)
+    kept: set[int] = set()
+    for i in range(len(index)):
+        if only[i] and index.ops[i] not in tfops.DECISIONS and \
+                any(not only[j] and (not role[j] or j in inputs) for j in index.data_in[i]):
+            kept |= _prediction_chain(index, i, only)
+    for i in range(len(index)):
+        if only[i] and i not in kept:
+            role[i] = METRIC
+
+
+def _prediction_chain(index: GraphIndex, entry: int, only: list[bool]) -> set[int]:
+    """From where the model enters the metrics, along its single reader through final
+    activations and cosmetic ops (not decisions)."""
+    chain = {entry}
+    current = entry
+    while True:
+        readers = [j for j in index.data_out[current] if index.ops[j] not in tfops.SHAPE_ONLY]
+        if len(readers) != 1 or not only[readers[0]] or readers[0] in chain:
+            return chain
+        op = index.ops[readers[0]]
+        if op in tfops.DECISIONS or (op not in tfops.COSMETIC and op not in tfops.FINAL_ACTIVATIONS):
+            return chain
+        current = readers[0]
+        chain.add(current)
+
+
+def author_named(index: GraphIndex, i: int) -> bool:
+    """The author chose this node's name (``tf.argmax(x, 1, name="prediction")``): TensorFlow
+    names an op it creates after its type (``ArgMax``, ``scope/ArgMax_1``). This is about whether
+    a name was chosen, never about what it says."""
+    last = index.names[i].rsplit("/", 1)[-1]
+    return re.sub(r"_\d+$", "", last) != index.ops[i]
 
 
 def _input_role(roles: Roles, info: InputInfo) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from inspector import tfops
-from inspector.graph.index import BACK_EDGE_OPS, GraphIndex
+from inspector.graph.index import GraphIndex
 
 #: Passes over a graph with while loops: one per loop-carried dependency chain is enough in
 #: practice; more is never needed for the values the roles and the ranking propagate.
@@ -19,7 +19,7 @@ MAX_LOOP_PASSES = 8
 
 
 def has_loops(index: GraphIndex) -> bool:
-    return any(op in BACK_EDGE_OPS for op in index.ops)
+    return index.has_loops
 
 
 def ancestors(index: GraphIndex, starts: Iterable[int], *, within: list[bool] | None = None,
@@ -62,15 +62,22 @@ def computed_from(index: GraphIndex, sources: set[int], blocked: list[bool]) -> 
     Shape-only ops end the flow (their result does not depend on the values they read).
     """
     result = [False] * len(index)
-    data_in, ops = index.data_in, index.ops
+    data_out, ops = index.data_out, index.ops
+    shape_only = tfops.SHAPE_ONLY
+    for i in sources:
+        if not blocked[i]:
+            result[i] = True
+    # push along the edges of reached nodes only, in topological order (one pass reaches
+    # everything downstream but what a loop's back edge feeds, which further passes pick up)
     for _ in range(MAX_LOOP_PASSES if has_loops(index) else 1):
         changed = False
         for i in index.order:
-            if blocked[i] or result[i]:
+            if not result[i]:
                 continue
-            if i in sources or (ops[i] not in tfops.SHAPE_ONLY and any(result[j] for j in data_in[i])):
-                result[i] = True
-                changed = True
+            for j in data_out[i]:
+                if not result[j] and not blocked[j] and ops[j] not in shape_only:
+                    result[j] = True
+                    changed = True
         if not changed:
             break
     return result

@@ -106,9 +106,10 @@ def weight_values(index: GraphIndex, weights: set[int]) -> list[bool]:
 
 
 def classify_inputs(index: GraphIndex, model, role: list[str], tensors: list[tuple[int, int | None]],
-                    weights: set[int], weight_bits: list[int], input_bits: list[int]) -> list[InputInfo]:
-    """Classify every input tensor (see the module docstring); ``role`` is "" for live nodes."""
-    value = weight_values(index, weights)
+                    has_weights: bool, value: list[bool], weight_bits: list[int],
+                    input_bits: list[int]) -> list[InputInfo]:
+    """Classify every input tensor (see the module docstring); ``role`` is "" for live nodes and
+    ``value`` marks the weights' values (:func:`weight_values`)."""
     reach_layer = 0   # inputs that reach an op consuming a weight directly
     meets_weights = 0  # inputs that end up combined with weighted values anywhere
     first_layer: dict[int, int] = {}  # input bit -> position of the first layer it reaches
@@ -127,7 +128,6 @@ def classify_inputs(index: GraphIndex, model, role: list[str], tensors: list[tup
                         new ^= low
         if weight_bits[i]:
             meets_weights |= input_bits[i]
-    has_weights = bool(weights)
     earliest = min(first_layer.values(), default=0)
     uniform = _uniform_derived(index)
     infos = []
@@ -209,6 +209,14 @@ _SWITCH_WORDS = re.compile(
     r"dropout\w*|mode|drop_?rate)$", re.IGNORECASE)
 _KEEP_WORDS = re.compile(r"keep", re.IGNORECASE)
 _RATE_WORDS = re.compile(r"(drop|rate)", re.IGNORECASE)
+
+
+_LABEL_WORDS = re.compile(r"(^|[/_])(labels?|targets?|y_?true|y_|gt|ground_?truth)\d*$", re.IGNORECASE)
+
+
+def label_name_hint(name: str) -> bool:
+    """Weak evidence that an input holds labels; only mentioned in the reasons, never decides."""
+    return bool(_LABEL_WORDS.search(name))
 
 
 def switch_name_hint(name: str) -> bool:

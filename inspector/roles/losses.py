@@ -11,9 +11,10 @@ fewer (never to the loss's own arithmetic); a metric to fewer still.
 **The prediction is where the loss meets its target.** Walking back from the loss through loss
 arithmetic (reductions, differences, element-wise math, cross-entropy kernels), each operand is
 either more loss arithmetic or the model's value: an operand compared with a target (a value
-computed from inputs and no weight: the labels, or the input an autoencoder reconstructs), an
-op that is not loss arithmetic, one that reads a weight directly (a layer, e.g. a bias add), or a
-value something other than the loss consumes. What the loss applies to the prediction first
+computed from inputs and no weight: the labels, or the input an autoencoder reconstructs) or with
+its twin tower (the same weights applied to another input), an op that is not loss arithmetic,
+one that reads a weight directly (a layer, e.g. a bias add), or a value something other than the
+loss consumes. What the loss applies to the prediction first
 (``log(y)`` in ``-sum(y_ * log(y))``, a reshape of the logits) is stepped over: it belongs to the
 loss. A term computed from weights alone is a regularizer, part of the loss.
 """
@@ -37,29 +38,34 @@ class Prediction:
     target: int | None
 
 
-def loss_of_each(index: GraphIndex, live: list[bool], forward: list[bool],
-                 backward_sets: list[set[int]]) -> list[int | None]:
-    """Per optimizer (its backward pass), the end of the forward pass all its reads lead to.
+def loss_of_each(index: GraphIndex, live: list[bool], forward: list[bool], backward_sets: list[set[int]],
+                 differentiated: list[int | None]) -> list[int | None]:
+    """Per optimizer (its backward pass), the end of the forward pass all its reads lead to — or,
+    when its seed is shaped after a value (``Fill(Shape(loss), 1)``), that value.
 
     Ties go to an end no other optimizer took (a GAN's generator loss and its discriminator's
-    loss both lie beyond everything the generator's backward pass reads), then to an end the
-    backward pass does not read (values a gradient function computes for itself from forward
+    loss both lie beyond everything the generator's backward pass reads), then to a scalar (what
+    an optimizer minimizes; a prediction has a batch dimension), then to an end the backward pass
+    does not read (values a gradient function computes for itself from forward
     values, the ``-x / y**2`` of a division's gradient, reach the same reads as the loss they
     differentiate), then to the end computed from the fewest values (the most specific).
     """
     ends = _forward_ends(index, live, forward)
     if not ends:
-        return [None] * len(backward_sets)
+        return [d if d is not None and live[d] else None for d in differentiated]
     reach = _ends_reached(index, live, ends)
     own = {e: 1 << k for k, e in enumerate(ends)}
+    reduced: dict[int, bool] = {}
     size = _counts(reach, len(ends), range(len(index)))
-    claimed: set[int] = set()
-    losses: list[int | None] = [None] * len(backward_sets)
+    losses: list[int | None] = [d if d is not None and live[d] else None for d in differentiated]
+    claimed: set[int] = {loss for loss in losses if loss is not None}
     # optimizers whose best end is clear first: each optimizer minimizes a loss of its own
     every_backward = set().union(*backward_sets)
     read_back = [any(j in every_backward for j in index.data_out[e]) for e in ends]
     keyed = []
     for n, backward in enumerate(backward_sets):
+        if losses[n] is not None:
+            continue
         read = list(_backward_reads(index, live, backward, set(ends)))
         counts = _counts(reach, len(ends), read, own=[own.get(j, 0) for j in read])
         top = max(counts, default=0)
@@ -69,7 +75,7 @@ def loss_of_each(index: GraphIndex, live: list[bool], forward: list[bool],
         if not tied:
             continue
         free = [k for k in tied if ends[k] not in claimed] or tied
-        best = min(free, key=lambda k: (read_back[k], size[k], index.shapes[ends[k]] != []))
+        best = min(free, key=lambda k: (not _scalar_like(index, ends[k], reduced), read_back[k], size[k]))
         losses[n] = ends[best]
         claimed.add(ends[best])
     return losses
@@ -93,6 +99,28 @@ def _backward_reads(index: GraphIndex, live: list[bool], backward: set[int], end
             else:
                 read.add(k)
     return read
+
+
+def _scalar_like(index: GraphIndex, i: int, reduced: dict[int, bool]) -> bool:
+    """A scalar or a tensor of one element; where the graph records no shape, a value computed
+    from reductions (``sqrt(mean(...))``) rather than from a batch of values."""
+    shape = index.shapes[i]
+    return _reduced(index, i, reduced) if shape is None else all(d == 1 for d in shape)
+
+
+def _reduced(index: GraphIndex, i: int, memo: dict[int, bool], depth: int = 8) -> bool:
+    """A reduction, or a value computed from reductions and constants only within a few ops
+    (what follows a loss's reduction is short arithmetic: a sqrt, a scale, a sum of terms)."""
+    if i in memo:
+        return memo[i]
+    op = index.ops[i]
+    if op in tfops.REDUCTIONS or op in tfops.CONSTANTS or op in tfops.SHAPE_ONLY or depth == 0:
+        memo[i] = op in tfops.REDUCTIONS
+        return memo[i]
+    memo[i] = False  # a loop's back edge leads here again: not a reduction
+    ins = [j for j in index.data_in[i] if index.ops[j] not in tfops.CONSTANTS | tfops.SHAPE_ONLY]
+    memo[i] = bool(ins) and all(_reduced(index, j, memo, depth - 1) for j in ins)
+    return memo[i]
 
 
 def _counts(reach: list[int], n: int, nodes, own: list[int] | None = None) -> list[int]:
@@ -155,8 +183,8 @@ def loss_only(index: GraphIndex, live: list[bool], losses: set[int]) -> list[boo
 
 
 def predictions_of(index: GraphIndex, loss: int, live: list[bool], only: list[bool],
-                   weight_bits: list[int], from_data: list[bool], weight_value: list[bool],
-                   region: set[int]) -> list[Prediction]:
+                   weight_bits: list[int], input_bits: list[int], from_data: list[bool],
+                   weight_value: list[bool], region: set[int]) -> list[Prediction]:
     """Walk back from ``loss`` (see the module docstring); the loss arithmetic met is added to
     ``region``, the model values it compares are returned."""
     found: dict[int, Prediction] = {}
@@ -166,6 +194,7 @@ def predictions_of(index: GraphIndex, loss: int, live: list[bool], only: list[bo
         n = queue.pop()
         operands = [j for j in index.data_in[n] if live[j] and j not in region]
         targets = [j for j in operands if from_data[j] and not weight_bits[j]]
+        towers = _towers(operands, weight_bits, input_bits)
         for j in operands:
             if not weight_bits[j]:
                 if not from_data[j] and only[j]:
@@ -177,7 +206,8 @@ def predictions_of(index: GraphIndex, loss: int, live: list[bool], only: list[bo
                     queue.append(j)
                 continue
             reads_weight = any(weight_value[k] for k in index.data_in[j])
-            if targets or index.ops[j] not in tfops.LOSS_ARITHMETIC or not only[j] or reads_weight:
+            if targets or j in towers or index.ops[j] not in tfops.LOSS_ARITHMETIC or not only[j] \
+                    or reads_weight:
                 node = _step_back(index, j, n, only, weight_bits, region)
                 if node not in found or found[node].target is None:
                     found[node] = Prediction(node, loss, targets[0] if targets else None)
@@ -185,6 +215,20 @@ def predictions_of(index: GraphIndex, loss: int, live: list[bool], only: list[bo
                 region.add(j)
                 queue.append(j)
     return [p for node, p in found.items() if node not in region]
+
+
+def _towers(operands: list[int], weight_bits: list[int], input_bits: list[int]) -> set[int]:
+    """Operands computed from exactly the same weights but from disjoint inputs: one network
+    applied to two inputs (siamese/triplet towers). A metric-learning loss compares them with each
+    other; walking on into one would take the tower's own last op (the Mul of an l2_normalize)
+    for loss arithmetic."""
+    found = set()
+    for a in operands:
+        for b in operands:
+            if a < b and weight_bits[a] and weight_bits[a] == weight_bits[b] and input_bits[a] \
+                    and input_bits[b] and not input_bits[a] & input_bits[b]:
+                found |= {a, b}
+    return found
 
 
 #: What a loss applies to a prediction before comparing it: the element-wise loss math (``log``

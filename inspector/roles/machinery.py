@@ -34,11 +34,11 @@ SUMMARY, SAVER, INITIALIZER, PIPELINE, SWITCH, BOOKKEEPING = (
 SPREAD_DOWN = frozenset({GRADIENT, OPTIMIZER, SAVER, SUMMARY, METRIC, BOOKKEEPING, INITIALIZER})
 #: Roles that may take in a value of the forward pass when they are its only consumers: a
 #: moving-average update alone reads the batch statistics; a saver or an initializer alone
-#: reads what it saves or sets. Summaries, metrics, counters and assertions reading a forward
-#: value do not make it theirs: a histogram of the prediction, a streaming AUC over it or an
-#: assertion that it lies in [0, 1] must not hide it; the loss a Keras Mean metric accumulates
-#: is still the loss; the backward pass reads forward values too.
-ABSORB_FORWARD = frozenset({OPTIMIZER, INITIALIZER, SAVER, PIPELINE})
+#: reads what it saves or sets; an assertion alone reads the range check it asserts. Summaries
+#: and metrics reading a forward value do not make it theirs (a histogram or a streaming AUC of
+#: the prediction must not hide it; the metric's own arithmetic is found with the labels), nor
+#: does the backward pass (it reads forward values, the loss among them).
+ABSORB_FORWARD = frozenset({OPTIMIZER, INITIALIZER, SAVER, PIPELINE, BOOKKEEPING})
 
 
 def type_roles(index: GraphIndex, records: MetaRecords) -> list[str]:
@@ -131,7 +131,9 @@ def spread(index: GraphIndex, role: list[str], forward: list[bool], protected: s
     for i in reversed(index.order):
         if role[i] or i in protected:
             continue
-        consumers = index.data_out[i] + index.ctrl_out[i]
+        # a forward value is judged by who reads it; waiting on it (a control edge from a grouping
+        # NoOp, Keras' group_deps) says nothing about what it is
+        consumers = index.data_out[i] if forward[i] else index.data_out[i] + index.ctrl_out[i]
         if not consumers:
             continue
         kinds = [role[j] for j in consumers]

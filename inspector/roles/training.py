@@ -44,6 +44,7 @@ class Optimizer:
     seeds: list[int]
     trained: set[int] = field(default_factory=set)   # variables its updates write (weights or slots)
     backward: set[int] = field(default_factory=set)  # its backward pass
+    differentiated: int | None = None  # the value its seed takes the shape of (Fill(Shape(loss), 1))
     loss: int | None = None
 
 
@@ -104,7 +105,7 @@ def _updates(index: GraphIndex, model) -> set[int]:
         return updates
     from_gradient = flow.computed_from(index, kernels, blocked=[False] * len(index))
     for i, op in enumerate(ops):
-        if op in tfops.STATE_WRITES and i not in updates:
+        if op in tfops.STATE_WRITES and i not in updates and any(from_gradient[j] for j in index.data_in[i]):
             values = [index.pos.get(ref.node) for ref in model.data_inputs(index.names[i])[1:]]
             if any(j is not None and from_gradient[j] for j in values):
                 updates.add(i)
@@ -268,11 +269,28 @@ def _group(index: GraphIndex, model, updates: set[int], seeds: list[int],
     optimizers = []
     for bits, members in groups.items():
         own_seeds = [s for k, s in enumerate(seeds) if bits >> k & 1]
-        name = _common_scope([index.names[u] for u in members]) or index.names[members[0]]
+        name = _optimizer_name([index.names[u] for u in members])
         trained = {v for u in members if (v := _written_variable(index, model, u)) is not None}
         own_backward = {b for b in backward if seed_bits[b] & bits} if bits else set(backward)
-        optimizers.append(Optimizer(name, members, own_seeds, trained, own_backward))
+        shaped = {d for s in own_seeds if (d := _differentiated(index, model, s)) is not None}
+        optimizers.append(Optimizer(name, members, own_seeds, trained, own_backward,
+                                    shaped.pop() if len(shaped) == 1 else None))
     return optimizers
+
+
+def _differentiated(index: GraphIndex, model, seed: int) -> int | None:
+    """The value a seed is shaped after: ``Fill(Shape(y), 1)`` or ``OnesLike(y)`` names the ``y``
+    tf.gradients differentiates (TensorFlow writes a constant shape instead when y's is static)."""
+    refs = model.data_inputs(index.names[seed])
+    if not refs or refs[0].node not in index.pos:
+        return None
+    first = index.pos[refs[0].node]
+    if index.ops[seed] == "OnesLike":
+        return first
+    if index.ops[first] in ("Shape", "ShapeN"):
+        inner = model.data_inputs(refs[0].node)
+        return index.pos.get(inner[0].node) if inner else None
+    return None
 
 
 def _written_variable(index: GraphIndex, model, update: int) -> int | None:
@@ -289,6 +307,16 @@ def _written_variable(index: GraphIndex, model, update: int) -> int | None:
         if op not in tfops.VARIABLE_FORWARDERS:
             return None
     return None
+
+
+def _optimizer_name(names: list[str]) -> str:
+    """How an optimizer is shown: TensorFlow names each update ``<optimizer>/update_<variable>/…``;
+    otherwise the scope its updates share, else the first update's name."""
+    if all("/update_" in name for name in names):
+        prefixes = {name.split("/update_", 1)[0] for name in names}
+        if len(prefixes) == 1:
+            return prefixes.pop()
+    return _common_scope(names) or names[0]
 
 
 def _common_scope(names: list[str]) -> str:

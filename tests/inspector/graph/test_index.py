@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from inspector.graph.index import GraphIndex
-from tests.inspector.ranking.graphs import Builder
+from tests.graph_builder import Builder
 
 
 def test_order_ignores_loop_back_edges_and_covers_every_node():

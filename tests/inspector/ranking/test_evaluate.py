@@ -9,7 +9,7 @@ import pytest
 from inspector.ranking import evaluate
 from inspector.ranking.candidate import Candidate
 from tests.corpus import CORPUS
-from tests.inspector.ranking.graphs import classifier
+from tests.graph_builder import classifier
 
 
 def _c(name: str, group: str | None = None) -> Candidate:

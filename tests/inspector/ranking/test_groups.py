@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from inspector.ranking import rank_outputs
-from tests.inspector.ranking.graphs import Builder, classifier
+from tests.graph_builder import Builder, classifier
 
 
 def _two_heads(second_head_input: str | None = None) -> Builder:

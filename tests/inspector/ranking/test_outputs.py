@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from inspector.ranking import rank_outputs
 from inspector.ranking.candidate import Candidate
-from tests.inspector.ranking.graphs import FLOAT, INT64, Builder, classifier, names
+from tests.graph_builder import FLOAT, INT64, Builder, classifier, names
 
 
 def test_softmax_sink_first_and_its_logits_listed_next():
@@ -15,14 +15,17 @@ def test_softmax_sink_first_and_its_logits_listed_next():
     assert "final activation: Softmax over 'logits/BiasAdd'" in top.reasons
     assert "reached from feature input 'images'" in top.reasons
     assert "depends on 100% of the model's trainable weights" in top.reasons
-    assert "not on the loss or optimizer path" in top.reasons
+    assert "nothing consumes it: a sink of the model" in top.reasons
+    # the score is the visible sum of what the listed reasons contribute
+    assert len(top.rules) == len(top.reasons) and abs(sum(w for _, w in top.rules) - top.score) < 1e-9
 
 
 def test_prediction_that_only_feeds_the_loss_is_found():
     # summarize_graph would list only the optimizer's NoOp here: the logits are not a sink.
     ranked = rank_outputs(classifier(with_softmax_sink=False).model())
     assert ranked[0].name == "logits/BiasAdd"
-    assert "the loss consumes it together with the labels" in ranked[0].reasons
+    assert "the training loss 'loss/Mean' compares it with 'labels'" in ranked[0].reasons
+    assert ranked[0].context == {"role": "model", "read_by": {"loss": 1}}
 
 
 def test_nothing_downstream_of_a_label_is_a_candidate():
@@ -128,9 +131,12 @@ def test_frozen_graph_weights_are_float_constants():
 
 
 def test_to_json_has_the_documented_keys():
-    cand = Candidate("a", 0.5, "Softmax", "float32", [-1, 3], ["why"], None)
+    cand = Candidate("a", 0.5, "Softmax", "float32", [-1, 3], ["why"], None, [("end_sink", 0.5)],
+                     {"role": "model", "read_by": {}})
     assert cand.to_json() == {"name": "a", "score": 0.5, "op": "Softmax", "dtype": "float32",
-                              "shape": [-1, 3], "reasons": ["why"], "group": None}
+                              "shape": [-1, 3], "reasons": ["why"], "group": None,
+                              "rules": [{"rule": "end_sink", "weight": 0.5}],
+                              "context": {"role": "model", "read_by": {}}}
 
 
 def test_while_loop_state_ranks_below_the_head():
@@ -200,19 +206,23 @@ def test_frozen_graph_keeps_the_sink_it_was_frozen_with():
 
 
 def test_gan_generator_output_is_found_where_it_enters_the_discriminator():
-    # Two optimizers over disjoint weights; the generator's output feeds the discriminator's
-    # first layer and is no sink; the losses compare with constants only.
+    # Two optimizers over disjoint weights, each with its own loss; the generator's output feeds
+    # the discriminator's first layer and is no sink; the losses compare with constants only.
     b = Builder()
     z = b.placeholder("z")
     fake = b.node("G/Tanh", "Tanh", b.dense("G/out", b.node("G/h/Relu", "Relu", b.dense("G/h", z))))
     d_logit = b.dense("D/logit", b.node("D/h/Relu", "Relu", b.dense("D/h", fake)))
     ones = b.node("ones", "OnesLike", d_logit)
-    loss = b.node("g_loss", "Mean", b.node("diff", "SquaredDifference", d_logit, ones),
-                  b.node("axes", "Const", shape=[1]))
-    seed = b.node("gradients/Fill", "Fill", b.node("gradients/Shape", "Shape", loss))
-    for net, scopes in (("G_opt", ("G/h", "G/out")), ("D_opt", ("D/h", "D/logit"))):
-        for var in (f"{scope}/{kind}" for scope in scopes for kind in ("kernel", "bias")):
-            grad = b.node(f"gradients/{var}_grad", "MatMul", seed, f"{var}/read")
+    axes = b.node("axes", "Const", shape=[1])
+    d_loss = b.node("d_loss", "Mean", b.node("d_diff", "SquaredDifference", d_logit, ones), axes)
+    g_loss = b.node("g_loss", "Neg", b.node("g_mean", "Mean", d_logit, axes))
+    for net, scopes, loss, scope in (("G_opt", ("G/h", "G/out"), g_loss, "gradients"),
+                                     ("D_opt", ("D/h", "D/logit"), d_loss, "gradients_1")):
+        one = b.node(f"{scope}/one", "Const", shape=[])
+        b.graph.node[-1].attr["value"].tensor.float_val.append(1.0)
+        seed = b.node(f"{scope}/Fill", "Fill", b.node(f"{scope}/Shape", "Shape", loss), one)
+        for var in (f"{s}/{kind}" for s in scopes for kind in ("kernel", "bias")):
+            grad = b.node(f"{scope}/{var}_grad", "MatMul", seed, f"{var}/read")
             b.node(f"{net}/update_{var}/ApplyGradientDescent", "ApplyGradientDescent",
                    var, b.node(f"{net}/update_{var}/lr", "Const", shape=[]), grad)
     ranked = rank_outputs(b.model())

@@ -1,15 +1,26 @@
-"""Input ranking: feature inputs first, then labels, switches and assignment feeds."""
+"""What each input is for: features, labels, training switches (with their inference values), feeds."""
 
 from __future__ import annotations
 
 from inspector.ranking import rank_inputs
-from inspector.ranking.analysis import FEATURE, LABEL, SWITCH, analyze
-from tests.inspector.ranking.graphs import BOOL, Builder, classifier, names
+from inspector.roles import roles_of
+from inspector.roles.inputs import (
+    DROPOUT_RATE,
+    FEATURE,
+    KEEP_PROB,
+    LABEL,
+    LEARNING_RATE,
+    SWITCH,
+    TRAINING_FLAG,
+    label_name_hint,
+    switch_name_hint,
+)
+from tests.graph_builder import BOOL, Builder, classifier, names
 
 
 def _kinds(builder: Builder) -> dict[str, str]:
-    a = analyze(builder.model())
-    return {a.index.names[info.index]: info.kind for info in a.inputs}
+    r = roles_of(builder.model())
+    return {r.index.names[info.index]: info.kind for info in r.inputs}
 
 
 def test_feature_label_and_switches():
@@ -83,7 +94,7 @@ def test_features_and_labels_from_one_iterator_are_told_apart():
     logits = b.dense("logits", b.node("hidden/Relu", "Relu", b.dense("hidden", it + ":0")))
     b.softmax_loss(logits, it + ":1")
     b.node("probs", "Softmax", logits)
-    kinds = {info.name: info.kind for info in analyze(b.model()).inputs}
+    kinds = {info.name: info.kind for info in roles_of(b.model()).inputs}
     assert kinds == {"IteratorGetNext:0": FEATURE, "IteratorGetNext:1": LABEL}
     from inspector.ranking import rank_outputs
 
@@ -99,3 +110,42 @@ def test_unshaped_float_joining_after_the_first_layer_is_a_switch():
     dropped = b.node("dropout/mul", "Mul", "hidden/Relu", "keep")
     b.node("head2/Sigmoid", "Sigmoid", b.dense("head2", dropped))
     assert _kinds(b)["keep"] == SWITCH
+
+
+def test_switch_and_label_name_hints():
+    assert switch_name_hint("keep_prob") and switch_name_hint("model/is_training")
+    assert not switch_name_hint("images")
+    assert label_name_hint("labels") and label_name_hint("inputs/y_")
+    assert not label_name_hint("inputs/x")
+
+
+def _dropout(b: Builder, rate_input: str, tf2: bool) -> None:
+    """tf.nn.dropout as TF1 writes it (keep_prob + uniform, floor) or TF2 (uniform >= rate)."""
+    shape = b.node("dropout/Shape", "Shape", "hidden/Relu")
+    uniform = b.node("dropout/random_uniform", "RandomUniform", shape)
+    if tf2:
+        mask = b.node("dropout/GreaterEqual", "GreaterEqual", uniform, rate_input)
+        kept = b.node("dropout/SelectV2", "SelectV2", mask, "hidden/Relu", "hidden/Relu")
+    else:
+        mask = b.node("dropout/Floor", "Floor", b.node("dropout/add", "AddV2", rate_input, uniform))
+        kept = b.node("dropout/mul", "Mul", b.node("dropout/div", "RealDiv", "hidden/Relu", rate_input), mask)
+    b.node("head/Sigmoid", "Sigmoid", b.dense("head", kept))
+
+
+def test_switch_kinds_come_from_how_the_graph_uses_them():
+    b = classifier()
+    _dropout(b, b.node("p", "Placeholder", shape=[]), tf2=False)
+    flag = b.node("flag", "PlaceholderWithDefault", b.node("false", "Const", dtype=BOOL, shape=[]),
+                  dtype=BOOL, shape=[])
+    b.node("cond/Switch", "Switch", "hidden/Relu", flag)
+    lr = b.node("lr", "Placeholder", shape=[])
+    b.node("GradientDescent/update_x", "ApplyGradientDescent", "hidden/kernel", lr, "gradients/grad_0")
+    switches = roles_of(b.model()).switches
+    assert (switches["p"].kind, switches["p"].inference_value) == (KEEP_PROB, 1.0)
+    assert (switches["flag"].kind, switches["flag"].inference_value) == (TRAINING_FLAG, False)
+    assert (switches["lr"].kind, switches["lr"].inference_value) == (LEARNING_RATE, None)
+
+    c = classifier()
+    _dropout(c, c.node("q", "Placeholder", shape=[]), tf2=True)
+    switch = roles_of(c.model()).switches["q"]
+    assert (switch.kind, switch.inference_value) == (DROPOUT_RATE, 0.0)

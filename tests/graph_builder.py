@@ -58,7 +58,9 @@ class Builder:
     def train(self, loss: str, variables: list[str], scope: str = "gradients") -> str:
         """Gradients of ``loss`` and one GradientDescent update per variable, grouped in a NoOp."""
         shape = self.node(f"{scope}/Shape", "Shape", loss)
-        seed = self.node(f"{scope}/Fill", "Fill", shape, self.node(f"{scope}/one", "Const", shape=[]))
+        one = self.node(f"{scope}/one", "Const", shape=[])
+        self.graph.node[-1].attr["value"].tensor.float_val.append(1.0)  # tf.gradients' seed: ones
+        seed = self.node(f"{scope}/Fill", "Fill", shape, one)
         lr = self.node("GradientDescent/learning_rate", "Const", shape=[])
         updates = []
         for k, var in enumerate(variables):

@@ -1,0 +1,149 @@
+"""The evidence about one candidate, computed once: a features record the rules read.
+
+Every field is a fact about the graph around the candidate — how it ends, what it is computed
+from, what kind of value it is — never a judgement. :mod:`inspector.ranking.rules` turns the
+facts into a score and the reasons the user reads.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from inspector import tfops
+from inspector.graph.index import GraphIndex
+from inspector.ranking import networks
+from inspector.ranking.candidates import Draft
+from inspector.roles import Roles, flow
+
+
+@dataclass(frozen=True)
+class Features:
+    end: str                          # how the candidate ends (candidates.SINK, COMPARED, …)
+    why_end: str                      # the words for a boundary / promoted / alternative end
+    loss: str | None                  # the loss that compares it or is computed from it
+    target: str | None                # what that loss compares it with
+    twin: str | None                  # the other tower a metric-learning loss compares it with
+    activation: str | None            # the reason text of a final activation at or behind it
+    feature_inputs: tuple[str, ...]   # the feature inputs it is computed from
+    from_noise: bool                  # computed from random draws in a graph without feature inputs
+    share: float                      # share of the (own network's) trainable weights behind it
+    network: str | None               # the optimizer whose network alone computes it, if separate
+    name_hint: bool                   # the author named it like an output (weak)
+    in_loop: bool                     # inside a while-loop frame
+    loop_exit: bool                   # a while loop's final state
+    scalar_statistic: str | None      # the op of a reduction to a scalar
+    scalar: bool                      # a scalar
+    handle: str | None                # "resource" / "variant": a handle, not a value
+    one_example: bool                 # keeps x[0] of a batch in a graph that still has variables
+    untrained: bool                   # its loss reaches it only through a StopGradient
+
+
+_OUTPUT_WORDS = re.compile(
+    r"(^|[/_])(outputs?|logits?|predictions?|preds?|probabilities|probs?|proba|scores?|"
+    r"detections?|boxes|classes|y_?hat|inference)([/_:\d]|$)", re.IGNORECASE)
+
+
+def name_hint(name: str) -> bool:
+    """Weak evidence only: authors often call the output 'output', 'logits', 'probs'…; it breaks
+    near-ties between structurally equal candidates and never decides alone."""
+    last = name.rsplit("/", 2)
+    return bool(_OUTPUT_WORDS.search("/".join(last[-2:])))
+
+
+def features_of(r: Roles, d: Draft, one_example: set[int]) -> Features:
+    index, i = r.index, d.i
+    prediction = d.prediction
+    own = networks.own_network(r, i)
+    if own is not None:
+        name, mask = own
+        share = flow.share_of(r.weight_bits[i] & mask, r.weight_sizes, networks.mask_total(r, mask))
+    else:
+        name, share = None, r.share(i)
+    if not r.weight_total and r.feature_names(i):
+        share = 1.0  # a graph without weights: everything it computes counts in full
+    return Features(
+        end=d.end, why_end=d.why_end,
+        loss=index.names[prediction.loss] if prediction is not None else None,
+        target=index.names[prediction.target] if prediction is not None and prediction.target is not None
+        else None,
+        twin=_twin_of(r, d),
+        activation=activation_reason(index, i),
+        feature_inputs=tuple(r.feature_names(i)[:3]),
+        from_noise=not r.feature_names(i) and r.sources_are_random and r.forward[i],
+        share=share, network=name, name_hint=name_hint(index.names[i]),
+        in_loop=bool(index.frames[i]), loop_exit=index.ops[i] in tfops.LOOP_EXITS,
+        scalar_statistic=index.ops[i] if index.shapes[i] == [] and index.ops[i] in tfops.REDUCTIONS else None,
+        scalar=index.shapes[i] == [],
+        handle=index.dtypes[i] if index.dtypes[i] in ("resource", "variant") else None,
+        one_example=not r.frozen and keeps_one_example(index, i, one_example) is not None,
+        untrained=prediction is not None and _behind_stop_gradient(r, prediction))
+
+
+def activation_reason(index: GraphIndex, i: int) -> str | None:
+    """The final activation at ``i`` or right behind its cosmetic tail (Identity of Softmax)."""
+    current = i
+    for _ in range(4):
+        op = index.ops[current]
+        if op in tfops.FINAL_ACTIVATIONS:
+            ins = index.data_in[current]
+            over = f" over '{index.names[ins[0]]}'" if ins else ""
+            if current == i:
+                return f"final activation: {op}{over}"
+            return f"{index.ops[i]} of the final activation {op} '{index.names[current]}'"
+        if op not in tfops.COSMETIC or not index.data_in[current]:
+            return None
+        current = index.data_in[current][0]
+    return None
+
+
+def keeps_one_example(index: GraphIndex, i: int, one_example: set[int]) -> int | None:
+    """The x[0] slice at ``i`` or behind its cosmetic tail."""
+    for _ in range(4):
+        if i in one_example:
+            return i
+        if index.ops[i] not in tfops.COSMETIC or not index.data_in[i]:
+            return None
+        i = index.data_in[i][0]
+    return None
+
+
+def one_example_slices(index: GraphIndex, model) -> set[int]:
+    """StridedSlice nodes that index the first axis (``x[0]``): they keep one example of a batch."""
+    found = set()
+    for i, op in enumerate(index.ops):
+        if op != "StridedSlice":
+            continue
+        attr = model.node_def(index.names[i]).attr
+        if "shrink_axis_mask" in attr and attr["shrink_axis_mask"].i & 1:
+            found.add(i)
+    return found
+
+
+def _twin_of(r: Roles, d: Draft) -> str | None:
+    """Another prediction of the same loss with exactly the same weights and disjoint inputs:
+    a siamese/triplet tower's twin (a metric-learning loss compares towers with each other)."""
+    if d.prediction is None or d.prediction.target is not None:
+        return None
+    bits_i, inputs_i = r.weight_bits[d.i], r.input_bits[d.i]
+    for p in r.predictions:
+        if p.loss == d.prediction.loss and p.node != d.i and bits_i and r.weight_bits[p.node] == bits_i \
+                and inputs_i and r.input_bits[p.node] and not inputs_i & r.input_bits[p.node]:
+            return r.index.names[p.node]
+    return None
+
+
+def _behind_stop_gradient(r: Roles, prediction) -> bool:
+    """The loss reaches the value only through a StopGradient: a training target (a target
+    network's estimate, a teacher's output), not what the loss trains."""
+    index = r.index
+    seen, stack = {prediction.node}, [prediction.node]
+    while stack:
+        for j in index.data_out[stack.pop()]:
+            if j in seen or r.role[j] != "loss":
+                continue
+            if index.ops[j] in tfops.GRADIENT_BLOCKS:
+                return True
+            seen.add(j)
+            stack.append(j)
+    return False

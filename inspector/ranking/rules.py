@@ -1,0 +1,148 @@
+"""The ranking's rules as data: each a named fact about a candidate, a weight and the words for it.
+
+A candidate's score is the sum of the weights of the rules that hold for it, and its reasons are
+exactly those rules' texts, in table order: the score is the visible sum of the reasons listed
+(``--json`` gives each reason's rule and weight). A rule's weight may scale with a fraction (the
+share of the weights behind the candidate); the text then says the fraction.
+
+Every rule exists because a kind of graph needs it; ``make eval --without RULE`` measures what
+removing it costs, and tests/inspector/ranking/test_rules.py holds, for each rule, a graph that
+ranks wrongly without it. The weights order the evidence: how a candidate ends dominates (what
+nothing consumes was computed to be fetched), the share of the weights behind it next (a
+prediction depends on the whole model), then the finer signals. Structural evidence never
+reaches 1.0: a SignatureDef, when the graph has one, outranks it (see :mod:`.signatures`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from inspector.ranking.candidates import BOUNDARY, COMPARED, LOSS_INPUT, METRIC_END, OTHER, SINK, SUMMARIZED
+from inspector.ranking.features import Features
+
+#: The score of a candidate never leaves [FLOOR, CAP] (the maximum sum of the rules is CAP).
+CAP = 0.9
+FLOOR = 0.01
+
+
+@dataclass(frozen=True)
+class Rule:
+    """``applies(f)`` returns None when the rule does not hold, else the factor (usually 1.0)
+    its weight is multiplied by; ``reason(f)`` is the text the user reads."""
+
+    name: str
+    weight: float
+    why: str
+    applies: Callable[[Features], float | None]
+    reason: Callable[[Features], str]
+
+
+def _when(test: Callable[[Features], bool]) -> Callable[[Features], float | None]:
+    return lambda f: 1.0 if test(f) else None
+
+
+def _compared_reason(f: Features) -> str:
+    return f"the training loss '{f.loss}' compares it with '{f.target}'"
+
+
+def _loss_input_reason(f: Features) -> str:
+    if f.twin is not None:
+        return (f"the training loss '{f.loss}' compares it with the same weights applied to another "
+                f"input ('{f.twin}'): the output of a siamese/triplet tower")
+    if f.loss is None:
+        return "only a training loss reads it"
+    return (f"the training loss '{f.loss}' is computed from it against constants only (an adversarial "
+            "or auxiliary loss)")
+
+
+def _share_reason(f: Features) -> str:
+    if f.network is not None:
+        return (f"depends on {round(100 * f.share)}% of the trainable weights of the network trained "
+                f"by '{f.network}'")
+    return f"depends on {round(100 * f.share)}% of the model's trainable weights"
+
+
+RULES: tuple[Rule, ...] = (
+    # -- how the candidate ends (exactly one of these holds) ---------------------------------
+    Rule("end_sink", 0.35, "what nothing consumes was computed to be fetched",
+         _when(lambda f: f.end == SINK), lambda f: "nothing consumes it: a sink of the model"),
+    Rule("end_compared", 0.27, "the value a loss compares with the labels is a training graph's "
+         "prediction, though nothing else reads it",
+         _when(lambda f: f.end == COMPARED), _compared_reason),
+    Rule("end_boundary", 0.30, "a network whose output another network reads (a GAN's sampler) "
+         "ends there, not at a sink",
+         _when(lambda f: f.end == BOUNDARY), lambda f: f.why_end),
+    Rule("end_summarized", 0.27, "a value only summarized is watched, not consumed: often the "
+         "prediction of a graph that computes nothing after it",
+         _when(lambda f: f.end == SUMMARIZED), lambda f: "consumed only by a summary"),
+    Rule("end_metric", 0.25, "the metrics compare the prediction (or its argmax) with the labels",
+         _when(lambda f: f.end == METRIC_END),
+         lambda f: "the metrics compare it (or its argmax) with the labels"),
+    Rule("end_loss_input", 0.23, "a value a loss reads without labels: a siamese tower's output, "
+         "or a GAN discriminator's logits (weaker evidence)",
+         lambda f: (1.0 if f.twin is not None else 0.45) if f.end == LOSS_INPUT else None,
+         _loss_input_reason),
+    Rule("end_other", 0.10, "a value only bookkeeping reads (an assertion, a state update)",
+         _when(lambda f: f.end == OTHER), lambda f: "consumed only by bookkeeping ops"),
+    # -- what it is computed from ------------------------------------------------------------
+    Rule("weight_share", 0.30, "a prediction depends on (nearly) all of the model's weights; a "
+         "branch, an auxiliary head or a statistic on fewer",
+         lambda f: f.share if f.share > 0 else None, _share_reason),
+    Rule("feature_input", 0.10, "outputs are computed from the data the model is fed",
+         _when(lambda f: bool(f.feature_inputs)),
+         lambda f: "reached from feature input " + ", ".join(f"'{n}'" for n in f.feature_inputs)),
+    Rule("noise_input", 0.08, "a sampler of a generative model is computed from noise",
+         _when(lambda f: f.from_noise),
+         lambda f: "computed from random noise (the graph has no feature inputs)"),
+    Rule("final_activation", 0.10, "the op that turns logits into the answer users consume",
+         _when(lambda f: f.activation is not None), lambda f: f.activation or ""),
+    Rule("name_hint", 0.05, "authors often name the output 'output', 'logits', 'probs' (weak: "
+         "breaks near-ties only)",
+         _when(lambda f: f.name_hint), lambda f: "its name suggests an output (weak evidence)"),
+    # -- what kind of value it is ------------------------------------------------------------
+    Rule("stop_gradient_target", -0.22, "the loss reaches it only through a StopGradient: the "
+         "target a loss trains towards (a DQN's target network, a teacher), not what it trains",
+         _when(lambda f: f.untrained),
+         lambda f: "the loss reaches it only through a StopGradient: a training target, not a prediction"),
+    Rule("in_loop", -0.30, "a value inside a while-loop frame is per-iteration state",
+         _when(lambda f: f.in_loop), lambda f: "inside a while loop (per-iteration state)"),
+    Rule("loop_exit", -0.15, "a loop's final state is rarely the computed result",
+         _when(lambda f: f.loop_exit), lambda f: "a loop's final state rather than a computed result"),
+    Rule("scalar_statistic", -0.35, "a reduction to a scalar is a statistic or a loss",
+         _when(lambda f: f.scalar_statistic is not None),
+         lambda f: f"a {f.scalar_statistic} reduced to a scalar (a statistic or a loss)"),
+    Rule("scalar", -0.15, "a scalar is more often a counter or a statistic than a prediction",
+         _when(lambda f: f.scalar and f.scalar_statistic is None),
+         lambda f: "a scalar (more often a loss or a counter)"),
+    Rule("handle", -0.30, "a resource or variant is a handle, not a value",
+         _when(lambda f: f.handle is not None), lambda f: f"a {f.handle} handle, not a value"),
+    Rule("one_example", -0.06, "an x[0] view at the end of a graph that still has variables is a "
+         "convenience for one example; the batched value behind it is the output",
+         _when(lambda f: f.one_example),
+         lambda f: "keeps only one example of the batch (x[0]); the batched value behind it ranks above it"),
+)
+RULE_NAMES = frozenset(rule.name for rule in RULES)
+
+
+def score(f: Features, disabled: frozenset[str] = frozenset()
+          ) -> tuple[float, list[str], list[tuple[str, float]]]:
+    """(score, reasons, [(rule, contribution)]) of a candidate; ``disabled`` rules are skipped
+    (``make eval --without``)."""
+    total = 0.0
+    reasons: list[str] = []
+    contributions: list[tuple[str, float]] = []
+    for rule in RULES:
+        if rule.name in disabled:
+            continue
+        factor = rule.applies(f)
+        if factor is None:
+            continue
+        value = round(rule.weight * factor, 4)
+        total += value
+        reasons.append(rule.reason(f))
+        contributions.append((rule.name, value))
+    return max(FLOOR, min(CAP, total)), reasons, contributions
+
+
+__all__ = ["CAP", "FLOOR", "RULES", "RULE_NAMES", "Rule", "score"]

@@ -1,0 +1,260 @@
+"""Adjustments between candidates: named steps, each returning the changes it proposes.
+
+A rule (:mod:`.rules`) scores one candidate on its own evidence; a step relates candidates: it
+puts a node just above a scored candidate because of how the two are connected (the Softmax over
+logits a loss reads, the embedding a loss compares with itself), or lists the value behind a
+cosmetic tail right below it. A step never edits a candidate: it returns :class:`Change` records
+that :func:`apply` merges, so each step can be tested — and switched off (``make eval
+--without``) — on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from inspector import tfops
+from inspector.ranking.candidates import COMPARED, LOSS_INPUT, METRIC_END, NOT_CANDIDATE, OTHER, Draft
+from inspector.roles import MODEL, Roles, author_named
+
+#: How far above the candidate it relates to a promoted node is placed, and below it an
+#: alternative: enough to order them, small against the rules' weights.
+ABOVE = 0.02
+BELOW_TAIL = 0.02
+BELOW_ACTIVATION = 0.03
+
+
+@dataclass(frozen=True)
+class Change:
+    """Put node ``i`` at ``score`` with ``reason`` first; ``of`` is the candidate it relates to.
+    ``alternative``: listed as an alternative of ``of`` (never above it, never grouped)."""
+
+    step: str
+    i: int
+    score: float
+    reason: str
+    of: int
+    alternative: bool = False
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    why: str
+    run: Callable[[Roles, dict[int, Draft], set[int]], list[Change]]
+
+
+def activation_over_compared(r: Roles, drafts: dict[int, Draft], one_example: set[int]) -> list[Change]:
+    """The Softmax or Sigmoid computed from logits a loss reads ranks above them: a training graph
+    computes the activation for inference while the loss takes the logits, and the activation is
+    what a user of the frozen model wants."""
+    index = r.index
+    changes = []
+    for d in drafts.values():
+        if d.end not in (COMPARED, LOSS_INPUT) or index.ops[d.i] in tfops.FINAL_ACTIVATIONS:
+            continue
+        for j in index.data_out[d.i]:
+            if r.role[j] == MODEL and index.ops[j] in tfops.PROBABILITY_ACTIVATIONS:
+                changes.append(Change("activation_over_compared", j, d.score + ABOVE,
+                                      f"final activation: {index.ops[j]} over '{index.names[d.i]}', which "
+                                      "the loss reads", d.i))
+    return changes
+
+
+def named_decision(r: Roles, drafts: dict[int, Draft], one_example: set[int]) -> list[Change]:
+    """The decision the author named over logits a loss or the metrics compare
+    (``tf.argmax(logits, 1, name="prediction")``) is the answer they fetch, even when only the
+    accuracy reads it; one left with TensorFlow's default name exists for the metric only."""
+    index = r.index
+    changes = []
+    for d in drafts.values():
+        if d.end not in (COMPARED, METRIC_END) or index.ops[d.i] in tfops.FINAL_ACTIVATIONS:
+            continue
+        for j in index.data_out[d.i]:
+            if r.role[j] == MODEL and index.ops[j] in tfops.DECISIONS and author_named(index, j):
+                changes.append(Change("named_decision", j, d.score + ABOVE,
+                                      f"the {index.ops[j]} the author named '{index.names[j]}' over "
+                                      f"'{index.names[d.i]}': the answer they fetch", d.i))
+    return changes
+
+
+def probabilities_over_decision(r: Roles, drafts: dict[int, Draft], one_example: set[int]) -> list[Change]:
+    """Probabilities rank above a decision TensorFlow named that reduces them
+    (``tf.argmax(tf.nn.softmax(logits), 1)`` left as ``ArgMax_2``): they carry the whole answer,
+    the decision can be taken after fetching them, and a decision the author cared to fetch is
+    one they named (:func:`named_decision`)."""
+    index = r.index
+    changes = []
+    for d in drafts.values():
+        if index.ops[d.i] not in tfops.DECISIONS or author_named(index, d.i):
+            continue
+        for j in index.data_in[d.i]:
+            if index.ops[j] in tfops.PROBABILITY_ACTIVATIONS and r.role[j] == MODEL:
+                changes.append(Change("probabilities_over_decision", j, d.score + ABOVE,
+                                      f"the probabilities that the {index.ops[d.i]} '{index.names[d.i]}' "
+                                      "reduces to a decision: the whole answer", d.i))
+    return changes
+
+
+def self_compared(r: Roles, drafts: dict[int, Draft], one_example: set[int]) -> list[Change]:
+    """The embedding a loss compares with itself across the batch ranks above the loss's pairwise
+    arithmetic: batch-hard triplet and contrastive losses multiply the embeddings with their own
+    transpose (a Gram matrix); what the loss reads is that product, the embedding is the output.
+    A weight after the product (bilinear pooling, then a classifier) would make it a layer."""
+    index = r.index
+    changes = []
+    for d in drafts.values():
+        if d.end not in (COMPARED, LOSS_INPUT):
+            continue
+        x = _gram_operand(r, d.i)
+        if x is not None and r.role[x] == MODEL and not r.label_tainted(x):
+            changes.append(Change("self_compared", x, d.score + ABOVE,
+                                  f"the loss compares it with itself across the batch (pairwise, through "
+                                  f"'{index.names[d.i]}'): an embedding trained by in-batch mining", d.i))
+    return changes
+
+
+def _gram_operand(r: Roles, i: int) -> int | None:
+    """``x`` of an ``x @ x.T`` behind ``i`` computed from the same weights as ``i``."""
+    index = r.index
+    bits = r.weight_bits[i]
+    frontier, seen = [i], {i}
+    for _ in range(8):
+        nxt = []
+        for current in frontier:
+            if index.ops[current] in tfops.MATMULS:
+                operands = {_behind_transpose(index, j) for j in index.data_in[current]
+                            if index.ops[j] not in tfops.CONSTANTS}
+                if len(operands) == 1:
+                    x = operands.pop()
+                    if r.weight_bits[x] and index.ops[x] not in NOT_CANDIDATE:
+                        return x
+            for j in index.data_in[current]:
+                if j not in seen and r.weight_bits[j] == bits:
+                    seen.add(j)
+                    nxt.append(j)
+        frontier = nxt
+    return None
+
+
+def _behind_transpose(index, j: int) -> int:
+    if index.ops[j] in tfops.TRANSPOSES and index.data_in[j]:
+        ins = [k for k in index.data_in[j] if index.ops[k] not in tfops.CONSTANTS]
+        return ins[0] if len(ins) == 1 else j
+    return j
+
+
+def probed_value(r: Roles, drafts: dict[int, Draft], one_example: set[int]) -> list[Change]:
+    """The tensor a fixed probe set reads ranks above the probe's result: a sink that no input
+    reaches but that looks up constant rows of a weight-derived tensor (word2vec's similarity of
+    a few fixed words to all normalized embeddings) is an evaluation on fixed data; the tensor
+    it probes is the model's product. A lookup in a plain variable probes the weights, no output."""
+    if not r.feature_mask:
+        return []
+    index = r.index
+    changes = []
+    for d in drafts.values():
+        if d.end != "sink" or r.input_bits[d.i] or not r.weight_bits[d.i]:
+            continue
+        probed = _probed(r, d.i)
+        if probed is not None and r.role[probed] == MODEL:
+            changes.append(Change("probed_value", probed, d.score + ABOVE,
+                                  f"the tensor that '{index.names[d.i]}' probes at fixed rows (constant "
+                                  "ids): the model's product, the probe an evaluation on fixed data", d.i))
+    return changes
+
+
+def _probed(r: Roles, i: int) -> int | None:
+    index = r.index
+    frontier, seen = [i], {i}
+    for _ in range(3):
+        nxt = []
+        for current in frontier:
+            for j in index.data_in[current]:
+                if j in seen or r.role[j] != MODEL:
+                    continue
+                seen.add(j)
+                params = [k for k in index.data_in[j] if r.weight_bits[k]]
+                if index.ops[j] in tfops.GATHERS and not r.input_bits[j] and len(params) == 1 \
+                        and index.ops[params[0]] not in NOT_CANDIDATE | tfops.VARIABLE_FORWARDERS:
+                    return params[0]
+                nxt.append(j)
+        frontier = nxt
+    return None
+
+
+_TAIL_STEPS = 4
+
+
+def alternatives(r: Roles, drafts: dict[int, Draft], one_example: set[int]) -> list[Change]:
+    """The values behind a cosmetic tail (an Identity, a Reshape, a slice) or a final activation
+    are listed right after the candidate: users may want either."""
+    index = r.index
+    changes = []
+    for d in sorted(drafts.values(), key=lambda d: -d.score):
+        if d.alternative_of is not None:
+            continue
+        current, score = d.i, d.score
+        for _ in range(_TAIL_STEPS):
+            op = index.ops[current]
+            tail = op in tfops.COSMETIC or op in tfops.SELECTIONS
+            if not (tail or op in tfops.FINAL_ACTIVATIONS):
+                break
+            behind = _main_input(r, current)
+            if behind is None or index.ops[behind] in NOT_CANDIDATE or r.role[behind] != MODEL:
+                break
+            score -= BELOW_TAIL if tail else BELOW_ACTIVATION
+            why = (f"the value behind the {op} '{index.names[current]}'" if tail
+                   else f"the input of the final {op} '{index.names[current]}'")
+            if current in one_example and not r.frozen:
+                score += 0.06  # the batched value takes the candidate's place (rule one_example)
+                why = f"the batched value behind the x[0] slice '{index.names[current]}'"
+            changes.append(Change("alternatives", behind, max(0.01, score), why, d.i, alternative=True))
+            current = behind
+    return changes
+
+
+def _main_input(r: Roles, i: int) -> int | None:
+    """The operand carrying the most weights (the data path, not a shape or axis constant)."""
+    ins = [j for j in r.index.data_in[i] if r.index.ops[j] not in tfops.CONSTANTS]
+    return max(ins, key=r.share) if ins else None
+
+
+STEPS: tuple[Step, ...] = (
+    Step("activation_over_compared", "the activation over logits a loss reads is the inference output",
+         activation_over_compared),
+    Step("named_decision", "an author-named decision over the compared logits is what they fetch",
+         named_decision),
+    Step("probabilities_over_decision", "probabilities carry the whole answer a TensorFlow-named "
+         "decision reduces", probabilities_over_decision),
+    Step("self_compared", "in-batch metric learning compares the embedding with itself", self_compared),
+    Step("probed_value", "a probe on fixed rows evaluates the tensor it probes", probed_value),
+    Step("alternatives", "the value behind a cosmetic tail or a final activation is an alternative",
+         alternatives),
+)
+STEP_NAMES = frozenset(step.name for step in STEPS)
+
+
+def apply(changes: list[Change], drafts: dict[int, Draft], new_draft: Callable[[int, str], Draft]) -> None:
+    """Merge ``changes``. A node not yet a candidate is drafted (scored by the rules, by
+    ``new_draft``) and then placed at the change's score; a candidate already scoring higher
+    keeps its place. The step's reason comes first, and its contribution is the difference it
+    made, so that a candidate's score stays the sum of what its reasons contribute."""
+    for change in changes:
+        target = drafts.get(change.i)
+        if target is None:
+            target = new_draft(change.i, OTHER)
+            # "consumed only by bookkeeping" says nothing once the step's reason is given
+            kept = [(why, rule) for why, rule in zip(target.reasons, target.rules, strict=True)
+                    if rule[0] != "end_other"]
+            target.reasons = [why for why, _ in kept]
+            target.rules = [rule for _, rule in kept]
+            target.score = sum(value for _, value in target.rules)
+            if change.alternative:
+                target.alternative_of = change.of
+            drafts[change.i] = target
+        elif target.score >= change.score:
+            continue
+        target.reasons.insert(0, change.reason)
+        target.rules.insert(0, (change.step, round(change.score - target.score, 4)))
+        target.score = change.score
