@@ -45,8 +45,8 @@ fixtures: $(TFSTAMP)         ## regenerate fixtures/data with TensorFlow
 protos: $(STAMP)             ## recompile inspector/proto/*.proto into the committed descriptor set
 	$(BIN)/python inspector/proto/compile.py
 
-eval: $(STAMP)               ## output-ranking accuracy over fixtures and ../shared/corpus
-	$(BIN)/python -m inspector.ranking.evaluate
+eval: $(TFSTAMP)             ## ranking accuracy (first contact and now) over fixtures, corpus, held-out graphs
+	$(BIN)/python bench/evaluate_ranking.py $(EVAL_ARGS)
 
 bench: $(TFSTAMP)            ## benchmarks against TensorFlow (builds a large checkpoint once)
 	$(BIN)/python bench/run.py

@@ -116,6 +116,8 @@ def render(report: dict, level: int = 0, *, all_variables: bool = False) -> str:
         parts.append(_render_outputs(report, level))
         if level >= 0:
             parts.append(_render_inputs(report))
+    if level >= 1 and report.get("roles"):
+        parts.append(_render_roles(report["roles"]))
     if level >= 1 and report["excluded"]:
         parts.append(_render_excluded(report))
     notes = report["warnings"] + report["notes"]
@@ -196,7 +198,14 @@ def _render_outputs(report: dict, level: int) -> str:
         lines.append(f"  {rank}. {c['name']}  score {c['score']:.2f}  {c['op']} "
                      f"{c.get('dtype') or '?'}{format_shape(c.get('shape'))}{group}")
         reasons = c["reasons"] if level >= 0 else c["reasons"][:1]
-        lines.extend(f"       - {r}" for r in reasons)
+        if level >= 1 and len(c.get("rules") or []) == len(c["reasons"]):
+            lines.extend(f"       {rule['weight']:+.2f} {why}  [{rule['rule']}]"
+                         for rule, why in zip(c["rules"], c["reasons"], strict=True))
+            context = c.get("context") or {}
+            read_by = ", ".join(f"{role} {n}" for role, n in (context.get("read_by") or {}).items())
+            lines.append(f"       role {context.get('role', '?')}; read by {read_by or 'nothing'}")
+        else:
+            lines.extend(f"       - {r}" for r in reasons)
     best = outputs[0]
     group = best.get("group")
     names = [c["name"] for c in outputs if group and c.get("group") == group] or [best["name"]]
@@ -211,6 +220,24 @@ def _render_inputs(report: dict) -> str:
     rows = [[c["name"], c.get("group") or "", c["op"], c.get("dtype") or "?", format_shape(c.get("shape")),
              f"{c['score']:.2f}"] for c in report["inputs"]]
     return heading("Inputs") + _indent(table(["input", "role", "op", "dtype", "shape", "score"], rows))
+
+
+def _render_roles(roles: dict) -> str:
+    counts = ", ".join(f"{role} {n}" for role, n in roles["counts"].items())
+    lines = [f"  nodes by role: {counts}"]
+    if not roles["training"]:
+        lines.append("  no optimizer updates: no loss, gradient or optimizer roles")
+    for opt in roles["optimizers"]:
+        lines.append(f"  optimizer {opt['name']}: {opt['updates']} update(s) of {opt['trains']} "
+                     f"variable(s), minimizing {opt['loss'] or '(loss not found)'}")
+    for p in roles["predictions"]:
+        against = f"with '{p['target']}'" if p["target"] else "against constants only"
+        lines.append(f"  the loss '{p['loss']}' compares '{p['node']}' {against}")
+    for sw in roles["switches"]:
+        value = "not needed for inference" if sw["inference_value"] is None else \
+            f"feed {sw['inference_value']} for inference"
+        lines.append(f"  switch {sw['name']}: {sw['kind'].replace('_', ' ')}, {value}")
+    return heading("Roles (what every node is for)") + "\n".join(lines)
 
 
 def _render_excluded(report: dict) -> str:

@@ -169,6 +169,7 @@ def _assemble(path: str, inspection: Inspection, *, top: int, verbose: bool) -> 
         "outputs": [],
         "inputs": [],
         "excluded": [],
+        "roles": None,
         "diagnosis": None,
         "notes": list(inspection.notes),
     }
@@ -229,8 +230,29 @@ def _add_ranking(report: dict, model: GraphModel, loaded: LoadedGraph | None, *,
     meta = loaded.meta_graph if loaded is not None else None
     report["outputs"] = [c.to_json() for c in rank_outputs(model, meta)[:top]]
     report["inputs"] = [c.to_json() for c in rank_inputs(model, meta)]
+    report["roles"] = roles_section(model, meta)
     if verbose:
         report["excluded"] = [e.to_json() for e in explain_exclusions(model, meta)]
+
+
+def roles_section(model: GraphModel, meta_graph=None) -> dict:
+    """What the roles pass found (docs/JSON.md): nodes per role, the optimizers with the loss each
+    minimizes, and the predictions the losses compare."""
+    from inspector.roles import roles_of
+
+    r = roles_of(model, meta_graph)
+    names = r.index.names
+    return {
+        "counts": r.counts(),
+        "training": r.has_training,
+        "optimizers": [{"name": o.name, "updates": len(o.updates), "trains": len(o.trained),
+                        "loss": names[o.loss] if o.loss is not None else None}
+                       for o in r.training.optimizers],
+        "predictions": [{"node": names[p.node], "loss": names[p.loss],
+                         "target": names[p.target] if p.target is not None else None}
+                        for p in r.predictions],
+        "switches": [s.to_json() for s in r.switches.values()],
+    }
 
 
 def _variable_row(variable) -> dict:

@@ -109,12 +109,13 @@ RULES: tuple[Rule, ...] = (
          _when(lambda f: f.in_loop), lambda f: "inside a while loop (per-iteration state)"),
     Rule("loop_exit", -0.15, "a loop's final state is rarely the computed result",
          _when(lambda f: f.loop_exit), lambda f: "a loop's final state rather than a computed result"),
-    Rule("scalar_statistic", -0.35, "a reduction to a scalar is a statistic or a loss",
+    Rule("scalar_statistic", -0.35, "a reduction to a scalar is a statistic (or a loss, in a graph "
+         "whose training step the roles did not find)",
          _when(lambda f: f.scalar_statistic is not None),
-         lambda f: f"a {f.scalar_statistic} reduced to a scalar (a statistic or a loss)"),
+         lambda f: f"a {f.scalar_statistic} reduced to a scalar: a statistic, not a prediction"),
     Rule("scalar", -0.15, "a scalar is more often a counter or a statistic than a prediction",
          _when(lambda f: f.scalar and f.scalar_statistic is None),
-         lambda f: "a scalar (more often a loss or a counter)"),
+         lambda f: "a scalar: more often a statistic or a counter than a prediction"),
     Rule("handle", -0.30, "a resource or variant is a handle, not a value",
          _when(lambda f: f.handle is not None), lambda f: f"a {f.handle} handle, not a value"),
     Rule("one_example", -0.06, "an x[0] view at the end of a graph that still has variables is a "

@@ -1,15 +1,24 @@
-"""The evaluation harness, and the ranking's target over every fixture and corpus case."""
+"""The evaluation harness (bench/evaluate_ranking.py), and the ranking's target over every fixture
+and corpus case."""
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import sys
 from pathlib import Path
 
 import pytest
 
-from inspector.ranking import evaluate
 from inspector.ranking.candidate import Candidate
 from tests.corpus import CORPUS
 from tests.graph_builder import classifier
+
+_SPEC = importlib.util.spec_from_file_location("evaluate_ranking", Path(__file__).resolve().parents[2]
+                                               / "bench" / "evaluate_ranking.py")
+evaluate = importlib.util.module_from_spec(_SPEC)
+sys.modules[_SPEC.name] = evaluate  # dataclasses look their module up there
+_SPEC.loader.exec_module(evaluate)
 
 
 def _c(name: str, group: str | None = None) -> Candidate:
@@ -38,8 +47,34 @@ def test_missing_corpus_gives_no_cases(tmp_path: Path):
     assert evaluate.corpus_cases(tmp_path) == []
 
 
+def test_first_contact_records_are_added_never_rewritten(tmp_path: Path):
+    path = tmp_path / "first_contact.json"
+    path.write_text(json.dumps([{"case": "old", "source": "corpus", "split": "validation", "top1": False,
+                                 "ranks": {"x": 4}}]))
+    case = evaluate.Case("new", "corpus", "new", Path("g.pb"), ("y",))
+    old = evaluate.Case("old", "corpus", "validation", Path("g.pb"), ("x",))
+    results = [evaluate.scored(case, [["y"]], []), evaluate.scored(old, [["x"]], [])]
+    assert evaluate.record_first_contact(results, path) == ["new"]
+    records = {r["case"]: r for r in json.loads(path.read_text())}
+    assert records["old"]["top1"] is False  # the first contact stays what it was
+    assert records["new"]["top1"] is True and records["new"]["split"] == "development"
+    assert evaluate.record_first_contact(results, path) == []
+
+
+def test_summary_puts_first_contact_beside_the_current_figures():
+    case = evaluate.Case("c", "corpus", "validation", Path("g.pb"), ("y",))
+    text = evaluate.summary([evaluate.scored(case, [["y"]], [])],
+                            {"c": {"top1": False, "ranks": {"y": 2}}})
+    assert "now: top-1 1/1 = 100.0%" in text and "first contact (1 recorded): top-1 0/1 =   0.0%" in text
+
+
+def test_unknown_rule_names_are_refused():
+    with pytest.raises(SystemExit, match="unknown rule or step: no_such_rule"):
+        evaluate._check_names(frozenset({"no_such_rule"}))
+
+
 @pytest.fixture(scope="module")
-def results() -> list[evaluate.Result]:
+def results() -> list:
     return [evaluate.evaluate_case(case) for case in evaluate.collect(CORPUS)]
 
 
