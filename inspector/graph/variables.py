@@ -291,6 +291,16 @@ def _bookkeeping_variables(model: GraphModel) -> dict[str, str]:
     return found
 
 
+def _variable_roles(model: GraphModel) -> dict[str, str]:
+    """Role of each variable node from the roles pass (inspector.roles), which the ranking runs
+    on the same model anyway (cached)."""
+    from inspector.roles import roles_of
+
+    roles = roles_of(model)
+    return {roles.index.names[i]: roles.role[i] for i, op in enumerate(roles.index.ops)
+            if op in tfops.VARIABLES}
+
+
 def _object_graph_kinds(graph) -> dict[str, tuple[str, str, str | None]]:
     """key -> (kind, reason, slot_of key) from a TrackableObjectGraph (TF2 checkpoints)."""
     keys_of = {i: [a.checkpoint_key for a in node.attributes] for i, node in enumerate(graph.nodes)}
@@ -371,6 +381,7 @@ def map_variables(tensors: Mapping[str, TensorMeta], model: GraphModel | None = 
     optimizer_state = _optimizer_variables(model)
     bookkeeping = _bookkeeping_variables(model)
     trainable = _trainable(model)
+    roles = _variable_roles(model)
 
     variables = []
     for key, meta in tensors.items():
@@ -386,6 +397,16 @@ def map_variables(tensors: Mapping[str, TensorMeta], model: GraphModel | None = 
                 var.slot_of = graph_to_key.get(slot_node) if slot_node else None
                 var.reason = (f"read by a training op as optimizer state of {var.slot_of}" if var.slot_of
                               else "read by a training op as optimizer state (not the variable trained)")
+            elif roles.get(node) == "optimizer":
+                # Keras-in-TF1 optimizers keep their state in plain variables they update with
+                # Assign ops (training/SGD/Variable_*, SGD/lr, SGD/iterations): no Apply op reads
+                # them, but only the training step does, which the roles pass sees.
+                var.kind, var.slot_of = OPTIMIZER, None
+                var.reason = "read only by the training step (optimizer state or a learning-rate schedule)"
+            elif roles.get(node) in ("initializer", "saver", "bookkeeping", "metric") and var.kind == MODEL:
+                var.kind, var.slot_of = BOOKKEEPING, None
+                var.reason = ("no computation of the graph reads it (only its initializer, the saver or a "
+                              "counter's update): not a weight of the model")
             elif var.kind == OPTIMIZER and node in trainable:
                 # Optimizer slots are never trainable; a trainable variable is a weight whatever its name.
                 var.kind, var.reason, var.slot_of = MODEL, "trainable variable (model weight)", None

@@ -208,7 +208,7 @@ def _compute(model, meta_graph) -> Roles:
     write_roles(index, model, role, from_state)
     forward = flow.computed_from(index, data_sources | set(variables), [bool(r) for r in role])
     _accumulated_values(index, role)
-    spread(index, role, forward, protected=set(inputs))
+    spread(index, role, forward, protected=set(inputs) | training.trained_weights)
 
     frozen = not variables
     weights = _trainable_weights(index, records, role, frozen)

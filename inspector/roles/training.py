@@ -56,6 +56,7 @@ class Training:
     backward: set[int] = field(default_factory=set)
     optimizer: set[int] = field(default_factory=set)
     state_variables: set[int] = field(default_factory=set)
+    trained_weights: set[int] = field(default_factory=set)  # what optimizer ops train (their input 0)
     optimizers: list[Optimizer] = field(default_factory=list)
 
     def __bool__(self) -> bool:
@@ -86,12 +87,16 @@ def find_training(index: GraphIndex, model, neutral: list[bool], data_sources: s
     backward |= _read_only_by(index, backward, forward)
     model_side = _feeds(index, forward)
     optimizer = {i for i in in_step if i not in backward and not forward[i] and not model_side[i]}
+    # the variable an optimizer op trains (its input 0) is a weight, even where nothing else reads it
+    trained = {v for u in updates if index.ops[u] in tfops.OPTIMIZER_UPDATES
+               and (v := _written_variable(index, model, u)) is not None}
+    optimizer -= trained
     state_variables = {i for i in variables if i in optimizer}
     # update arithmetic that mixes a gradient with optimizer state (m_t = b1 * m + (1 - b1) * g)
     optimizer |= flow.descendants(index, state_variables, within=backward | updates | optimizer) & backward
     backward -= optimizer
     optimizer |= updates
-    training = Training(updates, backward, optimizer, state_variables)
+    training = Training(updates, backward, optimizer, state_variables, trained)
     training.optimizers = _group(index, model, updates, seeds, backward)
     return training
 
