@@ -11,7 +11,9 @@ no other node of the model reads. How a candidate ends is the first piece of evi
   logits, an auxiliary loss, the towers a metric-learning loss compares with each other);
 * ``metric`` — only the metrics read it (directly, or through the argmax they compare);
 * ``summarized`` — only a summary reads it;
-* ``other`` — only bookkeeping reads it (an assertion, a state update).
+* ``other`` — only bookkeeping reads it (an assertion, a Print): scored as a sink;
+* ``inner`` — not an end at all: a node a step (:mod:`.steps`) drafts because of how it relates
+  to a candidate (the Softmax over compared logits, the value behind a cosmetic tail).
 
 Decisions and casts that exist only to feed a metric (``Equal(ArgMax(probs), labels)``) have the
 ``metric`` role (see :mod:`inspector.roles`): the value behind them is the candidate.
@@ -24,8 +26,8 @@ from dataclasses import dataclass, field
 from inspector import tfops
 from inspector.roles import GRADIENT, LOSS, METRIC, MODEL, SUMMARY, Prediction, Roles, flow
 
-SINK, COMPARED, LOSS_INPUT, METRIC_END, SUMMARIZED, OTHER, BOUNDARY = (
-    "sink", "compared", "loss_input", "metric", "summarized", "other", "boundary")
+SINK, COMPARED, LOSS_INPUT, METRIC_END, SUMMARIZED, OTHER, BOUNDARY, INNER = (
+    "sink", "compared", "loss_input", "metric", "summarized", "other", "boundary", "inner")
 
 #: Op families that are never an output: inputs, weights, constants, shapes, grouping.
 NOT_CANDIDATE = (tfops.PLACEHOLDERS | tfops.DATA_PRODUCERS | tfops.VARIABLES | tfops.CONSTANTS
@@ -92,8 +94,8 @@ def frontier(r: Roles) -> dict[int, Draft]:
         readers = [j for j in index.data_out[i] if index.ops[j] not in tfops.SHAPE_ONLY]
         if any(role[j] == MODEL for j in readers):
             continue
-        if index.dtypes[i] == "variant" and not readers:
-            continue  # the intermediates a functional cond keeps for its gradient: a handle
+        if index.dtypes[i] in ("resource", "variant"):
+            continue  # a handle, not a value (the intermediates a functional cond keeps for its gradient)
         end = _end_of(r, i, readers, compared)
         if end is None:
             continue

@@ -30,12 +30,10 @@ class Features:
     share: float                      # share of the (own network's) trainable weights behind it
     network: str | None               # the optimizer whose network alone computes it, if separate
     name_hint: bool                   # the author named it like an output (weak)
-    in_loop: bool                     # inside a while-loop frame
-    loop_exit: bool                   # a while loop's final state
+    in_loop: bool                     # inside a while-loop frame (a loop's Exit is too)
+    loop_exit: bool                   # a while loop's final state (for the words)
     scalar_statistic: str | None      # the op of a reduction to a scalar
     scalar: bool                      # a scalar
-    handle: str | None                # "resource" / "variant": a handle, not a value
-    one_example: bool                 # keeps x[0] of a batch in a graph that still has variables
     untrained: bool                   # its loss reaches it only through a StopGradient
 
 
@@ -51,7 +49,7 @@ def name_hint(name: str) -> bool:
     return bool(_OUTPUT_WORDS.search("/".join(last[-2:])))
 
 
-def features_of(r: Roles, d: Draft, one_example: set[int]) -> Features:
+def features_of(r: Roles, d: Draft) -> Features:
     index, i = r.index, d.i
     prediction = d.prediction
     own = networks.own_network(r, i)
@@ -70,14 +68,12 @@ def features_of(r: Roles, d: Draft, one_example: set[int]) -> Features:
         twin=_twin_of(r, d),
         activation=activation_reason(index, i),
         feature_inputs=tuple(r.feature_names(i)[:3]),
-        from_noise=not r.feature_names(i) and r.sources_are_random and r.forward[i],
+        from_noise=not r.feature_names(i) and r.sources_are_random and r.from_data[i],
         share=share, network=name, name_hint=name_hint(index.names[i]),
         in_loop=bool(index.frames[i]), loop_exit=index.ops[i] in tfops.LOOP_EXITS,
         scalar_statistic=index.ops[i] if index.shapes[i] == [] and index.ops[i] in tfops.REDUCTIONS else None,
         scalar=index.shapes[i] == [],
-        handle=index.dtypes[i] if index.dtypes[i] in ("resource", "variant") else None,
-        one_example=not r.frozen and keeps_one_example(index, i, one_example) is not None,
-        untrained=prediction is not None and _behind_stop_gradient(r, prediction))
+        untrained=prediction is not None and prediction.stopped)
 
 
 def activation_reason(index: GraphIndex, i: int) -> str | None:
@@ -94,17 +90,6 @@ def activation_reason(index: GraphIndex, i: int) -> str | None:
         if op not in tfops.COSMETIC or not index.data_in[current]:
             return None
         current = index.data_in[current][0]
-    return None
-
-
-def keeps_one_example(index: GraphIndex, i: int, one_example: set[int]) -> int | None:
-    """The x[0] slice at ``i`` or behind its cosmetic tail."""
-    for _ in range(4):
-        if i in one_example:
-            return i
-        if index.ops[i] not in tfops.COSMETIC or not index.data_in[i]:
-            return None
-        i = index.data_in[i][0]
     return None
 
 
@@ -131,19 +116,3 @@ def _twin_of(r: Roles, d: Draft) -> str | None:
                 and inputs_i and r.input_bits[p.node] and not inputs_i & r.input_bits[p.node]:
             return r.index.names[p.node]
     return None
-
-
-def _behind_stop_gradient(r: Roles, prediction) -> bool:
-    """The loss reaches the value only through a StopGradient: a training target (a target
-    network's estimate, a teacher's output), not what the loss trains."""
-    index = r.index
-    seen, stack = {prediction.node}, [prediction.node]
-    while stack:
-        for j in index.data_out[stack.pop()]:
-            if j in seen or r.role[j] != "loss":
-                continue
-            if index.ops[j] in tfops.GRADIENT_BLOCKS:
-                return True
-            seen.add(j)
-            stack.append(j)
-    return False

@@ -51,11 +51,11 @@ def _rank(r: Roles, model, meta_graph, disabled: frozenset[str]) -> list[Candida
 
     def new_draft(i: int, end: str) -> Draft:
         draft = Draft(i, end)
-        _score(r, draft, one_example, disabled)
+        _score(r, draft, disabled)
         return draft
 
     for draft in drafts.values():
-        _score(r, draft, one_example, disabled)
+        _score(r, draft, disabled)
     for step in STEPS:
         if step.name not in disabled:
             apply(step.run(r, drafts, one_example), drafts, new_draft)
@@ -67,8 +67,8 @@ def _rank(r: Roles, model, meta_graph, disabled: frozenset[str]) -> list[Candida
                                     candidates))
 
 
-def _score(r: Roles, d: Draft, one_example: set[int], disabled: frozenset[str]) -> None:
-    d.score, d.reasons, d.rules = score(features_of(r, d, one_example), disabled)
+def _score(r: Roles, d: Draft, disabled: frozenset[str]) -> None:
+    d.score, d.reasons, d.rules = score(features_of(r, d), disabled)
 
 
 def _candidate(r: Roles, d: Draft) -> Candidate:

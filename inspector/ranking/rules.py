@@ -65,8 +65,11 @@ def _share_reason(f: Features) -> str:
 
 RULES: tuple[Rule, ...] = (
     # -- how the candidate ends (exactly one of these holds) ---------------------------------
-    Rule("end_sink", 0.35, "what nothing consumes was computed to be fetched",
-         _when(lambda f: f.end == SINK), lambda f: "nothing consumes it: a sink of the model"),
+    Rule("end_sink", 0.35, "what nothing consumes (or only bookkeeping: an assertion on it, a Print) "
+         "was computed to be fetched",
+         _when(lambda f: f.end in (SINK, OTHER)),
+         lambda f: "nothing consumes it: a sink of the model" if f.end == SINK
+         else "nothing but bookkeeping reads it (an assertion, a print): a sink of the model"),
     Rule("end_compared", 0.27, "the value a loss compares with the labels is a training graph's "
          "prediction, though nothing else reads it",
          _when(lambda f: f.end == COMPARED), _compared_reason),
@@ -83,8 +86,6 @@ RULES: tuple[Rule, ...] = (
          "or a GAN discriminator's logits (weaker evidence)",
          lambda f: (1.0 if f.twin is not None else 0.45) if f.end == LOSS_INPUT else None,
          _loss_input_reason),
-    Rule("end_other", 0.10, "a value only bookkeeping reads (an assertion, a state update)",
-         _when(lambda f: f.end == OTHER), lambda f: "consumed only by bookkeeping ops"),
     # -- what it is computed from ------------------------------------------------------------
     Rule("weight_share", 0.30, "a prediction depends on (nearly) all of the model's weights; a "
          "branch, an auxiliary head or a statistic on fewer",
@@ -105,10 +106,11 @@ RULES: tuple[Rule, ...] = (
          "target a loss trains towards (a DQN's target network, a teacher), not what it trains",
          _when(lambda f: f.untrained),
          lambda f: "the loss reaches it only through a StopGradient: a training target, not a prediction"),
-    Rule("in_loop", -0.30, "a value inside a while-loop frame is per-iteration state",
-         _when(lambda f: f.in_loop), lambda f: "inside a while loop (per-iteration state)"),
-    Rule("loop_exit", -0.15, "a loop's final state is rarely the computed result",
-         _when(lambda f: f.loop_exit), lambda f: "a loop's final state rather than a computed result"),
+    Rule("in_loop", -0.30, "a value inside a while-loop frame is per-iteration state, and a loop's "
+         "exit its final state: the result is what the model computes from them",
+         _when(lambda f: f.in_loop),
+         lambda f: "a while loop's final state, not a computed result" if f.loop_exit
+         else "inside a while loop (per-iteration state)"),
     Rule("scalar_statistic", -0.35, "a reduction to a scalar is a statistic (or a loss, in a graph "
          "whose training step the roles did not find)",
          _when(lambda f: f.scalar_statistic is not None),
@@ -116,12 +118,6 @@ RULES: tuple[Rule, ...] = (
     Rule("scalar", -0.15, "a scalar is more often a counter or a statistic than a prediction",
          _when(lambda f: f.scalar and f.scalar_statistic is None),
          lambda f: "a scalar: more often a statistic or a counter than a prediction"),
-    Rule("handle", -0.30, "a resource or variant is a handle, not a value",
-         _when(lambda f: f.handle is not None), lambda f: f"a {f.handle} handle, not a value"),
-    Rule("one_example", -0.06, "an x[0] view at the end of a graph that still has variables is a "
-         "convenience for one example; the batched value behind it is the output",
-         _when(lambda f: f.one_example),
-         lambda f: "keeps only one example of the batch (x[0]); the batched value behind it ranks above it"),
 )
 RULE_NAMES = frozenset(rule.name for rule in RULES)
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from inspector import tfops
-from inspector.ranking.candidates import COMPARED, LOSS_INPUT, METRIC_END, NOT_CANDIDATE, OTHER, Draft
+from inspector.ranking.candidates import COMPARED, INNER, LOSS_INPUT, NOT_CANDIDATE, Draft
 from inspector.roles import MODEL, Roles, author_named
 
 #: How far above the candidate it relates to a promoted node is placed, and below it an
@@ -58,23 +58,6 @@ def activation_over_compared(r: Roles, drafts: dict[int, Draft], one_example: se
                 changes.append(Change("activation_over_compared", j, d.score + ABOVE,
                                       f"final activation: {index.ops[j]} over '{index.names[d.i]}', which "
                                       "the loss reads", d.i))
-    return changes
-
-
-def named_decision(r: Roles, drafts: dict[int, Draft], one_example: set[int]) -> list[Change]:
-    """The decision the author named over logits a loss or the metrics compare
-    (``tf.argmax(logits, 1, name="prediction")``) is the answer they fetch, even when only the
-    accuracy reads it; one left with TensorFlow's default name exists for the metric only."""
-    index = r.index
-    changes = []
-    for d in drafts.values():
-        if d.end not in (COMPARED, METRIC_END) or index.ops[d.i] in tfops.FINAL_ACTIVATIONS:
-            continue
-        for j in index.data_out[d.i]:
-            if r.role[j] == MODEL and index.ops[j] in tfops.DECISIONS and author_named(index, j):
-                changes.append(Change("named_decision", j, d.score + ABOVE,
-                                      f"the {index.ops[j]} the author named '{index.names[j]}' over "
-                                      f"'{index.names[d.i]}': the answer they fetch", d.i))
     return changes
 
 
@@ -207,7 +190,10 @@ def alternatives(r: Roles, drafts: dict[int, Draft], one_example: set[int]) -> l
             why = (f"the value behind the {op} '{index.names[current]}'" if tail
                    else f"the input of the final {op} '{index.names[current]}'")
             if current in one_example and not r.frozen:
-                score += 0.06  # the batched value takes the candidate's place (rule one_example)
+                # an x[0] view at the end of a graph that still has variables is a convenience for
+                # one example: the batched value behind it takes the candidate's place (in a
+                # frozen graph the author chose that sink when freezing, so it stands)
+                score = d.score + ABOVE
                 why = f"the batched value behind the x[0] slice '{index.names[current]}'"
             changes.append(Change("alternatives", behind, max(0.01, score), why, d.i, alternative=True))
             current = behind
@@ -223,8 +209,6 @@ def _main_input(r: Roles, i: int) -> int | None:
 STEPS: tuple[Step, ...] = (
     Step("activation_over_compared", "the activation over logits a loss reads is the inference output",
          activation_over_compared),
-    Step("named_decision", "an author-named decision over the compared logits is what they fetch",
-         named_decision),
     Step("probabilities_over_decision", "probabilities carry the whole answer a TensorFlow-named "
          "decision reduces", probabilities_over_decision),
     Step("self_compared", "in-batch metric learning compares the embedding with itself", self_compared),
@@ -243,13 +227,7 @@ def apply(changes: list[Change], drafts: dict[int, Draft], new_draft: Callable[[
     for change in changes:
         target = drafts.get(change.i)
         if target is None:
-            target = new_draft(change.i, OTHER)
-            # "consumed only by bookkeeping" says nothing once the step's reason is given
-            kept = [(why, rule) for why, rule in zip(target.reasons, target.rules, strict=True)
-                    if rule[0] != "end_other"]
-            target.reasons = [why for why, _ in kept]
-            target.rules = [rule for _, rule in kept]
-            target.score = sum(value for _, value in target.rules)
+            target = new_draft(change.i, INNER)
             if change.alternative:
                 target.alternative_of = change.of
             drafts[change.i] = target

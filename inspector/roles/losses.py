@@ -31,11 +31,14 @@ from inspector.roles import flow
 @dataclass(frozen=True)
 class Prediction:
     """A model value a loss compares: ``target`` is what it is compared with (None when the
-    loss is computed from it against constants only: a GAN's or an auxiliary loss)."""
+    loss is computed from it against constants only: a GAN's or an auxiliary loss); ``stopped``
+    when the loss reads it through a StopGradient (a teacher's output, a target network's
+    estimate: what the loss trains towards, not what it trains)."""
 
     node: int
     loss: int
     target: int | None
+    stopped: bool = False
 
 
 def loss_of_each(index: GraphIndex, live: list[bool], forward: list[bool], backward_sets: list[set[int]],
@@ -196,6 +199,10 @@ def predictions_of(index: GraphIndex, loss: int, live: list[bool], only: list[bo
         targets = [j for j in operands if from_data[j] and not weight_bits[j]]
         towers = _towers(operands, weight_bits, input_bits)
         for j in operands:
+            stopped = False
+            while index.ops[j] in tfops.GRADIENT_BLOCKS and only[j] and index.data_in[j]:
+                region.add(j)  # the loss's own decision not to train what lies behind
+                j, stopped = index.data_in[j][0], True
             if not weight_bits[j]:
                 if not from_data[j] and only[j]:
                     region.add(j)  # the loss's own constants and shapes
@@ -210,7 +217,7 @@ def predictions_of(index: GraphIndex, loss: int, live: list[bool], only: list[bo
                     or reads_weight:
                 node = _step_back(index, j, n, only, weight_bits, region)
                 if node not in found or found[node].target is None:
-                    found[node] = Prediction(node, loss, targets[0] if targets else None)
+                    found[node] = Prediction(node, loss, targets[0] if targets else None, stopped)
             else:
                 region.add(j)
                 queue.append(j)

@@ -34,7 +34,8 @@ SUMMARY, SAVER, INITIALIZER, PIPELINE, SWITCH, BOOKKEEPING = (
 SPREAD_DOWN = frozenset({GRADIENT, OPTIMIZER, SAVER, SUMMARY, METRIC, BOOKKEEPING, INITIALIZER})
 #: Roles that may take in a value of the forward pass when they are its only consumers: a
 #: moving-average update alone reads the batch statistics; a saver or an initializer alone
-#: reads what it saves or sets; an assertion alone reads the range check it asserts. Summaries
+#: reads what it saves or sets; an assertion alone reads the boolean check it asserts (only a
+#: boolean: the value checked stays the model's, even when nothing else reads it). Summaries
 #: and metrics reading a forward value do not make it theirs (a histogram or a streaming AUC of
 #: the prediction must not hide it; the metric's own arithmetic is found with the labels), nor
 #: does the backward pass (it reads forward values, the loss among them).
@@ -139,6 +140,7 @@ def spread(index: GraphIndex, role: list[str], forward: list[bool], protected: s
         kinds = [role[j] for j in consumers]
         if not all(kinds) or MODEL in kinds or LOSS in kinds or SWITCH in kinds:
             continue
-        if forward[i] and not set(kinds) <= ABSORB_FORWARD:
+        allowed = ABSORB_FORWARD if index.dtypes[i] == "bool" else ABSORB_FORWARD - {BOOKKEEPING}
+        if forward[i] and not set(kinds) <= allowed:
             continue
         role[i] = max(set(kinds), key=kinds.count)

@@ -1,0 +1,264 @@
+"""Every rule and every step earns its place: for each, a graph whose best output is right with
+it and wrong without it (``rank_outputs(..., disabled={name})``, what ``make eval --without``
+does on the real graphs)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from inspector.proto import pb
+from inspector.ranking import rank_outputs
+from inspector.ranking.rules import RULE_NAMES, RULES
+from inspector.ranking.steps import STEP_NAMES
+from tests.graph_builder import INT64, Builder, classifier
+
+INT32 = pb.DataType.DT_INT32
+
+
+def _seed(b: Builder, loss: str, scope: str = "gradients") -> str:
+    one = b.node(f"{scope}/one", "Const", shape=[])
+    b.graph.node[-1].attr["value"].tensor.float_val.append(1.0)
+    return b.node(f"{scope}/Fill", "Fill", b.node(f"{scope}/Shape", "Shape", loss), one)
+
+
+def _train_on(b: Builder, loss: str, variables: list[str], scope: str = "gradients",
+              opt: str = "SGD") -> None:
+    seed = _seed(b, loss, scope)
+    lr = b.node(f"{opt}/lr", "Const", shape=[])
+    for var in variables:
+        grad = b.node(f"{scope}/{var}_grad", "MatMul", seed, f"{var}/read")
+        b.node(f"{opt}/update_{var}/Apply", "ApplyGradientDescent", var, lr, grad)
+
+
+def _trunk(b: Builder) -> str:
+    return b.node("trunk/Relu", "Relu", b.dense("trunk", b.placeholder("x")))
+
+
+def _side_sink(b: Builder, trunk: str) -> str:
+    """A sink computed from the trunk only (half the weights): what a wrong rule would pick."""
+    return b.node("aaa_side", "Relu", trunk)
+
+
+def end_sink() -> tuple[Builder, str]:
+    b = Builder()
+    trunk = _trunk(b)
+    head = b.node("head/Tanh", "Tanh", b.dense("head", trunk))
+    aux = b.node("aux/Tanh", "Tanh", b.dense("aux", trunk))
+    b.node("aux_hist", "HistogramSummary", b.node("tag", "Const", shape=[]), aux)
+    return b, head
+
+
+def end_compared() -> tuple[Builder, str]:
+    b = classifier(with_softmax_sink=False)
+    b.node("aaa_side", "Relu", "hidden/Relu")
+    return b, "logits/BiasAdd"
+
+
+def end_boundary() -> tuple[Builder, str]:
+    b = Builder()
+    z = b.placeholder("z")
+    fake = b.node("G/Tanh", "Tanh", b.dense("G/out", b.node("G/h/Relu", "Relu", b.dense("G/h", z))))
+    d_logit = b.dense("D/logit", b.node("D/h/Relu", "Relu", b.dense("D/h", fake)))
+    axes = b.node("axes", "Const", shape=[1])
+    d_loss = b.node("d_loss", "Mean", b.node("d_diff", "SquaredDifference", d_logit,
+                                              b.node("ones", "OnesLike", d_logit)), axes)
+    g_loss = b.node("g_loss", "Neg", b.node("g_mean", "Mean", d_logit, axes))
+    _train_on(b, g_loss, ["G/h/kernel", "G/h/bias", "G/out/kernel", "G/out/bias"], "gradients", "G_opt")
+    _train_on(b, d_loss, ["D/h/kernel", "D/h/bias", "D/logit/kernel", "D/logit/bias"], "gradients_1", "D_opt")
+    return b, fake
+
+
+def end_summarized() -> tuple[Builder, str]:
+    b = Builder()
+    trunk = _trunk(b)
+    out = b.node("out/Tanh", "Tanh", b.dense("out", trunk))
+    b.node("out_hist", "HistogramSummary", b.node("tag", "Const", shape=[]), out)
+    _side_sink(b, trunk)
+    return b, out
+
+
+def end_metric() -> tuple[Builder, str]:
+    b = Builder()
+    trunk = _trunk(b)
+    out = b.node("out/Tanh", "Tanh", b.dense("out", trunk))
+    b.node("acc/Equal", "Equal", out, b.placeholder("labels", [-1, 4]))
+    _side_sink(b, trunk)
+    return b, out
+
+
+def end_loss_input() -> tuple[Builder, str]:
+    # a siamese pair: one tower applied to two inputs, a contrastive loss between the towers
+    b = Builder()
+    w = b.variable("tower/kernel", [4, 4])
+    left = b.node("tower/left", "MatMul", b.placeholder("x1"), w)
+    right = b.node("tower_1/right", "MatMul", b.placeholder("x2"), w)
+    dist = b.node("dist", "Sum", b.node("sq", "Square", b.node("diff", "Sub", left, right)),
+                  b.node("axis", "Const", shape=[1]))
+    loss = b.node("loss", "Mean", dist, b.node("axis0", "Const", shape=[1]))
+    _train_on(b, loss, ["tower/kernel"])
+    b.node("aaa_side", "Relu", b.node("side_in", "Relu", b.placeholder("x3")))
+    return b, left
+
+
+def weight_share() -> tuple[Builder, str]:
+    b = Builder()
+    trunk = _trunk(b)
+    out = b.node("zz_out/Relu", "Relu", b.dense("zz_out", trunk))
+    _side_sink(b, trunk)
+    return b, out
+
+
+def feature_input() -> tuple[Builder, str]:
+    b = Builder()
+    out = b.node("zz_out/Relu", "Relu", b.dense("zz_out", b.placeholder("x")))
+    b.node("aaa_kernel_t", "Transpose", b.variable("other", [4, 5]), b.node("perm", "Const", dtype=INT32,
+                                                                          shape=[2]))
+    return b, out
+
+
+def noise_input() -> tuple[Builder, str]:
+    b = Builder()
+    z = b.node("z", "RandomStandardNormal", b.node("z_shape", "Const", dtype=INT32, shape=[2]))
+    out = b.node("zz_sample/Relu", "Relu", b.dense("zz_sample", z))
+    b.node("aaa_kernel_t", "Transpose", b.variable("other", [4, 5]), b.node("perm", "Const", dtype=INT32,
+                                                                          shape=[2]))
+    return b, out
+
+
+def final_activation() -> tuple[Builder, str]:
+    b = Builder()
+    trunk = _trunk(b)
+    out = b.node("zz_s", "Softmax", b.dense("zz", trunk))
+    b.node("aaa_other", "Relu", b.dense("other", trunk))
+    return b, out
+
+
+def name_hint() -> tuple[Builder, str]:
+    b = Builder()
+    trunk = _trunk(b)
+    out = b.node("output", "Relu", b.dense("o", trunk))
+    b.node("aaa", "Relu", b.dense("a", trunk))
+    return b, out
+
+
+def stop_gradient_target() -> tuple[Builder, str]:
+    # distillation: the loss compares the student with a teacher behind a StopGradient
+    b = Builder()
+    x = b.placeholder("x")
+    teacher = b.node("a_teacher/Softmax", "Softmax", b.dense("a_teacher", x))
+    student = b.node("student/Softmax", "Softmax", b.dense("student", x))
+    diff = b.node("diff", "SquaredDifference", student, b.node("stop", "StopGradient", teacher))
+    loss = b.node("loss", "Mean", diff, b.node("axes", "Const", shape=[2]))
+    _train_on(b, loss, ["student/kernel", "student/bias"])
+    return b, student
+
+
+def _loop(b: Builder, x: str) -> tuple[str, str]:
+    enter = b.node("rnn/Enter", "Enter", x)
+    merge = b.node("rnn/Merge", "Merge", enter, "rnn/NextIteration")
+    switch = b.node("rnn/Switch", "Switch", merge, b.node("rnn/LoopCond", "LoopCond", merge))
+    body = b.node("rnn/Tanh", "Tanh", b.node("rnn/MatMul", "MatMul", "rnn/Identity", "rnn/w/Enter"))
+    b.node("rnn/Identity", "Identity", switch + ":1")
+    b.variable("rnn/w", [4, 4])
+    b.node("rnn/w/Enter", "Enter", "rnn/w/read")
+    b.node("rnn/NextIteration", "NextIteration", body)
+    return body, b.node("rnn/Exit", "Exit", switch)
+
+
+def in_loop() -> tuple[Builder, str]:
+    # an output head applied at every step inside the loop, and after it on the final state
+    b = Builder()
+    body, exit_ = _loop(b, b.placeholder("seq"))
+    head = b.variable("head", [4, 4])
+    b.node("a_in_loop", "Sigmoid", b.node("a_step", "MatMul", body, b.node("head/Enter", "Enter", head)))
+    return b, b.node("zz_out", "Relu", b.node("out", "MatMul", exit_, head))
+
+
+def scalar_statistic() -> tuple[Builder, str]:
+    b = classifier()
+    b.node("mean_prob", "Mean", "probabilities", b.node("all", "Const", shape=[2]), shape=None)
+    b.graph.node[-1].attr["_output_shapes"].list.shape.add()  # a scalar
+    return b, "probabilities"
+
+
+def scalar() -> tuple[Builder, str]:
+    b = Builder()
+    x = b.placeholder("x")
+    out = b.node("zz_out/Relu", "Relu", b.dense("zz_out", x))
+    b.node("a_scalar", "Relu", b.dense("a", x))
+    b.graph.node[-1].attr["_output_shapes"].list.shape.add()  # a scalar
+    return b, out
+
+
+def activation_over_compared() -> tuple[Builder, str]:
+    return scalar_statistic()
+
+
+def probabilities_over_decision() -> tuple[Builder, str]:
+    b = Builder()
+    probs = b.node("Softmax", "Softmax", b.dense("logits", b.placeholder("x")))
+    b.node("ArgMax_2", "ArgMax", probs, b.node("axis", "Const", dtype=INT32, shape=[]))
+    return b, probs
+
+
+def self_compared() -> tuple[Builder, str]:
+    # batch-hard triplet mining: the loss compares the embedding with itself (emb @ emb.T)
+    b = Builder()
+    emb = b.node("embedding/Relu", "Relu", b.dense("embedding", b.placeholder("x")))
+    gram = b.node("gram", "MatMul", emb, emb)
+    b.graph.node[-1].attr["transpose_b"].b = True
+    masked = b.node("masked", "Mul", gram, b.node("mask", "Cast", b.node("same", "Equal", b.placeholder(
+        "labels", [-1], INT64), b.placeholder("labels_t", [-1], INT64)), dtype=pb.DataType.DT_FLOAT))
+    loss = b.node("loss", "Mean", masked, b.node("axes", "Const", shape=[2]))
+    _train_on(b, loss, ["embedding/kernel", "embedding/bias"])
+    return b, emb
+
+
+def probed_value() -> tuple[Builder, str]:
+    # word2vec: a sink probes the normalized embeddings at a few constant ids
+    b = Builder()
+    emb = b.variable("emb", [10, 4])
+    squares = b.node("ss", "Sum", emb, b.node("a1", "Const", shape=[1]))
+    norm = b.node("normalized_embeddings", "Mul", emb, b.node("inv_norm", "Rsqrt", squares))
+    ids = b.node("valid_ids", "Const", dtype=INT32, shape=[3])
+    valid = b.node("valid_emb", "GatherV2", norm, ids, b.node("a0", "Const", dtype=INT32, shape=[]))
+    b.node("similarity", "MatMul", valid, norm)
+    b.graph.node[-1].attr["transpose_b"].b = True
+    lookup = b.node("lookup", "GatherV2", emb, b.placeholder("words", [-1], INT32), "a0")
+    loss = b.node("loss", "Mean", b.node("nce", "Square", lookup), b.node("axes", "Const", shape=[2]))
+    _train_on(b, loss, ["emb"])
+    return b, norm
+
+
+def alternatives() -> tuple[Builder, str]:
+    # probs -> x[0] slice -> Identity 'out': the batched value behind the view is the output
+    b = Builder()
+    probs = b.node("probs", "Softmax", b.dense("logits", b.placeholder("x")))
+    consts = [b.node(f"s{k}", "Const", dtype=INT32, shape=[1]) for k in range(3)]
+    b.node("slice", "StridedSlice", probs, *consts)
+    b.graph.node[-1].attr["shrink_axis_mask"].i = 1
+    b.node("out", "Identity", "slice")
+    return b, probs
+
+
+WITNESSES: dict[str, Callable[[], tuple[Builder, str]]] = {
+    name: globals()[name] for name in sorted(RULE_NAMES | STEP_NAMES)
+}
+
+
+def _first(b: Builder, disabled: frozenset[str] = frozenset()) -> str:
+    return rank_outputs(b.model(), disabled=disabled)[0].name
+
+
+@pytest.mark.parametrize("name", sorted(WITNESSES))
+def test_rule_or_step_decides_its_witness(name):
+    builder, expected = WITNESSES[name]()
+    assert _first(builder) == expected
+    assert _first(builder, frozenset({name})) != expected
+
+
+def test_every_rule_states_why_it_exists():
+    for rule in RULES:
+        assert len(rule.why) > 30, rule.name
