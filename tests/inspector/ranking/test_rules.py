@@ -262,3 +262,14 @@ def test_rule_or_step_decides_its_witness(name):
 def test_every_rule_states_why_it_exists():
     for rule in RULES:
         assert len(rule.why) > 30, rule.name
+
+
+def test_docs_list_every_rule_with_its_weight_and_every_step():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[3] / "docs" / "RANKING.md").read_text()
+    for rule in RULES:
+        sign = "+" if rule.weight > 0 else "−"
+        assert f"| `{rule.name}` | {sign}{abs(rule.weight):.2f}" in text, rule.name
+    for name in STEP_NAMES:
+        assert f"| `{name}` |" in text, name
