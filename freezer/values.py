@@ -162,7 +162,7 @@ def _assigned_variables(node, consumers: dict, by_name: dict, depth: int = 0) ->
     """Variables a restored tensor is assigned to, following Identity forwarders."""
     if depth > 8:
         return
-    if node.op in ("Assign", "AssignVariableOp") and len(node.input) >= 2:
+    if node.op in tfops.ASSIGNS and len(node.input) >= 2:
         yield TensorRef.parse(node.input[0]).node
     elif node.op in tfops.IDENTITIES:
         for consumer, port, _ in consumers.get(node.name, []):

@@ -20,6 +20,8 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
+from inspector import tfops
+
 DATA = Path(__file__).with_name("data")
 REGISTRY = DATA / "op_defs_2_21.binpb"
 REGISTRY_VERSION = "2.21"
@@ -103,7 +105,7 @@ def input_kinds(node: object, overrides: dict | None = None) -> list[str] | None
 
 def output_kinds(node: object, overrides: dict | None = None) -> list[str] | None:
     """"value" / "ref" / "resource" per output; a Placeholder's kind follows its dtype attr."""
-    if node.op in ("Placeholder", "PlaceholderV2"):
+    if node.op in tfops.PLACEHOLDERS:
         dtype = _attr_type(node, "dtype")
         return [RESOURCE if dtype == DT_RESOURCE else REF if dtype and dtype > REF_OFFSET else VALUE]
     definition = op_def(node.op, overrides)

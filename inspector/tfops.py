@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import cache
 
 
 class OpFamily(frozenset):
@@ -128,6 +129,7 @@ DATA_PRODUCERS = OpFamily(
     QUEUE_DEQUEUES | ITERATOR_GET_NEXT | READER_READS)
 
 
+@cache
 def is_dataset(op: str) -> bool:
     """tf.data registers every dataset op as ``<Name>Dataset`` (``TFRecordDataset``,
     ``ParallelMapDatasetV2``, ``ExperimentalMapAndBatchDataset``)."""
@@ -137,6 +139,7 @@ def is_dataset(op: str) -> bool:
 _DATASET = re.compile(r"Dataset(V\d+)?$")
 
 
+@cache
 def is_input_pipeline(op: str) -> bool:
     """Queues, readers, iterators and datasets: the machinery that brings training data in."""
     return op in _PIPELINE or is_dataset(op)
@@ -261,6 +264,7 @@ GRADIENT_BLOCKS = OpFamily(
 _BACKWARD_KERNEL = re.compile(r"Grad(Grad)?(V\d+)?$|GradWithArgmax$|GradGradWithArgmax$|Grad(Ex)?$")
 
 
+@cache
 def is_gradient_kernel(op: str) -> bool:
     """A backward-pass kernel, which only a gradient computation runs.
 

@@ -292,7 +292,7 @@ def _differentiated(index: GraphIndex, model, seed: int) -> int | None:
     first = index.pos[refs[0].node]
     if index.ops[seed] == "OnesLike":
         return first
-    if index.ops[first] in ("Shape", "ShapeN"):
+    if index.ops[first] in tfops.SHAPE_ONLY:
         inner = model.data_inputs(refs[0].node)
         return index.pos.get(inner[0].node) if inner else None
     return None
