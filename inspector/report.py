@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -118,15 +119,21 @@ def _object_graph(reader: CheckpointReader) -> bytes | None:
 
 
 def inspect_path(path: str, *, top: int = 10, verbose: bool = False,
-                 checkpoint: str | None = None, graph: str | None = None) -> dict:
+                 checkpoint: str | None = None, graph: str | None = None,
+                 then: Callable[[dict, Inspection], None] | None = None) -> dict:
     """The ``inspect --json`` object for ``path`` (see docs/JSON.md).
 
     ``checkpoint``: for a graph file, the checkpoint it was frozen from (compared by the
-    diagnosis). ``graph``: the graph of a checkpoint saved without its ``.meta``.
+    diagnosis). ``graph``: the graph of a checkpoint saved without its ``.meta``. ``then`` is
+    called with the report and the inspection before the files are closed (the HTML and DOT
+    views draw the graph model the report was made from, without parsing it again).
     """
     inspection = inspect_artifacts(path, diagnose=True, checkpoint=checkpoint, graph=graph)
     try:
-        return _assemble(path, inspection, top=top, verbose=verbose)
+        report = _assemble(path, inspection, top=top, verbose=verbose)
+        if then is not None:
+            then(report, inspection)
+        return report
     finally:
         inspection.close()
 

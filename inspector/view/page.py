@@ -1,0 +1,244 @@
+"""The HTML view: one self-contained file (data, style and script inline) that opens from disk.
+
+No network: no CDN, no font, no server. A Content-Security-Policy in the page itself forbids any
+fetch, so even a browser extension's idea of "loading something" fails closed. The graph's data
+travel as one JSON document inside ``<script type="application/json">``; every ``<``, ``>`` and
+``&`` in it is written as a ``\\u`` escape, so no node name can close the script element or open
+another, and the script puts every name on the page through ``textContent`` only.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from importlib import resources
+
+from inspector.view import layout
+from inspector.view.scene import (
+    BOX_HEIGHT,
+    BOX_WIDTH,
+    CHAR_WIDTH,
+    FRAME_HEADER,
+    FRAME_PAD,
+    SECTION_TITLES,
+    Scene,
+    clamp,
+)
+
+
+_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026",
+            0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
+def render_page(scene: Scene | None, report: dict) -> str:
+    """The page for ``report`` (the ``inspect --json`` dict) and its ``scene`` (None: no graph)."""
+    data = page_data(scene, report)
+    return _SHELL.format(
+        title=html.escape(f"ckpt2pb · {report.get('path', '')}", quote=True),
+        style=_asset("view.css"),
+        data=embed_json(data),
+        script=_asset("view.js"),
+    )
+
+
+def embed_json(data: object) -> str:
+    """JSON that is safe inside a ``<script>`` element, whatever strings it holds."""
+    return json.dumps(data, ensure_ascii=True, separators=(",", ":"), allow_nan=False).translate(_ESCAPES)
+
+
+def _asset(name: str) -> str:
+    return resources.files("inspector.view").joinpath("assets", name).read_text(encoding="utf-8")
+
+
+def page_data(scene: Scene | None, report: dict) -> dict:
+    """Everything the script draws: compact arrays indexed by node and by box."""
+    data = {
+        "consts": {"LAYER_GAP": layout.LAYER_GAP, "NODE_GAP": layout.NODE_GAP, "PAD": FRAME_PAD, "HEADER": FRAME_HEADER,
+                   "CHAR": CHAR_WIDTH},
+        "summary": {"path": report.get("path", ""), "described": _described(report),
+                    "nodes": (report.get("graph") or {}).get("nodes", 0)},
+        "graph": scene is not None,
+        "diagnosed": report.get("diagnosis") is not None,
+        "findings": [], "outputs": [], "inputs": [], "variables": [], "path": [], "initial": [],
+        "sections": [], "boxes": [], "layouts": [], "names": [], "ops": [], "op": [], "dtype": [],
+        "role": [], "roleNames": [], "parent": [], "bytes": {},
+        "totals": report.get("totals"),
+        "notes": list(report.get("warnings") or []) + list(report.get("notes") or []),
+        "freeze": None,
+        "roleDescriptions": _role_descriptions(),
+    }
+    if scene is None:
+        data["findings"] = [_finding(f, []) for f in (report.get("diagnosis") or {}).get("findings") or []]
+        data["variables"] = [_variable(v, None) for v in report.get("variables") or []]
+        return data
+    data.update(_graph_data(scene))
+    data["freeze"] = scene.freeze_command()
+    data["findings"] = [_finding(f.finding, f.nodes) for f in scene.findings]
+    data["outputs"] = [{"node": m.node, "rank": m.rank, "colour": m.colour, "name": m.candidate["name"],
+                        "score": m.candidate["score"], "op": m.candidate["op"], "dtype": m.candidate.get("dtype"),
+                        "shape": m.candidate.get("shape"), "reasons": m.candidate.get("reasons") or [],
+                        "group": m.candidate.get("group")} for m in scene.marks]
+    index_of = {name: i for i, name in enumerate(scene.names)}
+    data["inputs"] = [{"node": _node(index_of, c["name"]), "name": c["name"],
+                       "kind": c.get("role") or c.get("group") or "", "op": c.get("op"), "dtype": c.get("dtype"),
+                       "shape": c.get("shape"), "score": c.get("score")} for c in report.get("inputs") or []]
+    data["variables"] = [_variable(v, _node(index_of, v["name"])) for v in report.get("variables") or []]
+    return data
+
+
+def _graph_data(scene: Scene) -> dict:
+    ops = sorted(set(scene.ops))
+    op_index = {op: k for k, op in enumerate(ops)}
+    role_names = sorted(set(scene.roles))
+    role_index = {role: k for k, role in enumerate(role_names)}
+    sections = []
+    for root in scene.sections():
+        box = scene.boxes[root]
+        title = SECTION_TITLES.get(box.section, box.section)
+        width = clamp(max(len(title), *(len(t) for t in scene.box_text[root][1:])) * CHAR_WIDTH + 28, BOX_WIDTH)
+        sections.append({"role": box.section, "title": title, "box": root, "count": box.size,
+                         "w": width, "h": BOX_HEIGHT})
+    section_index = {s["role"]: k for k, s in enumerate(sections)}
+    boxes = []
+    for box in scene.boxes:
+        label, mix, size_line = scene.box_text[box.id]
+        long_mix = ""
+        if len(scene.box_ops[box.id]) > 3:
+            long_mix = " · ".join(f"{op} {n}" for op, n in scene.box_ops[box.id].most_common(10))
+        boxes.append([box.kind, label, box.scope, box.parent, box.children, box.size, mix, size_line,
+                      scene.path_counts[box.id], section_index[box.section], long_mix])
+    return {
+        "names": scene.names,
+        "ops": ops,
+        "op": [op_index[op] for op in scene.ops],
+        "dtype": scene.dtypes,
+        "role": [role_index[r] for r in scene.roles],
+        "roleNames": role_names,
+        "parent": scene.condensed.parent_of,
+        "bytes": {str(i): n for i, n in enumerate(scene.node_bytes) if n},
+        "boxes": boxes,
+        "sections": sections,
+        "layouts": [_layout(scene, box_id, lay) for box_id, lay in enumerate(scene.layouts)],
+        "path": sorted(scene.path),
+        "initial": sorted(scene.initial),
+    }
+
+
+def _layout(scene: Scene, box_id: int, lay: layout.Layout) -> dict:
+    refs = scene.boxes[box_id].children
+    on_path = scene.path_edges[box_id]
+    return {
+        "n": lay.count,
+        "w": [round(v) for v in lay.width],
+        "h": [round(v) for v in lay.height],
+        "x": [round(v, 1) for v in lay.x],
+        "layers": lay.layers,
+        "routes": [[r.source, r.target, r.via, r.weight, int(r.reversed),
+                    int(_route_on_path(refs, r, on_path))] for r in lay.routes],
+    }
+
+
+def _route_on_path(refs: list[int], route: layout.Route, on_path: set[tuple[int, int]]) -> bool:
+    a, b = refs[route.source], refs[route.target]
+    return (a, b) in on_path or (b, a) in on_path
+
+
+def _node(index_of: dict[str, int], name: str | None) -> int | None:
+    return index_of.get(name) if name is not None else None
+
+
+def _finding(finding: dict, nodes: list[int]) -> dict:
+    return {"code": finding.get("code"), "severity": finding.get("severity"), "message": finding.get("message"),
+            "fix": finding.get("fix"), "nodes": nodes}
+
+
+def _variable(row: dict, node: int | None) -> dict:
+    return {"name": row.get("name"), "dtype": row.get("dtype"), "shape": row.get("shape"),
+            "bytes": row.get("bytes") or 0, "kind": row.get("kind"), "node": node}
+
+
+def _described(report: dict) -> str:
+    described = report.get("kind") or ""
+    if report.get("format"):
+        described += f", {report['format']} checkpoint"
+    if report.get("tensorflow_version"):
+        described += f", written by TensorFlow {report['tensorflow_version']}"
+    graph = report.get("graph")
+    if graph:
+        described += f" · {graph['nodes']:,} nodes"
+    return described
+
+
+def _role_descriptions() -> dict[str, str]:
+    from inspector.roles import DESCRIPTIONS
+
+    return dict(DESCRIPTIONS)
+
+
+_SHELL = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; \
+style-src 'unsafe-inline'; img-src data:">
+<meta name="generator" content="ckpt2pb inspect --html">
+<title>{title}</title>
+<style>
+{style}
+</style>
+</head>
+<body>
+<div id="main">
+  <div id="toolbar">
+    <button id="fit" type="button" title="fit the drawing into the window">fit</button>
+    <button id="zoom-in" type="button" title="zoom in">+</button>
+    <button id="zoom-out" type="button" title="zoom out">−</button>
+    <button id="first-view" type="button" title="close what you opened">first view</button>
+    <span id="counts"></span>
+  </div>
+  <svg id="graph" xmlns="http://www.w3.org/2000/svg" role="img" aria-label="condensed graph">
+    <defs>
+      <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
+        <path d="M0,0 L10,5 L0,10 z" fill="#adb5bd"/></marker>
+      <marker id="arrow-path" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="5" markerHeight="5" orient="auto-start-reverse">
+        <path d="M0,0 L10,5 L0,10 z" fill="#1c7ed6"/></marker>
+    </defs>
+    <g id="viewport"></g>
+  </svg>
+  <div id="no-graph" hidden>No graph to draw: the checkpoint has no .meta beside it, or the graph file \
+could not be read (see the side panel).</div>
+  <div id="legend">
+    <span><i style="background:#d3f9d8;border:2px solid #2b8a3e"></i>feature input</span>
+    <span><i style="background:#d0ebff;border:2px solid #1c7ed6"></i>path from the inputs to the outputs</span>
+    <span><i style="background:#fff;border:3px solid #d9480f"></i>ranked output: #rank score, a colour per group</span>
+    <span><i style="background:#e03131;border-radius:50%;width:12px"></i>finding</span>
+    <span><i style="background:#e9ecef;border:1px solid #adb5bd"></i>training machinery</span>
+    <span>click a box to open it · wheel: zoom · drag: pan</span>
+  </div>
+</div>
+<aside id="side">
+  <h1 id="path"></h1>
+  <div id="kind" class="muted"></div>
+  <h2>Likely outputs, best first</h2>
+  <ol id="outputs"></ol>
+  <div id="freeze"><code></code><button type="button">copy</button></div>
+  <section id="findings-section" hidden><h2>Diagnosis</h2><ul id="findings"></ul></section>
+  <section id="selection" hidden><h2>Selected</h2><div id="selection-body"></div></section>
+  <h2>Inputs</h2>
+  <div id="inputs" class="table-host"></div>
+  <h2>Variables</h2>
+  <div id="totals" class="muted"></div>
+  <div id="variables" class="table-host"></div>
+  <h2>What the graph holds, by role</h2>
+  <ul id="roles" class="muted"></ul>
+  <section id="notes-section"><h2>Notes</h2><ul id="notes" class="muted"></ul></section>
+</aside>
+<div id="tip" hidden></div>
+<script type="application/json" id="ckpt2pb-data">{data}</script>
+<script>
+{script}
+</script>
+</body>
+</html>
+"""
