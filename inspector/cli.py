@@ -36,6 +36,7 @@ examples:
   inspect frozen.pb --checkpoint runs/mnist/model.ckpt-300
                                              is this .pb really the frozen form of that checkpoint?
   inspect model.ckpt-300 --json | jq '.outputs[0].name'
+  inspect runs/mnist/ --html mnist.html      see the graph: one page, opens offline in a browser
 
 exit codes: 0 ok/healthy, 1 the graph has an error-severity finding, 2 unreadable input or bad
 usage, 70 internal error (a bug: please report it). JSON schema: docs/JSON.md.
@@ -56,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the graph (.meta, .pb or .pbtxt) of a checkpoint saved without its .meta")
     parser.add_argument("--all-variables", action="store_true",
                         help="list every variable (by default long tables are shortened)")
+    parser.add_argument("--html", metavar="FILE",
+                        help="also write the graph as one self-contained HTML page (opens offline)")
+    parser.add_argument("--dot", metavar="FILE", help="also write the condensed graph as Graphviz DOT")
     add_common_arguments(parser)
     return parser
 
@@ -69,7 +73,7 @@ def _handle(args: argparse.Namespace) -> int:
         raise UsageError(f"--top must be at least 1, not {args.top}")
     level = verbosity(args)
     report = inspect_path(args.path, top=args.top, verbose=level >= 1, checkpoint=args.checkpoint,
-                          graph=args.graph)
+                          graph=args.graph, then=_views(args, level))
     if args.checkpoint and report.get("diagnosis") is None:
         report["notes"].append("--checkpoint compares a graph file (.pb, .pbtxt) with its checkpoint; "
                                f"{args.path} is a {report['kind']}, so it was not used")
@@ -86,6 +90,27 @@ def _handle(args: argparse.Namespace) -> int:
         print(f"inspect: error: {report['path']}: {finding['code']}: {finding['message']}{fix}",
               file=sys.stderr)
     return code
+
+
+def _views(args: argparse.Namespace, level: int):
+    """For --html/--dot: write the views from the inspection (imported only when asked)."""
+    if not args.html and not args.dot:
+        return None
+    if args.html and args.dot and Path(args.html).resolve() == Path(args.dot).resolve():
+        from inspector.errors import UsageError
+
+        raise UsageError("--html and --dot name the same file", path=args.html, fix="give each its own file")
+
+    def write(report: dict, inspection) -> None:
+        from inspector.view import dot_for, html_for, input_files, write_view
+
+        for target, make in ((args.html, html_for), (args.dot, dot_for)):
+            if target:
+                size = write_view(target, make(report, inspection), input_files(report))
+                if level >= 0:
+                    print(f"inspect: wrote {target} ({format_bytes(size)})", file=sys.stderr)
+
+    return write
 
 
 def main(argv: Sequence[str] | None = None) -> int:

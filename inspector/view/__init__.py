@@ -73,3 +73,49 @@ def _scene(report: dict, inspection: Inspection):
     if inspection.model is None:
         return None
     return build_scene(report, inspection.model, inspection.variables)
+
+
+def write_view(path: str, text: str, inputs: list[str]) -> int:
+    """Write ``text`` to ``path`` atomically (a temporary file beside it, renamed into place, so a
+    failed or interrupted run leaves no half-written page); never over one of ``inputs`` (the
+    files the inspection read). Returns the bytes written."""
+    import os
+    import tempfile
+
+    from inspector.errors import UsageError
+
+    target = os.path.realpath(path)
+    if any(os.path.exists(i) and os.path.realpath(i) == target for i in inputs if i):
+        raise UsageError("names one of the files being inspected; writing there would destroy it", path=path,
+                         fix="choose a new file name for --html/--dot")
+    folder = os.path.dirname(target) or "."
+    data = text.encode("utf-8")
+    try:
+        fd, temp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=folder)
+    except OSError as error:
+        raise UsageError(f"cannot write there ({error.strerror or error})", path=path,
+                         fix="choose a writable folder for --html/--dot") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(temp, 0o644)
+        os.replace(temp, target)
+    except BaseException:
+        with _suppress():
+            os.unlink(temp)
+        raise
+    return len(data)
+
+
+def _suppress():
+    import contextlib
+
+    return contextlib.suppress(OSError)
+
+
+def input_files(report: dict) -> list[str]:
+    """Every file the report says the inspection read (the user's path, graph, index, data …)."""
+    files = report.get("files") or {}
+    found = [report.get("path"), files.get("state_file"), files.get("meta"), files.get("index"), files.get("graph")]
+    found += list(files.get("data") or [])
+    return [f for f in found if f]
