@@ -116,6 +116,6 @@ def _suppress():
 def input_files(report: dict) -> list[str]:
     """Every file the report says the inspection read (the user's path, graph, index, data …)."""
     files = report.get("files") or {}
-    found = [report.get("path"), files.get("state_file"), files.get("meta"), files.get("index"), files.get("graph")]
+    found = [report.get("path")] + [files.get(key) for key in ("state_file", "meta", "index", "graph")]
     found += list(files.get("data") or [])
     return [f for f in found if f]

@@ -204,9 +204,7 @@ def _regroup(boxes: list[Box], box: Box, names: list[str], topo: list[int]) -> N
     first = {ref: _first(boxes, ref, topo) for ref in box.children}
     stems: dict[str, list[int]] = {}
     for ref in box.children:
-        label = _label_of(boxes, ref, names)
-        match = _NUMBERED.match(label)
-        stems.setdefault(match.group(1) if match else label, []).append(ref)
+        stems.setdefault(_stem(_label_of(boxes, ref, names)), []).append(ref)
     # A family of all the children would only add a level: those are cut into chunks instead.
     families = [refs for refs in stems.values() if FAMILY_MIN <= len(refs) < len(box.children)]
     families.sort(key=len, reverse=True)
@@ -222,13 +220,29 @@ def _regroup(boxes: list[Box], box: Box, names: list[str], topo: list[int]) -> N
         first[family] = min(first[r] for r in refs)
     box.children = children
     _chunk(boxes, box, names, first)
+    _regroup_new(boxes, box, names, topo)
+
+
+def _regroup_new(boxes: list[Box], box: Box, names: list[str], topo: list[int]) -> None:
+    """The families and chunks just made under ``box``, at any depth, that are still too full."""
     for ref in box.children:
-        if ref >= 0 and len(boxes[ref].children) > MAX_CHILDREN:
-            _regroup(boxes, boxes[ref], names, topo)
+        if ref >= 0 and boxes[ref].kind in (FAMILY, CHUNK):
+            if len(boxes[ref].children) > MAX_CHILDREN:
+                _regroup(boxes, boxes[ref], names, topo)
+            else:
+                _regroup_new(boxes, boxes[ref], names, topo)
+
+
+def _stem(label: str) -> str:
+    """What repeated siblings share: ``layer`` for ``layer_3`` and ``layer_3/attention`` (merged
+    scope chains keep their first part), ``Const`` for ``Const_12``."""
+    head = label.split("/", 1)[0]
+    match = _NUMBERED.match(head)
+    return match.group(1) if match else head
 
 
 def _numbered_key(label: str) -> tuple[str, int]:
-    match = _NUMBERED.match(label)
+    match = _NUMBERED.match(label.split("/", 1)[0])
     return (match.group(1), int(match.group(2))) if match else (label, -1)
 
 
@@ -253,7 +267,8 @@ def _chunk(boxes: list[Box], box: Box, names: list[str], first: dict[int, int]) 
     box.children = items
 
 
-def _group(boxes: list[Box], parent: Box, kind: str, label: str, refs: list[int], first: dict[int, int]) -> int:
+def _group(boxes: list[Box], parent: Box, kind: str, label: str, refs: list[int],
+           first: dict[int, int]) -> int:
     """A new box under ``parent`` holding ``refs`` (not appended to the parent's children)."""
     box = Box(len(boxes), kind, parent.section, label, parent.scope, parent.id, list(refs))
     boxes.append(box)

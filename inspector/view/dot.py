@@ -14,6 +14,7 @@ a string or inject an attribute.
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 from inspector.view.condense import node_of
 from inspector.view.scene import MODEL, SECTION_TITLES, Scene
@@ -24,8 +25,13 @@ _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069
 def quote(text: str) -> str:
     """A DOT double-quoted string holding ``text`` literally (newlines as ``\\n`` only where
     the caller put ``\n`` in on purpose: callers pass lines separately)."""
-    text = _UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    text = _UNSAFE.sub(_visible, text)
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _visible(match: re.Match) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def _label(*lines: str) -> str:
@@ -36,7 +42,8 @@ def _label(*lines: str) -> str:
 def render_dot(scene: Scene) -> str:
     lines = ["digraph condensed {",
              '  graph [rankdir=TB, fontname="Helvetica", fontsize=11, compound=true, newrank=true];',
-             '  node [shape=box, style="rounded,filled", fillcolor=white, fontname="Helvetica", fontsize=10];',
+             '  node [shape=box, style="rounded,filled", fillcolor=white, fontname="Helvetica", '
+             'fontsize=10];',
              "  edge [color=gray60, arrowsize=0.6];"]
     marks = {m.node: m for m in scene.marks}
     flagged = {n for f in scene.findings for n in f.nodes}
@@ -46,27 +53,29 @@ def render_dot(scene: Scene) -> str:
     machinery = [s for s in scene.sections() if s != model]
     if machinery:
         lines.append("  subgraph cluster_machinery {")
-        lines.append(f"    label={quote('training machinery (not part of the model)')}; style=dashed; color=gray70;")
+        title = quote("training machinery (not part of the model)")
+        lines.append(f"    label={title}; style=dashed; color=gray70;")
         for root in machinery:
             box = scene.boxes[root]
             title = SECTION_TITLES.get(box.section, box.section)
             lines.append(f"    b{root} [label={_label(title, *scene.box_text[root][1:])}, fillcolor=gray92, "
                          "color=gray60, fontcolor=gray35];")
         # one column beside the model, not a row above it
-        lines.extend(f"    b{upper} -> b{lower} [style=invis];" for upper, lower in zip(machinery, machinery[1:]))
+        lines.extend(f"    b{upper} -> b{lower} [style=invis];" for upper, lower in pairwise(machinery))
         lines.append("  }")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
 
-def _content(scene: Scene, box_id: int, lines: list[str], marks: dict, flagged: set[int], indent: str) -> None:
+def _content(scene: Scene, box_id: int, lines: list[str], marks: dict, flagged: set[int],
+             indent: str) -> None:
     """The items of an open box, then the edges between them (in that box's terms)."""
     for ref in scene.boxes[box_id].children:
         if ref >= 0 and ref in scene.initial:
             box = scene.boxes[ref]
             lines.append(f"{indent}subgraph cluster_b{ref} {{")
-            lines.append(f"{indent}  label={_label(box.label + f'  ({box.size} ops)')}; style=\"rounded,dashed\"; "
-                         "color=gray60;")
+            label = _label(f"{box.label}  ({box.size} ops)")
+            lines.append(f'{indent}  label={label}; style="rounded,dashed"; color=gray60;')
             _content(scene, ref, lines, marks, flagged, indent + "  ")
             lines.append(f"{indent}}}")
         elif ref >= 0:

@@ -28,6 +28,7 @@ import heapq
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 LAYER_GAP = 40.0    # vertical space between two layers
 NODE_GAP = 18.0     # horizontal space between two neighbours of a layer
@@ -246,7 +247,7 @@ def _links(layout: Layout) -> tuple[list[list[tuple[int, int]]], list[list[tuple
     down: list[list[tuple[int, int]]] = [[] for _ in range(total)]
     for route in layout.routes:
         chain = [route.source, *route.via, route.target]
-        for upper, lower in zip(chain, chain[1:]):
+        for upper, lower in pairwise(chain):
             up[lower].append((upper, route.weight))
             down[upper].append((lower, route.weight))
     return up, down
@@ -384,7 +385,8 @@ def _pulls(member: int, links: list[tuple[int, int]], count: int) -> list[tuple[
             for other, weight in links]
 
 
-def pack(wishes: Sequence[float], widths: Sequence[float], weights: Sequence[float], gap: float) -> list[float]:
+def pack(wishes: Sequence[float], widths: Sequence[float], weights: Sequence[float],
+         gap: float) -> list[float]:
     """Centres as close to ``wishes`` as possible (weighted least squares), in the given order,
     neighbours at least ``gap`` apart: isotonic regression by pool adjacent violators."""
     offsets, offset = [], 0.0

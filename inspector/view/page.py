@@ -25,7 +25,6 @@ from inspector.view.scene import (
     clamp,
 )
 
-
 _ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026",
             0x2028: "\\u2028", 0x2029: "\\u2029"}
 
@@ -53,8 +52,8 @@ def _asset(name: str) -> str:
 def page_data(scene: Scene | None, report: dict) -> dict:
     """Everything the script draws: compact arrays indexed by node and by box."""
     data = {
-        "consts": {"LAYER_GAP": layout.LAYER_GAP, "NODE_GAP": layout.NODE_GAP, "PAD": FRAME_PAD, "HEADER": FRAME_HEADER,
-                   "CHAR": CHAR_WIDTH},
+        "consts": {"LAYER_GAP": layout.LAYER_GAP, "NODE_GAP": layout.NODE_GAP, "PAD": FRAME_PAD,
+                   "HEADER": FRAME_HEADER, "CHAR": CHAR_WIDTH},
         "summary": {"path": report.get("path", ""), "described": _described(report),
                     "nodes": (report.get("graph") or {}).get("nodes", 0)},
         "graph": scene is not None,
@@ -74,14 +73,12 @@ def page_data(scene: Scene | None, report: dict) -> dict:
     data.update(_graph_data(scene))
     data["freeze"] = scene.freeze_command()
     data["findings"] = [_finding(f.finding, f.nodes) for f in scene.findings]
-    data["outputs"] = [{"node": m.node, "rank": m.rank, "colour": m.colour, "name": m.candidate["name"],
-                        "score": m.candidate["score"], "op": m.candidate["op"], "dtype": m.candidate.get("dtype"),
-                        "shape": m.candidate.get("shape"), "reasons": m.candidate.get("reasons") or [],
-                        "group": m.candidate.get("group")} for m in scene.marks]
+    data["outputs"] = [_output(m) for m in scene.marks]
     index_of = {name: i for i, name in enumerate(scene.names)}
     data["inputs"] = [{"node": _node(index_of, c["name"]), "name": c["name"],
-                       "kind": c.get("role") or c.get("group") or "", "op": c.get("op"), "dtype": c.get("dtype"),
-                       "shape": c.get("shape"), "score": c.get("score")} for c in report.get("inputs") or []]
+                       "kind": c.get("role") or c.get("group") or "", "op": c.get("op"),
+                       "dtype": c.get("dtype"), "shape": c.get("shape"), "score": c.get("score")}
+                      for c in report.get("inputs") or []]
     data["variables"] = [_variable(v, _node(index_of, v["name"])) for v in report.get("variables") or []]
     return data
 
@@ -95,7 +92,8 @@ def _graph_data(scene: Scene) -> dict:
     for root in scene.sections():
         box = scene.boxes[root]
         title = SECTION_TITLES.get(box.section, box.section)
-        width = clamp(max(len(title), *(len(t) for t in scene.box_text[root][1:])) * CHAR_WIDTH + 28, BOX_WIDTH)
+        longest = max(len(title), *(len(t) for t in scene.box_text[root][1:]))
+        width = clamp(longest * CHAR_WIDTH + 28, BOX_WIDTH)
         sections.append({"role": box.section, "title": title, "box": root, "count": box.size,
                          "w": width, "h": BOX_HEIGHT})
     section_index = {s["role"]: k for k, s in enumerate(sections)}
@@ -148,8 +146,16 @@ def _node(index_of: dict[str, int], name: str | None) -> int | None:
 
 
 def _finding(finding: dict, nodes: list[int]) -> dict:
-    return {"code": finding.get("code"), "severity": finding.get("severity"), "message": finding.get("message"),
-            "fix": finding.get("fix"), "nodes": nodes}
+    return {"code": finding.get("code"), "severity": finding.get("severity"),
+            "message": finding.get("message"), "fix": finding.get("fix"), "nodes": nodes}
+
+
+def _output(mark) -> dict:
+    candidate = mark.candidate
+    return {"node": mark.node, "rank": mark.rank, "colour": mark.colour, "name": candidate["name"],
+            "score": candidate["score"], "op": candidate["op"], "dtype": candidate.get("dtype"),
+            "shape": candidate.get("shape"), "reasons": candidate.get("reasons") or [],
+            "group": candidate.get("group")}
 
 
 def _variable(row: dict, node: int | None) -> dict:
@@ -199,9 +205,11 @@ style-src 'unsafe-inline'; img-src data:">
   </div>
   <svg id="graph" xmlns="http://www.w3.org/2000/svg" role="img" aria-label="condensed graph">
     <defs>
-      <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
+      <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" \
+orient="auto-start-reverse">
         <path d="M0,0 L10,5 L0,10 z" fill="#adb5bd"/></marker>
-      <marker id="arrow-path" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="5" markerHeight="5" orient="auto-start-reverse">
+      <marker id="arrow-path" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="5" markerHeight="5" \
+orient="auto-start-reverse">
         <path d="M0,0 L10,5 L0,10 z" fill="#1c7ed6"/></marker>
     </defs>
     <g id="viewport"></g>
@@ -210,8 +218,10 @@ style-src 'unsafe-inline'; img-src data:">
 could not be read (see the side panel).</div>
   <div id="legend">
     <span><i style="background:#d3f9d8;border:2px solid #2b8a3e"></i>feature input</span>
-    <span><i style="background:#d0ebff;border:2px solid #1c7ed6"></i>path from the inputs to the outputs</span>
-    <span><i style="background:#fff;border:3px solid #d9480f"></i>ranked output: #rank score, a colour per group</span>
+    <span><i style="background:#d0ebff;border:2px solid #1c7ed6"></i>path from the inputs to the outputs\
+</span>
+    <span><i style="background:#fff;border:3px solid #d9480f"></i>ranked output: #rank score, a colour per \
+group</span>
     <span><i style="background:#e03131;border-radius:50%;width:12px"></i>finding</span>
     <span><i style="background:#e9ecef;border:1px solid #adb5bd"></i>training machinery</span>
     <span>click a box to open it · wheel: zoom · drag: pan</span>

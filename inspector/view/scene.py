@@ -137,8 +137,8 @@ def build_scene(report: dict, model, variables=None) -> Scene:
     box_ops, box_bytes = _box_totals(condensed, index.ops, node_bytes)
     marks = _marks(report, index)
     path = _path(roles, [m.node for m in marks])
-    scene = Scene(report, index.names, index.ops, index.dtypes, roles.role, condensed, [], box_ops, box_bytes, node_bytes,
-                  path, [set() for _ in condensed.boxes], marks, _findings(report, index),
+    scene = Scene(report, index.names, index.ops, index.dtypes, roles.role, condensed, [], box_ops, box_bytes,
+                  node_bytes, path, [set() for _ in condensed.boxes], marks, _findings(report, index),
                   {info.index: info.kind for info in roles.inputs}, Counter())
     scene.path_counts = _path_counts(condensed, path)
     scene.box_text = _box_text(scene)
@@ -178,7 +178,8 @@ def _node_bytes(index, roles, variables) -> list[int]:
     return sizes
 
 
-def _box_totals(condensed: Condensed, ops: list[str], node_bytes: list[int]) -> tuple[list[Counter], list[int]]:
+def _box_totals(condensed: Condensed, ops: list[str],
+                node_bytes: list[int]) -> tuple[list[Counter], list[int]]:
     counters = [Counter() for _ in condensed.boxes]
     totals = [0] * len(condensed.boxes)
     for box in reversed(condensed.boxes):  # children have larger ids than their parents
@@ -254,7 +255,10 @@ def _named_nodes(evidence, index, depth: int = 0) -> set[int]:
         node = index.node_index(evidence)
         return {node} if node is not None else set()
     found: set[int] = set()
-    values = evidence.values() if isinstance(evidence, dict) else evidence if isinstance(evidence, list) else ()
+    if isinstance(evidence, dict):
+        values = evidence.values()
+    else:
+        values = evidence if isinstance(evidence, list) else ()
     for value in values:
         found |= _named_nodes(value, index, depth + 1)
     return found
@@ -430,7 +434,8 @@ def _arranged(scene: Scene, box: int, opened: set[int]) -> tuple[float, float]:
             heights[k] = inner_h + FRAME_HEADER + FRAME_PAD
     left, right, height = 0.0, 0.0, 0.0
     for members in lay.layers:
-        placed = pack([lay.x[m] for m in members], [widths[m] for m in members], [1.0] * len(members), NODE_GAP)
+        placed = pack([lay.x[m] for m in members], [widths[m] for m in members], [1.0] * len(members),
+                      NODE_GAP)
         left = min(left, *(x - widths[m] / 2 for x, m in zip(placed, members, strict=True)))
         right = max(right, *(x + widths[m] / 2 for x, m in zip(placed, members, strict=True)))
         height += max(heights[m] for m in members) + LAYER_GAP
