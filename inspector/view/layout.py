@@ -34,7 +34,7 @@ LAYER_GAP = 40.0    # vertical space between two layers
 NODE_GAP = 18.0     # horizontal space between two neighbours of a layer
 DUMMY_WIDTH = 8.0   # the room a long edge passing through a layer takes
 MAX_SWEEPS = 12     # crossing-reduction sweeps (down + up); stops earlier without improvement
-PLACEMENT_ROUNDS = 8
+PLACEMENT_ROUNDS = 8  # alternating sweeps of x placement (3 for a layout of at most 8 members)
 
 
 @dataclass
@@ -96,8 +96,12 @@ def layered_layout(sizes: Sequence[tuple[float, float]], edges: Iterable[tuple[i
     flipped = [rank[s] > rank[t] for (s, t) in merged]
     layer = _assign_layers(n, upward, rank)
     layout = _with_dummies(sizes, upward, flipped, layer)
+    if all(len(members) == 1 for members in layout.layers):  # a chain: one column, nothing to order
+        centre = max(layout.width) / 2
+        layout.x = [centre] * len(layout.layer)
+        return layout
     _order_layers(layout, hint)
-    _place_x(layout)
+    _place_x(layout, PLACEMENT_ROUNDS if len(layout.layer) > 8 else 3)
     return layout
 
 
@@ -335,7 +339,7 @@ def _crossings(layers: list[list[int]], position: list[float], down: list[list[t
 
 # -- 4. x positions ------------------------------------------------------------------------------
 
-def _place_x(layout: Layout) -> None:
+def _place_x(layout: Layout, rounds: int) -> None:
     """Pull members towards their neighbours, alternating down and up, the order kept exactly."""
     up, down = _links(layout)
     count = layout.count
@@ -349,8 +353,8 @@ def _place_x(layout: Layout) -> None:
             x[member] = right + width[member] / 2
             right += width[member] + NODE_GAP
     depth = len(layout.layers)
-    for round_ in range(PLACEMENT_ROUNDS):
-        if round_ == PLACEMENT_ROUNDS - 1:
+    for round_ in range(rounds):
+        if round_ == rounds - 1:
             pulls, levels = pulls_both, range(depth)
         elif round_ % 2 == 0:
             pulls, levels = pulls_up, range(depth)

@@ -9,11 +9,15 @@ another, and the script puts every name on the page through ``textContent`` only
 
 from __future__ import annotations
 
+import base64
 import html
 import json
+import re
+import zlib
 from importlib import resources
 
 from inspector.view import layout
+from inspector.view.condense import SECTION
 from inspector.view.scene import (
     BOX_HEIGHT,
     BOX_WIDTH,
@@ -29,15 +33,37 @@ _ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026",
             0x2028: "\\u2028", 0x2029: "\\u2029"}
 
 
+#: Data larger than this travel zlib-compressed and base64-encoded (the page inflates them with the
+#: browser's DecompressionStream): a 50,000-node graph's ~6 MB of JSON become well under 1 MB.
+COMPRESS_OVER = 1 << 20
+
+
 def render_page(scene: Scene | None, report: dict) -> str:
     """The page for ``report`` (the ``inspect --json`` dict) and its ``scene`` (None: no graph)."""
-    data = page_data(scene, report)
+    text = embed_json(page_data(scene, report))
+    encoding = ""
+    if len(text) > COMPRESS_OVER:
+        text = base64.b64encode(zlib.compress(text.encode("ascii"), 6)).decode("ascii")
+        encoding = ' data-encoding="deflate-base64"'
     return _SHELL.format(
         title=html.escape(f"ckpt2pb · {report.get('path', '')}", quote=True),
         style=_asset("view.css"),
-        data=embed_json(data),
+        encoding=encoding,
+        data=text,
         script=_asset("view.js"),
     )
+
+
+def read_page_data(page: str) -> dict:
+    """The data a page carries (what its script draws), plain or compressed: for tests and tools."""
+    match = re.search(r'<script type="application/json" id="ckpt2pb-data"( data-encoding="deflate-base64")?>'
+                      r"(.*?)</script>", page, re.S)
+    if match is None:
+        raise ValueError("not a ckpt2pb view page")
+    text = match.group(2)
+    if match.group(1):
+        text = zlib.decompress(base64.b64decode(text)).decode("ascii")
+    return json.loads(text)
 
 
 def embed_json(data: object) -> str:
@@ -86,6 +112,9 @@ def page_data(scene: Scene | None, report: dict) -> dict:
 def _graph_data(scene: Scene) -> dict:
     ops = sorted(set(scene.ops))
     op_index = {op: k for k, op in enumerate(ops)}
+    dtypes = sorted({d for d in scene.dtypes if d is not None})
+    dtype_index = {d: k for k, d in enumerate(dtypes)}
+    dtype_index[None] = -1
     role_names = sorted(set(scene.roles))
     role_index = {role: k for k, role in enumerate(role_names)}
     sections = []
@@ -103,42 +132,57 @@ def _graph_data(scene: Scene) -> dict:
         long_mix = ""
         if len(scene.box_ops[box.id]) > 3:
             long_mix = " · ".join(f"{op} {n}" for op, n in scene.box_ops[box.id].most_common(10))
-        boxes.append([box.kind, label, box.scope, box.parent, box.children, box.size, mix, size_line,
+        # a scope box's scope is its parent's plus its label, a family's or chunk's its parent's: the
+        # script derives them; only a section root's (a chain merged into it) is written
+        scope = box.scope if box.kind == SECTION else None
+        boxes.append([box.kind, label, scope, box.parent, box.children, box.size, mix, size_line,
                       scene.path_counts[box.id], section_index[box.section], long_mix])
+    distinct: dict[int, int] = {}
+    layouts, box_layout, path_routes = [], [], {}
+    for box_id, lay in enumerate(scene.layouts):
+        if id(lay) not in distinct:  # repeated structures share one layout (scene._lay_out)
+            distinct[id(lay)] = len(layouts)
+            layouts.append(_layout(lay))
+        box_layout.append(distinct[id(lay)])
+        on_path = _routes_on_path(scene, box_id, lay)
+        if on_path:
+            path_routes[str(box_id)] = on_path
     return {
         "names": scene.names,
         "ops": ops,
         "op": [op_index[op] for op in scene.ops],
-        "dtype": scene.dtypes,
+        "dtypes": dtypes,
+        "dtype": [dtype_index[d] for d in scene.dtypes],
         "role": [role_index[r] for r in scene.roles],
         "roleNames": role_names,
         "parent": scene.condensed.parent_of,
         "bytes": {str(i): n for i, n in enumerate(scene.node_bytes) if n},
         "boxes": boxes,
         "sections": sections,
-        "layouts": [_layout(scene, box_id, lay) for box_id, lay in enumerate(scene.layouts)],
+        "layouts": layouts,
+        "boxLayout": box_layout,
+        "pathRoutes": path_routes,
         "path": sorted(scene.path),
         "initial": sorted(scene.initial),
     }
 
 
-def _layout(scene: Scene, box_id: int, lay: layout.Layout) -> dict:
-    refs = scene.boxes[box_id].children
+def _layout(lay: layout.Layout) -> list:
+    """[items, widths, heights, preferred centres, layers, routes (source, target, via, weight,
+    reversed)]: members past ``items`` are the dummy points of long edges."""
+    return [lay.count, [round(v) for v in lay.width], [round(v) for v in lay.height],
+            [round(v, 1) for v in lay.x], lay.layers,
+            [[r.source, r.target, r.via, r.weight, int(r.reversed)] for r in lay.routes]]
+
+
+def _routes_on_path(scene: Scene, box_id: int, lay: layout.Layout) -> list[int]:
+    """The routes of a box that join two of its items along the path (drawn blue)."""
     on_path = scene.path_edges[box_id]
-    return {
-        "n": lay.count,
-        "w": [round(v) for v in lay.width],
-        "h": [round(v) for v in lay.height],
-        "x": [round(v, 1) for v in lay.x],
-        "layers": lay.layers,
-        "routes": [[r.source, r.target, r.via, r.weight, int(r.reversed),
-                    int(_route_on_path(refs, r, on_path))] for r in lay.routes],
-    }
-
-
-def _route_on_path(refs: list[int], route: layout.Route, on_path: set[tuple[int, int]]) -> bool:
-    a, b = refs[route.source], refs[route.target]
-    return (a, b) in on_path or (b, a) in on_path
+    if not on_path:
+        return []
+    refs = scene.boxes[box_id].children
+    return [k for k, r in enumerate(lay.routes)
+            if (refs[r.source], refs[r.target]) in on_path or (refs[r.target], refs[r.source]) in on_path]
 
 
 def _node(index_of: dict[str, int], name: str | None) -> int | None:
@@ -245,7 +289,7 @@ group</span>
   <section id="notes-section"><h2>Notes</h2><ul id="notes" class="muted"></ul></section>
 </aside>
 <div id="tip" hidden></div>
-<script type="application/json" id="ckpt2pb-data">{data}</script>
+<script type="application/json" id="ckpt2pb-data"{encoding}>{data}</script>
 <script>
 {script}
 </script>

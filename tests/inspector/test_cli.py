@@ -254,3 +254,37 @@ def test_an_unreadable_graph_file_also_gets_one_line_on_stderr(capsys):
     assert err.count("\n") == 1
     code, out, err = run(capsys, str(DATA / "graphs" / "truncated.pb"), "-qq")
     assert code == 2 and out == "" and err.count("\n") == 1
+
+
+# -- --html / --dot (inspector/view) ---------------------------------------------------------------
+
+def test_html_and_dot_are_written_and_the_json_is_unchanged(capsys, tmp_path):
+    _, plain, _ = run(capsys, str(CNN), "--json")
+    page, dot = tmp_path / "view.html", tmp_path / "view.dot"
+    code, out, err = run(capsys, str(CNN), "--json", "--html", str(page), "--dot", str(dot))
+    assert code == 0 and json.loads(out) == json.loads(plain)
+    assert page.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert dot.read_text(encoding="utf-8").startswith("digraph condensed {")
+    assert f"wrote {page}" in err and f"wrote {dot}" in err
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_html_never_overwrites_an_input(capsys, tmp_path):
+    graph = tmp_path / "model.pb"
+    shutil.copy(DATA / "graphs" / "healthy_mlp.pb", graph)
+    before = graph.read_bytes()
+    code, _, err = run(capsys, str(graph), "--html", str(graph))
+    assert code == 2 and "names one of the files being inspected" in err
+    assert graph.read_bytes() == before
+
+
+def test_dot_without_a_graph_is_a_usage_error(capsys, tmp_path):
+    code, _, err = run(capsys, str(DATA / "checkpoints" / "no_meta"), "--dot", str(tmp_path / "x.dot"))
+    assert code == 2 and "no graph to draw" in err and not (tmp_path / "x.dot").exists()
+
+
+def test_the_view_modules_load_only_when_asked():
+    code = (f"import sys; from inspector import cli; cli.main(['--json', {str(CNN)!r}]); "
+            "print('VIEW', 'inspector.view' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().endswith("VIEW False")

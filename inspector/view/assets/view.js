@@ -3,7 +3,21 @@
 // textContent (never innerHTML), after control and bidi characters are made visible.
 "use strict";
 (function () {
-  const D = JSON.parse(document.getElementById("ckpt2pb-data").textContent);
+  // The data are JSON, or for a large graph JSON compressed with zlib and base64-encoded (the
+  // browser's own DecompressionStream inflates it: still no network, no library).
+  async function load() {
+    const node = document.getElementById("ckpt2pb-data");
+    if (node.getAttribute("data-encoding") !== "deflate-base64") return JSON.parse(node.textContent);
+    const bytes = Uint8Array.from(atob(node.textContent.trim()), (c) => c.charCodeAt(0));
+    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
+    return JSON.parse(await new Response(stream).text());
+  }
+  load().then(start, (error) => {
+    document.getElementById("no-graph").hidden = false;
+    document.getElementById("no-graph").textContent = "This page could not read its data: " + error;
+  });
+
+function start(D) {
   const SVG = "http://www.w3.org/2000/svg";
   const K = D.consts;                       // LAYER_GAP, NODE_GAP, PAD, HEADER, CHAR (from Python)
   const open = new Set(D.initial);
@@ -58,6 +72,20 @@
   // [kind, label, scope, parent, children, size, mix, sizeLine, onPath, section, longMix]
   const box = (id) => D.boxes[id];
   const isSection = (id) => box(id)[0] === "section";
+  const layoutOf = (id) => D.layouts[D.boxLayout[id]];  // [items, widths, heights, centres, layers, routes]
+  const scopes = new Map();
+  // a scope box's scope is its parent's plus its label; a family's or chunk's is its parent's
+  function scopeOf(id) {
+    if (scopes.has(id)) return scopes.get(id);
+    const [kind, label, scope, parent] = box(id);
+    let found = scope || "";
+    if (kind !== "section") {
+      const outer = scopeOf(parent);
+      found = kind === "scope" ? (outer ? outer + "/" + label : label) : outer;
+    }
+    scopes.set(id, found);
+    return found;
+  }
   const sectionOf = (id) => D.sections[box(id)[9]];
   const isMachinery = (id) => sectionOf(id).role !== "model";
   const titleOf = (id) => (isSection(id) ? sectionOf(id).title : box(id)[1]);
@@ -67,7 +95,7 @@
     return chain;
   }
   function opLabel(boxId, node) {
-    const name = D.names[node], scope = box(boxId)[2];
+    const name = D.names[node], scope = scopeOf(boxId);
     if (scope && name.startsWith(scope + "/")) return name.slice(scope.length + 1);
     return name === scope ? name.split("/").pop() : name;
   }
@@ -97,20 +125,20 @@
   let memo = new Map();
   function arrange(id) {
     if (memo.has(id)) return memo.get(id);
-    const L = D.layouts[id], children = box(id)[4];
-    const total = L.w.length;
-    const w = L.w.slice(), h = L.h.slice(), x = new Array(total), y = new Array(total);
-    for (let k = 0; k < L.n; k++) {
+    const [n, LW, LH, LX, layers] = layoutOf(id), children = box(id)[4];
+    const total = LW.length;
+    const w = LW.slice(), h = LH.slice(), x = new Array(total), y = new Array(total);
+    for (let k = 0; k < n; k++) {
       if (children[k] >= 0 && open.has(children[k])) {
         const inner = arrange(children[k]);
-        w[k] = Math.max(inner.w + 2 * K.PAD, L.w[k]);
+        w[k] = Math.max(inner.w + 2 * K.PAD, LW[k]);
         h[k] = inner.h + K.HEADER + K.PAD;
       }
     }
     let top = 0;
     const layerY = [];
-    L.layers.forEach((members) => {
-      const placed = pack(members.map((m) => L.x[m]), members.map((m) => w[m]), K.NODE_GAP);
+    layers.forEach((members) => {
+      const placed = pack(members.map((m) => LX[m]), members.map((m) => w[m]), K.NODE_GAP);
       members.forEach((m, i) => { x[m] = placed[i]; });
       const tallest = Math.max(0, ...members.map((m) => h[m]));
       members.forEach((m) => { y[m] = top + tallest / 2; });
@@ -132,10 +160,12 @@
   const tip = document.getElementById("tip");
 
   function drawContent(id, parent, ox, oy) {
-    const L = D.layouts[id], A = arrange(id), children = box(id)[4];
+    const [n, , , , , routes] = layoutOf(id), A = arrange(id), children = box(id)[4];
+    const pathRoutes = new Set(D.pathRoutes[id] || []);
     const edges = sv("g", { class: "edges" });
     parent.appendChild(edges);
-    L.routes.forEach(([s, t, via, weight, reversed, onPath]) => {
+    routes.forEach(([s, t, via, weight, reversed], k) => {
+      const onPath = pathRoutes.has(k);
       const points = [[A.x[s], A.y[s] + A.heights[s] / 2]];
       via.forEach((d) => points.push([A.x[d], A.y[d]]));
       points.push([A.x[t], A.y[t] - A.heights[t] / 2]);
@@ -149,7 +179,7 @@
       attrs[reversed ? "marker-start" : "marker-end"] = onPath ? "url(#arrow-path)" : "url(#arrow)";
       edges.appendChild(sv("path", attrs));
     });
-    for (let k = 0; k < L.n; k++) {
+    for (let k = 0; k < n; k++) {
       const ref = children[k], cx = ox + A.x[k], cy = oy + A.y[k], w = A.widths[k], h = A.heights[k];
       if (ref >= 0 && open.has(ref)) drawFrame(ref, parent, cx - w / 2, cy - h / 2, w, h);
       else if (ref >= 0) drawBox(ref, parent, cx - w / 2, cy - h / 2, w, h);
@@ -348,9 +378,9 @@
   }
   function hideTip() { tip.hidden = true; }
   function boxTip(id) {
-    const [kind, label, scope, , , , mix, sizeLine, , , longMix] = box(id);
+    const [kind, label, , , , , mix, sizeLine, , , longMix] = box(id);
     const d = el("div");
-    d.appendChild(el("div", { class: "tip-title" }, isSection(id) ? titleOf(id) : (kind === "scope" ? scope || label : label)));
+    d.appendChild(el("div", { class: "tip-title" }, isSection(id) ? titleOf(id) : (kind === "scope" ? scopeOf(id) : label)));
     if (isSection(id)) d.appendChild(el("div", { class: "tip-sub" }, D.roleDescriptions[sectionOf(id).role] || ""));
     else if (kind !== "scope") d.appendChild(el("div", { class: "tip-sub" }, kind === "family" ? "repeated siblings" : "consecutive ops, in data-flow order"));
     d.appendChild(el("div", {}, sizeLine));
@@ -364,7 +394,7 @@
     const d = el("div");
     d.appendChild(el("div", { class: "tip-title" }, D.names[node]));
     let line = D.ops[D.op[node]];
-    if (D.dtype[node]) line += "  " + D.dtype[node];
+    if (D.dtype[node] >= 0) line += "  " + D.dtypes[D.dtype[node]];
     d.appendChild(el("div", {}, line));
     const role = D.roleNames[D.role[node]];
     d.appendChild(el("div", { class: "tip-sub" }, "role: " + role + (inputKind.get(node) ? " · " + inputKind.get(node) + " input" : "") +
@@ -533,4 +563,5 @@
     document.getElementById("no-graph").hidden = false;
   }
   document.body.setAttribute("data-ready", "1");
+}
 })();

@@ -8,20 +8,19 @@ import re
 import pytest
 
 from inspector.view import render_html
-from inspector.view.page import embed_json
+from inspector.view.page import embed_json, page_data, read_page_data
 from tests.inspector.view.views import (
     FROZEN_WITH_FINDINGS,
     HOSTILE_NAMES,
     HOSTILE_SCOPE,
     TRAINING_CHECKPOINT,
     hostile_graph,
+    scene_of,
 )
 
 
 def _data(page: str) -> dict:
-    match = re.search(r'<script type="application/json" id="ckpt2pb-data">(.*?)</script>', page, re.S)
-    assert match
-    return json.loads(match.group(1))
+    return read_page_data(page)
 
 
 @pytest.mark.parametrize("source", [TRAINING_CHECKPOINT, FROZEN_WITH_FINDINGS])
@@ -39,7 +38,7 @@ def test_the_data_hold_the_report_outputs_findings_and_tables():
     assert data["findings"][0]["code"] == "BATCHNORM_TRAINING_MODE"
     assert data["names"][data["findings"][0]["nodes"][0]] == "bn/FusedBatchNormV3"
     assert data["freeze"].startswith("freeze ") and data["diagnosed"]
-    assert len(data["boxes"]) == len(data["layouts"])
+    assert len(data["boxes"]) == len(data["boxLayout"]) >= len(data["layouts"])
 
 
 def test_the_checkpoint_page_has_the_variables_with_sizes_and_kinds():
@@ -67,3 +66,26 @@ def test_embedded_json_escapes_what_could_end_the_element():
 def test_a_checkpoint_without_its_graph_still_gets_a_page_with_its_variables():
     data = _data(render_html(str(TRAINING_CHECKPOINT.parent / "no_meta")))
     assert data["graph"] is False and data["variables"] and data["boxes"] == []
+
+
+def test_the_scopes_the_script_derives_are_the_boxes_scopes():
+    _, scene = scene_of(TRAINING_CHECKPOINT)
+    data = page_data(scene, {"path": "x"})
+    derived: dict[int, str] = {}
+    for box_id, (kind, label, scope, parent, *_rest) in enumerate(data["boxes"]):  # parents come first
+        if kind == "section":
+            derived[box_id] = scope or ""
+        elif kind == "scope":
+            derived[box_id] = f"{derived[parent]}/{label}" if derived[parent] else label
+        else:
+            derived[box_id] = derived[parent]
+        assert derived[box_id] == scene.boxes[box_id].scope
+
+
+def test_a_large_graph_travels_compressed_and_reads_back(monkeypatch):
+    from inspector.view import page
+
+    monkeypatch.setattr(page, "COMPRESS_OVER", 1000)
+    html_text = render_html(str(TRAINING_CHECKPOINT))
+    assert 'data-encoding="deflate-base64"' in html_text
+    assert read_page_data(html_text)["outputs"][0]["name"] == "probabilities"
