@@ -8,7 +8,7 @@ STAMP   := $(VENV)/.installed
 TFSTAMP := $(VENV)/.installed-tf
 DEMO    ?= fixtures/data/checkpoints/cnn_bn_momentum
 
-.PHONY: install install-tf demo test test-fast lint fixtures protos eval bench clean
+.PHONY: install install-tf browser demo test test-fast lint fixtures protos eval bench screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -30,7 +30,27 @@ demo: $(STAMP)               ## inspect, then freeze, the bundled example checkp
 	$(BIN)/freeze $(DEMO) --auto-outputs -o out/demo_frozen.pb
 	$(BIN)/inspect out/demo_frozen.pb
 
-test: $(TFSTAMP)             ## the whole suite, TensorFlow cross-checks included
+# The HTML view's tests drive a real headless Chromium (tests/inspector/view/test_browser.py). Where
+# it is missing and apt-get can install it (root, or password-less sudo: CI's fresh Debian machine),
+# Debian's chromium is installed once, its output kept in a log; anywhere else the browser tests
+# skip with the reason, and `make test` still runs everything else. Never fails the build.
+browser: $(STAMP)            ## Debian's chromium for the browser tests (skipped without it)
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then :; \
+	elif ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "note: no chromium and no apt-get here: the browser tests will skip"; \
+	else \
+	  if [ "$$(id -u)" = 0 ]; then as_root=""; elif sudo -n true 2>/dev/null; then as_root="sudo -n"; \
+	  else as_root=none; fi; \
+	  if [ "$$as_root" = none ]; then echo "note: chromium is missing (apt-get install chromium needs root): the browser tests will skip"; \
+	  else echo "installing Debian's chromium for the browser tests (log: $(VENV)/chromium-install.log)"; \
+	    { $$as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	      $$as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+	        chromium fonts-dejavu-core; } > $(VENV)/chromium-install.log 2>&1 \
+	    || echo "note: apt-get could not install chromium (see $(VENV)/chromium-install.log): the browser tests will skip"; \
+	  fi; \
+	fi
+
+test: $(TFSTAMP) browser     ## the whole suite, TensorFlow cross-checks and browser tests included
 	$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider
 
 test-fast: $(STAMP)          ## the suite without TensorFlow (tf tests skip)
@@ -50,6 +70,9 @@ eval: $(TFSTAMP)             ## ranking accuracy (first contact and now) over fi
 
 bench: $(TFSTAMP)            ## benchmarks against TensorFlow (builds a large checkpoint once)
 	$(BIN)/python bench/run.py
+
+screenshots: $(TFSTAMP) browser  ## docs/view_*.png: the HTML view of two fixtures and the benchmark transformer
+	TF_USE_LEGACY_KERAS=1 $(BIN)/python bench/view_screenshots.py
 
 clean:
 	rm -rf $(VENV) out bench/work .pytest_cache

@@ -46,6 +46,7 @@ SECTION_TITLES = {
 }
 FIRST_VIEW_BUDGET = 150     # items (boxes and ops) the first view may show, at most
 FIRST_VIEW_SIZE = (1500.0, 1100.0)  # beyond the best output and the findings: the drawing's size at scale 1
+FINDING_OPENS = 5           # a finding naming at most this many ops opens the boxes around them
 FRAME_PAD, FRAME_HEADER = 10.0, 22.0  # inside an open box: padding, title bar (the page's PAD and HEADER)
 CHAR_WIDTH = 6.7            # 11 px monospace
 BOX_HEIGHT, OP_HEIGHT = 48.0, 30.0
@@ -346,21 +347,24 @@ def _first_view(scene: Scene) -> set[int]:
     """The boxes open at first, so that a person sees the model's path and its outputs at a glance.
 
     The model's section is always open (it is the drawing). Then, each only while the page shows
-    at most FIRST_VIEW_BUDGET items: the boxes around the best output and around each finding's
-    first ops; the boxes around the other ranked outputs; then the boxes the path runs through,
-    most of the path first. Beyond the best output and the findings, a box opens only while the
-    drawing stays within FIRST_VIEW_SIZE at full scale, so that the first view is legible without
+    at most FIRST_VIEW_BUDGET items: the boxes around the best output; around the ops of each
+    finding that names only a few; around the other ranked outputs; then the boxes the path runs
+    through, most of the path first. Beyond the best output, a box opens only while the drawing
+    stays within FIRST_VIEW_SIZE at full scale, so that the first view is legible without
     zooming; anything else is a click away.
     """
     model = scene.condensed.sections.get(MODEL)
     opened: set[int] = {model} if model is not None else set()
     if model is None:
         return opened
-    must = [scene.marks[0].node] if scene.marks else []
+    if scene.marks:
+        _open_around(scene, opened, scene.marks[0].node, fits=None)
     for finding in scene.findings:
-        must.extend(finding.nodes[:3])
-    for node in must:
-        _open_around(scene, opened, node, fits=None)
+        # a finding about a few ops (a batch norm in training mode, an unregistered op) is shown
+        # on them; one naming hundreds (every variable of an unfrozen graph) marks their boxes
+        if len(finding.nodes) <= FINDING_OPENS:
+            for node in finding.nodes:
+                _open_around(scene, opened, node, fits=FIRST_VIEW_SIZE)
     for mark in scene.marks[1:]:
         _open_around(scene, opened, mark.node, fits=FIRST_VIEW_SIZE)
     frontier = [b for b in _visible_boxes(scene, opened) if scene.box_path_count(b)]

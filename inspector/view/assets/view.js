@@ -61,7 +61,7 @@ function start(D) {
   }
   function bytes(n) {
     if (!n) return "0 B";
-    const units = ["B", "KB", "MB", "GB", "TB"];
+    const units = ["B", "KiB", "MiB", "GiB", "TiB"];  // as the text report writes them
     let k = 0;
     while (n >= 1024 && k < units.length - 1) { n /= 1024; k++; }
     return (k ? n.toFixed(n < 10 ? 1 : 0) : n) + " " + units[k];
@@ -481,8 +481,8 @@ function start(D) {
         findings.appendChild(item);
       });
     }
-    table("inputs", ["name", "kind", "op", "dtype", "shape"], D.inputs.map((i) =>
-      [i.name, i.kind, i.op, i.dtype || "?", shape(i.shape)]), (row, i) => D.inputs[i].node);
+    table("inputs", ["name", "kind", "dtype", "shape"], D.inputs.map((i) =>
+      [i.name, i.kind, i.dtype || "?", shape(i.shape)]), (row, i) => D.inputs[i].node);
     table("variables", ["name", "dtype", "shape", "bytes", "kind"], D.variables.map((v) =>
       [v.name, v.dtype, shape(v.shape), v.bytes, v.kind]), (row, i) => D.variables[i].node, 3);
     if (D.totals) {

@@ -103,4 +103,4 @@ def test_hostile_names_are_shown_as_text_and_never_run(browser, tmp_path):
 
 def _bytes(text: str) -> float:
     value, unit = text.split()
-    return float(value) * {"B": 1, "KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30}[unit]
+    return float(value) * {"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}[unit]
