@@ -82,10 +82,12 @@ def in_process(path: Path) -> dict:
             figures["view_cpu_s"] = round(time.process_time() - cpu, 3)
             width, height = drawing_size(scene, scene.initial)
             figures.update(
-                nodes=len(scene.names), boxes=len(scene.boxes), first_view_items=visible_count(scene, scene.initial),
-                first_view_open_boxes=len(scene.initial), max_items_in_a_box=max(len(b.children) for b in scene.boxes),
-                max_allowed=MAX_CHILDREN, first_view_drawing_px=[round(width), round(height)],
-                html_bytes=len(page.encode("utf-8")), top_output=report["outputs"][0]["name"] if report["outputs"] else None)
+                nodes=len(scene.names), boxes=len(scene.boxes),
+                first_view_items=visible_count(scene, scene.initial),
+                first_view_open_boxes=len(scene.initial),
+                max_items_in_a_box=max(len(b.children) for b in scene.boxes), max_allowed=MAX_CHILDREN,
+                first_view_drawing_px=[round(width), round(height)], html_bytes=len(page.encode("utf-8")),
+                top_output=report["outputs"][0]["name"] if report["outputs"] else None)
 
         start = time.perf_counter()
         inspect_path(str(path), top=5, then=view)
@@ -115,17 +117,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nodes", type=int, default=50_000)
     args = parser.parse_args(argv)
     results = {}
-    for label, path in (("transformer_7k", transformer()), (f"graph_{args.nodes // 1000}k", graph_50k(args.nodes))):
+    graphs = (("transformer_7k", transformer()), (f"graph_{args.nodes // 1000}k", graph_50k(args.nodes)))
+    for label, path in graphs:
         figures = {"path": str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)}
         figures["process"] = whole_process(path, args.runs)
         figures["view"] = in_process(path)
         results[label] = figures
         p, v = figures["process"], figures["view"]
-        print(f"{label}: {v['nodes']} nodes -> {v['boxes']} boxes (at most {v['max_items_in_a_box']} items a box); "
-              f"first view {v['first_view_items']} items, {v['first_view_drawing_px'][0]}x"
+        print(f"{label}: {v['nodes']} nodes -> {v['boxes']} boxes "
+              f"(at most {v['max_items_in_a_box']} items a box); first view {v['first_view_items']} items, "
+              f"{v['first_view_drawing_px'][0]}x"
               f"{v['first_view_drawing_px'][1]} px")
         print(f"  inspect --html: median {p['median_wall_s']} s wall, {p['median_cpu_s']} s CPU "
-              f"(max {p['max_wall_s']} s; {p['median_maxrss_mib']} MiB peak); file {p['file_bytes'] / 1e6:.2f} MB")
+              f"(max {p['max_wall_s']} s; {p['median_maxrss_mib']} MiB peak); "
+              f"file {p['file_bytes'] / 1e6:.2f} MB")
         print(f"  of which the view: scene {v['scene_s']} s + page {v['page_s']} s "
               f"({v['view_cpu_s']} s CPU); top output {v['top_output']}")
     results["load_average_1min"] = round(os.getloadavg()[0], 2)
