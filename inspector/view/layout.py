@@ -91,6 +91,9 @@ def layered_layout(sizes: Sequence[tuple[float, float]], edges: Iterable[tuple[i
     merged = _merge_edges(edges, n)
     if not merged:
         return _grid(sizes, hint)
+    joined = {i for pair in merged for i in pair}
+    if len(joined) < n:
+        return _with_loose_items(sizes, merged, hint, joined)
     rank = _acyclic_rank(n, merged, hint)
     upward = [(s, t, w) if rank[s] < rank[t] else (t, s, w) for (s, t), w in merged.items()]
     flipped = [rank[s] > rank[t] for (s, t) in merged]
@@ -102,6 +105,45 @@ def layered_layout(sizes: Sequence[tuple[float, float]], edges: Iterable[tuple[i
         return layout
     _order_layers(layout, hint)
     _place_x(layout, PLACEMENT_ROUNDS if len(layout.layer) > 8 else 3)
+    return layout
+
+
+def _with_loose_items(sizes: Sequence[tuple[float, float]], merged: dict[tuple[int, int], int],
+                      hint: list[float], joined: set[int]) -> Layout:
+    """Items no edge touches (an unused placeholder, a dead constant) would all land in the top
+    layer and stretch it across the page: the joined items are laid out alone, and the loose ones
+    follow in rows below them, no wider than the drawing above (or 600 px)."""
+    inner = sorted(joined)
+    slot = {item: k for k, item in enumerate(inner)}
+    part = layered_layout([sizes[i] for i in inner], [(slot[s], slot[t], w) for (s, t), w in merged.items()],
+                          [hint[i] for i in inner])
+    n = len(sizes)
+    members = n + len(part.layer) - part.count  # the items, then the part's dummies
+    moved = [0] * len(part.layer)               # the part's member -> this layout's member
+    for k, item in enumerate(inner):
+        moved[k] = item
+    for dummy in range(part.count, len(part.layer)):
+        moved[dummy] = n + dummy - part.count
+    layout = Layout(n, [0] * members, [[moved[m] for m in layer] for layer in part.layers], [0.0] * members,
+                    [0.0] * members, [0.0] * members)
+    for old, new in enumerate(moved):
+        layout.layer[new], layout.x[new] = part.layer[old], part.x[old]
+        layout.width[new], layout.height[new] = part.width[old], part.height[old]
+    layout.routes = [Route(moved[r.source], moved[r.target], [moved[d] for d in r.via], r.weight, r.reversed)
+                     for r in part.routes]
+    room = max(part.bounds()[0], 600.0)
+    loose = sorted((i for i in range(n) if i not in joined), key=lambda i: (hint[i], i))
+    right = room + 1  # start a new row
+    for item in loose:
+        width, height = sizes[item]
+        if right + width > room and right > 0:
+            layout.layers.append([])
+            right = 0.0
+        layout.layers[-1].append(item)
+        layout.layer[item] = len(layout.layers) - 1
+        layout.x[item] = right + width / 2
+        layout.width[item], layout.height[item] = float(width), float(height)
+        right += width + NODE_GAP
     return layout
 
 

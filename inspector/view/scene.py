@@ -45,7 +45,8 @@ SECTION_TITLES = {
     "summary": "summaries", "saver": "saver", "initializer": "initializers", "bookkeeping": "bookkeeping",
 }
 FIRST_VIEW_BUDGET = 150     # items (boxes and ops) the first view may show, at most
-FIRST_VIEW_SIZE = (1500.0, 1100.0)  # beyond the best output and the findings: the drawing's size at scale 1
+FIRST_VIEW_SIZE = (1500.0, 1100.0)  # the first view's drawing at scale 1, at most (legible when fitted)
+BEST_OUTPUT_SIZE = (2200.0, 1700.0)  # ... when the boxes around the best output open
 FINDING_OPENS = 5           # a finding naming at most this many ops opens the boxes around them
 FRAME_PAD, FRAME_HEADER = 10.0, 22.0  # inside an open box: padding, title bar (the page's PAD and HEADER)
 CHAR_WIDTH = 6.7            # 11 px monospace
@@ -349,16 +350,17 @@ def _first_view(scene: Scene) -> set[int]:
     The model's section is always open (it is the drawing). Then, each only while the page shows
     at most FIRST_VIEW_BUDGET items: the boxes around the best output; around the ops of each
     finding that names only a few; around the other ranked outputs; then the boxes the path runs
-    through, most of the path first. Beyond the best output, a box opens only while the drawing
-    stays within FIRST_VIEW_SIZE at full scale, so that the first view is legible without
-    zooming; anything else is a click away.
+    through, most of the path first. A box opens only while the drawing stays within
+    FIRST_VIEW_SIZE at full scale (BEST_OUTPUT_SIZE for the best output's), so that the first
+    view is legible without zooming; a closed box shows the ranks and findings inside it, and
+    anything else is a click away.
     """
     model = scene.condensed.sections.get(MODEL)
     opened: set[int] = {model} if model is not None else set()
     if model is None:
         return opened
-    if scene.marks:
-        _open_around(scene, opened, scene.marks[0].node, fits=None)
+    if scene.marks:  # the best output: within a larger drawing; past it, its box carries its badge
+        _open_around(scene, opened, scene.marks[0].node, fits=BEST_OUTPUT_SIZE)
     for finding in scene.findings:
         # a finding about a few ops (a batch norm in training mode, an unregistered op) is shown
         # on them; one naming hundreds (every variable of an unfrozen graph) marks their boxes

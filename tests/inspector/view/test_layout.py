@@ -90,3 +90,15 @@ def test_items_without_edges_are_laid_out_in_rows():
 def test_pack_keeps_the_order_and_the_gap_and_moves_least(wishes, widths, expected):
     placed = pack(wishes, widths, [1.0] * len(wishes), 18)
     assert placed == pytest.approx(expected, abs=0.5)
+
+
+def test_loose_items_go_in_rows_below_instead_of_stretching_the_top_layer():
+    # a chain of three and fifteen unused placeholders: the chain's top layer holds only its own item
+    sizes = [(80, 30)] * 3 + [(160, 30)] * 15
+    layout = layered_layout(sizes, [(0, 1, 1), (1, 2, 1)])
+    assert [layout.layer[i] for i in range(3)] == [0, 1, 2]
+    assert layout.layers[0] == [0]
+    assert all(layout.layer[i] > 2 for i in range(3, 18))
+    width, _ = layout.bounds()
+    assert width <= 700
+    _check_geometry(layout, sizes)
