@@ -8,7 +8,8 @@ where the input's value goes:
 * a **label** meets the weights only after the prediction (in the loss or the metrics);
 * a **switch** is a boolean or scalar that configures the run (``is_training``, ``keep_prob``,
   a dropout rate, a learning rate); each gets its kind and the value to feed at inference;
-* a **feed** serves bookkeeping only (the saver's filename, a Keras ``set_value`` placeholder).
+* a **feed** serves bookkeeping only (the saver's filename, a Keras ``set_value`` placeholder), or
+  nothing at all (an input nothing reads).
 """
 
 from __future__ import annotations
@@ -178,7 +179,11 @@ def _classify_one(index: GraphIndex, model, role: list[str], i: int, bit: int, r
     kinds = {role[j] for j in consumers}
     live = [j for j in consumers if not role[j]]
     name = index.names[i]
-    if consumers and not live:
+    if not consumers:
+        # an input nothing reads cannot change any output (TF2's freeze leaves one per unused
+        # loop input); feeding it, or calling it the model's data, would mislead
+        return InputInfo(i, FEED, ["nothing reads it"])
+    if not live:
         if kinds & {"optimizer", "gradient"}:
             return InputInfo(i, SWITCH, ["feeds only the optimizer (a training hyperparameter)"])
         if "saver" in kinds:

@@ -85,6 +85,7 @@ def find_training(index: GraphIndex, model, neutral: list[bool], data_sources: s
     backward = _computed_from_seeds(index, seeds, updates, in_step, neutral)
     forward = flow.computed_from(index, data_sources, blocked=_blocked(index, backward, updates))
     backward |= _read_only_by(index, backward, forward)
+    backward |= _left_in_gradient_scope(index, seeds, backward | updates)
     model_side = _feeds(index, forward)
     optimizer = {i for i in in_step if i not in backward and not forward[i] and not model_side[i]}
     # the variable an optimizer op trains (its input 0) is a weight, even where nothing else reads it
@@ -233,6 +234,28 @@ def _read_only_by(index: GraphIndex, backward: set[int], forward: list[bool]) ->
             continue
         consumers = index.data_out[i]
         if consumers and all(j in backward or j in found for j in consumers):
+            found.add(i)
+    return found
+
+
+def _left_in_gradient_scope(index: GraphIndex, seeds: list[int], backward: set[int]) -> set[int]:
+    """What ``tf.gradients`` built in its own name scope and then left unused (the zeros of
+    unused outputs' gradients, shapes it measured and never read): nodes of the seed's scope that
+    nothing reads but the backward pass. The scope counts only when backward kernels share it
+    (tf.gradients chose it: ``gradients``, ``gradients_1``, ``training/SGD/gradients``); without
+    this such leftovers would be ends of the model."""
+    scopes = {index.names[s].rpartition("/")[0] for s in seeds} - {""}
+    scopes = {scope for scope in scopes if any(
+        name.startswith(scope + "/") and tfops.is_gradient_kernel(op)
+        for name, op in zip(index.names, index.ops, strict=True))}
+    if not scopes:
+        return set()
+    prefixes = tuple(scope + "/" for scope in scopes)
+    found: set[int] = set()
+    for i in reversed(index.order):
+        if i in backward or not index.names[i].startswith(prefixes):
+            continue
+        if all(j in backward or j in found for j in index.data_out[i] + index.ctrl_out[i]):
             found.add(i)
     return found
 

@@ -7,6 +7,7 @@ from inspector.roles import roles_of
 from inspector.roles.inputs import (
     DROPOUT_RATE,
     FEATURE,
+    FEED,
     KEEP_PROB,
     LABEL,
     LEARNING_RATE,
@@ -54,6 +55,16 @@ def test_placeholders_feeding_only_assignments_or_the_optimizer():
     ranked = {c.name: c for c in rank_inputs(b.model())}
     assert ranked["kernel_value"].reasons[0] == "not a model input"
     assert ranked["lr"].group == SWITCH
+
+
+def test_an_input_nothing_reads_is_a_feed_not_a_feature_or_switch():
+    b = classifier()
+    b.placeholder("unused_loop_input", [-1, 4])
+    b.node("unused_flag", "Placeholder", dtype=BOOL, shape=[])
+    kinds = _kinds(b)
+    assert kinds["unused_loop_input"] == FEED and kinds["unused_flag"] == FEED
+    assert kinds["images"] == FEATURE
+    assert not any(name.startswith("unused") for name in roles_of(b.model()).switches)
 
 
 def test_scalar_inputs_of_a_weightless_graph_are_features():

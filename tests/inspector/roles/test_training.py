@@ -63,3 +63,24 @@ def test_a_tensor_of_ones_in_the_loss_is_not_the_seed():
     r = roles_of(b.model())
     seeds = [r.index.names[s] for opt in r.training.optimizers for s in opt.seeds]
     assert seeds == ["gradients/Fill"]
+
+
+def test_what_tf_gradients_left_unread_in_its_scope_is_gradient_machinery():
+    b = classifier()
+    relu_grad = b.node("gradients/hidden/Relu_grad/ReluGrad", "ReluGrad", "gradients/Fill", "hidden/Relu")
+    b.node("GradientDescent/update_extra", "ApplyGradientDescent", "hidden/kernel",
+           "GradientDescent/learning_rate", relu_grad)
+    # tf.gradients leaves zeros for unused outputs and shapes it measured but never read
+    b.node("gradients/zeros_like", "ZerosLike", "hidden/Relu")
+    b.node("gradients/logits_grad/Shape", "Shape", "logits/BiasAdd")
+    b.node("summary_of_hidden", "Sigmoid", "hidden/Relu")  # unread, outside the scope: the model's
+    r = roles_of(b.model())
+    assert r.of("gradients/zeros_like") == GRADIENT
+    assert r.of("gradients/logits_grad/Shape") == GRADIENT
+    assert r.of("summary_of_hidden") == MODEL and r.of("probabilities") == MODEL
+
+
+def test_a_seed_scope_without_backward_kernels_claims_nothing_it_did_not_compute():
+    b = classifier()  # the builder's gradients are MatMuls: no backward kernel names the scope
+    b.node("gradients/unread", "Sigmoid", "hidden/Relu")
+    assert roles_of(b.model()).of("gradients/unread") == MODEL
