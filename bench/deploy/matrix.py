@@ -1,0 +1,197 @@
+"""The deploy matrix: model x frozen variant x runtime -> loads and matches, or why not.
+
+  python bench/deploy/matrix.py [--models a,b] [--variants freeze,for_inference,...] [--runtimes ...]
+                                [--json OUT.json] [--write-docs]
+
+Each model runs in its own child process (a runtime that aborts takes one model down, not the
+table); the parent never imports TensorFlow. ``--write-docs`` writes the table into docs/DEPLOY.md
+between its ``<!-- matrix -->`` markers. The same cells are what tests/deploy/test_matrix.py
+asserts on for the small models.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.deploy.runtimes import RUNTIMES  # noqa: E402
+
+VARIANTS = ("freeze", "for_inference", "tf_freeze", "tf_optimized")
+DOC = ROOT / "docs" / "DEPLOY.md"
+
+
+def run_model(model, variants=VARIANTS, runtimes_=RUNTIMES, workdir: Path | None = None) -> dict:
+    """Cells for one model: {variant: {runtime: "ok" | "<stage>: <reason>"}} plus timings."""
+    from bench.deploy import models, runtimes
+
+    work = Path(workdir or tempfile.mkdtemp(prefix="deploy-"))
+    row: dict = {"model": model.name, "source": model.source, "cells": {}, "notes": {}}
+    started = time.monotonic()
+    base = work / f"{model.name}.freeze.pb"
+    try:
+        frozen = models.freeze_variant(model, "freeze", base)
+        ref = models.reference(model, base)
+        ref.initializers = list(frozen["result"].table_initializers)
+    except runtimes.RuntimeFailure as failure:
+        row["problem"] = f"{failure.stage}: {failure.message}"
+        return row
+    except Exception as error:  # noqa: BLE001 - a model the harness cannot prepare is reported, not fatal
+        row["problem"] = f"reference: {runtimes._first_line(error)}"
+        return row
+    if ref.problem:
+        row["problem"] = ref.problem
+    for variant in variants:
+        out = base if variant == "freeze" else work / f"{model.name}.{variant}.pb"
+        cells = row["cells"].setdefault(variant, {})
+        try:
+            made = frozen if variant == "freeze" else models.freeze_variant(model, variant, out, ref)
+        except runtimes.RuntimeFailure as failure:
+            for runtime in runtimes_:
+                cells[runtime] = f"freeze: {failure.message}"
+            continue
+        renamed = made["renamed"]
+        fetches = [renamed.get(t, t) for t in ref.fetches]
+        initializers = list(made["result"].table_initializers) if made["result"] is not None else []
+        feeds = _feeds_for(out, ref.feeds)
+        for runtime in runtimes_:
+            cells[runtime] = _cell(runtimes, runtime, str(out), feeds, fetches, ref, initializers)
+    row["seconds"] = round(time.monotonic() - started, 2)
+    return row
+
+
+def _feeds_for(pb_path: Path, feeds: dict) -> dict:
+    """The reference feeds this variant still has inputs for (a folded switch is no input any more)."""
+    from inspector.proto import pb
+
+    graph = pb.GraphDef.FromString(pb_path.read_bytes())
+    names = {n.name for n in graph.node}
+    return {k: v for k, v in feeds.items() if k.rsplit(":", 1)[0] in names}
+
+
+def _cell(runtimes, runtime: str, path: str, feeds: dict, fetches: list[str], ref, initializers) -> str:
+    try:
+        actual = runtimes.RUNNERS[runtime](path, feeds, fetches, initializers)
+    except runtimes.RuntimeFailure as failure:
+        return f"{failure.stage}: {failure.message}"
+    except Exception as error:  # noqa: BLE001
+        return f"run: {runtimes._first_line(error)}"
+    if ref.problem:
+        return "no reference"
+    problem = runtimes.compare(ref.expected, actual, fetches)
+    return "ok" if problem is None else f"differs: {problem}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The parent: one child per model, a table at the end
+
+
+def _child(name: str, variants: list[str], runtimes_: list[str]) -> dict:
+    from bench.deploy import models
+
+    model = next(m for m in models.all_models() if m.name == name)
+    with tempfile.TemporaryDirectory(prefix="deploy-") as work:
+        return run_model(model, variants, runtimes_, Path(work))
+
+
+def _spawn(name: str, variants: list[str], runtimes_: list[str], timeout: float) -> dict:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "TF_USE_LEGACY_KERAS": "1"}
+    cmd = [sys.executable, __file__, "--child", name, "--variants", ",".join(variants),
+           "--runtimes", ",".join(runtimes_)]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
+    except subprocess.TimeoutExpired:
+        return {"model": name, "problem": f"timed out after {timeout:.0f} s", "cells": {}}
+    for line in reversed(done.stdout.splitlines()):
+        if line.startswith("{"):
+            return json.loads(line)
+    tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+    return {"model": name, "problem": f"child exited {done.returncode}: {tail[:200]}", "cells": {}}
+
+
+def passed(rows: list[dict], variant: str, runtime: str) -> tuple[int, int]:
+    comparable = [r for r in rows if variant in r.get("cells", {}) and not r.get("problem")]
+    return sum(r["cells"][variant].get(runtime) == "ok" for r in comparable), len(comparable)
+
+
+def markdown(rows: list[dict], variants, runtimes_) -> str:
+    head = "| model | " + " | ".join(f"{v} / {r}" for v in variants for r in runtimes_) + " |"
+    lines = [head, "|" + "---|" * (1 + len(variants) * len(runtimes_))]
+    for row in rows:
+        if row.get("problem"):
+            lines.append(f"| {row['model']} | " + f"not compared: {row['problem']} |")
+            continue
+        cells = []
+        for v in variants:
+            for r in runtimes_:
+                value = row["cells"].get(v, {}).get(r, "")
+                cells.append("✓" if value == "ok" else "✗" if value else "")
+        lines.append(f"| {row['model']} | " + " | ".join(cells) + " |")
+    totals = []
+    for v in variants:
+        for r in runtimes_:
+            ok, n = passed(rows, v, r)
+            totals.append(f"{ok}/{n}")
+    lines.append("| **loads and matches** | " + " | ".join(totals) + " |")
+    return "\n".join(lines)
+
+
+def failures(rows: list[dict], variants, runtimes_) -> str:
+    lines = []
+    for row in rows:
+        for v in variants:
+            for r in runtimes_:
+                value = row.get("cells", {}).get(v, {}).get(r)
+                if value and value != "ok":
+                    lines.append(f"- {row['model']} / {v} / {r}: {value}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--models", default="")
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--runtimes", default=",".join(RUNTIMES))
+    parser.add_argument("--json", dest="json_out")
+    parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--write-docs", action="store_true")
+    args = parser.parse_args(argv)
+    variants, runtimes_ = args.variants.split(","), args.runtimes.split(",")
+    if args.child:
+        print(json.dumps(_child(args.child, variants, runtimes_)))
+        return 0
+    from bench.deploy import models
+
+    names = [m.name for m in models.all_models()]
+    if args.models:
+        wanted = args.models.split(",")
+        names = [n for n in names if n in wanted]
+    rows = []
+    for name in names:
+        started = time.monotonic()
+        row = _spawn(name, variants, runtimes_, args.timeout)
+        rows.append(row)
+        summary = row.get("problem") or " ".join(
+            f"{v}:{''.join('✓' if row['cells'].get(v, {}).get(r) == 'ok' else '✗' for r in runtimes_)}"
+            for v in variants)
+        print(f"[deploy] {name}: {summary} ({time.monotonic() - started:.0f} s)", file=sys.stderr, flush=True)
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(rows, indent=1))
+    print(markdown(rows, variants, runtimes_))
+    print()
+    print(failures(rows, variants, runtimes_))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
