@@ -2,7 +2,8 @@
 
 ``g.add("y", "MatMul", ["x", "w"], T=FLOAT)``: attrs are typed by name and Python type — ints named
 ``dtype``/``T*``/``SrcT``/``DstT``/``U`` are DataTypes, other ints are ints, bools are bools,
-str/bytes are strings, ``shape`` is a list of dims and ``_class`` a list of ``loc:@`` strings.
+str/bytes are strings, floats floats, lists of ints int lists, ``shape`` is a list of dims and
+``_class`` a list of ``loc:@`` strings.
 """
 
 from __future__ import annotations
@@ -86,5 +87,9 @@ def _set_attr(node, key: str, value: object) -> None:
         attr.s = value.encode()
     elif isinstance(value, bytes):
         attr.s = value
+    elif isinstance(value, float):
+        attr.f = value
+    elif isinstance(value, list) and all(isinstance(v, int) for v in value):
+        attr.list.i.extend(value)
     else:
         raise TypeError(f"attr {key!r}: cannot encode {type(value).__name__}")

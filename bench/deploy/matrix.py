@@ -45,7 +45,7 @@ def run_model(model, variants=VARIANTS, runtimes_=RUNTIMES, workdir: Path | None
     except runtimes.RuntimeFailure as failure:
         row["problem"] = f"{failure.stage}: {failure.message}"
         return row
-    except Exception as error:  # noqa: BLE001 - a model the harness cannot prepare is reported, not fatal
+    except Exception as error:
         row["problem"] = f"reference: {runtimes._first_line(error)}"
         return row
     if ref.problem:
@@ -83,7 +83,7 @@ def _cell(runtimes, runtime: str, path: str, feeds: dict, fetches: list[str], re
         actual = runtimes.RUNNERS[runtime](path, feeds, fetches, initializers)
     except runtimes.RuntimeFailure as failure:
         return f"{failure.stage}: {failure.message}"
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         return f"run: {runtimes._first_line(error)}"
     if ref.problem:
         return "no reference"

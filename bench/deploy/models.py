@@ -94,7 +94,8 @@ def _ours(model: Model, for_inference: bool, out: Path, reference: Reference | N
             raise runtimes.RuntimeFailure("freeze", "this ckpt2pb has no --for-inference")
         kwargs["for_inference"] = True
         if reference is not None:
-            kwargs["input_shapes"] = {n.rsplit(":", 1)[0]: list(np.shape(v)) for n, v in reference.feeds.items()}
+            kwargs["input_shapes"] = {n.rsplit(":", 1)[0]: list(np.shape(v))
+                                      for n, v in reference.feeds.items()}
     try:
         result = freeze(model.path, outputs=list(model.outputs), output_path=out, **kwargs)
     except Ckpt2pbError as error:
@@ -122,7 +123,7 @@ def _tensorflow_freeze(model: Model, optimize: bool, out: Path, reference: Refer
             types = [tf.as_dtype(v.dtype if v.dtype != object else np.bytes_).as_datatype_enum
                      for v in reference.feeds.values()]
             frozen = optimize_for_inference_lib.optimize_for_inference(frozen, inputs, outputs, types)
-    except Exception as error:  # noqa: BLE001 - TF's tools fail in many ways; each is a result
+    except Exception as error:
         raise runtimes.RuntimeFailure("freeze", runtimes._first_line(error)) from None
     out.write_bytes(frozen.SerializeToString())
     return {"result": None, "renamed": {}}

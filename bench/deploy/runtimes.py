@@ -18,7 +18,6 @@ import os
 import re
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -105,14 +104,14 @@ def run_tf(pb_path: str, feeds: dict[str, np.ndarray], fetches: Sequence[str],
     try:
         with graph.as_default():
             v1.import_graph_def(_graph_def(pb_path), name="")
-    except Exception as error:  # noqa: BLE001 - any refusal is the runtime's verdict
+    except Exception as error:
         raise RuntimeFailure("load", _first_line(error)) from None
     try:
         with v1.Session(graph=graph) as session:
             if initializers:
                 session.run(list(initializers))
             return [np.asarray(v) for v in session.run(list(fetches), feeds)]
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         raise RuntimeFailure("run", _first_line(error)) from None
 
 
@@ -131,7 +130,7 @@ def run_opencv(pb_path: str, feeds: dict[str, np.ndarray], fetches: Sequence[str
     cv2 = _module("cv2")
     try:
         net = cv2.dnn.readNetFromTensorflow(pb_path)
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         raise RuntimeFailure("load", _first_line(error)) from None
     nodes: list[str] = []
     for tensor in fetches:
@@ -145,7 +144,7 @@ def run_opencv(pb_path: str, feeds: dict[str, np.ndarray], fetches: Sequence[str
                 blob = blob.astype(np.float32)
             net.setInput(blob, name.rsplit(":", 1)[0])
         retrieved = net.forwardAndRetrieve(nodes)
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         raise RuntimeFailure("run", _first_line(error)) from None
     by_node = dict(zip(nodes, retrieved, strict=True))
     out = []
@@ -171,7 +170,7 @@ def convert_onnx(pb_path: str, inputs: Sequence[str], fetches: Sequence[str]):
     try:
         model, _ = tf2onnx.convert.from_graph_def(_graph_def(pb_path), input_names=list(inputs),
                                                   output_names=list(fetches))
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         raise RuntimeFailure("load", "tf2onnx: " + _first_line(error)) from None
     return model
 
@@ -185,12 +184,12 @@ def run_onnx(pb_path: str, feeds: dict[str, np.ndarray], fetches: Sequence[str],
         options = ort.SessionOptions()
         options.log_severity_level = 3
         session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         raise RuntimeFailure("load", "onnxruntime: " + _first_line(error)) from None
     names = {i.name for i in session.get_inputs()}
     try:
         values = session.run(list(fetches), {k: np.asarray(v) for k, v in feeds.items() if k in names})
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         raise RuntimeFailure("run", _first_line(error)) from None
     return [np.asarray(v) for v in values]
 
@@ -210,7 +209,7 @@ def convert_tflite(pb_path: str, feeds: dict[str, np.ndarray], fetches: Sequence
             input_shapes=shapes)
         converter.target_spec.supported_ops = [tensorflow.lite.OpsSet.TFLITE_BUILTINS]
         return converter.convert()
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         raise RuntimeFailure("load", "converter: " + _converter_reason(error)) from None
 
 
@@ -247,7 +246,7 @@ def run_tflite(pb_path: str, feeds: dict[str, np.ndarray], fetches: Sequence[str
         outputs = interpreter.get_output_details()
     except RuntimeFailure:
         raise
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         raise RuntimeFailure("run", _first_line(error)) from None
     if len(outputs) != len(fetches):
         raise RuntimeFailure("run", f"the converted model has {len(outputs)} outputs, not {len(fetches)}")

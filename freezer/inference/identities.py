@@ -1,0 +1,114 @@
+"""Remove Identity chains and the dropout a frozen inference graph still carries at keep_prob 1.
+
+An Identity (``w/read``, Keras' output Identity, ``tf.identity`` for naming) computes nothing; many
+runtimes handle it, but chains of them hide the patterns other rewrites and runtimes look for (a
+BiasAdd after a MatMul, OpenCV's fusions). Outputs keep their names: an output that is an Identity
+stays, only what lies between is bypassed.
+
+Dropout with keep_prob 1 (or rate 0) still draws a random mask every run: ``x / 1 * floor(1 +
+uniform)``. Once switches and constants are folded, the mask is provably all ones: a uniform draw
+lies in [0, 1), so ``floor(1 + u)`` is 1 and ``u >= 0`` is true. :func:`_always_one` proves it by
+interval arithmetic over the mask's ops, and the Mul that applies the mask becomes its other input.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from freezer.inference.graph import InferenceGraph, data_inputs, op_of
+from inspector import tfops
+from inspector.graph.model import TensorRef
+
+
+def remove_identities(graph: InferenceGraph) -> list[str]:
+    """Bypass every non-output identity whose input is a single plain tensor."""
+    changes = []
+    for item in list(graph.items):
+        op = op_of(item)
+        if op not in tfops.IDENTITIES | tfops.GRADIENT_BLOCKS or op == "IdentityN":
+            continue
+        if graph.is_output(item.name) or item.name in graph.keep or \
+                any(t.startswith("^") for t in item.input):  # its control edges must keep holding
+            continue
+        inputs = data_inputs(item)
+        if len(inputs) != 1:
+            continue
+        if graph.replace_uses(item.name, inputs[0]):
+            changes.append(f"{item.name} ({op}) bypassed")
+    return changes
+
+
+def remove_inert_dropout(graph: InferenceGraph) -> list[str]:
+    """Mul(x, mask) -> x where the mask is always one; RealDiv(x, 1) / Mul(x, 1) -> x; a Select on a
+    condition that always holds (TF 2's dropout keeps where ``uniform >= rate``) -> its first branch."""
+    changes = []
+    for item in list(graph.items):
+        if op_of(item) in ("Select", "SelectV2") and not graph.is_output(item.name):
+            condition, chosen = data_inputs(item)[:2]
+            if _always_one(graph, TensorRef.parse(condition)):
+                graph.replace_uses(item.name, chosen)
+                changes.append(f"{item.name} ({item.op} on a condition that always holds) bypassed")
+            continue
+        if op_of(item) not in ("Mul", "RealDiv") or graph.is_output(item.name):
+            continue
+        inputs = data_inputs(item)
+        if len(inputs) != 2:
+            continue
+        candidates = [1] if item.op == "RealDiv" else [1, 0]
+        for side in candidates:
+            ones = _always_one(graph, TensorRef.parse(inputs[side]))
+            if ones and _same_shape_or_scalar(graph, inputs, side):
+                graph.replace_uses(item.name, inputs[1 - side])
+                changes.append(f"{item.name} ({item.op} by a tensor that is always 1) bypassed")
+                break
+    return changes
+
+
+def _same_shape_or_scalar(graph: InferenceGraph, inputs: list[str], side: int) -> bool:
+    """Bypassing is exact only when the ones do not broadcast the other input to a bigger shape."""
+    const = graph.const_value(inputs[side])
+    if const is not None:
+        return (const.size == 1 and const.ndim == 0) or const.size == 1
+    return True  # a mask is drawn with the shape of what it masks (tf.nn.dropout's noise_shape=None)
+
+
+#: TensorFlow draws a float32 uniform from 23 random mantissa bits ([1, 2) minus 1): its largest value
+#: is 1 - 2^-23, so keep_prob 1 + u stays below 2 and floors to 1 in float32 as in float64.
+_UNIFORM_MAX = 1.0 - 2.0**-23
+
+
+def _always_one(graph: InferenceGraph, ref: TensorRef) -> bool:
+    low, high = _interval(graph, ref, depth=0)
+    return low is not None and low == 1.0 and high == 1.0
+
+
+def _interval(graph: InferenceGraph, ref: TensorRef, depth: int) -> tuple[float | None, float | None]:
+    """Bounds of a tensor's values: Consts, uniform draws in [0, 1), and the mask arithmetic."""
+    node = graph.node(ref.node)
+    if node is None or depth > 8:
+        return None, None
+    op = op_of(node)
+    if op == "Const":
+        value = graph.const_value(ref)
+        if value is None or value.dtype == object or value.size == 0:
+            return None, None
+        return float(np.min(value)), float(np.max(value))
+    if op in ("RandomUniform", "StatelessRandomUniform", "StatelessRandomUniformV2"):
+        return 0.0, _UNIFORM_MAX
+    args = [_interval(graph, TensorRef.parse(t), depth + 1) for t in data_inputs(node)]
+    if any(a[0] is None for a in args):
+        return None, None
+    if op in ("Identity", "Cast") and args:
+        low, high = args[0]
+        return low, high
+    if op in ("Add", "AddV2") and len(args) == 2:
+        return args[0][0] + args[1][0], args[0][1] + args[1][1]
+    if op == "Floor" and args:
+        return float(np.floor(args[0][0])), float(np.floor(args[0][1]))
+    if op in ("GreaterEqual", "Greater") and len(args) == 2:
+        (a_low, _), (_, b_high) = args
+        true = a_low >= b_high if op == "GreaterEqual" else a_low > b_high
+        return (1.0, 1.0) if true else (None, None)
+    if op in ("Mul",) and len(args) == 2 and all(a[0] >= 0 for a in args):
+        return args[0][0] * args[1][0], args[0][1] * args[1][1]
+    return None, None

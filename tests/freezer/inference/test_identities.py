@@ -1,0 +1,56 @@
+"""remove_identities and remove_inert_dropout."""
+
+from __future__ import annotations
+
+from freezer.inference.identities import remove_identities, remove_inert_dropout
+from tests.freezer.inference.helpers import graph_of
+from tests.graphs import FLOAT, INT32, GraphBuilder
+
+
+def test_identity_chain_is_bypassed_but_outputs_stay():
+    g = GraphBuilder()
+    g.placeholder("x")
+    g.add("a", "Identity", ["x"], T=FLOAT)
+    g.add("b", "Identity", ["a"], T=FLOAT)
+    g.add("relu", "Relu", ["b"], T=FLOAT)
+    g.add("y", "Identity", ["relu"], T=FLOAT)
+    graph = graph_of(g, ["y"])
+    assert len(remove_identities(graph)) == 2
+    graph.prune()
+    assert [item.name for item in graph.items] == ["x", "relu", "y"]
+    assert list(graph.node("relu").input) == ["x"]
+
+
+def _tf1_dropout(keep_prob: float) -> GraphBuilder:
+    """x / keep_prob * floor(keep_prob + uniform), as tf.nn.dropout (TF 1) writes it."""
+    g = GraphBuilder()
+    g.placeholder("x")
+    g.const("shape", [2, 3], dtype=INT32)
+    g.add("uniform", "RandomUniform", ["shape"], T=INT32, dtype=FLOAT)
+    g.const("range", 1.0)
+    g.add("scaled", "Mul", ["uniform", "range"], T=FLOAT)
+    g.const("min", 0.0)
+    g.add("draw", "Add", ["scaled", "min"], T=FLOAT)
+    g.const("keep_prob", keep_prob)
+    g.add("plus", "Add", ["keep_prob", "draw"], T=FLOAT)
+    g.add("floor", "Floor", ["plus"], T=FLOAT)
+    g.add("div", "RealDiv", ["x", "keep_prob"], T=FLOAT)
+    g.add("mul", "Mul", ["div", "floor"], T=FLOAT)
+    g.add("y", "Relu", ["mul"], T=FLOAT)
+    return g
+
+
+def test_dropout_at_keep_prob_one_goes():
+    graph = graph_of(_tf1_dropout(1.0), ["y"])
+    changes = remove_inert_dropout(graph)
+    assert any(c.startswith("mul ") for c in changes) and any(c.startswith("div ") for c in changes)
+    graph.prune()
+    assert list(graph.node("y").input) == ["x"]
+    assert "RandomUniform" not in {item.op for item in graph.items}
+
+
+def test_active_dropout_stays():
+    graph = graph_of(_tf1_dropout(0.5), ["y"])
+    remove_inert_dropout(graph)  # may drop the "* 1.0" inside the draw, never the mask
+    graph.prune()
+    assert {"RandomUniform", "Floor", "RealDiv"} <= {item.op for item in graph.items}
