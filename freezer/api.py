@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from freezer import writer
+from freezer.defaults import fill_library_defaults
 from freezer.functions import prune_library
 from freezer.prune import prune, resolve_outputs
 from freezer.rewrite import rewrite
@@ -45,6 +46,8 @@ class FreezeResult:
     table_initializers: list[str] = field(default_factory=list)
     verification: dict | None = None
     seconds: float = 0.0
+    inference: list[dict] = field(default_factory=list)  # --for-inference: one report per rewrite
+    renamed_outputs: dict[str, str] = field(default_factory=dict)  # tensor before -> after the rewrites
 
     @property
     def warnings(self) -> list[str]:
@@ -57,6 +60,7 @@ class FreezeResult:
             "graph": self.graph, "validation": self.validation.to_json(), "rewrites": self.rewrites,
             "dropped_control_dependencies": [{"node": c, "on": p} for c, p in self.dropped_control],
             "table_initializers": self.table_initializers, "verification": self.verification,
+            "inference_rewrites": self.inference, "renamed_outputs": self.renamed_outputs,
             "seconds": round(self.seconds, 3),
         }
 
@@ -71,12 +75,14 @@ def freeze(path: str | Path, outputs: Sequence[str] | None = None, auto_outputs:
            output_path: str | Path | None = None, as_text: bool = False,
            use_moving_averages: bool = False, clear_devices: bool = True, verify: bool = False,
            input_shapes: dict[str, Sequence[int]] | None = None,
-           progress_stream=None, graph: str | Path | None = None) -> FreezeResult:
+           progress_stream=None, graph: str | Path | None = None,
+           for_inference: bool = False) -> FreezeResult:
     """Freeze the checkpoint at ``path`` (folder, prefix, ``.meta``, ``.index`` …) into a ``.pb``.
 
     Exactly one of ``outputs`` (node or tensor names) and ``auto_outputs`` (take the top-ranked
     candidate, or its whole group) must be given. ``graph`` names the graph (.meta, .pb, .pbtxt)
-    of a checkpoint saved without its ``.meta``. Raises a :class:`~inspector.errors.Ckpt2pbError`
+    of a checkpoint saved without its ``.meta``. ``for_inference`` applies the rewrites of
+    :mod:`freezer.inference` (each re-checked in TensorFlow with ``verify``). Raises a :class:`~inspector.errors.Ckpt2pbError`
     subclass on any problem; nothing is written then.
     """
     started = time.monotonic()
@@ -110,15 +116,24 @@ def freeze(path: str | Path, outputs: Sequence[str] | None = None, auto_outputs:
         frozen = rewrite(pruned, source, clear_devices=clear_devices, path=graph_path,
                          library=graph_def.library)
         library, versions = _library_and_versions(graph_def, frozen)
-        expected = writer.graph_size(frozen.items, library, versions)
+        target = Path(output_path) if output_path is not None else default_output_path(prefix, as_text)
+        items, inference, renamed, restored_feeds = frozen.items, [], {}, {}
+        if for_inference:
+            step_check = _step_verifier(graph_path, prefix, target, meta_graph, input_shapes,
+                                        pruned.table_initializers, library, versions) if verify else None
+            items, names, inference, renamed, restored_feeds = _for_inference(
+                frozen.items, names, library, meta_graph, graph_def, input_shapes,
+                pruned.table_initializers, step_check)
+            if library is not None:  # the inlined functions are no longer called
+                prune_library(library, items)
+        expected = writer.graph_size(items, library, versions)
         writer.check_size_limit(expected, output_path)
 
-        target = Path(output_path) if output_path is not None else default_output_path(prefix, as_text)
         with writer.AtomicOutput(target, _input_files(artifacts, graph_path), text=as_text) as out:
-            _write(out, frozen.items, library, versions, as_text, expected, progress_stream)
+            _write(out, items, library, versions, as_text, expected, progress_stream)
             left_out = classify_unfolded(reader, {f.key for f in frozen.folded}, graph_def.node,
                                          source.bindings, meta_graph)
-            validation = validate(frozen.items, names, nodes_before=nodes_before, file_path=out.temp_path,
+            validation = validate(items, names, nodes_before=nodes_before, file_path=out.temp_path,
                                   expected_size=None if as_text else expected, folded=frozen.folded,
                                   left_out=left_out, text=as_text, library=library)
             validation.raise_if_failed(str(target))
@@ -135,16 +150,85 @@ def freeze(path: str | Path, outputs: Sequence[str] | None = None, auto_outputs:
             if verify:
                 from freezer.verify import verify_frozen
 
+                kept = {item.name for item in items}
                 verification = verify_frozen(graph_path, prefix, out.temp_path, names,
                                              input_shapes=input_shapes, meta_graph=meta_graph,
-                                             folded=frozen.folded, reader=reader, report_path=target,
-                                             initializers=pruned.table_initializers)
+                                             folded=[f for f in frozen.folded if f.node in kept],
+                                             reader=reader, report_path=target,
+                                             initializers=pruned.table_initializers,
+                                             restored_names=_restored_names(renamed),
+                                             restored_feeds=restored_feeds)
             out.commit()
     return FreezeResult(output_path=target, outputs=names, outputs_chosen_by=chosen_by, checkpoint=prefix,
                         graph=graph_path, validation=validation, rewrites=frozen.rewrites,
                         dropped_control=frozen.dropped_control,
                         table_initializers=pruned.table_initializers, verification=verification,
-                        seconds=time.monotonic() - started)
+                        seconds=time.monotonic() - started, inference=inference, renamed_outputs=renamed)
+
+
+def _for_inference(items, names, library, meta_graph, graph_def, input_shapes, initializers, step_check):
+    """Apply :data:`freezer.inference.REWRITES`; returns (items, outputs, reports, renamed, switch feeds)."""
+    from freezer.inference import InferenceGraph, run_rewrites
+
+    switches = _inference_switches(graph_def, meta_graph)
+    graph = InferenceGraph(items=list(items), outputs=list(names), library=library,
+                           signature_outputs=_signature_outputs(meta_graph),
+                           keep=set(initializers), input_shapes={k.split(":")[0]: list(v) for k, v in
+                                                                 (input_shapes or {}).items()},
+                           switches=switches)
+    reports = run_rewrites(graph, after_each=step_check)
+    folded = {name: value for name, value in switches.items()
+              if value is not None and name not in {item.name for item in graph.items
+                                                    if getattr(item, "op", "") != "Const"}}
+    restored_feeds = {f"{name}:0": value for name, value in folded.items()}
+    return graph.items, graph.outputs, reports, dict(graph.renamed), restored_feeds
+
+
+def _inference_switches(graph_def, meta_graph) -> dict[str, object]:
+    """Training switch -> its inference value, from the roles pass (:mod:`inspector.roles`)."""
+    try:
+        from inspector.roles import roles_of
+    except ImportError:  # the roles pass is not on this branch yet: no switch is folded
+        return {}
+    from inspector.graph.model import GraphModel
+
+    roles = roles_of(GraphModel.from_graph_def(graph_def, meta_graph))
+    return {name: switch.inference_value for name, switch in roles.switches.items()
+            if switch.inference_value is not None}
+
+
+def _signature_outputs(meta_graph) -> dict[str, str]:
+    """Tensor name -> output key of the SavedModel signatures (what inlined outputs are named after)."""
+    found: dict[str, str] = {}
+    for signature in getattr(meta_graph, "signature_def", {}).values() if meta_graph is not None else ():
+        for key, info in signature.outputs.items():
+            if info.name:
+                found.setdefault(info.name if ":" in info.name else f"{info.name}:0", key)
+    return found
+
+
+def _restored_names(renamed: dict[str, str]) -> dict[str, str]:
+    """frozen tensor -> restored tensor, the inverse of ``renamed`` (restored name -> frozen name)."""
+    return {after: before for before, after in renamed.items()}
+
+
+def _step_verifier(graph_path, prefix, target: Path, meta_graph, input_shapes, initializers, library,
+                   versions):
+    """After each rewrite: write the graph so far and run it against the restored checkpoint in TF."""
+    from freezer.verify import verify_frozen
+
+    def check(rewrite, graph, report) -> None:
+        with writer.AtomicOutput(target.with_name(f".{target.name}.{rewrite.name}"), ()) as step:
+            writer.write_binary(step.file, graph.items, library, versions)
+            step.close()
+            feeds = {f"{n}:0": v for n, v in graph.switches.items()
+                     if v is not None and getattr(graph.node(n), "op", "Const") == "Const"}
+            result = verify_frozen(graph_path, prefix, step.temp_path, graph.outputs,
+                                   input_shapes=input_shapes, meta_graph=meta_graph, report_path=target,
+                                   initializers=list(initializers),
+                                   restored_names=_restored_names(graph.renamed), restored_feeds=feeds)
+        report["verified_max_abs_diff"] = result["max_abs_diff"]
+    return check
 
 
 def _library_and_versions(graph_def, frozen):
@@ -152,6 +236,7 @@ def _library_and_versions(graph_def, frozen):
     if frozen.functions:
         graph_def.library.function.extend(frozen.functions)
     removed = prune_library(graph_def.library, frozen.items)
+    fill_library_defaults(graph_def.library)
     LOG.info("kept %d library functions, dropped %d unreachable", len(graph_def.library.function),
              len(removed))
     library = graph_def.library if graph_def.HasField("library") else None

@@ -3,7 +3,8 @@
 Usage::
 
     freeze PATH (--outputs a,b | --auto-outputs) [-o OUT.pb] [--as-text] [--use-moving-averages]
-           [--keep-devices] [--verify] [--input-shape NAME=1,224,224,3 ...] [--json] [-v/-q]
+           [--keep-devices] [--verify] [--input-shape NAME=1,224,224,3 ...] [--for-inference]
+           [--target opencv|onnx|tflite] [--json] [-v/-q]
 
 Exit codes: 0 written and validated, 2 unreadable input or bad request, 3 validation failed
 (nothing written), 4 ``--verify`` found different outputs, 5 TensorFlow needed for ``--verify``.
@@ -14,7 +15,9 @@ Exit codes: 0 written and validated, 2 unreadable input or bad request, 3 valida
 detail}], ``folded`` [{node, key, dtype, shape, bytes, partition, moving_average}], ``left_out``
 [{key, dtype, shape, reason, warning}], ``warnings``}, ``rewrites`` [{node, from, to, why}],
 ``dropped_control_dependencies`` [{node, on}], ``table_initializers``, ``verification`` (null
-without ``--verify``) and ``seconds``. On an error: the error object of ``inspector.errors``.
+without ``--verify``), ``inference_rewrites`` [{rewrite, why, changes, nodes_before, nodes_after,
+pruned, verified_max_abs_diff?}] (``--for-inference``), ``renamed_outputs`` {before: after},
+``target`` {runtime, findings} (``--target``) and ``seconds``. On an error: the error object of ``inspector.errors``.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from pathlib import Path
 from freezer.api import FreezeResult, freeze
 from inspector.cli_common import add_common_arguments, emit_json, run_main, verbosity
 from inspector.errors import UsageError
+from inspector.targets import TARGETS, render_target, target_findings
 
 LOG = logging.getLogger("ckpt2pb.freeze")
 
@@ -77,7 +81,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--verify", action="store_true",
                         help="run the restored checkpoint and the frozen graph in TensorFlow and compare")
     parser.add_argument("--input-shape", action="append", metavar="NAME=D0,D1,...", default=[],
-                        help="shape for an input with unknown dims, for --verify; repeatable")
+                        help="shape for an input with unknown dims: what --verify feeds, and with "
+                             "--for-inference the input's shape in the written graph; repeatable")
+    parser.add_argument("--for-inference", action="store_true",
+                        help="rewrite the frozen graph for deployment: fold training switches and "
+                             "batch norms, prune dead tf.cond branches, inline TF2 function calls, fold "
+                             "weight-only subgraphs, fix inputs, drop identities and inert dropout "
+                             "(each rewrite reported; re-checked in TensorFlow with --verify)")
+    parser.add_argument("--target", choices=TARGETS,
+                        help="also report what this runtime cannot load in the written graph, each "
+                             "with its fix or 'no graph fix: runtime limit'")
     add_common_arguments(parser)
     return parser
 
@@ -106,8 +119,9 @@ def handle(args: argparse.Namespace) -> int:
     if args.outputs is not None and not outputs:
         raise UsageError(f"--outputs {','.join(args.outputs)!r} names no node",
                          fix="give node names such as --outputs probabilities, or use --auto-outputs")
-    if args.input_shape and not args.verify:
-        LOG.warning("--input-shape only shapes the inputs --verify feeds; without --verify it is ignored")
+    if args.input_shape and not (args.verify or args.for_inference):
+        LOG.warning("--input-shape only shapes the inputs --verify feeds or --for-inference writes; "
+                    "without either it is ignored")
     if not args.as_text and args.output and args.output.endswith((".pbtxt", ".txt")):
         LOG.warning("%s will hold a binary GraphDef (add --as-text for text format)", Path(args.output).name)
     if args.as_text and args.output and not args.output.endswith((".pbtxt", ".txt")):
@@ -117,12 +131,25 @@ def handle(args: argparse.Namespace) -> int:
                     graph=args.graph,
                     output_path=args.output, as_text=args.as_text,
                     use_moving_averages=args.use_moving_averages, clear_devices=not args.keep_devices,
-                    verify=args.verify, input_shapes=parse_input_shapes(args.input_shape))
+                    verify=args.verify, input_shapes=parse_input_shapes(args.input_shape),
+                    for_inference=args.for_inference)
+    target_findings = _target_findings(result.output_path, args.target) if args.target else []
     if args.json:
-        emit_json(result.to_json())
+        emit_json({**result.to_json(), **({"target": {"runtime": args.target, "findings": [
+            f.to_json() for f in target_findings]}} if args.target else {})})
     elif verbosity(args) > -2:  # -qq: errors only
         print(render(result, verbosity(args)))
+        if args.target:
+            print(render_target(args.target, target_findings))
     return 0
+
+
+def _target_findings(path: Path, target: str) -> list:
+    from inspector.graph.model import GraphModel
+    from inspector.readers.graphfile import load_graph_file
+
+    loaded = load_graph_file(path)
+    return target_findings(GraphModel.from_graph_def(loaded.graph_def), target)
 
 
 def render(result: FreezeResult, level: int = 0) -> str:
@@ -161,6 +188,15 @@ def render(result: FreezeResult, level: int = 0) -> str:
     passed = sum(c.ok for c in v.checks)
     lines.append(f"checks: {passed}/{len(v.checks)} passed"
                  + ("" if level < 1 else ": " + ", ".join(c.name for c in v.checks)))
+    for step in result.inference:
+        lines.append(f"for inference: {step['rewrite']}: {len(step['changes'])} change(s), nodes "
+                     f"{step['nodes_before']} -> {step['nodes_after']}"
+                     + (f", verified (max abs diff {step['verified_max_abs_diff']:.3g})"
+                        if "verified_max_abs_diff" in step else ""))
+        if level >= 1:
+            lines += [f"  {change}" for change in step["changes"]]
+    for before, after in result.renamed_outputs.items():
+        lines.append(f"output {before} is now {after}")
     if result.verification is not None:
         ver = result.verification
         lines.append(f"verified in TensorFlow: {len(ver['outputs'])} output(s) agree (max abs diff "

@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+from freezer.defaults import fill_default_attrs
 from freezer.functions import FunctionSpecializer, carried_outputs, retarget
 from freezer.prune import Pruned
 from freezer.twins import (
@@ -231,7 +232,9 @@ def rewrite(pruned: Pruned, source: ValueSource, clear_devices: bool = True,
 
 
 def _tidy(node, names: set[str], clear_devices: bool) -> None:
-    """Clear the device and drop ``_class`` colocation entries that name removed nodes."""
+    """Clear the device, drop ``_class`` colocation entries that name removed nodes, and write the
+    attrs a stripped graph left to their defaults (:mod:`freezer.defaults`)."""
+    fill_default_attrs(node)
     if clear_devices:
         node.device = ""
     if "_class" in node.attr:

@@ -148,13 +148,20 @@ def compare(name: str, expected: np.ndarray, actual: np.ndarray) -> dict:
 def verify_frozen(graph_path: str, prefix: str, frozen_path, outputs: Sequence[str], *,
                   input_shapes: dict[str, Sequence[int]] | None = None, meta_graph=None,
                   folded: Sequence = (), reader=None, seed: int = 0, report_path=None,
-                  initializers: Sequence[str] = ()) -> dict:
-    """Run both graphs; return the report or raise VerificationError. See the module docstring."""
+                  initializers: Sequence[str] = (), restored_names: dict[str, str] | None = None,
+                  restored_feeds: dict | None = None) -> dict:
+    """Run both graphs; return the report or raise VerificationError. See the module docstring.
+
+    ``restored_names`` maps a frozen graph's tensor to the restored graph's where ``freeze
+    --for-inference`` renamed it (an inlined call's outputs); ``restored_feeds`` are extra values the
+    restored graph needs (the inference values of the switches the rewrites folded away).
+    """
     tf = _import_tf()
     try:
         return _verify(tf, graph_path, prefix, frozen_path, outputs, input_shapes=input_shapes,
                        meta_graph=meta_graph, folded=folded, reader=reader, seed=seed,
-                       report_path=report_path, initializers=initializers)
+                       report_path=report_path, initializers=initializers,
+                       restored_names=restored_names or {}, restored_feeds=restored_feeds or {})
     except tf.errors.OpError as error:
         first = tf_error_line(str(error.message or "")) or type(error).__name__
         raise VerificationError(
@@ -166,7 +173,7 @@ def verify_frozen(graph_path: str, prefix: str, frozen_path, outputs: Sequence[s
 
 def _verify(tf, graph_path: str, prefix: str, frozen_path, outputs: Sequence[str], *, input_shapes,
             meta_graph, folded: Sequence, reader, seed: int, report_path,
-            initializers: Sequence[str]) -> dict:
+            initializers: Sequence[str], restored_names: dict, restored_feeds: dict) -> dict:
 
     v1 = tf.compat.v1
     frozen_def = _parse_file(frozen_path, v1.GraphDef())
@@ -187,8 +194,12 @@ def _verify(tf, graph_path: str, prefix: str, frozen_path, outputs: Sequence[str
         for record in folded:  # --use-moving-averages: the shadow values replace the weights
             if getattr(record, "moving_average", False) and reader is not None:
                 _load_value(restored_graph, session, record.node, _checkpoint_value(reader, record))
-        live = _live_tensors(tf, session, random, feeds)
-        values = session.run(fetches + live, feeds)  # one run: outputs and the samples they used
+        names = {op.name for op in restored_graph.get_operations()}
+        random = [t for t in random if t.rsplit(":", 1)[0] in names]
+        restored_in = {restored_names.get(k, k): v for k, v in feeds.items()} | restored_feeds
+        live = _live_tensors(tf, session, random, restored_in)
+        restored_fetches = [restored_names.get(f, f) for f in fetches]
+        values = session.run(restored_fetches + live, restored_in)  # outputs and the samples they used
         restored_out, sampled = values[:len(fetches)], dict(zip(live, values[len(fetches):], strict=True))
         restored_weights = [_read_variable(restored_graph, session, w) for w in weights]
 

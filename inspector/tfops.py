@@ -431,6 +431,102 @@ NOT_RESULTS = OpFamily(
     | SAVE_RESTORE | SUMMARIES | TABLES | TABLE_INITIALIZERS)
 
 
+# ---------------------------------------------------------------------------------------------
+# What deployment runtimes load (for `--target`; each family cites the source and version it states)
+
+OPENCV_TF_LAYERS = OpFamily(
+    "ops OpenCV 4.14's TensorFlow importer turns into layers (dnn/src/tensorflow/tf_importer.cpp, "
+    "TFImporter::buildDispatchMap); any other op fails with \"Can't create layer\"",
+    {"Conv2D", "SpaceToBatchND", "DepthwiseConv2dNative", "Pad", "MirrorPad", "Conv3D", "BiasAdd", "Add",
+     "AddV2", "Sub", "AddN", "MatMul", "BatchMatMul", "Reshape", "Squeeze", "Transpose", "Const", "LRN",
+     "Concat", "ConcatV2", "MaxPool", "MaxPool3D", "AvgPool", "AvgPool3D", "MaxPoolGrad", "Placeholder",
+     "Split", "Slice", "StridedSlice", "Mul", "RealDiv", "FusedBatchNorm", "FusedBatchNormV3",
+     "Conv2DBackpropInput", "BlockLSTM", "ResizeNearestNeighbor", "ResizeBilinear",
+     "FusedResizeAndPadConv2D", "Softmax", "CropAndResize", "Mean", "Sum", "Max", "Pack", "ClipByValue",
+     "LeakyRelu", "Abs", "Tanh", "Sigmoid", "Relu", "Elu", "Exp", "Identity", "Relu6", "ExpandDims",
+     "Square", "ArgMax", "ArgMin", "Dequantize"})
+OPENCV_TF_REMOVED = OpFamily(
+    "ops OpenCV 4.14 deletes before import (tf_graph_simplifier.cpp: removePhaseSwitches rewires a "
+    "Switch/Merge/NoOp's consumers to its first input, RemoveIdentityOps an Identity's or a "
+    "PlaceholderWithDefault's to its input): a cond keeps its first branch, a PlaceholderWithDefault "
+    "computes its default",
+    {"Switch", "Merge", "NoOp", "Identity", "PlaceholderWithDefault"})
+TF2ONNX_HANDLERS = OpFamily(
+    "ops tf2onnx 1.17 has a handler for at ONNX opset <= 15, its default (tf2onnx/onnx_opset/*.py, "
+    "@tf_op registrations)",
+    {'Abs', 'Acos', 'Acosh', 'Add', 'AddN', 'AddV2', 'AdjustContrastv2', 'AdjustHue', 'AdjustSaturation',
+     'All', 'Any', 'ArgMax', 'ArgMin', 'AsString', 'Asin', 'Asinh', 'Atan', 'Atan2', 'Atanh', 'AvgPool',
+     'AvgPool3D', 'BatchMatMul', 'BatchMatMulV2', 'BatchMatMulV3', 'BatchToSpaceND', 'BiasAdd',
+     'BiasAddV1', 'Bincount', 'BroadcastTo', 'CTCGreedyDecoder', 'Cast', 'Ceil', 'CheckNumerics',
+     'ClipByValue', 'CombinedNonMaxSuppression', 'ComplexAbs', 'Concat', 'ConcatV2', 'Const', 'Conv2D',
+     'Conv2DBackpropInput', 'Conv3D', 'Conv3DBackpropInputV2', 'Cos', 'Cosh', 'CropAndResize', 'CudnnRNN',
+     'Cumprod', 'Cumsum', 'DenseBincount', 'DenseToDenseSetOperation', 'DepthToSpace',
+     'DepthwiseConv2dNative', 'Div', 'DivNoNan', 'DynamicPartition', 'DynamicStitch', 'Einsum', 'Elu',
+     'EnsureShape', 'Equal', 'Erf', 'Exp', 'ExpandDims', 'ExtractImagePatches', 'FFT', 'FIFOQueueV2',
+     'FakeQuantWithMinMaxArgs', 'FakeQuantWithMinMaxVars', 'Fill', 'Floor', 'FloorDiv', 'FloorMod',
+     'FusedBatchNorm', 'FusedBatchNormV2', 'FusedBatchNormV3', 'Gather', 'GatherNd', 'GatherV2',
+     'Greater', 'GreaterEqual', 'HashTableV2', 'Identity', 'IdentityN', 'If', 'InvertPermutation',
+     'IsFinite', 'IsInf', 'IsNan', 'IteratorGetNext', 'IteratorV2', 'LRN', 'LSTMBlockCell', 'LeakyRelu',
+     'LeftShift', 'Less', 'LessEqual', 'Log', 'LogSoftmax', 'LogicalAnd', 'LogicalNot', 'LogicalOr',
+     'LookupTableFindV2', 'LookupTableSizeV2', 'MatMul', 'MatrixBandPart', 'MatrixDeterminant',
+     'MatrixDiag', 'MatrixDiagPart', 'MatrixDiagPartV2', 'MatrixDiagPartV3', 'MatrixDiagV2',
+     'MatrixDiagV3', 'MatrixSetDiagV3', 'Max', 'MaxPool', 'MaxPool3D', 'MaxPoolV2', 'MaxPoolWithArgmax',
+     'Maximum', 'Mean', 'Min', 'Minimum', 'MirrorPad', 'Mul', 'Multinomial', 'Neg', 'NoOp',
+     'NonMaxSuppressionV2', 'NonMaxSuppressionV3', 'NonMaxSuppressionV4', 'NonMaxSuppressionV5',
+     'NotEqual', 'OneHot', 'OnesLike', 'Pack', 'Pad', 'PadV2', 'ParallelDynamicStitch', 'Placeholder',
+     'PlaceholderV2', 'PlaceholderWithDefault', 'Pow', 'Prod', 'QueueDequeueManyV2', 'QueueDequeueUpToV2',
+     'QueueDequeueV2', 'RFFT', 'RFFT2D', 'RaggedGather', 'RaggedRange', 'RaggedTensorFromVariant',
+     'RaggedTensorToSparse', 'RaggedTensorToTensor', 'RaggedTensorToVariant', 'RandomShuffle',
+     'RandomStandardNormal', 'RandomUniform', 'RandomUniformInt', 'Range', 'RealDiv', 'Reciprocal',
+     'Relu', 'Relu6', 'Reshape', 'ResizeArea', 'ResizeBicubic', 'ResizeBilinear', 'ResizeNearestNeighbor',
+     'ReverseSequence', 'ReverseV2', 'RightShift', 'Rint', 'Roll', 'Round', 'Rsqrt',
+     'SampleDistortedBoundingBox', 'SampleDistortedBoundingBoxV2', 'ScatterNd', 'SegmentMax',
+     'SegmentMean', 'SegmentMin', 'SegmentProd', 'SegmentSum', 'Select', 'SelectV2', 'Selu', 'Shape',
+     'Sigmoid', 'Sign', 'Sin', 'Sinh', 'Size', 'Slice', 'Softmax', 'SoftmaxCrossEntropyWithLogits',
+     'Softplus', 'Softsign', 'SpaceToBatchND', 'SpaceToDepth', 'SparseFillEmptyRows', 'SparseReshape',
+     'SparseSegmentMean', 'SparseSegmentMeanWithNumSegments', 'SparseSegmentSqrtN',
+     'SparseSegmentSqrtNWithNumSegments', 'SparseSegmentSum', 'SparseSegmentSumWithNumSegments',
+     'SparseSoftmaxCrossEntropyWithLogits', 'SparseToDense', 'Split', 'SplitV', 'Sqrt', 'Square',
+     'SquaredDifference', 'Squeeze', 'StatelessIf', 'StatelessWhile', 'StopGradient', 'StridedSlice',
+     'StringLower', 'StringToNumber', 'StringUpper', 'Sub', 'Sum', 'Tan', 'Tanh', 'TensorListFromTensor',
+     'TensorListGetItem', 'TensorListLength', 'TensorListReserve', 'TensorListResize',
+     'TensorListSetItem', 'TensorListStack', 'TensorScatterUpdate', 'Tile', 'TopKV2', 'Transpose',
+     'TruncateDiv', 'Unique', 'UniqueWithCounts', 'Unpack', 'UnsortedSegmentMax', 'UnsortedSegmentMin',
+     'UnsortedSegmentProd', 'UnsortedSegmentSum', 'Where', 'While', 'ZerosLike'})
+TF2ONNX_REWRITTEN = OpFamily(
+    "ops tf2onnx 1.17 removes before its handlers run: function calls are inlined by its graph "
+    "loader (tf_loader.py, grappler), v1 control flow and TensorArrays become ONNX If/Loop in "
+    "rewriter/cond_rewriter.py and loop_rewriter.py",
+    CALL_OPS | CONTROL_FLOW_V1 | {"TensorArrayV3", "TensorArrayReadV3", "TensorArrayWriteV3",
+                                  "TensorArrayScatterV3", "TensorArrayGatherV3", "TensorArraySizeV3"})
+TFLITE_BUILTIN_OPS = OpFamily(
+    "ops the TFLite converter of TF 2.21 turns into builtin TFLite ops (legalize_patterns.td and "
+    "legalize_tf.cc of tensorflow/compiler/mlir/lite; inference batch norms, calls and v2 control flow "
+    "are lowered first); anything else needs the Flex delegate, which a device build rarely has",
+    {"Abs", "AddN", "AvgPool", "ArgMax", "ArgMin", "BroadcastTo", "Ceil", "Cos", "Elu", "ExpandDims",
+     "FakeQuantWithMinMaxArgs", "Fill", "Floor", "LeakyRelu", "Log", "Log1p", "LogicalNot", "LogSoftmax",
+     "MaxPool", "Maximum", "Minimum", "Neg", "OneHot", "Pow", "Range", "Relu6", "Relu", "ReverseSequence",
+     "Round", "Rsqrt", "Sqrt", "Square", "SegmentSum", "UnsortedSegmentSum", "UnsortedSegmentMax",
+     "UnsortedSegmentMin", "UnsortedSegmentProd", "Select", "SelectV2", "Shape", "Sigmoid", "Sin", "Slice",
+     "Softmax", "Softplus", "Squeeze", "Tanh", "Transpose", "Where", "ZerosLike", "BroadcastArgs", "Less",
+     "Greater", "LessEqual", "GreaterEqual", "Gather", "GatherNd", "GatherV2", "FloorDiv", "NotEqual",
+     "LogicalAnd", "LogicalOr", "Add", "AddV2", "BiasAdd", "Sub", "Mul", "RealDiv", "Div", "BatchMatMulV3",
+     "BatchMatMulV2", "BatchMatMul", "FakeQuantWithMinMaxVars", "QuantizeAndDequantizeV4", "Rank",
+     "SquaredDifference", "ReverseV2", "Equal", "Pad", "Tile", "PadV2", "Mean", "Sum", "TopKV2", "Min",
+     "Max", "Prod", "Any", "All", "Cast", "BatchToSpaceND", "SpaceToBatchND", "SpaceToDepth", "DepthToSpace",
+     "ResizeBilinear", "ResizeNearestNeighbor", "MirrorPad", "SparseToDense", "Unique", "FloorMod", "Exp",
+     "LRN", "NonMaxSuppressionV4", "NonMaxSuppressionV5", "MatrixDiag", "Conv2DBackpropInput",
+     "MatrixSetDiagV3", "ScatterNd", "Cumsum", "Reshape", "StridedSlice", "RFFT2D", "Complex", "ComplexAbs",
+     "Real", "Imag", "Bucketize", "RandomUniform", "RandomStandardNormal", "Multinomial", "Atan2", "Sign",
+     "Bitcast", "BitwiseXor", "RightShift",
+     # legalize_tf.cc and the lowering passes before it
+     "Const", "Placeholder", "Identity", "IdentityN", "StopGradient", "NoOp", "Conv2D",
+     "DepthwiseConv2dNative", "Conv3D", "MatMul", "Pack", "Unpack", "Split", "SplitV", "ConcatV2", "Concat",
+     "Reciprocal", "FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3", "Size", "OnesLike", "Einsum",
+     "If", "StatelessIf", "While", "StatelessWhile", "PartitionedCall", "StatefulPartitionedCall", "Selu",
+     "Erf"})
+
+
 def all_families() -> dict[str, OpFamily]:
     """Every family defined here, by its constant's name (for docs and tests)."""
     return {name: value for name, value in globals().items() if isinstance(value, OpFamily)}

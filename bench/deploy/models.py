@@ -92,10 +92,7 @@ def _ours(model: Model, for_inference: bool, out: Path, reference: Reference | N
     if for_inference:
         if "for_inference" not in inspect.signature(freeze).parameters:
             raise runtimes.RuntimeFailure("freeze", "this ckpt2pb has no --for-inference")
-        kwargs["for_inference"] = True
-        if reference is not None:
-            kwargs["input_shapes"] = {n.rsplit(":", 1)[0]: list(np.shape(v))
-                                      for n, v in reference.feeds.items()}
+        kwargs["for_inference"] = True  # no --input-shape: the rewrites must find the shapes themselves
     try:
         result = freeze(model.path, outputs=list(model.outputs), output_path=out, **kwargs)
     except Ckpt2pbError as error:

@@ -16,12 +16,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from freezer.defaults import fill_default_attrs
 from freezer.inference.batch_norm import fold_batch_norms
 from freezer.inference.branches import prune_dead_branches
 from freezer.inference.calls import inline_calls
 from freezer.inference.constants import fold_constants
 from freezer.inference.graph import InferenceGraph
-from freezer.inference.identities import remove_identities, remove_inert_dropout
+from freezer.inference.identities import keep_outputs_as_layers, remove_identities, remove_inert_dropout
 from freezer.inference.inputs import fix_inputs
 from freezer.inference.switches import fold_switches
 
@@ -52,6 +53,8 @@ REWRITES: tuple[Rewrite, ...] = (
             "dropout at keep_prob 1 multiplies by a mask of ones"),
     Rewrite("fix_inputs", fix_inputs,
             "inputs become plain Placeholders with their real shapes"),
+    Rewrite("keep_outputs_as_layers", keep_outputs_as_layers,
+            "each output stays a node of its own name where runtimes fuse Identity and BiasAdd away"),
 )
 
 
@@ -76,6 +79,9 @@ def run_rewrites(graph: InferenceGraph, rewrites: Sequence[Rewrite] = REWRITES,
                 after_each(rewrite, graph, report)
         if not changed:
             break
+    for item in graph.items:  # the nodes the rewrites made carry their defaults like every other
+        if not hasattr(item, "chunks"):
+            fill_default_attrs(item)
     return reports
 
 

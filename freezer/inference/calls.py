@@ -100,6 +100,10 @@ def _output_offset(node, out_arg: str) -> int:
 
 def _rewire_outputs(graph: InferenceGraph, call, results: list[str], position: int) -> None:
     output_types = list(call.attr["Tout"].list.type)
+    for item, index, ref in list(graph.consumers(call.name)):  # a control edge on the call: its body ran
+        if ref.control:
+            del item.input[index]
+    graph.changed()
     for port, result in enumerate(results):
         old = call.name if port == 0 else f"{call.name}:{port}"
         graph.replace_uses(old, result)

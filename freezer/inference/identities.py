@@ -90,7 +90,7 @@ def _interval(graph: InferenceGraph, ref: TensorRef, depth: int) -> tuple[float 
     op = op_of(node)
     if op == "Const":
         value = graph.const_value(ref)
-        if value is None or value.dtype == object or value.size == 0:
+        if value is None or value.dtype.kind not in "biuf" or value.size == 0:
             return None, None
         return float(np.min(value)), float(np.max(value))
     if op in ("RandomUniform", "StatelessRandomUniform", "StatelessRandomUniformV2"):
@@ -112,3 +112,75 @@ def _interval(graph: InferenceGraph, ref: TensorRef, depth: int) -> tuple[float 
     if op in ("Mul",) and len(args) == 2 and all(a[0] >= 0 for a in args):
         return args[0][0] * args[1][0], args[0][1] * args[1][1]
     return None, None
+
+
+def keep_outputs_as_layers(graph: InferenceGraph) -> list[str]:
+    """Make each output a node runtimes keep under its name.
+
+    OpenCV deletes every Identity before import and fuses a BiasAdd into the convolution or matmul
+    before it (tf_importer.cpp), so an output that is either has no layer of its name and
+    ``net.forward(name)`` fails. An output Identity of a node nothing else reads gives that node its
+    name instead (same value, one node less); an output BiasAdd after a conv/matmul becomes the AddV2
+    it computes (same value: the bias is added along the last axis), which no runtime fuses away.
+    """
+    changes = []
+    for name in list(graph.outputs):
+        node = graph.node(name)
+        if node is None or isinstance(node, type(None)) or not hasattr(node, "input"):
+            continue
+        inputs = data_inputs(node)
+        if node.op == "Identity" and len(inputs) == 1 and not any(t.startswith("^") for t in node.input):
+            ref = TensorRef.parse(inputs[0])
+            source = graph.node(ref.node)
+            users = [c for c, _, r in graph.consumers(ref.node)]
+            if source is not None and ref.port == 0 and len(users) == 1 and not graph.is_output(ref.node) \
+                    and ref.node not in graph.keep and op_of(source) not in tfops.PLACEHOLDERS | {"Const"}:
+                _rename(graph, node, source)
+                changes.append(f"{name}: the Identity output now names {ref.node} ({op_of(source)}) itself")
+        elif node.op in ("BiasAdd", "Add", "AddV2") and len(inputs) == 2:
+            change = _unfusable_bias(graph, node, inputs)
+            if change:
+                changes.append(f"{name}: {change}")
+    return changes
+
+
+def _unfusable_bias(graph: InferenceGraph, node, inputs: list[str]) -> str:
+    """An output bias add after a conv/matmul, written so that no runtime fuses it away.
+
+    OpenCV turns AddV2 into Add, then fuses a convolution's following BiasAdd and a matmul's
+    following BiasAdd or Add into the layer (tf_importer.cpp: parseConvolution, parseMatMul). After
+    a convolution an AddV2 stays a layer; after a matmul only a subtraction does, so the output
+    becomes ``x - (-bias)``, which IEEE arithmetic computes exactly as ``x + bias``.
+    """
+    producer = graph.op(TensorRef.parse(inputs[0]).node)
+    bias = graph.const_value(inputs[1])
+    layout = node.attr["data_format"].s if "data_format" in node.attr else b"NHWC"
+    if producer not in tfops.CONVOLUTIONS | tfops.MATMULS or bias is None or layout not in (b"NHWC", b""):
+        return ""
+    dtype = node.attr["T"].type
+    if producer in tfops.CONVOLUTIONS:
+        if node.op != "BiasAdd":
+            return ""
+        node.op = "AddV2"
+        how = "BiasAdd after a convolution -> AddV2 (kept as its own layer)"
+    else:
+        negated = graph.make_const(f"{node.name}/negated_bias", -bias, before=node.name)
+        node.op = "Sub"
+        node.input[1] = negated.name
+        how = f"bias add after {producer} -> Sub of the negated bias (kept as its own layer)"
+    node.attr.clear()
+    node.attr["T"].type = dtype
+    graph.changed()
+    return how
+
+
+def _rename(graph: InferenceGraph, identity, source) -> None:
+    """``source`` takes the output Identity's name; the Identity goes."""
+    old, new = source.name, identity.name
+    graph.items.remove(identity)
+    graph.changed()
+    for item, position, ref in list(graph.consumers(old)):
+        port = f":{ref.port}" if ref.port > 0 else ""
+        item.input[position] = f"^{new}" if ref.control else f"{new}{port}"
+    source.name = new
+    graph.changed()

@@ -59,6 +59,20 @@ CODES: dict[str, str] = {
     "UNREGISTERED_OP": "ops TensorFlow does not register",
 }
 
+#: Codes of ``--target`` (inspector/targets.py): what a deployment runtime cannot load. Reported only
+#: when a target is asked for, so they are not part of the diagnosis every graph gets.
+TARGET_CODES: dict[str, str] = {
+    "TARGET_UNSUPPORTED_OP": "ops the runtime cannot load",
+    "TARGET_FUNCTION_CALLS": "TF2 function calls the runtime cannot load",
+    "TARGET_CONTROL_FLOW": "control flow the runtime cannot load",
+    "TARGET_TABLES": "lookup tables or Example parsing",
+    "TARGET_DTYPE": "constants of a type the runtime cannot read",
+    "TARGET_NO_INPUT": "no input the runtime can feed",
+    "TARGET_INPUT_SHAPE": "an input without its real shape",
+    "TARGET_TRAINING_SWITCH": "training switches left as inputs",
+    "TARGET_OUTPUT_FUSED": "outputs the runtime fuses away",
+}
+
 #: Codes after which nothing else can be said, because no graph could be read.
 UNREADABLE_CODES = frozenset({"NOT_PROTOBUF", "OTHER_PROTOBUF", "TRUNCATED", "CORRUPT", "OVER_2GB"})
 
@@ -74,7 +88,7 @@ class Finding:
     evidence: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.code not in CODES:
+        if self.code not in CODES and self.code not in TARGET_CODES:
             raise ValueError(f"unknown finding code {self.code!r}")
         if self.severity not in SEVERITIES:
             raise ValueError(f"unknown severity {self.severity!r}")
@@ -130,7 +144,8 @@ class Diagnosis:
         summary = ", ".join(f"{n} {s}{'s' if n != 1 else ''}" for s, n in counts.items() if n)
         lines = [f"{where}{self.verdict} ({summary})"]
         for finding in self.findings:
-            lines.append(f"  [{finding.severity}] {finding.code}: {CODES[finding.code]}")
+            title = CODES.get(finding.code) or TARGET_CODES[finding.code]
+            lines.append(f"  [{finding.severity}] {finding.code}: {title}")
             lines.append(f"      {finding.message}")
             lines.append(f"      fix: {finding.fix}")
         return "\n".join(lines)

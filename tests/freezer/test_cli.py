@@ -114,7 +114,7 @@ def test_a_frozen_pb_is_already_frozen_and_a_bare_graph_needs_its_checkpoint(tmp
 def test_options_that_would_do_nothing_or_surprise_are_warned_about(tmp_path, capsys):
     out = tmp_path / "f.pb"
     assert main([str(CNN), "--auto-outputs", "-o", str(out), "--input-shape", "images=1,28,28,1", "-q"]) == 0
-    assert "without --verify it is ignored" in capsys.readouterr().err
+    assert "without either it is ignored" in capsys.readouterr().err
     assert main([str(CNN), "--auto-outputs", "-o", str(out), "--as-text", "-q"]) == 0
     assert "prefer a .pbtxt name" in capsys.readouterr().err
     assert main([str(CNN), "--auto-outputs", "-o", str(tmp_path / "f.pbtxt"), "--as-text", "-q"]) == 0

@@ -1,0 +1,235 @@
+"""``--target opencv|onnx|tflite``: what a deployment runtime cannot load in a frozen graph.
+
+Each check reads the graph as that runtime's importer would (the facts are in :mod:`inspector.tfops`,
+each family citing the source and version it comes from: OpenCV 4.14's ``tf_importer.cpp``,
+tf2onnx 1.17's handlers, the TFLite converter of TF 2.21) and reports a finding with a stable code,
+what fails, and either the fix — most often ``freeze --for-inference``, which rewrites the pattern
+away — or "no graph fix: runtime limit" when no rewrite of the GraphDef can help.
+
+Never imports TensorFlow: ``inspect --target`` runs on the graph file alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from inspector import tfops
+from inspector.diagnosis.findings import Finding
+from inspector.graph.model import GraphModel
+
+TARGETS = ("opencv", "onnx", "tflite")
+NAMES = {"opencv": "OpenCV 4.14 DNN (cv2.dnn.readNetFromTensorflow)",
+         "onnx": "tf2onnx 1.17 + ONNX Runtime", "tflite": "TensorFlow Lite (builtin ops, TF 2.21 converter)"}
+RUNTIME_LIMIT = "no graph fix: runtime limit"
+FOR_INFERENCE = "freeze the checkpoint with --for-inference"
+
+#: OpenCV reads Const tensors of these DataTypes only (tf_graph_simplifier.cpp, getTensorContentRef_):
+#: float, double, int32, half, quint8.
+OPENCV_CONST_DTYPES = frozenset({1, 2, 3, 19, 12})
+_DTYPE_NAMES = {4: "uint8", 5: "int16", 6: "int8", 7: "string", 9: "int64", 10: "bool", 14: "bfloat16"}
+
+_LOOPS = tfops.LOOP_ENTERS | tfops.LOOP_EXITS | tfops.NEXT_ITERATIONS | tfops.LOOP_CONDS
+_TENSOR_ARRAYS = frozenset(op for op in tfops.TF2ONNX_REWRITTEN if op.startswith("TensorArray"))
+
+
+def supported(target: str) -> frozenset[str]:
+    """Ops the target loads as they are."""
+    if target == "opencv":
+        return tfops.OPENCV_TF_LAYERS | tfops.OPENCV_TF_REMOVED
+    if target == "onnx":
+        return tfops.TF2ONNX_HANDLERS | tfops.TF2ONNX_REWRITTEN
+    return tfops.TFLITE_BUILTIN_OPS
+
+
+def target_findings(model: GraphModel, target: str, outputs: Iterable[str] | None = None) -> list[Finding]:
+    """Every finding for ``target`` on the graph of ``model`` (outputs: its sinks when not given)."""
+    if target not in TARGETS:
+        raise ValueError(f"unknown target {target!r}")
+    ops = {name: model.attrs[name]["op"] for name in model.attrs}
+    outs = list(outputs) if outputs is not None else _sinks(model)
+    findings: list[Finding] = []
+    for check in (_calls, _control_flow, _tables, _unsupported, _no_input, _input_shapes, _switches):
+        findings += check(model, ops, target)
+    if target == "opencv":
+        findings += _opencv_dtypes(model, ops)
+        findings += _opencv_fused_outputs(model, ops, outs)
+    return findings
+
+
+def render_target(target: str, findings: list[Finding]) -> str:
+    if not findings:
+        return f"--target {target}: nothing found that {NAMES[target]} cannot load"
+    lines = [f"--target {target}: {len(findings)} finding(s) for {NAMES[target]}"]
+    for f in findings:
+        lines.append(f"  [{f.severity}] {f.code}: {f.message}")
+        lines.append(f"      fix: {f.fix}")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _sinks(model: GraphModel) -> list[str]:
+    return [name for name, users in model.consumers.items()
+            if not users and model.attrs[name]["op"] not in tfops.NOT_RESULTS]
+
+
+def _names(nodes: list[str], limit: int = 5) -> str:
+    return ", ".join(nodes[:limit]) + (f" … ({len(nodes)} in all)" if len(nodes) > limit else "")
+
+
+def _by_op(ops: dict[str, str], wanted) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for name, op in ops.items():
+        if op in wanted:
+            found.setdefault(op, []).append(name)
+    return found
+
+
+def _calls(model, ops, target) -> list[Finding]:
+    calls = [n for n, op in ops.items() if op in tfops.CALL_OPS]
+    if not calls or target != "opencv":  # tf2onnx's loader and the TFLite converter inline calls
+        return []
+    return [Finding("TARGET_FUNCTION_CALLS", "error",
+                    f"{NAMES[target]} has no layer for a TF2 function call ({_names(calls)}): the model "
+                    "is inside the call's function", f"{FOR_INFERENCE} (inlines the calls into a flat graph)",
+                    {"nodes": calls})]
+
+
+def _control_flow(model, ops, target) -> list[Finding]:
+    loops = [n for n, op in ops.items() if op in _LOOPS or op in _TENSOR_ARRAYS]
+    conds = [n for n, op in ops.items() if op in tfops.SWITCHES]
+    findings = []
+    if loops and target in ("opencv", "tflite"):
+        how = ("has no loops" if target == "opencv" else
+               "converts TF1 while loops and TensorArrays only with the Flex delegate (SELECT_TF_OPS)")
+        findings.append(Finding("TARGET_CONTROL_FLOW", "error",
+                                f"a TF1 while loop ({_names(loops)}): {NAMES[target]} {how}",
+                                f"{RUNTIME_LIMIT} (export the model with a static unrolled RNN, or use "
+                                "the runtime's TensorFlow-ops mode)", {"nodes": loops}))
+    if conds and target == "tflite":
+        findings.append(Finding("TARGET_CONTROL_FLOW", "error",
+                                f"a TF1 tf.cond ({_names(conds)}): the TFLite converter does not take v1 "
+                                "Switch/Merge", f"{FOR_INFERENCE} (prunes conds whose predicate is a training "
+                                "switch); otherwise " + RUNTIME_LIMIT, {"nodes": conds}))
+    return findings
+
+
+def _tables(model, ops, target) -> list[Finding]:
+    tables = [n for n, op in ops.items() if op in tfops.TABLES | tfops.TABLE_LOOKUPS | tfops.PARSE_EXAMPLES
+              | tfops.TABLE_INITIALIZERS]
+    if not tables:
+        return []
+    if target == "onnx" and not any(ops[n] in tfops.PARSE_EXAMPLES for n in tables):
+        return []  # tf2onnx maps HashTable lookups with constant keys to ONNX ops
+    return [Finding("TARGET_TABLES", "error",
+                    f"lookup tables or tf.Example parsing ({_names(tables)}): {NAMES[target]} has no tables "
+                    "nor string parsing", f"{RUNTIME_LIMIT} (freeze the model's numeric part: pick outputs "
+                    "and inputs after the parsing and the lookups)", {"nodes": tables})]
+
+
+def _unsupported(model, ops, target) -> list[Finding]:
+    known = supported(target) | tfops.CALL_OPS | _LOOPS | _TENSOR_ARRAYS | tfops.SWITCHES | tfops.MERGES \
+        | tfops.TABLES | tfops.TABLE_LOOKUPS | tfops.PARSE_EXAMPLES | tfops.TABLE_INITIALIZERS \
+        | tfops.PLACEHOLDERS | tfops.DATA_PRODUCERS
+    missing = {op: names for op, names in _by_op(ops, set(ops.values()) - known).items()}
+    findings = []
+    for op, names in sorted(missing.items()):
+        foldable = all(_weight_only(model, ops, n) for n in names)
+        fix = f"{FOR_INFERENCE} (folds it: it computes only on weights)" if foldable else RUNTIME_LIMIT
+        findings.append(Finding("TARGET_UNSUPPORTED_OP", "error",
+                                f"{NAMES[target]} cannot load {op} ({_names(names)})", fix,
+                                {"op": op, "nodes": names}))
+    return findings
+
+
+def _weight_only(model, ops, name: str, depth: int = 0) -> bool:
+    """The node's value depends on Consts alone (constant folding removes it)."""
+    if ops.get(name) in tfops.CONSTANTS:
+        return True
+    if depth > 20 or ops.get(name) in tfops.PLACEHOLDERS or tfops.is_input_pipeline(ops.get(name, "")) \
+            or ops.get(name) in tfops.RANDOM_STATEFUL:
+        return False
+    inputs = [ref for ref in model.inputs.get(name, ()) if not ref.control]
+    return bool(inputs) and all(_weight_only(model, ops, ref.node, depth + 1) for ref in inputs)
+
+
+def _no_input(model, ops, target) -> list[Finding]:
+    placeholders = [n for n, op in ops.items() if op == "Placeholder"]
+    computed_defaults = [n for n, op in ops.items() if op == "PlaceholderWithDefault"
+                         and model.inputs[n] and ops.get(model.inputs[n][0].node) not in tfops.CONSTANTS]
+    producers = [n for n, op in ops.items() if op in tfops.DATA_PRODUCERS]
+    if placeholders and not computed_defaults and not producers:
+        return []
+    where = computed_defaults or producers
+    if not where:
+        return []
+    return [Finding("TARGET_NO_INPUT", "error",
+                    f"the model reads its data from a pipeline ({_names(where)}), not from a Placeholder "
+                    f"{NAMES[target]} can feed", f"{FOR_INFERENCE} (a PlaceholderWithDefault whose default is "
+                    "computed becomes a Placeholder)", {"nodes": where})]
+
+
+def _input_shapes(model, ops, target) -> list[Finding]:
+    legacy = [n for n, op in ops.items() if op == "Placeholder" and model.attrs[n]["shape"] == []
+              and any(ops.get(c) in tfops.MATMULS | tfops.CONVOLUTIONS | tfops.TRANSPOSES | tfops.RESHAPES
+                      for c, _, ref in model.consumers.get(n, ()) if not ref.control)]
+    if not legacy:
+        return []
+    return [Finding("TARGET_INPUT_SHAPE", "error",
+                    f"inputs saved with an empty shape ({_names(legacy)}), which TensorFlow 2 and the "
+                    "converters read as a scalar, yet the graph multiplies or reshapes them",
+                    f"{FOR_INFERENCE} (takes the shape from _output_shapes or the weight), or add "
+                    "--input-shape NAME=D0,D1", {"nodes": legacy})]
+
+
+def _switches(model, ops, target) -> list[Finding]:
+    flags = [n for n, op in ops.items() if op in tfops.PLACEHOLDERS and model.attrs[n]["dtype"] == "bool"]
+    if not flags:
+        return []
+    return [Finding("TARGET_TRAINING_SWITCH", "error" if target != "opencv" else "warning",
+                    f"boolean inputs ({_names(flags)}) that switch between training and inference; "
+                    f"{NAMES[target]} " + ("ignores them and takes each cond's first branch" if target == "opencv"
+                                           else "must be fed them, and converts the conds they drive poorly"),
+                    f"{FOR_INFERENCE} (folds them to their inference value)", {"nodes": flags})]
+
+
+def _opencv_dtypes(model, ops) -> list[Finding]:
+    bad = []
+    for name, op in ops.items():
+        if op not in tfops.CONSTANTS:
+            continue
+        node = model.node_def(name)
+        dtype = node.attr["dtype"].type if "dtype" in node.attr else 1
+        if dtype not in OPENCV_CONST_DTYPES and any(
+                not ref.control for _, _, ref in model.consumers.get(name, ())):
+            bad.append((name, _DTYPE_NAMES.get(dtype, str(dtype))))
+    if not bad:
+        return []
+    names = [n for n, _ in bad]
+    kinds = sorted({d for _, d in bad})
+    return [Finding("TARGET_DTYPE", "error",
+                    f"constants of type {', '.join(kinds)} ({_names(names)}): OpenCV reads only float, double, "
+                    "int32, half and quint8 constants", f"{FOR_INFERENCE} (folds weight-only arithmetic such as "
+                    "int64 shape computations away); what remains is a " + RUNTIME_LIMIT,
+                    {"nodes": names})]
+
+
+def _opencv_fused_outputs(model, ops, outputs) -> list[Finding]:
+    fused = []
+    for name in outputs:
+        op = ops.get(name)
+        data = [ref for ref in model.inputs.get(name, ()) if not ref.control]
+        producer = ops.get(data[0].node) if data else None
+        if op in tfops.IDENTITIES or (op == "BiasAdd" and producer in tfops.CONVOLUTIONS | tfops.MATMULS):
+            fused.append(name)
+    if not fused:
+        return []
+    return [Finding("TARGET_OUTPUT_FUSED", "warning",
+                    f"outputs OpenCV fuses into the layer before them ({_names(fused)}): "
+                    "net.forward(name) cannot find them", f"{FOR_INFERENCE} (keeps each output a layer of its "
+                    "own), or fetch them with net.forward(net.getUnconnectedOutLayersNames())",
+                    {"nodes": fused})]
+
+
+__all__ = ["TARGETS", "render_target", "supported", "target_findings"]
