@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from inspector.diagnosis import freezing, inference, ops, structure
+from inspector.diagnosis import freezing, inference, ops, runnable, structure
 from inspector.diagnosis.fileformat import read_for_diagnosis
 from inspector.diagnosis.findings import CODES, Diagnosis, Finding
 from inspector.diagnosis.graphindex import GraphIndex
@@ -79,7 +79,7 @@ def diagnose_graph(loaded: object, model: object | None = None, checkpoint: obje
         findings += freezing.check_wrong_outputs(index, checkpoint, suggestions)
     if checkpoint is not None:
         findings += freezing.check_weights_match(index, checkpoint)
-    for check in inference.CHECKS:
+    for check in inference.CHECKS + runnable.CHECKS:
         findings += check(index)
     for check in (structure.check_no_inputs, structure.check_no_outputs, structure.check_device_pins):
         findings += check(index)

@@ -57,6 +57,10 @@ CODES: dict[str, str] = {
     "REDUCED_PRECISION_OUTPUT": "outputs at reduced precision",
     # ops
     "UNREGISTERED_OP": "ops TensorFlow does not register",
+    # frozen graphs TensorFlow refuses at run time (runnable.py)
+    "MISSING_FUNCTION": "calls a function the library lacks",
+    "TABLE_NOT_INITIALIZED": "lookup table without an initializer",
+    "NOOP_OUTPUT": "a NoOp among the outputs",
 }
 
 #: Codes of ``--target`` (inspector/targets.py): what a deployment runtime cannot load. Reported only
