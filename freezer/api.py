@@ -82,7 +82,8 @@ def freeze(path: str | Path, outputs: Sequence[str] | None = None, auto_outputs:
     Exactly one of ``outputs`` (node or tensor names) and ``auto_outputs`` (take the top-ranked
     candidate, or its whole group) must be given. ``graph`` names the graph (.meta, .pb, .pbtxt)
     of a checkpoint saved without its ``.meta``. ``for_inference`` applies the rewrites of
-    :mod:`freezer.inference` (each re-checked in TensorFlow with ``verify``). Raises a :class:`~inspector.errors.Ckpt2pbError`
+    :mod:`freezer.inference` (each re-checked in TensorFlow with ``verify``).
+    Raises a :class:`~inspector.errors.Ckpt2pbError`
     subclass on any problem; nothing is written then.
     """
     started = time.monotonic()

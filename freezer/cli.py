@@ -17,7 +17,8 @@ detail}], ``folded`` [{node, key, dtype, shape, bytes, partition, moving_average
 ``dropped_control_dependencies`` [{node, on}], ``table_initializers``, ``verification`` (null
 without ``--verify``), ``inference_rewrites`` [{rewrite, why, changes, nodes_before, nodes_after,
 pruned, verified_max_abs_diff?}] (``--for-inference``), ``renamed_outputs`` {before: after},
-``target`` {runtime, findings} (``--target``) and ``seconds``. On an error: the error object of ``inspector.errors``.
+``target`` {runtime, findings} (``--target``) and ``seconds``. On an error: the error object of
+``inspector.errors``.
 """
 
 from __future__ import annotations

@@ -60,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--html", metavar="FILE",
                         help="also write the graph as one self-contained HTML page (opens offline)")
     parser.add_argument("--dot", metavar="FILE", help="also write the condensed graph as Graphviz DOT")
+    parser.add_argument("--target", choices=("opencv", "onnx", "tflite"),
+                        help="for a frozen graph: what this runtime cannot load, each finding with its fix "
+                             "or 'no graph fix: runtime limit'")
     add_common_arguments(parser)
     return parser
 
@@ -77,10 +80,15 @@ def _handle(args: argparse.Namespace) -> int:
     if args.checkpoint and report.get("diagnosis") is None:
         report["notes"].append("--checkpoint compares a graph file (.pb, .pbtxt) with its checkpoint; "
                                f"{args.path} is a {report['kind']}, so it was not used")
+    target = _target(args, report) if args.target else None
+    if target is not None:
+        report["target"] = target
     if args.json:
         emit_json(report)
     else:
         sys.stdout.write(render(report, level, all_variables=args.all_variables))
+        if target is not None:
+            sys.stdout.write(target["text"] + "\n")
     code = exit_code(report)
     if code == EXIT_UNREADABLE:  # the report says why on stdout; stderr gets the one-line error too
         from inspector.diagnosis.findings import UNREADABLE_CODES
@@ -111,6 +119,22 @@ def _views(args: argparse.Namespace, level: int):
                     print(f"inspect: wrote {target} ({format_bytes(size)})", file=sys.stderr)
 
     return write
+
+
+def _target(args: argparse.Namespace, report: dict) -> dict:
+    """``--target``: the runtime's findings on a graph file (a checkpoint must be frozen first)."""
+    from inspector.graph.model import GraphModel
+    from inspector.readers.graphfile import load_graph_file
+    from inspector.targets import render_target, target_findings
+
+    if report["kind"] != "graph":
+        note = (f"--target checks a frozen graph; {args.path} is a {report['kind']}: freeze it with "
+                f"`freeze {args.path} --auto-outputs --for-inference --target {args.target}`")
+        return {"runtime": args.target, "findings": [], "text": note}
+    loaded = load_graph_file(args.path)
+    findings = target_findings(GraphModel.from_graph_def(loaded.graph_def), args.target)
+    return {"runtime": args.target, "findings": [f.to_json() for f in findings],
+            "text": render_target(args.target, findings)}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -110,8 +110,9 @@ def _control_flow(model, ops, target) -> list[Finding]:
     if conds and target == "tflite":
         findings.append(Finding("TARGET_CONTROL_FLOW", "error",
                                 f"a TF1 tf.cond ({_names(conds)}): the TFLite converter does not take v1 "
-                                "Switch/Merge", f"{FOR_INFERENCE} (prunes conds whose predicate is a training "
-                                "switch); otherwise " + RUNTIME_LIMIT, {"nodes": conds}))
+                                "Switch/Merge",
+                                f"{FOR_INFERENCE} (prunes conds whose predicate is a training switch); "
+                                "otherwise " + RUNTIME_LIMIT, {"nodes": conds}))
     return findings
 
 
@@ -166,8 +167,9 @@ def _no_input(model, ops, target) -> list[Finding]:
         return []
     return [Finding("TARGET_NO_INPUT", "error",
                     f"the model reads its data from a pipeline ({_names(where)}), not from a Placeholder "
-                    f"{NAMES[target]} can feed", f"{FOR_INFERENCE} (a PlaceholderWithDefault whose default is "
-                    "computed becomes a Placeholder)", {"nodes": where})]
+                    f"{NAMES[target]} can feed",
+                    f"{FOR_INFERENCE} (the pipeline's outputs, or a PlaceholderWithDefault whose default "
+                    "is computed, become Placeholders)", {"nodes": where})]
 
 
 def _input_shapes(model, ops, target) -> list[Finding]:
@@ -189,8 +191,9 @@ def _switches(model, ops, target) -> list[Finding]:
         return []
     return [Finding("TARGET_TRAINING_SWITCH", "error" if target != "opencv" else "warning",
                     f"boolean inputs ({_names(flags)}) that switch between training and inference; "
-                    f"{NAMES[target]} " + ("ignores them and takes each cond's first branch" if target == "opencv"
-                                           else "must be fed them, and converts the conds they drive poorly"),
+                    f"{NAMES[target]} " + ("ignores them and takes each cond's first branch"
+                                           if target == "opencv" else
+                                           "must be fed them, and converts the conds they drive poorly"),
                     f"{FOR_INFERENCE} (folds them to their inference value)", {"nodes": flags})]
 
 
@@ -209,9 +212,10 @@ def _opencv_dtypes(model, ops) -> list[Finding]:
     names = [n for n, _ in bad]
     kinds = sorted({d for _, d in bad})
     return [Finding("TARGET_DTYPE", "error",
-                    f"constants of type {', '.join(kinds)} ({_names(names)}): OpenCV reads only float, double, "
-                    "int32, half and quint8 constants", f"{FOR_INFERENCE} (folds weight-only arithmetic such as "
-                    "int64 shape computations away); what remains is a " + RUNTIME_LIMIT,
+                    f"constants of type {', '.join(kinds)} ({_names(names)}): OpenCV reads only float, "
+                    "double, int32, half and quint8 constants",
+                    f"{FOR_INFERENCE} (folds switches and weight-only int64 arithmetic away); for a "
+                    f"constant that remains, {RUNTIME_LIMIT}",
                     {"nodes": names})]
 
 
@@ -227,8 +231,9 @@ def _opencv_fused_outputs(model, ops, outputs) -> list[Finding]:
         return []
     return [Finding("TARGET_OUTPUT_FUSED", "warning",
                     f"outputs OpenCV fuses into the layer before them ({_names(fused)}): "
-                    "net.forward(name) cannot find them", f"{FOR_INFERENCE} (keeps each output a layer of its "
-                    "own), or fetch them with net.forward(net.getUnconnectedOutLayersNames())",
+                    "net.forward(name) cannot find them",
+                    f"{FOR_INFERENCE} (keeps each output a layer of its own), or fetch them with "
+                    "net.forward(net.getUnconnectedOutLayersNames())",
                     {"nodes": fused})]
 
 

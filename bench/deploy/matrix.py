@@ -62,11 +62,40 @@ def run_model(model, variants=VARIANTS, runtimes_=RUNTIMES, workdir: Path | None
         renamed = made["renamed"]
         fetches = [renamed.get(t, t) for t in ref.fetches]
         initializers = list(made["result"].table_initializers) if made["result"] is not None else []
-        feeds = _feeds_for(out, ref.feeds)
+        feeds = _feeds_for(out, {renamed.get(k, k): v for k, v in ref.feeds.items()})
         for runtime in runtimes_:
             cells[runtime] = _cell(runtimes, runtime, str(out), feeds, fetches, ref, initializers)
+        row["notes"][variant] = predicted(out, [f.rsplit(":", 1)[0] for f in fetches])
     row["seconds"] = round(time.monotonic() - started, 2)
     return row
+
+
+#: matrix runtime -> the --target that predicts it
+TARGET_OF = {"opencv": "opencv", "onnx": "onnx", "tflite": "tflite"}
+
+
+def predicted(pb_path: Path, outputs: list[str]) -> dict[str, list[str]]:
+    """What ``--target`` says beforehand about this graph, per runtime: the finding codes and fixes."""
+    from inspector.graph.model import GraphModel
+    from inspector.readers.graphfile import load_graph_file
+    from inspector.targets import target_findings
+
+    model = GraphModel.from_graph_def(load_graph_file(pb_path).graph_def)
+    return {runtime: [f"{f.code}: {f.fix}" for f in target_findings(model, target, outputs)]
+            for runtime, target in TARGET_OF.items()}
+
+
+def unnamed_failures(rows: list[dict], variant: str) -> list[str]:
+    """Failing cells (loads-and-matches false) for which --target predicted nothing."""
+    found = []
+    for row in rows:
+        if row.get("problem"):
+            continue
+        for runtime, target in TARGET_OF.items():
+            cell = row["cells"].get(variant, {}).get(runtime)
+            if cell and cell != "ok" and not row["notes"].get(variant, {}).get(target):
+                found.append(f"{row['model']} / {runtime}: {cell}")
+    return found
 
 
 def _feeds_for(pb_path: Path, feeds: dict) -> dict:
@@ -190,6 +219,11 @@ def main(argv: list[str] | None = None) -> int:
     print(markdown(rows, variants, runtimes_))
     print()
     print(failures(rows, variants, runtimes_))
+    for variant in variants:
+        if variant in ("freeze", "for_inference"):
+            unnamed = unnamed_failures(rows, variant)
+            print(f"\n{variant}: {len(unnamed)} failure(s) --target did not name beforehand")
+            print("\n".join(f"- {u}" for u in unnamed))
     return 0
 
 

@@ -24,23 +24,37 @@ MAX_ROUNDS = 32  # nesting depth of calls inlined; a deeper (or recursive) libra
 
 
 def inline_calls(graph: InferenceGraph) -> list[str]:
+    """Inline every call, and every v2 cond (If) whose predicate is a Const: only its taken branch."""
     functions = {f.signature.name: f for f in getattr(graph.library, "function", ())}
     changes: list[str] = []
     for _ in range(MAX_ROUNDS):
-        calls = [item for item in graph.items if op_of(item) in tfops.CALL_OPS
-                 and item.attr["f"].func.name in functions]
+        calls = [(item, _called_function(graph, item)) for item in graph.items
+                 if op_of(item) in tfops.CALL_OPS | tfops.IF_OPS]
+        calls = [(item, name) for item, name in calls if name in functions]
         if not calls:
             break
-        for call in calls:
-            count = _inline(graph, call, functions[call.attr["f"].func.name])
-            changes.append(f"{call.name} ({call.op} of {call.attr['f'].func.name}): {count} node(s) inlined")
+        for call, name in calls:
+            count = _inline(graph, call, functions[name])
+            what = "taken branch" if call.op in tfops.IF_OPS else "call"
+            changes.append(f"{call.name} ({call.op}, {what} {name}): {count} node(s) inlined")
     return changes
+
+
+def _called_function(graph: InferenceGraph, node) -> str | None:
+    """The function a call runs, or the branch an If with a constant predicate takes."""
+    if node.op in tfops.CALL_OPS:
+        return node.attr["f"].func.name
+    pred = graph.const_value(data_inputs(node)[0]) if data_inputs(node) else None
+    if pred is None or pred.size != 1:
+        return None
+    return node.attr["then_branch" if bool(pred.reshape(())) else "else_branch"].func.name
 
 
 def _inline(graph: InferenceGraph, call, function) -> int:
     prefix = call.name
+    offset = tfops.FUNCTIONAL_SIGNATURES[call.op][1]  # an If's first input is its predicate
     args = {arg.name: text
-            for arg, text in zip(function.signature.input_arg, data_inputs(call), strict=False)}
+            for arg, text in zip(function.signature.input_arg, data_inputs(call)[offset:], strict=False)}
     control = [t for t in call.input if t.startswith("^")]
     names = {node.name: graph.fresh(f"{prefix}/{node.name}") for node in function.node_def}
     body = {node.name: node for node in function.node_def}

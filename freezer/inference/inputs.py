@@ -9,17 +9,21 @@
   ``tf.placeholder(tf.float32)``) gets its real shape from its ``_output_shapes`` record, else from
   the weight it is multiplied with: runtimes size their buffers from it.
 * ``--input-shape NAME=D0,D1,...`` sets the shape (fixing a dimension the graph leaves open).
+* A model fed by a pipeline (an iterator's ``IteratorGetNext``, a queue's dequeue) has no input at
+  all: each output of the pipeline the model reads becomes a Placeholder of its dtype and shape
+  (output 0 keeps the node's name, output k is ``<node>_k``; renames are reported).
 """
 
 from __future__ import annotations
 
 from freezer.inference.graph import InferenceGraph, data_inputs, op_of, set_shape_attr
+from inspector import tfops
 from inspector.graph.model import TensorRef
 from inspector.proto import pb
 
 
 def fix_inputs(graph: InferenceGraph) -> list[str]:
-    changes = []
+    changes = _pipelines_to_placeholders(graph)
     for item in list(graph.items):
         op = op_of(item)
         if op == "PlaceholderWithDefault" and item.name not in graph.keep:
@@ -37,12 +41,65 @@ def fix_inputs(graph: InferenceGraph) -> list[str]:
             set_shape_attr(item, "shape", wanted)
             changes.append(f"{item.name}: shape set to {list(wanted)} (--input-shape)")
             continue
-        if _unknown_rank(item):
+        if _unknown_rank(item) or _legacy_scalar(graph, item):
             shape = _recorded_shape(item) or _shape_from_weight(graph, item)
-            if shape is not None:
+            if shape is not None and shape != []:
                 set_shape_attr(item, "shape", shape)
                 changes.append(f"{item.name}: empty shape -> {shape}")
     return changes
+
+
+def _legacy_scalar(graph: InferenceGraph, node) -> bool:
+    """``shape {}`` written by TensorFlow before 1.0 meant "unknown"; TF 2 reads it as a scalar. It is
+    the old meaning when the graph's own record or its use says the input is not a scalar."""
+    if "shape" not in node.attr or node.attr["shape"].shape.unknown_rank or node.attr["shape"].shape.dim:
+        return False
+    recorded = _recorded_shape(node)
+    return (recorded is not None and recorded != []) or _shape_from_weight(graph, node) is not None
+
+
+def _pipelines_to_placeholders(graph: InferenceGraph) -> list[str]:
+    changes = []
+    for item in list(graph.items):
+        if op_of(item) not in tfops.DATA_PRODUCERS or item.name in graph.keep:
+            continue
+        ports = sorted({ref.port for _, _, ref in graph.consumers(item.name) if not ref.control})
+        types = _attr_list(item, ("output_types", "component_types"), "type")
+        shapes = _attr_list(item, ("output_shapes", "shapes", "_output_shapes"), "shape")
+        if not ports or any(p >= len(types) for p in ports):
+            continue
+        made = []
+        for port in ports:
+            name = item.name if port == 0 else graph.fresh(f"{item.name}_{port}")
+            placeholder = pb.NodeDef(name=name if port else f"{item.name}/__placeholder__", op="Placeholder")
+            placeholder.attr["dtype"].type = types[port]
+            if port < len(shapes):
+                placeholder.attr["shape"].shape.CopyFrom(shapes[port])
+            else:
+                placeholder.attr["shape"].shape.unknown_rank = True
+            made.append((port, placeholder))
+        index = graph.items.index(item)
+        graph.items.pop(index)
+        graph.changed()
+        for port, placeholder in made:
+            if port == 0:
+                placeholder.name = item.name
+            else:
+                graph.replace_uses(f"{item.name}:{port}", placeholder.name)
+                graph.renamed[f"{item.name}:{port}"] = f"{placeholder.name}:0"
+            graph.items.insert(index, placeholder)
+            graph.changed()
+        changes.append(f"{item.name} ({item.op}): outputs {ports} read by the model -> Placeholders "
+                       + ", ".join(p.name for _, p in made))
+    return changes
+
+
+def _attr_list(node, keys: tuple[str, ...], kind: str) -> list:
+    for key in keys:
+        if key in node.attr:
+            values = node.attr[key].list
+            return list(values.type) if kind == "type" else list(values.shape)
+    return []
 
 
 def _become_placeholder(node) -> None:
