@@ -6,9 +6,10 @@ VENV    ?= .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 TFSTAMP := $(VENV)/.installed-tf
+DEPLOYSTAMP := $(VENV)/.installed-deploy
 DEMO    ?= fixtures/data/checkpoints/cnn_bn_momentum
 
-.PHONY: install install-tf browser demo test test-fast lint fixtures protos eval bench screenshots clean
+.PHONY: install install-tf install-deploy deploy-matrix browser demo test test-fast lint fixtures protos eval bench screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -23,6 +24,12 @@ $(TFSTAMP): $(STAMP)
 install: $(STAMP)            ## the package, its CLI and the dev tools (no TensorFlow)
 
 install-tf: $(TFSTAMP)       ## plus TensorFlow CPU for cross-checks, --verify and fixtures
+
+$(DEPLOYSTAMP): $(TFSTAMP)
+	$(BIN)/pip install -q -e '.[dev,tf,deploy]'
+	touch $@
+
+install-deploy: $(DEPLOYSTAMP)  ## plus OpenCV 4.14, tf2onnx and onnxruntime for the deploy matrix
 
 demo: $(STAMP)               ## inspect, then freeze, the bundled example checkpoint
 	$(BIN)/inspect $(DEMO)
@@ -50,7 +57,7 @@ browser: $(STAMP)            ## Debian's chromium for the browser tests (skipped
 	  fi; \
 	fi
 
-test: $(TFSTAMP) browser     ## the whole suite, TensorFlow cross-checks and browser tests included
+test: $(DEPLOYSTAMP) browser ## the whole suite: TensorFlow cross-checks, the deploy matrix, browser tests
 	$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider
 
 test-fast: $(STAMP)          ## the suite without TensorFlow (tf tests skip)
@@ -67,6 +74,9 @@ protos: $(STAMP)             ## recompile inspector/proto/*.proto into the commi
 
 eval: $(TFSTAMP)             ## ranking accuracy (first contact and now) over fixtures, corpus, held-out graphs
 	$(BIN)/python bench/evaluate_ranking.py $(EVAL_ARGS)
+
+deploy-matrix: $(DEPLOYSTAMP) ## model x frozen variant x runtime over fixtures and corpus -> docs/DEPLOY.md
+	TF_USE_LEGACY_KERAS=1 $(BIN)/python bench/deploy/matrix.py --write-docs
 
 bench: $(TFSTAMP)            ## benchmarks against TensorFlow (builds a large checkpoint once)
 	$(BIN)/python bench/run.py

@@ -225,15 +225,18 @@ def _opencv_fused_outputs(model, ops, outputs) -> list[Finding]:
         op = ops.get(name)
         data = [ref for ref in model.inputs.get(name, ()) if not ref.control]
         producer = ops.get(data[0].node) if data else None
-        if op in tfops.IDENTITIES or (op == "BiasAdd" and producer in tfops.CONVOLUTIONS | tfops.MATMULS):
+        fusing = (op in ("BiasAdd", "Add", "AddV2") and producer in tfops.MATMULS) or \
+            (op == "BiasAdd" and producer in tfops.CONVOLUTIONS)
+        if op in tfops.IDENTITIES or fusing:
             fused.append(name)
     if not fused:
         return []
-    return [Finding("TARGET_OUTPUT_FUSED", "warning",
+    return [Finding("TARGET_OUTPUT_FUSED", "error",
                     f"outputs OpenCV fuses into the layer before them ({_names(fused)}): "
                     "net.forward(name) cannot find them",
-                    f"{FOR_INFERENCE} (keeps each output a layer of its own), or fetch them with "
-                    "net.forward(net.getUnconnectedOutLayersNames())",
+                    "fetch them with net.forward(net.getUnconnectedOutLayersNames()) ("
+                    f"{FOR_INFERENCE} keeps Identity and conv-BiasAdd outputs as layers of their own; a "
+                    f"matmul's bias add is always fused: {RUNTIME_LIMIT})",
                     {"nodes": fused})]
 
 

@@ -27,6 +27,7 @@ if str(ROOT) not in sys.path:
 from bench.deploy.runtimes import RUNTIMES  # noqa: E402
 
 VARIANTS = ("freeze", "for_inference", "tf_freeze", "tf_optimized")
+TF_RTOL, TF_ATOL = 1e-5, 1e-6
 DOC = ROOT / "docs" / "DEPLOY.md"
 
 
@@ -116,7 +117,9 @@ def _cell(runtimes, runtime: str, path: str, feeds: dict, fetches: list[str], re
         return f"run: {runtimes._first_line(error)}"
     if ref.problem:
         return "no reference"
-    problem = runtimes.compare(ref.expected, actual, fetches)
+    # TensorFlow runs the same kernels on both sides: it must agree as --verify requires (1e-5).
+    tolerance = {"rtol": TF_RTOL, "atol": TF_ATOL} if runtime == "tf" else {}
+    problem = runtimes.compare(ref.expected, actual, fetches, **tolerance)
     return "ok" if problem is None else f"differs: {problem}"
 
 

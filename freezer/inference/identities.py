@@ -145,33 +145,25 @@ def keep_outputs_as_layers(graph: InferenceGraph) -> list[str]:
 
 
 def _unfusable_bias(graph: InferenceGraph, node, inputs: list[str]) -> str:
-    """An output bias add after a conv/matmul, written so that no runtime fuses it away.
+    """An output BiasAdd after a convolution becomes the AddV2 it computes, which stays a layer.
 
-    OpenCV turns AddV2 into Add, then fuses a convolution's following BiasAdd and a matmul's
-    following BiasAdd or Add into the layer (tf_importer.cpp: parseConvolution, parseMatMul). After
-    a convolution an AddV2 stays a layer; after a matmul only a subtraction does, so the output
-    becomes ``x - (-bias)``, which IEEE arithmetic computes exactly as ``x + bias``.
+    OpenCV turns AddV2 into Add, then fuses a convolution's following BiasAdd, and a matmul's
+    following BiasAdd or Add, into the layer (tf_importer.cpp: parseConvolution, parseMatMul). After a
+    convolution an AddV2 is therefore kept under the output's name. After a matmul no bias add
+    survives (OpenCV 4.14's Shift layer, the one other form, broadcasts a [N, C] bias along the wrong
+    axis when N equals C), so that output stays as it is: ``--target opencv`` says to fetch it with
+    ``getUnconnectedOutLayersNames()``.
     """
     producer = graph.op(TensorRef.parse(inputs[0]).node)
-    bias = graph.const_value(inputs[1])
     layout = node.attr["data_format"].s if "data_format" in node.attr else b"NHWC"
-    if producer not in tfops.CONVOLUTIONS | tfops.MATMULS or bias is None or layout not in (b"NHWC", b""):
+    if node.op != "BiasAdd" or producer not in tfops.CONVOLUTIONS or layout not in (b"NHWC", b""):
         return ""
     dtype = node.attr["T"].type
-    if producer in tfops.CONVOLUTIONS:
-        if node.op != "BiasAdd":
-            return ""
-        node.op = "AddV2"
-        how = "BiasAdd after a convolution -> AddV2 (kept as its own layer)"
-    else:
-        negated = graph.make_const(f"{node.name}/negated_bias", -bias, before=node.name)
-        node.op = "Sub"
-        node.input[1] = negated.name
-        how = f"bias add after {producer} -> Sub of the negated bias (kept as its own layer)"
+    node.op = "AddV2"
     node.attr.clear()
     node.attr["T"].type = dtype
     graph.changed()
-    return how
+    return "BiasAdd after a convolution -> AddV2 (kept as its own layer)"
 
 
 def _rename(graph: InferenceGraph, identity, source) -> None:
