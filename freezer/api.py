@@ -23,7 +23,7 @@ from freezer.rewrite import rewrite
 from freezer.validate import Validation, validate
 from freezer.values import ValueSource, classify_unfolded
 from inspector import tfops
-from inspector.errors import UnreadableInputError, UsageError
+from inspector.errors import UnreadableInputError, UsageError, VerificationError
 from inspector.readers.checkpoint import open_checkpoint, v1_files
 from inspector.readers.resolve import Artifacts, resolve
 
@@ -187,13 +187,10 @@ def _for_inference(items, names, library, meta_graph, graph_def, input_shapes, i
 
 def _inference_switches(graph_def, meta_graph) -> dict[str, object]:
     """Training switch -> its inference value, from the roles pass (:mod:`inspector.roles`)."""
-    try:
-        from inspector.roles import roles_of
-    except ImportError:  # the roles pass is not on this branch yet: no switch is folded
-        return {}
     from inspector.graph.model import GraphModel
+    from inspector.roles import roles_of
 
-    roles = roles_of(GraphModel.from_graph_def(graph_def, meta_graph))
+    roles = roles_of(GraphModel.from_graph_def(graph_def, meta_graph), meta_graph)
     return {name: switch.inference_value for name, switch in roles.switches.items()
             if switch.inference_value is not None}
 
@@ -224,10 +221,17 @@ def _step_verifier(graph_path, prefix, target: Path, meta_graph, input_shapes, i
             step.close()
             feeds = {f"{n}:0": v for n, v in graph.switches.items()
                      if v is not None and getattr(graph.node(n), "op", "Const") == "Const"}
-            result = verify_frozen(graph_path, prefix, step.temp_path, graph.outputs,
-                                   input_shapes=input_shapes, meta_graph=meta_graph, report_path=target,
-                                   initializers=list(initializers),
-                                   restored_names=_restored_names(graph.renamed), restored_feeds=feeds)
+            try:
+                result = verify_frozen(graph_path, prefix, step.temp_path, graph.outputs,
+                                       input_shapes=input_shapes, meta_graph=meta_graph, report_path=target,
+                                       initializers=list(initializers),
+                                       restored_names=_restored_names(graph.renamed), restored_feeds=feeds)
+            except (VerificationError, ValueError) as error:  # TF's import refuses the graph: ValueError
+                raise VerificationError(
+                    f"--for-inference rewrite {rewrite.name!r} broke the graph: {str(error).splitlines()[0]}",
+                    path=str(target), code="REWRITE_BROKE_GRAPH",
+                    fix="freeze without --for-inference, and please report this with the checkpoint's "
+                        ".meta") from None
         report["verified_max_abs_diff"] = result["max_abs_diff"]
     return check
 

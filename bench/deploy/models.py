@@ -152,10 +152,30 @@ def reference(model: Model, frozen: Path) -> Reference:
     fetches = [t.name for name in model.outputs
                for t in frozen_graph.get_operation_by_name(name).outputs
                if t.dtype not in (tf.resource, tf.variant)]
-    feeds = make_feeds(graph_inputs(frozen_graph))
+    feeds = make_feeds(graph_inputs(frozen_graph), _unknown_rank_switches(model))
     feeds.update(_example_feeds(tf, frozen_graph, feeds, 0))
+    for name, value in inference_switches(model).items():  # what --for-inference folds them to
+        if f"{name}:0" in feeds:
+            feeds[f"{name}:0"] = np.asarray(value, dtype=feeds[f"{name}:0"].dtype).reshape(
+                feeds[f"{name}:0"].shape)
     random = [op.outputs[0].name for op in frozen_graph.get_operations() if op.type in tfops.RANDOM_STATEFUL]
     return _restored_outputs(model, frozen, feeds, fetches, random)
+
+
+def inference_switches(model: Model) -> dict[str, object]:
+    """Training switch -> inference value, from the roles pass over the model's own graph."""
+    from freezer.api import _inference_switches
+    from inspector.readers.graphfile import load_graph_file
+
+    graph_path, _ = _graph_and_prefix(model)
+    loaded = load_graph_file(graph_path)
+    graph_def = loaded.meta_graph.graph_def if loaded.meta_graph is not None else loaded.graph_def
+    return _inference_switches(graph_def, loaded.meta_graph)
+
+
+def _unknown_rank_switches(model: Model) -> dict[str, list[int]]:
+    """A switch saved without a shape (``tf.placeholder(tf.float32)`` for keep_prob) is a scalar."""
+    return {name: [] for name in inference_switches(model)}
 
 
 def _restored_outputs(model: Model, frozen: Path, feeds: dict, fetches: list[str], random: list[str]):

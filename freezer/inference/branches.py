@@ -32,7 +32,7 @@ def prune_dead_branches(graph: InferenceGraph) -> list[str]:
         dead = _dead_from(graph, switch.name, dead_port)
         graph.replace_uses(f"{switch.name}:{live}" if live else switch.name, data)
         for merge in [m for m in graph.items if op_of(m) in tfops.MERGES and m.name not in dead]:
-            _resolve_merge(graph, merge, dead)
+            _resolve_merge(graph, merge, dead, (switch.name, dead_port))
         graph.remove(dead | {switch.name})
         changes.append(f"{switch.name}: predicate is always {bool(live)}; {len(dead)} node(s) of the "
                        f"{'false' if live else 'true'} branch removed")
@@ -78,10 +78,11 @@ def _dead_from(graph: InferenceGraph, switch: str, port: int) -> set[str]:
     return dead
 
 
-def _resolve_merge(graph: InferenceGraph, merge, dead: set[str]) -> None:
+def _resolve_merge(graph: InferenceGraph, merge, dead: set[str], dead_output: tuple[str, int]) -> None:
     """A Merge with one live input becomes an Identity of it (value_index, output 1, is unused in
     inference graphs; a consumer of it keeps the Merge)."""
-    live = [t for t in data_inputs(merge) if TensorRef.parse(t).node not in dead]
+    live = [t for t in data_inputs(merge) if TensorRef.parse(t).node not in dead
+            and TensorRef.parse(t)[:2] != dead_output]
     if any(ref.port == 1 for _, _, ref in graph.consumers(merge.name) if not ref.control):
         return
     if len(live) != 1:

@@ -164,7 +164,22 @@ class InferenceGraph:
         removed = [item.name for item in self.items if item.name not in needed]
         if removed:
             self.remove(removed)
+            self._drop_stale_colocation()
         return removed
+
+    def _drop_stale_colocation(self) -> None:
+        """``_class: loc:@x`` naming a removed node makes TensorFlow refuse the graph at import."""
+        names = self.by_name
+        for item in self.items:
+            if isinstance(item, StreamedConst) or "_class" not in item.attr:
+                continue
+            entries = list(item.attr["_class"].list.s)
+            kept = [e for e in entries if not e.startswith(b"loc:@") or e[5:].decode("utf-8", "replace") in names]
+            if not kept:
+                del item.attr["_class"]
+            elif len(kept) != len(entries):
+                del item.attr["_class"].list.s[:]
+                item.attr["_class"].list.s.extend(kept)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -98,11 +98,13 @@ def _interval(graph: InferenceGraph, ref: TensorRef, depth: int) -> tuple[float 
     args = [_interval(graph, TensorRef.parse(t), depth + 1) for t in data_inputs(node)]
     if any(a[0] is None for a in args):
         return None, None
-    if op in ("Identity", "Cast") and args:
+    if op in ("Identity", "Cast", "Enter") and args:  # Enter: the same value inside a while loop's frame
         low, high = args[0]
         return low, high
     if op in ("Add", "AddV2") and len(args) == 2:
         return args[0][0] + args[1][0], args[0][1] + args[1][1]
+    if op == "Sub" and len(args) == 2:  # TF 2's dropout compares with rate = 1 - keep_prob
+        return args[0][0] - args[1][1], args[0][1] - args[1][0]
     if op == "Floor" and args:
         return float(np.floor(args[0][0])), float(np.floor(args[0][1]))
     if op in ("GreaterEqual", "Greater") and len(args) == 2:
