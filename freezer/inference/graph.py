@@ -174,7 +174,8 @@ class InferenceGraph:
             if isinstance(item, StreamedConst) or "_class" not in item.attr:
                 continue
             entries = list(item.attr["_class"].list.s)
-            kept = [e for e in entries if not e.startswith(b"loc:@") or e[5:].decode("utf-8", "replace") in names]
+            kept = [e for e in entries
+                    if not e.startswith(b"loc:@") or e[5:].decode("utf-8", "replace") in names]
             if not kept:
                 del item.attr["_class"]
             elif len(kept) != len(entries):
