@@ -52,6 +52,7 @@ def target_findings(model: GraphModel, target: str, outputs: Iterable[str] | Non
         findings += check(model, ops, target)
     if target == "opencv":
         findings += _opencv_dtypes(model, ops)
+        findings += _opencv_reshaped_inputs(model, ops)
         findings += _opencv_fused_outputs(model, ops, outs)
     return findings
 
@@ -217,6 +218,28 @@ def _opencv_dtypes(model, ops) -> list[Finding]:
                     f"{FOR_INFERENCE} (folds switches and weight-only int64 arithmetic away); for a "
                     f"constant that remains, {RUNTIME_LIMIT}",
                     {"nodes": names})]
+
+
+def _opencv_reshaped_inputs(model, ops) -> list[Finding]:
+    """A flat input reshaped into an image: OpenCV puts its NHWC->NCHW Permute before that Reshape and
+    the Permute refuses a blob of another rank (permute_layer.cpp, "_numAxes == inputs[0].size()")."""
+    found = []
+    for name, op in ops.items():
+        if op != "Placeholder" or len(model.attrs[name]["shape"] or []) == 4:
+            continue
+        for consumer, _, ref in model.consumers.get(name, ()):
+            if ref.control or ops.get(consumer) not in tfops.RESHAPES:
+                continue
+            if any(ops.get(c) in tfops.CONVOLUTIONS or ops.get(c) in ("MaxPool", "AvgPool")
+                   for c, _, r in model.consumers.get(consumer, ()) if not r.control):
+                found.append(name)
+    if not found:
+        return []
+    return [Finding("TARGET_INPUT_SHAPE", "error",
+                    f"inputs that are not 4-D but reshaped into an image for a convolution ({_names(found)}): "
+                    "OpenCV's NHWC-to-NCHW permute fails on them ('_numAxes == inputs[0].size()')",
+                    f"{RUNTIME_LIMIT} (a caller can reshape the image itself and freeze with the "
+                    "convolution's input as the model input)", {"nodes": found})]
 
 
 def _opencv_fused_outputs(model, ops, outputs) -> list[Finding]:

@@ -152,7 +152,9 @@ def reference(model: Model, frozen: Path) -> Reference:
     fetches = [t.name for name in model.outputs
                for t in frozen_graph.get_operation_by_name(name).outputs
                if t.dtype not in (tf.resource, tf.variant)]
-    feeds = make_feeds(graph_inputs(frozen_graph), _unknown_rank_switches(model))
+    inputs = graph_inputs(frozen_graph)
+    fed = {name.rsplit(":", 1)[0] for name, _, _ in inputs}
+    feeds = make_feeds(inputs, {k: v for k, v in _unknown_rank_switches(model).items() if k in fed})
     feeds.update(_example_feeds(tf, frozen_graph, feeds, 0))
     for name, value in inference_switches(model).items():  # what --for-inference folds them to
         if f"{name}:0" in feeds:
