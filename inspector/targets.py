@@ -237,7 +237,8 @@ def _opencv_reshaped_inputs(model, ops) -> list[Finding]:
         return []
     return [Finding("TARGET_INPUT_SHAPE", "error",
                     "inputs that are not 4-D but reshaped into an image for a convolution "
-                    f"({_names(found)}): OpenCV's NHWC-to-NCHW permute fails on them ('_numAxes == inputs[0].size()')",
+                    f"({_names(found)}): OpenCV's NHWC-to-NCHW permute fails on them "
+                    "('_numAxes == inputs[0].size()')",
                     f"{RUNTIME_LIMIT} (a caller can reshape the image itself and freeze with the "
                     "convolution's input as the model input)", {"nodes": found})]
 
