@@ -99,7 +99,7 @@ def _calls(model, ops, target) -> list[Finding]:
 
 def _control_flow(model, ops, target) -> list[Finding]:
     loops = [n for n, op in ops.items() if op in _LOOPS or op in _TENSOR_ARRAYS]
-    conds = [n for n, op in ops.items() if op in tfops.SWITCHES]
+    conds = [n for n, op in ops.items() if op in tfops.SWITCHES and not _loop_switch(model, ops, n)]
     findings = []
     if loops and target in ("opencv", "tflite"):
         how = ("has no loops" if target == "opencv" else
@@ -115,6 +115,12 @@ def _control_flow(model, ops, target) -> list[Finding]:
                                 f"{FOR_INFERENCE} (prunes conds whose predicate is a training switch); "
                                 "otherwise " + RUNTIME_LIMIT, {"nodes": conds}))
     return findings
+
+
+def _loop_switch(model, ops, name: str) -> bool:
+    """A while loop's Switch (its predicate is the loop's LoopCond), not a tf.cond's."""
+    data = [ref for ref in model.inputs.get(name, ()) if not ref.control]
+    return len(data) > 1 and ops.get(data[1].node) in tfops.LOOP_CONDS
 
 
 def _tables(model, ops, target) -> list[Finding]:

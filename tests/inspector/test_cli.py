@@ -288,3 +288,10 @@ def test_the_view_modules_load_only_when_asked():
             "print('VIEW', 'inspector.view' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().endswith("VIEW False")
+
+
+def test_target_names_what_a_runtime_cannot_load(capsys):
+    code, out, _ = run(capsys, str(DATA / "graphs" / "healthy_rnn_while.pb"), "--target", "tflite")
+    assert code == 0 and "TARGET_CONTROL_FLOW" in out and "no graph fix: runtime limit" in out
+    code, out, _ = run(capsys, str(DATA / "checkpoints" / "cnn_bn_momentum"), "--target", "opencv", "--json")
+    assert "--for-inference" in json.loads(out)["target"]["text"]

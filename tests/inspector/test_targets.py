@@ -1,0 +1,81 @@
+"""inspector/targets.py: what each runtime cannot load, named with a fix or as a runtime limit."""
+
+from __future__ import annotations
+
+import pytest
+
+from inspector import tfops
+from inspector.graph.model import GraphModel
+from inspector.readers.graphfile import load_graph_file
+from inspector.targets import RUNTIME_LIMIT, TARGETS, supported, target_findings
+from tests.graphs import FLOAT, GraphBuilder
+
+GRAPHS = "fixtures/data/graphs"
+
+
+def _findings(path: str, target: str) -> dict:
+    model = GraphModel.from_graph_def(load_graph_file(path).graph_def)
+    return {f.code: f for f in target_findings(model, target)}
+
+
+def _model(builder: GraphBuilder) -> GraphModel:
+    return GraphModel.from_graph_def(builder.graph_def)
+
+
+def test_support_sets_are_registered_ops_with_their_source():
+    for family in (tfops.OPENCV_TF_LAYERS, tfops.TF2ONNX_HANDLERS, tfops.TFLITE_BUILTIN_OPS):
+        assert "4.14" in family.why or "1.17" in family.why or "2.21" in family.why
+    assert {"Conv2D", "MatMul", "Softmax"} <= supported("opencv") & supported("onnx") & supported("tflite")
+    assert "GatherV2" not in supported("opencv") and "TensorArrayV3" not in supported("tflite")
+
+
+def test_a_healthy_mlp_loads_everywhere(data_dir):
+    for target in TARGETS:
+        assert _findings(str(data_dir / "graphs/healthy_mlp.pb"), target) == {}, target
+
+
+def test_a_v1_while_loop_is_a_runtime_limit_for_opencv_and_tflite_only(data_dir):
+    path = str(data_dir / "graphs/healthy_rnn_while.pb")
+    for target in ("opencv", "tflite"):
+        finding = _findings(path, target)["TARGET_CONTROL_FLOW"]
+        assert finding.fix.startswith(RUNTIME_LIMIT)
+    assert "TARGET_CONTROL_FLOW" not in _findings(path, "onnx")
+
+
+def test_function_calls_are_for_inference_work_for_opencv():
+    g = GraphBuilder()
+    g.placeholder("x")
+    g.add("call", "StatefulPartitionedCall", ["x"], Tin=[], Tout=[])
+    found = {f.code: f for f in target_findings(_model(g), "opencv")}
+    assert "--for-inference" in found["TARGET_FUNCTION_CALLS"].fix
+    assert not [f for f in target_findings(_model(g), "tflite") if f.code == "TARGET_FUNCTION_CALLS"]
+
+
+def test_an_unsupported_op_on_weights_only_is_folded_else_a_limit():
+    g = GraphBuilder()
+    g.placeholder("x")
+    g.const("a", [1.0, 2.0])
+    g.add("w", "Cumprod", ["a", "axis"], T=FLOAT)
+    g.const("axis", 0, dtype=3)
+    g.add("y", "Mul", ["x", "w"], T=FLOAT)
+    g.add("z", "Cumprod", ["y", "axis"], T=FLOAT)
+    finding = {f.code: f for f in target_findings(_model(g), "opencv")}["TARGET_UNSUPPORTED_OP"]
+    assert finding.fix == RUNTIME_LIMIT  # z reads the input
+    assert set(finding.evidence["nodes"]) == {"w", "z"}
+
+
+def test_identity_and_matmul_bias_outputs_are_fused_away_in_opencv():
+    g = GraphBuilder()
+    g.placeholder("x")
+    g.const("w", [[1.0]])
+    g.add("m", "MatMul", ["x", "w"], T=FLOAT)
+    g.const("b", [1.0])
+    g.add("out", "BiasAdd", ["m", "b"], T=FLOAT)
+    finding = {f.code: f for f in target_findings(_model(g), "opencv", ["out"])}["TARGET_OUTPUT_FUSED"]
+    assert "getUnconnectedOutLayersNames" in finding.fix
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_tables_are_named(target, data_dir):
+    codes = _findings(str(data_dir / "graphs/table_not_initialized.pb"), target)
+    assert ("TARGET_TABLES" in codes) == (target != "onnx")
