@@ -164,6 +164,11 @@ def _weight_only(model, ops, name: str, depth: int = 0) -> bool:
 
 def _no_input(model, ops, target) -> list[Finding]:
     placeholders = [n for n, op in ops.items() if op == "Placeholder"]
+    if not placeholders and not any(op in tfops.PLACEHOLDERS | tfops.DATA_PRODUCERS for op in ops.values()):
+        return [Finding("TARGET_NO_INPUT", "error",
+                        f"the graph has no input at all: {NAMES[target]} needs one (tf2onnx: 'input_names "
+                        "needs to be provided')", f"{RUNTIME_LIMIT} (a graph of constants has nothing to run "
+                        "on; freeze the part of the model that reads an input)", {"nodes": []})]
     computed_defaults = [n for n, op in ops.items() if op == "PlaceholderWithDefault"
                          and model.inputs[n] and ops.get(model.inputs[n][0].node) not in tfops.CONSTANTS]
     producers = [n for n, op in ops.items() if op in tfops.DATA_PRODUCERS]

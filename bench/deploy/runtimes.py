@@ -18,6 +18,7 @@ import os
 import re
 import tempfile
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -124,6 +125,29 @@ def _to_nchw(value: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(value.transpose(0, 3, 1, 2)) if value.ndim == 4 else value
 
 
+#: When OpenCV fused an output into the layer before it (an Identity, a matmul's bias add), the
+#: harness fetches that layer, as ``--target opencv`` (TARGET_OUTPUT_FUSED) tells users to. The cells
+#: this applies to are counted in ``FETCHED_FUSED`` so the report can say how many.
+FETCHED_FUSED: list[str] = []
+
+
+def _layer_for(net, pb_path: str, node: str) -> str:
+    """``node`` if OpenCV has a layer of that name, else the layer OpenCV fused it into."""
+    names = set(net.getLayerNames())
+    if node in names:
+        return node
+    from inspector.proto import pb
+
+    graph = {n.name: n for n in pb.GraphDef.FromString(Path(pb_path).read_bytes()).node}
+    current = node
+    while current in graph and current not in names and graph[current].input:
+        current = graph[current].input[0].split(":")[0].lstrip("^")
+    if current in names and current in net.getUnconnectedOutLayersNames():
+        FETCHED_FUSED.append(f"{node} -> {current}")
+        return current
+    return node
+
+
 def run_opencv(pb_path: str, feeds: dict[str, np.ndarray], fetches: Sequence[str],
                initializers: Sequence[str] = ()) -> list[np.ndarray]:
     """cv2.dnn.readNetFromTensorflow, setInput per placeholder, forwardAndRetrieve per output node."""
@@ -137,6 +161,7 @@ def run_opencv(pb_path: str, feeds: dict[str, np.ndarray], fetches: Sequence[str
         node = tensor.rsplit(":", 1)[0]
         if node not in nodes:
             nodes.append(node)
+    nodes = [_layer_for(net, pb_path, node) for node in nodes]
     try:
         for name, value in feeds.items():
             blob = _to_nchw(np.asarray(value))
@@ -150,7 +175,7 @@ def run_opencv(pb_path: str, feeds: dict[str, np.ndarray], fetches: Sequence[str
     out = []
     for tensor in fetches:
         node, _, port = tensor.rpartition(":")
-        blobs = by_node[node]
+        blobs = by_node[_layer_for(net, pb_path, node)]
         if int(port) >= len(blobs):
             raise RuntimeFailure("run", f"OpenCV gives {len(blobs)} output(s) for {node!r}, not {tensor!r}")
         out.append(np.asarray(blobs[int(port)]))

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from bench.deploy import runtimes
-from bench.deploy.matrix import run_model
+from bench.deploy.matrix import ok, run_model
 from bench.deploy.models import fixture_models
 
 pytestmark = [pytest.mark.tf, pytest.mark.deploy]
@@ -45,14 +45,14 @@ def test_fixture_deploys(model, installed, tmp_path):
     row = run_model(model, ("freeze", "for_inference"), installed, tmp_path)
     assert not row.get("problem"), row.get("problem")
     inference = row["cells"]["for_inference"]
-    assert inference["tf"] == "ok", inference["tf"]  # rtol 1e-5 against the restored checkpoint
+    assert ok(inference["tf"], strict=True), inference["tf"]  # rtol 1e-5 against the restored checkpoint
     predicted = row["notes"]["for_inference"]
     unnamed = {r: cell for r, cell in inference.items()
-               if r != "tf" and cell != "ok" and not predicted.get(r)}
+               if r != "tf" and not ok(cell) and not predicted.get(r)}
     assert not unnamed, f"failures --target did not name: {unnamed}"
     before = _first_contact().get(model.name, {}).get("cells", {}).get("freeze", {})
     worse = {r: row["cells"]["freeze"][r] for r in installed
-             if before.get(r) == "ok" and row["cells"]["freeze"][r] != "ok"}
+             if ok(before.get(r)) and not ok(row["cells"]["freeze"][r])}
     assert not worse, f"plain freeze does worse than at first contact: {worse}"
 
 
