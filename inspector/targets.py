@@ -239,10 +239,7 @@ def _opencv_reshaped_inputs(model, ops) -> list[Finding]:
         if op != "Placeholder" or len(model.attrs[name]["shape"] or []) == 4:
             continue
         for consumer, _, ref in model.consumers.get(name, ()):
-            if ref.control or ops.get(consumer) not in tfops.RESHAPES:
-                continue
-            if any(ops.get(c) in tfops.CONVOLUTIONS or ops.get(c) in ("MaxPool", "AvgPool")
-                   for c, _, r in model.consumers.get(consumer, ()) if not r.control):
+            if not ref.control and ops.get(consumer) in tfops.RESHAPES and _reaches_image_op(model, ops, consumer):
                 found.append(name)
     if not found:
         return []
@@ -252,6 +249,22 @@ def _opencv_reshaped_inputs(model, ops) -> list[Finding]:
                     "('_numAxes == inputs[0].size()')",
                     f"{RUNTIME_LIMIT} (a caller can reshape the image itself and freeze with the "
                     "convolution's input as the model input)", {"nodes": found})]
+
+
+_ELEMENTWISE = frozenset({"Mul", "Add", "AddV2", "Sub", "RealDiv", "BiasAdd", "Identity", "Relu", "Relu6"})
+
+
+def _reaches_image_op(model, ops, name: str, depth: int = 0) -> bool:
+    """A convolution or pooling reads ``name``, directly or through element-wise ops (a batch norm)."""
+    for consumer, _, ref in model.consumers.get(name, ()):
+        op = ops.get(consumer)
+        if ref.control:
+            continue
+        if op in tfops.CONVOLUTIONS or op in ("MaxPool", "AvgPool"):
+            return True
+        if op in _ELEMENTWISE and depth < 4 and _reaches_image_op(model, ops, consumer, depth + 1):
+            return True
+    return False
 
 
 def _opencv_fused_outputs(model, ops, outputs) -> list[Finding]:
