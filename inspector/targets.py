@@ -239,7 +239,8 @@ def _opencv_reshaped_inputs(model, ops) -> list[Finding]:
         if op != "Placeholder" or len(model.attrs[name]["shape"] or []) == 4:
             continue
         for consumer, _, ref in model.consumers.get(name, ()):
-            if not ref.control and ops.get(consumer) in tfops.RESHAPES and _reaches_image_op(model, ops, consumer):
+            reshaped = not ref.control and ops.get(consumer) in tfops.RESHAPES
+            if reshaped and _reaches_image_op(model, ops, consumer):
                 found.append(name)
     if not found:
         return []
