@@ -185,7 +185,7 @@ def _no_input(model, ops, target) -> list[Finding]:
 
 
 def _input_shapes(model, ops, target) -> list[Finding]:
-    legacy = [n for n, op in ops.items() if op == "Placeholder" and model.attrs[n]["shape"] == []
+    legacy = [n for n, op in ops.items() if op == "Placeholder" and _empty_shape_attr(model.node_def(n))
               and any(ops.get(c) in tfops.MATMULS | tfops.CONVOLUTIONS | tfops.TRANSPOSES | tfops.RESHAPES
                       for c, _, ref in model.consumers.get(n, ()) if not ref.control)]
     if not legacy:
@@ -195,6 +195,14 @@ def _input_shapes(model, ops, target) -> list[Finding]:
                     "converters read as a scalar, yet the graph multiplies or reshapes them",
                     f"{FOR_INFERENCE} (takes the shape from _output_shapes or the weight), or add "
                     "--input-shape NAME=D0,D1", {"nodes": legacy})]
+
+
+def _empty_shape_attr(node) -> bool:
+    """``shape {}`` (no dims, rank not marked unknown): TF before 1.0 meant "unknown", TF 2 reads a scalar."""
+    if "shape" not in node.attr:
+        return True
+    shape = node.attr["shape"].shape
+    return not shape.dim and not shape.unknown_rank
 
 
 def _switches(model, ops, target) -> list[Finding]:
