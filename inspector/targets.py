@@ -260,18 +260,16 @@ def _opencv_reshaped_inputs(model, ops) -> list[Finding]:
                     "convolution's input as the model input)", {"nodes": found})]
 
 
-_ELEMENTWISE = frozenset({"Mul", "Add", "AddV2", "Sub", "RealDiv", "BiasAdd", "Identity", "Relu", "Relu6"})
-
-
 def _reaches_image_op(model, ops, name: str, depth: int = 0) -> bool:
     """A convolution or pooling reads ``name``, directly or through element-wise ops (a batch norm)."""
     for consumer, _, ref in model.consumers.get(name, ()):
         op = ops.get(consumer)
         if ref.control:
             continue
-        if op in tfops.CONVOLUTIONS or op in ("MaxPool", "AvgPool"):
+        if op in tfops.CONVOLUTIONS or op in tfops.POOLS:
             return True
-        if op in _ELEMENTWISE and depth < 4 and _reaches_image_op(model, ops, consumer, depth + 1):
+        if op in tfops.ELEMENTWISE_LAYERS and depth < 4 and \
+                _reaches_image_op(model, ops, consumer, depth + 1):
             return True
     return False
 

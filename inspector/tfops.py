@@ -430,6 +430,22 @@ NOT_RESULTS = OpFamily(
     NO_OPS | CONSTANTS | PLACEHOLDERS | SIDE_EFFECTS | VARIABLES | VARIABLE_INIT_CHECKS | STATE_WRITES
     | SAVE_RESTORE | SUMMARIES | TABLES | TABLE_INITIALIZERS)
 
+PER_CHANNEL_LINEAR = OpFamily(
+    "layers whose Const weight ends in the output channels (HWIO filters, [in, out] matrices): a "
+    "per-channel scale after them (an inference batch norm) can be folded into that weight",
+    {"Conv2D", "DepthwiseConv2dNative", "MatMul"})
+UNIT_UNIFORM = OpFamily(
+    "float uniform draws in [0, 1) (23 random mantissa bits): a dropout mask's raw material",
+    {"RandomUniform", "StatelessRandomUniform", "StatelessRandomUniformV2"})
+SELECTS = OpFamily("pick from two tensors by a condition (TF 2's dropout keeps where uniform >= rate)",
+                   {"Select", "SelectV2"})
+SCALINGS = OpFamily("multiply or divide element-wise (dropout's 1/keep_prob scaling and its mask)",
+                    {"Mul", "RealDiv"})
+POOLS = OpFamily("2-D pooling over an image (NHWC or NCHW)", {"MaxPool", "AvgPool"})
+ELEMENTWISE_LAYERS = OpFamily(
+    "element-wise arithmetic and activations that keep a tensor's layout (a batch norm's multiply-add "
+    "between a reshape and a convolution)",
+    {"Mul", "Add", "AddV2", "Sub", "RealDiv", "BiasAdd", "Identity", "Relu", "Relu6"})
 
 # ---------------------------------------------------------------------------------------------
 # What deployment runtimes load (for `--target`; each family cites the source and version it states)

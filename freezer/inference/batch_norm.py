@@ -25,7 +25,7 @@ from inspector import tfops
 from inspector.graph.model import TensorRef
 from inspector.proto import pb
 
-LINEAR = frozenset({"Conv2D", "DepthwiseConv2dNative", "MatMul"})
+LINEAR = tfops.PER_CHANNEL_LINEAR
 FUSED = OpPattern.of(tfops.BATCH_NORMS - {"_FusedBatchNormEx"}, None, OpPattern.of("Const", name="scale"),
                      OpPattern.of("Const", name="offset"), OpPattern.of("Const", name="mean"),
                      OpPattern.of("Const", name="variance"), name="bn")

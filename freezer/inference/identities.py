@@ -43,13 +43,13 @@ def remove_inert_dropout(graph: InferenceGraph) -> list[str]:
     condition that always holds (TF 2's dropout keeps where ``uniform >= rate``) -> its first branch."""
     changes = []
     for item in list(graph.items):
-        if op_of(item) in ("Select", "SelectV2") and not graph.is_output(item.name):
+        if op_of(item) in tfops.SELECTS and not graph.is_output(item.name):
             condition, chosen = data_inputs(item)[:2]
             if _always_one(graph, TensorRef.parse(condition)):
                 graph.replace_uses(item.name, chosen)
                 changes.append(f"{item.name} ({item.op} on a condition that always holds) bypassed")
             continue
-        if op_of(item) not in ("Mul", "RealDiv") or graph.is_output(item.name):
+        if op_of(item) not in tfops.SCALINGS or graph.is_output(item.name):
             continue
         inputs = data_inputs(item)
         if len(inputs) != 2:
@@ -93,7 +93,7 @@ def _interval(graph: InferenceGraph, ref: TensorRef, depth: int) -> tuple[float 
         if value is None or value.dtype.kind not in "biuf" or value.size == 0:
             return None, None
         return float(np.min(value)), float(np.max(value))
-    if op in ("RandomUniform", "StatelessRandomUniform", "StatelessRandomUniformV2"):
+    if op in tfops.UNIT_UNIFORM:
         return 0.0, _UNIFORM_MAX
     args = [_interval(graph, TensorRef.parse(t), depth + 1) for t in data_inputs(node)]
     if any(a[0] is None for a in args):
@@ -111,7 +111,7 @@ def _interval(graph: InferenceGraph, ref: TensorRef, depth: int) -> tuple[float 
         (a_low, _), (_, b_high) = args
         true = a_low >= b_high if op == "GreaterEqual" else a_low > b_high
         return (1.0, 1.0) if true else (None, None)
-    if op in ("Mul",) and len(args) == 2 and all(a[0] >= 0 for a in args):
+    if op == "Mul" and len(args) == 2 and all(a[0] >= 0 for a in args):
         return args[0][0] * args[1][0], args[0][1] * args[1][1]
     return None, None
 
