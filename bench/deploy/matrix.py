@@ -170,12 +170,18 @@ def passed(rows: list[dict], variant: str, runtime: str, strict: bool = False) -
     return sum(ok(r["cells"][variant].get(runtime), strict) for r in comparable), len(comparable)
 
 
+def _portable(text: str) -> str:
+    """Paths as a reader's clone has them: the corpus beside the repository, not this machine's."""
+    corpus = str(Path(__file__).resolve().parents[2].parent / "shared" / "corpus")
+    return text.replace(corpus, "../shared/corpus")
+
+
 def markdown(rows: list[dict], variants, runtimes_) -> str:
     head = "| model | " + " | ".join(f"{v} / {r}" for v in variants for r in runtimes_) + " |"
     lines = [head, "|" + "---|" * (1 + len(variants) * len(runtimes_))]
     for row in rows:
         if row.get("problem"):
-            lines.append(f"| {row['model']} | " + f"not compared: {row['problem']} |")
+            lines.append(f"| {row['model']} | " + f"not compared: {_portable(row['problem'])} |")
             continue
         cells = []
         for v in variants:
