@@ -50,9 +50,10 @@ def corpus_cases(kind: str | None = None) -> list[CorpusCase]:
     return cases
 
 
-def corpus_params(kind: str | None = None) -> list:
-    """``pytest.param`` per case, ids = case names; a single skipped param when absent."""
-    cases = corpus_cases(kind)
+def corpus_params(kind: str | None = None, with_outputs: bool = False) -> list:
+    """``pytest.param`` per case, ids = case names; a single skipped param when absent.
+    ``with_outputs``: only cases whose manifest names output nodes (a graph to freeze)."""
+    cases = [c for c in corpus_cases(kind) if c.expected_outputs or not with_outputs]
     if not cases:
         return [pytest.param(None, marks=pytest.mark.skip(reason=f"no corpus at {CORPUS}"), id="no-corpus")]
     return [pytest.param(c, id=c.case) for c in cases]

@@ -101,10 +101,8 @@ def test_fixture_verifies_and_matches_tf(tf, fixture, tmp_path):
     _cross_check(tf, result)
 
 
-@pytest.mark.parametrize("case", corpus_params("checkpoint"))
+@pytest.mark.parametrize("case", corpus_params("checkpoint", with_outputs=True))
 def test_corpus_checkpoint_verifies_and_matches_tf(tf, case, tmp_path):
-    if not case.expected_outputs:
-        pytest.skip("no graph to freeze (object-based checkpoint without a .meta)")
     result = freeze(case.folder, outputs=list(case.expected_outputs), output_path=tmp_path / "f.pb",
                     verify=True)
     _cross_check(tf, result)
@@ -116,10 +114,9 @@ def test_fixture_auto_outputs_verify(tf, fixture, tmp_path):
     assert result.verification["ok"]
 
 
-@pytest.mark.parametrize("case", corpus_params("checkpoint") + corpus_params("saved_model"))
+@pytest.mark.parametrize("case", corpus_params("checkpoint", with_outputs=True)
+                         + corpus_params("saved_model", with_outputs=True))
 def test_corpus_auto_outputs_verify(tf, case, tmp_path):
-    if not case.expected_outputs:
-        pytest.skip("no graph to freeze (object-based checkpoint without a .meta)")
     result = freeze(case.folder, auto_outputs=True, output_path=tmp_path / "f.pb", verify=True)
     assert result.verification["ok"]
 

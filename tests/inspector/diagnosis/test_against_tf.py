@@ -93,8 +93,18 @@ def _checkpoint_fixtures() -> list:
             continue
         prefix = fixture.full_path / f"model.ckpt-{steps[-1]}"
         if Path(str(prefix) + ".meta").is_file():
-            found.append(pytest.param(prefix, fixture.expected_outputs, id=fixture.name))
-    return found or [pytest.param(None, None, marks=pytest.mark.skip(reason="no checkpoint fixtures"))]
+            marks = [pytest.mark.xfail(strict=True, reason=TF_CANNOT_FREEZE[fixture.name])] \
+                if fixture.name in TF_CANNOT_FREEZE else []
+            found.append(pytest.param(prefix, fixture.expected_outputs, id=fixture.name, marks=marks))
+    assert found, "the registry lists no checkpoint fixture with a .meta: were they deleted?"
+    return found
+
+
+#: Fixtures TensorFlow 2.21's own freeze fails on (strict: the day it succeeds, the test says so).
+TF_CANNOT_FREEZE = {
+    "v1_sharded": "TF 2.21 cannot restore a sharded V1 checkpoint ('not a valid checkpoint')",
+    "dtypes_zoo": "convert_variables_to_constants fails on a string variable ('bytes' has no shape)",
+}
 
 
 @pytest.mark.tf
@@ -104,14 +114,11 @@ def test_tensorflows_own_freeze_holds_all_of_its_checkpoint(tmp_path, prefix, ou
     import tensorflow as tf
 
     v1 = tf.compat.v1
-    try:
-        with v1.Session(graph=tf.Graph()) as sess:
-            saver = v1.train.import_meta_graph(str(prefix) + ".meta", clear_devices=True)
-            saver.restore(sess, str(prefix))
-            graph_def = sess.graph.as_graph_def()
-            frozen = v1.graph_util.convert_variables_to_constants(sess, graph_def, list(outputs))
-    except Exception as error:  # e.g. V1/sharded layouts this TF cannot restore in one process
-        pytest.skip(f"TensorFlow could not freeze it: {error}"[:200])
+    with v1.Session(graph=tf.Graph()) as sess:
+        saver = v1.train.import_meta_graph(str(prefix) + ".meta", clear_devices=True)
+        saver.restore(sess, str(prefix))
+        graph_def = sess.graph.as_graph_def()
+        frozen = v1.graph_util.convert_variables_to_constants(sess, graph_def, list(outputs))
     path = tmp_path / "frozen.pb"
     path.write_bytes(frozen.SerializeToString())
     codes = diagnose_path(path, checkpoint_prefix=str(prefix)).codes

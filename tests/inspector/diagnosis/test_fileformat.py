@@ -198,8 +198,8 @@ def test_any_cut_of_a_binary_graph_is_truncated(tmp_path, name, fraction):
 
     data = (GRAPHS / name).read_bytes()
     cut = data[: max(2, int(len(data) * fraction))]
-    if walk_generic(cut) is not None:
-        pytest.skip("the cut falls on a top-level field boundary: a shorter but valid message")
+    while walk_generic(cut) is not None:  # a cut on a field boundary is a shorter valid message
+        cut = cut[:-1]
     path = tmp_path / Path(name).name
     path.write_bytes(cut)
     finding = _only(path)

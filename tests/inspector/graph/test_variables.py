@@ -160,8 +160,6 @@ def _load(path: Path | str):
 @pytest.mark.parametrize("name", ["cnn_bn_momentum", "rnn_while", "resource_vars", "partitioned",
                                   "sharded_two_devices", "v1_single", "v1_sharded"])
 def test_fixture_mapping_is_complete_both_ways(name):
-    if not (FIXTURES / name).is_dir():
-        pytest.skip("fixtures not generated")
     _, reader, model = _load(FIXTURES / name)
     with reader:
         result = map_variables(reader.tensors, model)
@@ -175,8 +173,6 @@ def test_fixture_mapping_is_complete_both_ways(name):
 
 
 def test_cnn_fixture_kinds():
-    if not (FIXTURES / "cnn_bn_momentum").is_dir():
-        pytest.skip("fixtures not generated")
     _, reader, model = _load(FIXTURES / "cnn_bn_momentum")
     with reader:
         result = map_variables(reader.tensors, model)
@@ -188,8 +184,6 @@ def test_cnn_fixture_kinds():
 
 
 def test_partitioned_fixture_maps_every_partition():
-    if not (FIXTURES / "partitioned").is_dir():
-        pytest.skip("fixtures not generated")
     _, reader, model = _load(FIXTURES / "partitioned")
     with reader:
         result = map_variables(reader.tensors, model)
