@@ -146,8 +146,8 @@ def test_the_authors_output_ranks_first(case: HeldOut, tmp_path):
     ranked = _ranked(case, tmp_path)
     if case.group:
         assert set(ranked.expected) <= ranked.first_slot()
-    else:
-        assert ranked.names[0] == ranked.expected[0]
+    else:  # the author's output, or another node computing the same (see HeldOut)
+        assert ranked.names[0] in ranked.expected
     extra = EXTRA_CHECKS.get(case.name)
     if extra is not None:
         extra(ranked)
