@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from fixtures.heldout import HeldOut, all_heldout, write_graph
+from fixtures.heldout import HeldOut, all_heldout, export
 
 pytestmark = [
     pytest.mark.tf,
@@ -35,7 +35,6 @@ FIRST_CONTACT_MISSES: dict[str, str] = {
     "dcgan_with_a_sampler_and_slim_batch_norm": "the discriminator's sigmoids rank above the sampler",
     "fcn_decoder_with_a_named_argmax_and_mean_iou": "the ExpandDims/Cast feeding an image summary rank "
                                                     "above the named argmax",
-    "hed_edge_detector": "a side output's sigmoid (read by a summary only) ranks above the fuse sigmoid",
     "cnn_default_named_argmax_read_by_streaming_accuracy": "the ArgMax, read only by metrics, gets the "
                                                            "metric role and is no candidate",
     "speech_bilstm_ctc_beam_search": "the time-major logits the CTC loss reads rank above the decoder",
@@ -80,8 +79,8 @@ def _ranked(case: HeldOut, folder) -> Ranked:
     from inspector.ranking import rank_outputs
     from inspector.readers.graphfile import load_graph_file
 
-    graph, expected = case.build()
-    loaded = load_graph_file(str(write_graph(graph, folder)))
+    path, expected = export(case, folder)
+    loaded = load_graph_file(str(path))
     model = GraphModel.from_graph_def(loaded.graph_def, loaded.meta_graph)
     return Ranked(expected, rank_outputs(model, loaded.meta_graph), model, loaded.meta_graph)
 
