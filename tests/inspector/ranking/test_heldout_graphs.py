@@ -7,9 +7,9 @@ slot). A few cases also check what comes behind it, or the kinds of the inputs.
 
 The issue 3 graphs were written to find where the rules fail, and ten of them did before the rules
 were generalised (never special-cased by node name). The issue 8 graphs were ranked once on first
-contact (``fixtures/first_contact.json``); those ranked wrongly are listed in
-:data:`FIRST_CONTACT_MISSES` as strict xfails, so that a ranking change that fixes one is noticed
-(and the entry removed), while the recorded first contact stays as it was.
+contact (``fixtures/first_contact.json``); those that missed then and still rank wrongly are
+listed in :data:`FIRST_CONTACT_MISSES` as strict xfails, so that a ranking change that fixes one
+is noticed (and its entry removed), while the recorded first contact stays as it was.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:`layer.add_variable` is deprecated:UserWarning"),
 ]
 
-# Issue 8 cases whose expected output did not rank first on first contact (see the report of
-# fixtures/first_contact.json). Findings for the ranking, not fixed by the held-out work.
+# Issue 8 cases whose expected output did not rank first on first contact and still does not
+# (fixtures/first_contact.json keeps the first contact). Findings for the ranking, not fixed here.
 FIRST_CONTACT_MISSES: dict[str, str] = {
     "dcgan_generator_conv2d_transpose": "the discriminator's sigmoids (read by summaries and "
                                         "ones_like/zeros_like targets) rank above the generator",
