@@ -35,6 +35,7 @@ class Features:
     scalar_statistic: str | None      # the op of a reduction to a scalar
     scalar: bool                      # a scalar
     untrained: bool                   # its loss reaches it only through a StopGradient
+    critic: str | None                # the adversarial logits at or behind it (a GAN discriminator's)
 
 
 _OUTPUT_WORDS = re.compile(
@@ -73,7 +74,8 @@ def features_of(r: Roles, d: Draft) -> Features:
         in_loop=bool(index.frames[i]), loop_exit=index.ops[i] in tfops.LOOP_EXITS,
         scalar_statistic=index.ops[i] if index.shapes[i] == [] and index.ops[i] in tfops.REDUCTIONS else None,
         scalar=index.shapes[i] == [],
-        untrained=prediction is not None and prediction.stopped)
+        untrained=prediction is not None and prediction.stopped,
+        critic=_critic_logits(r, d))
 
 
 def activation_reason(index: GraphIndex, i: int) -> str | None:
@@ -106,13 +108,39 @@ def one_example_slices(index: GraphIndex, model) -> set[int]:
 
 
 def _twin_of(r: Roles, d: Draft) -> str | None:
-    """Another prediction of the same loss with exactly the same weights and disjoint inputs:
-    a siamese/triplet tower's twin (a metric-learning loss compares towers with each other)."""
     if d.prediction is None or d.prediction.target is not None:
         return None
-    bits_i, inputs_i = r.weight_bits[d.i], r.input_bits[d.i]
+    return _twin_of_node(r, d.i)
+
+
+def _twin_of_node(r: Roles, i: int) -> str | None:
+    """Another prediction of the same loss with exactly the same weights and disjoint inputs:
+    a siamese/triplet tower's twin (a metric-learning loss compares towers with each other)."""
+    own = [p for p in r.predictions if p.node == i]
+    if not own:
+        return None
+    bits_i, inputs_i = r.weight_bits[i], r.input_bits[i]
     for p in r.predictions:
-        if p.loss == d.prediction.loss and p.node != d.i and bits_i and r.weight_bits[p.node] == bits_i \
+        if any(p.loss == o.loss for o in own) and p.node != i and bits_i and r.weight_bits[p.node] == bits_i \
                 and inputs_i and r.input_bits[p.node] and not inputs_i & r.input_bits[p.node]:
             return r.index.names[p.node]
+    return None
+
+
+def _critic_logits(r: Roles, d: Draft) -> str | None:
+    """The logits at or right behind the candidate (through a final activation or a cosmetic
+    tail) that a loss scores against constants only, in a graph trained by two or more
+    optimizers: adversarial training, where one network judges another's output."""
+    if len(r.training.optimizers) < 2:
+        return None
+    index = r.index
+    against_constants = {p.node for p in r.predictions if p.target is None}
+    current = d.i
+    for _ in range(4):
+        if current in against_constants:
+            return None if _twin_of_node(r, current) else index.names[current]
+        op = index.ops[current]
+        if (op not in tfops.FINAL_ACTIVATIONS and op not in tfops.COSMETIC) or not index.data_in[current]:
+            return None
+        current = index.data_in[current][0]
     return None

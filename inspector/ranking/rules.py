@@ -106,6 +106,12 @@ RULES: tuple[Rule, ...] = (
          "target a loss trains towards (a DQN's target network, a teacher), not what it trains",
          _when(lambda f: f.untrained),
          lambda f: "the loss reaches it only through a StopGradient: a training target, not a prediction"),
+    Rule("critic_score", -0.25, "in adversarial training (two optimizers) the network whose logits "
+         "a loss scores against constants only is the critic: it judges the other network's output "
+         "during training and is not what is served (a GAN's discriminator)",
+         _when(lambda f: f.critic is not None),
+         lambda f: f"a critic's score: the loss scores '{f.critic}' against constants only while another "
+         "optimizer trains the network it judges (adversarial training)"),
     Rule("in_loop", -0.30, "a value inside a while-loop frame is per-iteration state, and a loop's "
          "exit its final state: the result is what the model computes from them",
          _when(lambda f: f.in_loop),

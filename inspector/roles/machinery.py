@@ -85,7 +85,7 @@ def write_roles(index: GraphIndex, model, role: list[str], from_data: list[bool]
     random draws alone, which is what initial values are made of).
     """
     for i, op in enumerate(index.ops):
-        if role[i] or op not in tfops.STATE_WRITES:
+        if role[i] or op not in tfops.STATE_WRITES or computes_with_written_value(index, i):
             continue
         refs = model.data_inputs(index.names[i])
         target = _variable_behind(index, model, refs[0].node) if refs else None
@@ -99,6 +99,13 @@ def write_roles(index: GraphIndex, model, role: list[str], from_data: list[bool]
             role[i] = INITIALIZER
         else:
             role[i] = OPTIMIZER
+
+
+def computes_with_written_value(index: GraphIndex, i: int) -> bool:
+    """A write whose output an op other than a write reads as data: its written value is part
+    of the computation (quantization-aware training's fake-quant ops read the assigns that move
+    their min/max ranges), not a side effect of the step."""
+    return any(index.ops[j] not in tfops.STATE_WRITES for j in index.data_out[i])
 
 
 def _variable_behind(index: GraphIndex, model, name: str) -> int | None:

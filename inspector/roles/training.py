@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from inspector import tfops
 from inspector.graph.index import GraphIndex
 from inspector.roles import flow
+from inspector.roles.machinery import computes_with_written_value
 
 # Roles this module assigns (the constants live in inspector.roles; repeated here as plain
 # strings to keep this module free of a circular import).
@@ -265,8 +266,10 @@ def _reads_variable(index: GraphIndex, i: int) -> bool:
 
 
 def _blocked(index: GraphIndex, backward: set[int], updates: set[int]) -> list[bool]:
-    """Nodes a forward pass never flows through: the backward pass, the updates, every write."""
-    blocked = [op in tfops.STATE_WRITES for op in index.ops]
+    """Nodes a forward pass never flows through: the backward pass, the updates, every write
+    but those whose written value the model computes with."""
+    blocked = [op in tfops.STATE_WRITES and not computes_with_written_value(index, i)
+               for i, op in enumerate(index.ops)]
     for i in backward | updates:
         blocked[i] = True
     return blocked

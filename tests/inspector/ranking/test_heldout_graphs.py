@@ -30,9 +30,6 @@ pytestmark = [
 # Issue 8 cases whose expected output did not rank first on first contact and still does not
 # (fixtures/first_contact.json keeps the first contact). Findings for the ranking, not fixed here.
 FIRST_CONTACT_MISSES: dict[str, str] = {
-    "dcgan_generator_conv2d_transpose": "the discriminator's sigmoids (read by summaries and "
-                                        "ones_like/zeros_like targets) rank above the generator",
-    "dcgan_with_a_sampler_and_slim_batch_norm": "the discriminator's sigmoids rank above the sampler",
     "fcn_decoder_with_a_named_argmax_and_mean_iou": "the ExpandDims/Cast feeding an image summary rank "
                                                     "above the named argmax",
     "cnn_default_named_argmax_read_by_streaming_accuracy": "the ArgMax, read only by metrics, gets the "
@@ -40,8 +37,6 @@ FIRST_CONTACT_MISSES: dict[str, str] = {
     "speech_bilstm_ctc_beam_search": "the time-major logits the CTC loss reads rank above the decoder",
     "fast_style_transfer_with_a_constant_vgg_loss_network": "the unused tail of the constant VGG loss "
                                                             "network (a sink) ranks first",
-    "quantization_aware_training_with_fake_quant": "the forward pass behind the fake-quant ops gets the "
-                                                   "optimizer role: no candidate at all",
     "siamese_towers_with_a_contrastive_spring_loss": "the contrastive loss's terms rank first; neither "
                                                      "tower output is a candidate",
     "capsnet_with_a_decoder_masked_by_the_prediction": "the reconstruction decoder's sigmoid ranks first; "

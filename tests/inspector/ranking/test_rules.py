@@ -67,6 +67,15 @@ def end_boundary() -> tuple[Builder, str]:
     g_loss = b.node("g_loss", "Neg", b.node("g_mean", "Mean", d_logit, axes))
     _train_on(b, g_loss, ["G/h/kernel", "G/h/bias", "G/out/kernel", "G/out/bias"], "gradients", "G_opt")
     _train_on(b, d_loss, ["D/h/kernel", "D/h/bias", "D/logit/kernel", "D/logit/bias"], "gradients_1", "D_opt")
+    _side_sink(b, "G/h/Relu")
+    return b, fake
+
+
+def critic_score() -> tuple[Builder, str]:
+    b, fake = end_boundary()
+    # the discriminator's probability, logged: summarized, a final activation, every weight behind it
+    d_prob = b.node("D/Sigmoid", "Sigmoid", "D/logit/BiasAdd")
+    b.node("d_hist", "HistogramSummary", b.node("d_tag", "Const", shape=[]), d_prob)
     return b, fake
 
 

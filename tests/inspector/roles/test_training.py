@@ -84,3 +84,23 @@ def test_a_seed_scope_without_backward_kernels_claims_nothing_it_did_not_compute
     b = classifier()  # the builder's gradients are MatMuls: no backward kernel names the scope
     b.node("gradients/unread", "Sigmoid", "hidden/Relu")
     assert roles_of(b.model()).of("gradients/unread") == MODEL
+
+
+def test_a_write_the_model_reads_as_a_value_does_not_cut_the_forward_pass():
+    # quantization-aware training: the fake-quant op reads the assign that moves its range
+    b = Builder()
+    x = b.placeholder("x")
+    labels = b.placeholder("labels", [-1], dtype=9)
+    hidden = b.dense("h", x)
+    low = b.variable("h/quant/min", [])
+    high = b.variable("h/quant/max", [])
+    batch_min = b.node("h/quant/BatchMin", "Min", hidden, low)
+    moved_low = b.node("h/quant/AssignMin", "Assign", "h/quant/min", batch_min)
+    quant = b.node("h/quant/FakeQuant", "FakeQuantWithMinMaxVars", hidden, moved_low, high)
+    logits = b.dense("out", quant)
+    b.node("predictions", "Softmax", logits)
+    b.train(b.softmax_loss(logits, labels), ["h/kernel", "out/kernel"])
+    r = roles_of(b.model())
+    assert r.of("h/quant/FakeQuant") == MODEL and r.of("predictions") == MODEL
+    assert r.of("h/quant/AssignMin") == MODEL
+    assert {info.kind for info in r.inputs if r.index.names[info.index] == "x"} == {"feature"}
