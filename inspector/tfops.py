@@ -175,6 +175,10 @@ SUMMARIES = OpFamily(
      "WriteHistogramSummary", "WriteImageSummary", "WriteAudioSummary", "WriteRawProtoSummary",
      "WriteGraphSummary", "FlushSummaryWriter", "CreateSummaryFileWriter", "CreateSummaryDbWriter",
      "SummaryWriter", "CloseSummaryWriter", "StatsAggregatorSummary"})
+FORMATTED_SUMMARIES = OpFamily(
+    "summaries that demand a format (an image: 4-D, uint8 or float; audio: 2-D or 3-D), so a model "
+    "value is cast and reshaped for them",
+    {"ImageSummary", "AudioSummary", "AudioSummaryV2", "WriteImageSummary", "WriteAudioSummary"})
 
 # ---------------------------------------------------------------------------------------------
 # Lookup tables

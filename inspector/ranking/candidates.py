@@ -99,7 +99,7 @@ def frontier(r: Roles) -> dict[int, Draft]:
         end = _end_of(r, i, readers, compared)
         if end is None:
             continue
-        drafts[i] = Draft(i, end, compared.get(i))
+        drafts[i] = Draft(i, end, compared.get(i), why_end=_why_other(r, readers) if end == OTHER else "")
     # a value a loss compares is a candidate even when the model reads it further (the logits
     # its Softmax reads, a prediction a statistic is logged from)
     for i, p in compared.items():
@@ -127,3 +127,14 @@ def _end_of(r: Roles, i: int, readers: list[int], compared: dict[int, Prediction
     if kinds <= {SUMMARY}:
         return SUMMARIZED
     return OTHER
+
+
+def _why_other(r: Roles, readers: list[int]) -> str:
+    """The words for an ``other`` end: which machinery reads the value."""
+    kinds = sorted({r.role[j] for j in readers})
+    if not kinds:
+        return "nothing but bookkeeping reads it (an assertion, a print): a sink of the model"
+    return f"only {' and '.join(_ROLE_WORDS.get(k, k) for k in kinds)} read it: a sink of the model"
+
+
+_ROLE_WORDS = {METRIC: "metrics", SUMMARY: "summaries", "bookkeeping": "bookkeeping ops"}

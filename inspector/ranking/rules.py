@@ -68,8 +68,7 @@ RULES: tuple[Rule, ...] = (
     Rule("end_sink", 0.35, "what nothing consumes (or only bookkeeping: an assertion on it, a Print) "
          "was computed to be fetched",
          _when(lambda f: f.end in (SINK, OTHER)),
-         lambda f: "nothing consumes it: a sink of the model" if f.end == SINK
-         else "nothing but bookkeeping reads it (an assertion, a print): a sink of the model"),
+         lambda f: "nothing consumes it: a sink of the model" if f.end == SINK else f.why_end),
     Rule("end_compared", 0.27, "the value a loss compares with the labels is a training graph's "
          "prediction, though nothing else reads it",
          _when(lambda f: f.end == COMPARED), _compared_reason),

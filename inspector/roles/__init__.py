@@ -378,8 +378,10 @@ def _metric_internals(roles: Roles, inputs: set[int]) -> None:
                                         for j in readers)
     kept: set[int] = set()
     for i in range(len(index)):
-        if only[i] and index.ops[i] not in tfops.DECISIONS and \
-                any(not only[j] and (not role[j] or j in inputs) for j in index.data_in[i]):
+        entered_from = [j for j in index.data_in[i] if not only[j] and (not role[j] or j in inputs)]
+        if only[i] and index.ops[i] not in tfops.DECISIONS and entered_from and \
+                not any(index.ops[j] in tfops.DECISIONS for j in entered_from):
+            # (after the model's own decision, what the metric does is the metric's)
             kept |= _prediction_chain(index, i, only)
     for i in range(len(index)):
         if only[i] and i not in kept:

@@ -148,6 +148,17 @@ def spread(index: GraphIndex, role: list[str], forward: list[bool], protected: s
         if not all(kinds) or MODEL in kinds or LOSS in kinds or SWITCH in kinds:
             continue
         allowed = ABSORB_FORWARD if index.dtypes[i] == "bool" else ABSORB_FORWARD - {BOOKKEEPING}
-        if forward[i] and not set(kinds) <= allowed:
+        if forward[i] and not set(kinds) <= allowed and not _formats_for_summary(index, i, kinds):
             continue
         role[i] = max(set(kinds), key=kinds.count)
+
+
+def _formats_for_summary(index: GraphIndex, i: int, kinds: list[str]) -> bool:
+    """A cast or reshape read only by an image or audio summary (directly or through more of
+    them) formats a value for it (``tf.summary.image`` wants a channel axis and uint8): the
+    summary's, so the value it formats is what is watched. A reshape a histogram reads is the
+    model's own (slim's Predictions/Reshape_1 restores the logits' shape)."""
+    if set(kinds) != {SUMMARY} or index.ops[i] not in tfops.COSMETIC:
+        return False
+    return all(index.ops[j] in tfops.FORMATTED_SUMMARIES or index.ops[j] in tfops.COSMETIC
+               for j in index.data_out[i])

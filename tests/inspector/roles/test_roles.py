@@ -65,6 +65,30 @@ def test_summaries_and_saver():
     assert role["ckpt/SaveV2"] == SAVER and role["ckpt/filename"] == SAVER
 
 
+def test_a_cast_and_reshape_made_for_an_image_summary_are_the_summarys():
+    b = classifier()
+    decision = b.node("prediction", "ArgMax", "logits/BiasAdd", b.node("axis", "Const", shape=[]))
+    channel = b.node("ExpandDims", "ExpandDims", decision, b.node("dim", "Const", shape=[]))
+    image = b.node("Cast", "Cast", channel)
+    b.node("image", "ImageSummary", b.node("tag", "Const", shape=[]), image)
+    flat = b.node("Reshape_1", "Reshape", "probabilities", b.node("shape", "Const", shape=[2]))
+    b.node("hist", "HistogramSummary", "tag", flat)
+    role = _role(b)
+    assert role["Cast"] == SUMMARY and role["ExpandDims"] == SUMMARY
+    assert role["prediction"] == MODEL
+    assert role["Reshape_1"] == MODEL  # a histogram takes any shape: the reshape is the model's
+
+
+def test_what_a_metric_does_after_the_models_decision_is_the_metrics():
+    b = classifier()
+    decision = b.node("prediction", "ArgMax", "logits/BiasAdd", b.node("axis", "Const", shape=[]))
+    flat = b.node("iou/Reshape", "Reshape", decision, b.node("iou/shape", "Const", shape=[1]))
+    b.node("iou/Equal", "Equal", flat, "labels")
+    role = _role(b)
+    assert role["iou/Reshape"] == METRIC and role["iou/Equal"] == METRIC
+    assert role["prediction"] == MODEL
+
+
 def test_moving_average_update_is_a_state_update_and_the_layer_stays():
     b = classifier()
     mean = b.variable("bn/moving_mean", [4])
