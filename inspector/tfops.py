@@ -388,6 +388,10 @@ FINAL_ACTIVATIONS = OpFamily(
 DECISIONS = OpFamily(
     "turn a prediction into a decision to compare with labels (argmax, a threshold, top-k)",
     {"ArgMax", "ArgMin", "Round", "Greater", "GreaterEqual", "Less", "LessEqual", "TopKV2", "LogicalNot"})
+CLASS_DECISIONS = OpFamily(
+    "pick the class (or the k best) from scores: the answer a classifier serves, unlike a threshold "
+    "a metric applies at many cut-offs",
+    {"ArgMax", "ArgMin", "TopK", "TopKV2"})
 COMPARISONS = OpFamily(
     "compare two values element-wise: what an accuracy computes from a decision and the labels",
     {"Equal", "NotEqual", "InTopK", "InTopKV2", "Less", "Greater", "LessEqual", "GreaterEqual",

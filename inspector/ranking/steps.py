@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from inspector import tfops
-from inspector.ranking.candidates import COMPARED, INNER, LOSS_INPUT, NOT_CANDIDATE, Draft
+from inspector.ranking.candidates import COMPARED, INNER, LOSS_INPUT, METRIC_END, NOT_CANDIDATE, Draft
 from inspector.roles import MODEL, Roles, author_named
 
 #: How far above the candidate it relates to a promoted node is placed, and below it an
@@ -77,6 +77,33 @@ def probabilities_over_decision(r: Roles, drafts: dict[int, Draft], one_example:
                                       f"the probabilities that the {index.ops[d.i]} '{index.names[d.i]}' "
                                       "reduces to a decision: the whole answer", d.i))
     return changes
+
+
+def decoded_over_compared(r: Roles, drafts: dict[int, Draft], one_example: set[int]) -> list[Change]:
+    """What the metrics compare with the labels, decoded straight from the values a loss compares,
+    ranks above them: the loss trains the raw scores, the metric measures the decoded answer the
+    model serves (a CTC beam search over the logits the CTC loss reads, scored by edit distance)."""
+    index = r.index
+    changes = []
+    for d in drafts.values():
+        if d.end != METRIC_END:
+            continue
+        for j in index.data_in[d.i]:
+            j = _behind_cosmetic(index, j)
+            compared = drafts.get(j)
+            if compared is not None and compared.end == COMPARED and r.role[d.i] == MODEL:
+                changes.append(Change("decoded_over_compared", d.i, compared.score + ABOVE,
+                                      f"decodes '{index.names[j]}', which the loss compares; the metrics "
+                                      "measure the decoded answer", j))
+    return changes
+
+
+def _behind_cosmetic(index, j: int) -> int:
+    for _ in range(3):
+        if index.ops[j] not in tfops.COSMETIC or not index.data_in[j]:
+            return j
+        j = index.data_in[j][0]
+    return j
 
 
 def self_compared(r: Roles, drafts: dict[int, Draft], one_example: set[int]) -> list[Change]:
@@ -211,6 +238,8 @@ STEPS: tuple[Step, ...] = (
          activation_over_compared),
     Step("probabilities_over_decision", "probabilities carry the whole answer a TensorFlow-named "
          "decision reduces", probabilities_over_decision),
+    Step("decoded_over_compared", "the metrics measure the decoded answer of the scores a loss trains",
+         decoded_over_compared),
     Step("self_compared", "in-batch metric learning compares the embedding with itself", self_compared),
     Step("probed_value", "a probe on fixed rows evaluates the tensor it probes", probed_value),
     Step("alternatives", "the value behind a cosmetic tail or a final activation is an alternative",

@@ -363,15 +363,14 @@ def _metric_internals(roles: Roles, inputs: set[int]) -> None:
     cosmetic reshapes (``Reshape(Softmax(...))``, slim's ``Predictions``) — up to the first
     decision or other op the metric applies. That chain stays the model's; the rest of the
     region is the metric's. A layer (an op reading a weight) is never a metric's, nor a decision
-    whose name the author chose (``tf.argmax(logits, name="prediction")``, fetched even when
-    only the accuracy reads it).
+    the author made part of the model (:func:`_the_models_decision`).
     """
     index, role = roles.index, roles.role
     weight_value = roles.weight_value
     only = [False] * len(index)
     for i in reversed(index.order):
         if role[i] or i in inputs or any(weight_value[j] for j in index.data_in[i]) \
-                or (index.ops[i] in tfops.DECISIONS and author_named(index, i)):
+                or (index.ops[i] in tfops.DECISIONS and _the_models_decision(index, i)):
             continue
         readers = [j for j in index.data_out[i] + index.ctrl_out[i] if index.ops[j] not in tfops.SHAPE_ONLY]
         only[i] = bool(readers) and all(role[j] in (METRIC, BOOKKEEPING) or (not role[j] and only[j])
@@ -386,6 +385,15 @@ def _metric_internals(roles: Roles, inputs: set[int]) -> None:
     for i in range(len(index)):
         if only[i] and i not in kept:
             role[i] = METRIC
+
+
+def _the_models_decision(index: GraphIndex, i: int) -> bool:
+    """A decision the author made part of the model: named by them (``tf.argmax(logits, 1,
+    name="prediction")``, fetched even when only the accuracy reads it), or computed once and
+    measured several ways (``pred = tf.argmax(logits, 1)`` handed to ``tf.metrics.accuracy`` and
+    to a batch accuracy summary); an argmax written inline in one accuracy is the metric's."""
+    readers = {j for j in index.data_out[i] if index.ops[j] not in tfops.SHAPE_ONLY}
+    return author_named(index, i) or (index.ops[i] in tfops.CLASS_DECISIONS and len(readers) >= 2)
 
 
 def _prediction_chain(index: GraphIndex, entry: int, only: list[bool]) -> set[int]:

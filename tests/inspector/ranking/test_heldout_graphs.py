@@ -30,9 +30,6 @@ pytestmark = [
 # Issue 8 cases whose expected output did not rank first on first contact and still does not
 # (fixtures/first_contact.json keeps the first contact). Findings for the ranking, not fixed here.
 FIRST_CONTACT_MISSES: dict[str, str] = {
-    "cnn_default_named_argmax_read_by_streaming_accuracy": "the ArgMax, read only by metrics, gets the "
-                                                           "metric role and is no candidate",
-    "speech_bilstm_ctc_beam_search": "the time-major logits the CTC loss reads rank above the decoder",
     "fast_style_transfer_with_a_constant_vgg_loss_network": "the unused tail of the constant VGG loss "
                                                             "network (a sink) ranks first",
     "siamese_towers_with_a_contrastive_spring_loss": "the contrastive loss's terms rank first; neither "

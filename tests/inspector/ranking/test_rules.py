@@ -212,6 +212,14 @@ def probabilities_over_decision() -> tuple[Builder, str]:
     return b, probs
 
 
+def decoded_over_compared() -> tuple[Builder, str]:
+    # speech: the CTC loss reads the logits, the edit distance measures their beam-search decoding
+    b = classifier(with_softmax_sink=False)
+    decoded = b.node("CTCBeamSearchDecoder", "CTCBeamSearchDecoder", "logits/BiasAdd", dtype=INT64)
+    b.node("edit_distance", "EditDistance", decoded, "labels")
+    return b, decoded
+
+
 def self_compared() -> tuple[Builder, str]:
     # batch-hard triplet mining: the loss compares the embedding with itself (emb @ emb.T)
     b = Builder()

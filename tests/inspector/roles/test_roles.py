@@ -89,6 +89,20 @@ def test_what_a_metric_does_after_the_models_decision_is_the_metrics():
     assert role["prediction"] == MODEL
 
 
+def test_an_argmax_measured_by_two_metrics_is_the_models_prediction():
+    b = classifier()
+    pred = b.node("ArgMax", "ArgMax", "logits/BiasAdd", b.node("axis", "Const", shape=[]))
+    b.node("accuracy/Equal", "Equal", pred, "labels")
+    b.node("batch_accuracy/Equal", "Equal", pred, "labels")
+    b.node("auc/GreaterEqual", "GreaterEqual", "probabilities", b.node("auc/t", "Const", shape=[]))
+    b.node("auc/LogicalAnd", "LogicalAnd", "auc/GreaterEqual", "accuracy/Equal")
+    below = b.node("auc/LogicalNot", "LogicalNot", "auc/GreaterEqual")
+    b.node("auc/LogicalAnd_1", "LogicalAnd", below, "batch_accuracy/Equal")
+    role = _role(b)
+    assert role["ArgMax"] == MODEL
+    assert role["auc/GreaterEqual"] == METRIC  # a threshold read twice is still the metric's
+
+
 def test_moving_average_update_is_a_state_update_and_the_layer_stays():
     b = classifier()
     mean = b.variable("bn/moving_mean", [4])
