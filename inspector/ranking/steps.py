@@ -124,6 +124,69 @@ def self_compared(r: Roles, drafts: dict[int, Draft], one_example: set[int]) -> 
     return changes
 
 
+def towers_over_their_comparison(r: Roles, drafts: dict[int, Draft], one_example: set[int]) -> list[Change]:
+    """The two applications of one network to inputs fed separately rank above what compares
+    them: a siamese or triplet network's product is the embedding each tower computes (it can be
+    served on one input), and the distance between towers (``sum((o1 - o2) ** 2)``) is the loss's
+    arithmetic when no weight comes after it. A weight after the merge (a classifier over the
+    pair) makes the merge a layer input, and a pair delivered as one element of an input pipeline
+    (one iterator's get_next) is served as a pair: in both cases the candidate stands."""
+    index = r.index
+    changes = []
+    for d in drafts.values():
+        if d.alternative_of is not None or d.end == INNER:
+            continue
+        towers = _merged_towers(r, d.i)
+        if towers is None:
+            continue
+        merge, pair = towers
+        inputs = " and ".join(f"'{n}'" for n in _input_names(r, pair))
+        for tower in pair:
+            changes.append(Change("towers_over_their_comparison", tower, d.score + ABOVE,
+                                  f"one of two applications of the same network (to {inputs}) that "
+                                  f"'{index.names[merge]}' compares: a siamese tower's output", d.i))
+    return changes
+
+
+def _merged_towers(r: Roles, i: int) -> tuple[int, tuple[int, int]] | None:
+    """(merge node, its two tower operands) behind ``i`` with no weight between them and ``i``."""
+    index = r.index
+    bits = r.weight_bits[i]
+    if not bits:
+        return None
+    frontier, seen = [i], {i}
+    for _ in range(8):
+        nxt = []
+        for current in frontier:
+            operands = [j for j in index.data_in[current] if r.weight_bits[j] == bits and r.role[j] == MODEL]
+            for a in operands:
+                for b in operands:
+                    if a < b and index.ops[a] not in NOT_CANDIDATE and index.ops[b] not in NOT_CANDIDATE \
+                            and _fed_separately(r, a, b):
+                        return current, (a, b)
+            if any(r.weight_value[j] for j in index.data_in[current]):
+                continue  # a layer: the towers would be its inputs, not compared by it
+            for j in operands:
+                if j not in seen:
+                    seen.add(j)
+                    nxt.append(j)
+        frontier = nxt
+    return None
+
+
+def _fed_separately(r: Roles, a: int, b: int) -> bool:
+    """``a`` and ``b`` are computed from different input nodes (not two outputs of one)."""
+    nodes = []
+    for t in (a, b):
+        bits = r.input_bits[t]
+        nodes.append({info.index for k, info in enumerate(r.inputs) if bits >> k & 1})
+    return bool(nodes[0]) and bool(nodes[1]) and not nodes[0] & nodes[1]
+
+
+def _input_names(r: Roles, pair: tuple[int, int]) -> list[str]:
+    return [", ".join(r.feature_names(t)) or r.index.names[t] for t in pair]
+
+
 def _gram_operand(r: Roles, i: int) -> int | None:
     """``x`` of an ``x @ x.T`` behind ``i`` computed from the same weights as ``i``."""
     index = r.index
@@ -241,6 +304,8 @@ STEPS: tuple[Step, ...] = (
     Step("decoded_over_compared", "the metrics measure the decoded answer of the scores a loss trains",
          decoded_over_compared),
     Step("self_compared", "in-batch metric learning compares the embedding with itself", self_compared),
+    Step("towers_over_their_comparison", "a siamese network's product is each tower's output, not "
+         "their distance", towers_over_their_comparison),
     Step("probed_value", "a probe on fixed rows evaluates the tensor it probes", probed_value),
     Step("alternatives", "the value behind a cosmetic tail or a final activation is an alternative",
          alternatives),

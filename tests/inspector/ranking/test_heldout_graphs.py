@@ -32,8 +32,6 @@ pytestmark = [
 FIRST_CONTACT_MISSES: dict[str, str] = {
     "fast_style_transfer_with_a_constant_vgg_loss_network": "the unused tail of the constant VGG loss "
                                                             "network (a sink) ranks first",
-    "siamese_towers_with_a_contrastive_spring_loss": "the contrastive loss's terms rank first; neither "
-                                                     "tower output is a candidate",
     "capsnet_with_a_decoder_masked_by_the_prediction": "the reconstruction decoder's sigmoid ranks first; "
                                                        "y_pred is no candidate",
 }

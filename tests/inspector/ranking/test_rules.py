@@ -220,6 +220,21 @@ def decoded_over_compared() -> tuple[Builder, str]:
     return b, decoded
 
 
+def towers_over_their_comparison() -> tuple[Builder, str]:
+    # a contrastive loss on the squared distance between two applications of one network
+    b = Builder()
+    left = b.dense("tower", b.placeholder("x1"))
+    right_mm = b.node("tower_1/MatMul", "MatMul", b.placeholder("x2"), "tower/kernel/read")
+    right = b.node("tower_1/BiasAdd", "BiasAdd", right_mm, "tower/bias/read")
+    diff = b.node("diff", "Sub", left, right)
+    axis = b.node("axis", "Const", shape=[1])
+    distance = b.node("distance", "Sum", b.node("squared", "Square", diff), axis)
+    same = b.placeholder("same", [-1])
+    loss = b.node("loss", "Mean", b.node("pos", "Mul", same, distance), "axis")
+    _train_on(b, loss, ["tower/kernel", "tower/bias"])
+    return b, left
+
+
 def self_compared() -> tuple[Builder, str]:
     # batch-hard triplet mining: the loss compares the embedding with itself (emb @ emb.T)
     b = Builder()
