@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from inspector import tfops
 from inspector.ranking.candidates import COMPARED, INNER, LOSS_INPUT, METRIC_END, NOT_CANDIDATE, Draft
-from inspector.roles import MODEL, Roles, author_named
+from inspector.roles import MODEL, Roles, author_named, flow
 
 #: How far above the candidate it relates to a promoted node is placed, and below it an
 #: alternative: enough to order them, small against the rules' weights.
@@ -187,6 +187,73 @@ def _input_names(r: Roles, pair: tuple[int, int]) -> list[str]:
     return [", ".join(r.feature_names(t)) or r.index.names[t] for t in pair]
 
 
+def loss_network_input(r: Roles, drafts: dict[int, Draft], one_example: set[int]) -> list[Change]:
+    """The model's output that a fixed loss network reads ranks above everything that network
+    computes: a perceptual loss (fast style transfer, super-resolution) runs one network of
+    constant weights over the model's output and over the target, and compares the features.
+    Walking back from a compared value and its target in step, the two computations match
+    (same ops, same constant weights) down to where they part: the prediction's side there is
+    what the model produces; the features, and any tail of the loss network no loss uses, are
+    not outputs."""
+    index = r.index
+    changes = []
+    for d in drafts.values():
+        if d.end != COMPARED or d.prediction is None or d.prediction.target is None:
+            continue
+        parted = _parting(r, d.i, d.prediction.target)
+        if parted is None:
+            continue
+        (output, parted_target), bits = parted, r.weight_bits[parted[0]]
+        inside = [e for e in drafts.values() if r.weight_bits[e.i] == bits and e.i != output]
+        computed = flow.descendants(index, [output]) if inside else set()
+        best = max((e.score for e in inside if e.i in computed), default=d.score)
+        loss, target = index.names[d.prediction.loss], index.names[parted_target]
+        changes.append(Change("loss_network_input", output, best + ABOVE,
+                              f"the model's output: the loss '{loss}' compares what a fixed network "
+                              "(constant weights) computes from it with what the same network computes "
+                              f"from '{target}' (a perceptual loss)", d.i))
+    return changes
+
+
+def _parting(r: Roles, prediction: int, target: int) -> tuple[int, int] | None:
+    """Where the computations of ``prediction`` and ``target`` part, walking back while they
+    apply the same ops and share constant weights: (the prediction's side, the target's side)
+    there, when at least one shared constant layer was crossed and the target side has no
+    trainable weight."""
+    index = r.index
+    p, t = prediction, target
+    crossed = False
+    for _ in range(64):
+        if index.ops[p] != index.ops[t] or len(index.data_in[p]) != len(index.data_in[t]):
+            break
+        pairs = list(zip(index.data_in[p], index.data_in[t], strict=True))
+        shared = [a for a, b in pairs if a == b or _same_constant(r, a, b)]
+        if shared and all(index.ops[a] in tfops.CONSTANTS for a in shared) and \
+                (index.ops[p] in tfops.CONVOLUTIONS or index.ops[p] in tfops.MATMULS):
+            crossed = True
+        apart = [(a, b) for a, b in pairs if a != b and a not in shared]
+        if len(apart) != 1:
+            return None
+        p, t = apart[0]
+    else:
+        return None
+    if not crossed or r.weight_bits[t] or not r.weight_bits[p] or index.ops[p] in NOT_CANDIDATE:
+        return None
+    return (p, t) if r.role[p] == MODEL else None
+
+
+def _same_constant(r: Roles, a: int, b: int) -> bool:
+    """Two Const nodes holding the same value (a network built twice from one array of weights)."""
+    index = r.index
+    if index.ops[a] not in tfops.CONSTANTS or index.ops[b] not in tfops.CONSTANTS \
+            or index.shapes[a] != index.shapes[b] or index.dtypes[a] != index.dtypes[b]:
+        return False
+    model = r.model_ref()
+    if model is None:
+        return False
+    return model.node_def(index.names[a]).attr["value"] == model.node_def(index.names[b]).attr["value"]
+
+
 def _gram_operand(r: Roles, i: int) -> int | None:
     """``x`` of an ``x @ x.T`` behind ``i`` computed from the same weights as ``i``."""
     index = r.index
@@ -196,9 +263,11 @@ def _gram_operand(r: Roles, i: int) -> int | None:
         nxt = []
         for current in frontier:
             if index.ops[current] in tfops.MATMULS:
-                operands = {_behind_transpose(index, j) for j in index.data_in[current]
-                            if index.ops[j] not in tfops.CONSTANTS}
-                if len(operands) == 1:
+                # both operands the same tensor (x @ x.T; the index lists a repeated producer
+                # once), not x times a constant weight
+                operands = {_behind_transpose(index, j) for j in index.data_in[current]}
+                constant = any(index.ops[j] in tfops.CONSTANTS for j in index.data_in[current])
+                if len(operands) == 1 and not constant:
                     x = operands.pop()
                     if r.weight_bits[x] and index.ops[x] not in NOT_CANDIDATE:
                         return x
@@ -304,6 +373,8 @@ STEPS: tuple[Step, ...] = (
     Step("decoded_over_compared", "the metrics measure the decoded answer of the scores a loss trains",
          decoded_over_compared),
     Step("self_compared", "in-batch metric learning compares the embedding with itself", self_compared),
+    Step("loss_network_input", "a perceptual loss compares features of the model's output; the output "
+         "is what the fixed network reads", loss_network_input),
     Step("towers_over_their_comparison", "a siamese network's product is each tower's output, not "
          "their distance", towers_over_their_comparison),
     Step("probed_value", "a probe on fixed rows evaluates the tensor it probes", probed_value),

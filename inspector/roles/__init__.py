@@ -31,6 +31,7 @@ import gc
 import re
 import weakref
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from inspector import tfops
@@ -117,6 +118,8 @@ class Roles:
     predictions: list[Prediction] = field(default_factory=list)
     #: values later stages derive from the roles once and reuse (the ranking's networks, …)
     derived: dict = field(default_factory=dict)
+    #: the graph model, weakly (the cache is keyed by it): for the rare look at a node's attrs
+    model_ref: Callable[[], object] = field(default=lambda: None, repr=False)
 
     # -- queries ------------------------------------------------------------------------------
 
@@ -225,6 +228,8 @@ def _compute(model, meta_graph) -> Roles:
     from_data = flow.computed_from(index, data_sources, blocked)
     roles = Roles(index, records, role, training, infos, weights, sizes, weight_bits, input_bits,
                   feature_mask, label_mask, weight_value, from_data, forward, tainted, frozen)
+    with contextlib.suppress(TypeError):
+        roles.model_ref = weakref.ref(model)
     if training:
         _find_losses(roles)
     _finish(roles)

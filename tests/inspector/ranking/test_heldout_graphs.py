@@ -30,8 +30,6 @@ pytestmark = [
 # Issue 8 cases whose expected output did not rank first on first contact and still does not
 # (fixtures/first_contact.json keeps the first contact). Findings for the ranking, not fixed here.
 FIRST_CONTACT_MISSES: dict[str, str] = {
-    "fast_style_transfer_with_a_constant_vgg_loss_network": "the unused tail of the constant VGG loss "
-                                                            "network (a sink) ranks first",
     "capsnet_with_a_decoder_masked_by_the_prediction": "the reconstruction decoder's sigmoid ranks first; "
                                                        "y_pred is no candidate",
 }

@@ -220,6 +220,24 @@ def decoded_over_compared() -> tuple[Builder, str]:
     return b, decoded
 
 
+def loss_network_input() -> tuple[Builder, str]:
+    # a perceptual loss: one fixed network (its weights constants, built twice from one array)
+    # over the model's output and over the input; its unused last layer is a sink
+    b = Builder()
+    x = b.placeholder("x")
+    out = b.node("transform/Tanh", "Tanh", b.dense("transform", x))
+    def fixed_layer(scope: str, value: str) -> str:
+        weight = b.node(f"{scope}/w", "Const", shape=[4, 4])  # the same (empty) value each time
+        return b.node(f"{scope}/Relu", "Relu", b.node(f"{scope}/MatMul", "MatMul", value, weight))
+
+    fixed_p, fixed_t = fixed_layer("vgg", out), fixed_layer("vgg_1", x)
+    fixed_layer("vgg/tail", fixed_p)
+    loss = b.node("content_loss", "Mean", b.node("sq", "SquaredDifference", fixed_p, fixed_t),
+                  b.node("axes", "Const", shape=[2]))
+    _train_on(b, loss, ["transform/kernel", "transform/bias"])
+    return b, out
+
+
 def towers_over_their_comparison() -> tuple[Builder, str]:
     # a contrastive loss on the squared distance between two applications of one network
     b = Builder()
