@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from functools import cached_property, wraps
 
 from inspector import tfops
+from inspector.graph.dead import dead_nodes
 from inspector.graph.model import GraphModel, TensorRef
 from inspector.readers import dtypes
 
@@ -141,40 +142,15 @@ class GraphIndex:
 
     @cached_property
     def dead_by_default(self) -> set[str]:
-        """Nodes on the untaken side of a Switch whose predicate is fixed by default feeds.
-
-        TensorFlow's dead-tensor rule: a Switch emits only on the port its predicate picks; a
-        node with a dead data input is dead, except Merge, which is dead only when all its
-        data inputs are. A control input from a dead node makes a node dead as well.
-        """
+        """Nodes on the untaken side of a Switch whose predicate is fixed by default feeds
+        (TensorFlow's dead-tensor rule: :mod:`inspector.graph.dead`)."""
         dead_ports: set[tuple[str, int]] = set()
         for name, node in self.nodes.items():
             if node.op in tfops.SWITCHES and len(self.data_inputs(name)) == 2:
                 value = self.constant_bool(self.data_inputs(name)[1].node)
                 if value is not None:
                     dead_ports.add((name, 0 if value else 1))
-        if not dead_ports:
-            return set()
-        dead: set[str] = set()
-
-        def is_dead_source(source: TensorRef) -> bool:
-            return source.node in dead or (source.node, source.port) in dead_ports
-
-        queue = deque({c for (switch, _) in dead_ports for c, _, _ in self.consumers[switch]})
-        while queue:
-            name = queue.popleft()
-            if name in dead or name not in self.nodes:
-                continue
-            sources = self.inputs[name]
-            data = [s for s in sources if not s.control]
-            if self.op(name) in tfops.MERGES:
-                now_dead = bool(data) and all(is_dead_source(s) for s in data)
-            else:
-                now_dead = any(is_dead_source(s) for s in sources)
-            if now_dead:
-                dead.add(name)
-                queue.extend(c for c, _, _ in self.consumers[name])
-        return dead
+        return dead_nodes(self.model, dead_ports)
 
 
 def const_tensor(node: object) -> object | None:

@@ -35,6 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from inspector import tfops
+from inspector.graph.dead import dead_nodes
 from inspector.graph.index import GraphIndex
 from inspector.roles import flow
 from inspector.roles.inputs import (
@@ -220,8 +221,20 @@ def _compute(model, meta_graph) -> Roles:
     blocked = [bool(r) for r in role]
     weight_bits = flow.propagate_bits(index, {w: 1 << k for k, w in enumerate(weights)}, blocked)
     tensors = input_tensors(index, model, [i for i in inputs if not role[i]])
-    input_bits = flow.propagate_bits(index, input_seeds(index, model, tensors), blocked)
+    seeds = input_seeds(index, model, tensors)
+    input_bits = flow.propagate_bits(index, seeds, blocked)
     infos = classify_inputs(index, model, role, tensors, bool(weights), weight_value, weight_bits, input_bits)
+    dead = _dead_at_inference(index, model, infos)
+    if dead:
+        # what each input is for, judged where it flows at inference: an input that reaches a
+        # layer only through the branch a training switch turns off (CapsNet's labels masking
+        # the capsules while training) is a label, not data the model needs
+        blocked = [b or i in dead for i, b in enumerate(blocked)]
+        input_bits = flow.propagate_bits(index, seeds, blocked)
+        live_role = [r or ("dead" if i in dead else "") for i, r in enumerate(role)]
+        at_inference = classify_inputs(index, model, live_role, tensors, bool(weights), weight_value,
+                                       weight_bits, input_bits)
+        infos = [new if old.kind == FEATURE else old for old, new in zip(infos, at_inference, strict=True)]
     feature_mask = _mask(infos, FEATURE)
     label_mask = _mask(infos, LABEL)
     tainted = [bool(bits & label_mask) for bits in input_bits] if label_mask else [False] * len(index)
@@ -234,6 +247,41 @@ def _compute(model, meta_graph) -> Roles:
         _find_losses(roles)
     _finish(roles)
     return roles
+
+
+def _dead_at_inference(index: GraphIndex, model, infos: list[InputInfo]) -> set[int]:
+    """Nodes that never run with each boolean training switch at its inference value: the
+    branches of the v1 conds it selects (:mod:`inspector.graph.dead`)."""
+    values = {info.index: info.switch.inference_value for info in infos
+              if info.switch is not None and isinstance(info.switch.inference_value, bool)}
+    if not values:
+        return set()
+    ports = set()
+    for i, op in enumerate(index.ops):
+        if op in tfops.SWITCHES and op != "_SwitchN":
+            predicate = model.data_inputs(index.names[i])[1:2]
+            source = _behind_identities(index, model, predicate[0].node) if predicate else None
+            if source in values:
+                ports.add((index.names[i], 0 if values[source] else 1))
+    dead = dead_nodes(model, ports)
+    # a Switch read only on its dead port passes nothing on (a Merge may read that port directly)
+    for switch, port in ports:
+        read = [ref.port for _, _, ref in model.consumers[switch] if not ref.control]
+        if read and all(p == port for p in read):
+            dead.add(switch)
+    return {index.pos[name] for name in dead if name in index.pos}
+
+
+def _behind_identities(index: GraphIndex, model, name: str) -> int | None:
+    for _ in range(8):
+        i = index.pos.get(name)
+        if i is None or index.ops[i] not in tfops.IDENTITIES:
+            return i
+        refs = model.data_inputs(name)
+        if not refs:
+            return i
+        name = refs[0].node
+    return index.pos.get(name)
 
 
 def _assign(role: list[str], nodes, kind: str) -> None:

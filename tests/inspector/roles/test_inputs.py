@@ -67,6 +67,23 @@ def test_an_input_nothing_reads_is_a_feed_not_a_feature_or_switch():
     assert not any(name.startswith("unused") for name in roles_of(b.model()).switches)
 
 
+def test_labels_that_reach_a_layer_only_while_training_are_labels():
+    # CapsNet: a cond on a training switch masks the decoder with the labels while training and
+    # with the prediction at inference; a Merge reads the true port of the labels' Switch directly
+    b = classifier()
+    truth = b.placeholder("labels_onehot", [-1, 4])
+    b.node("xent", "SoftmaxCrossEntropyWithLogits", "logits/BiasAdd", truth)
+    b.node("mask_with_labels", "PlaceholderWithDefault", b.node("no", "Const", dtype=BOOL, shape=[]),
+           dtype=BOOL, shape=[])
+    pred_id = b.node("mask/pred_id", "Identity", "mask_with_labels", dtype=BOOL)
+    b.node("mask/Switch_1", "Switch", truth, pred_id)
+    b.node("mask/Switch_2", "Switch", "probabilities", pred_id)
+    merged = b.node("mask/Merge", "Merge", "mask/Switch_2", "mask/Switch_1:1")
+    b.node("decoder/Sigmoid", "Sigmoid", b.dense("decoder", merged))
+    kinds = _kinds(b)
+    assert kinds["labels_onehot"] == LABEL and kinds["images"] == FEATURE
+
+
 def test_scalar_inputs_of_a_weightless_graph_are_features():
     b = Builder()
     b.node("c", "Mul", b.placeholder("a", []), b.placeholder("b", []))
