@@ -105,6 +105,11 @@ def frontier(r: Roles) -> dict[int, Draft]:
     for i, p in compared.items():
         if i not in drafts and role[i] == MODEL and not sampled[i] and carries_data(r, i):
             drafts[i] = Draft(i, COMPARED if p.target is not None else LOSS_INPUT, p)
+    # so is a value the metrics compare with the labels (CapsNet's predicted class, which the
+    # decoder reads at inference and the accuracy compares with the labels)
+    for i in _metric_compared(r):
+        if i not in drafts and not sampled[i] and index.ops[i] not in NOT_CANDIDATE and carries_data(r, i):
+            drafts[i] = Draft(i, METRIC_END)
     return drafts
 
 
@@ -138,3 +143,16 @@ def _why_other(r: Roles, readers: list[int]) -> str:
 
 
 _ROLE_WORDS = {METRIC: "metrics", SUMMARY: "summaries", "bookkeeping": "bookkeeping ops"}
+
+
+def _metric_compared(r: Roles) -> list[int]:
+    """Model values a metric's comparison reads beside a value computed from the labels."""
+    index, role = r.index, r.role
+    found = []
+    for j, op in enumerate(index.ops):
+        if role[j] != METRIC or op not in tfops.COMPARISONS:
+            continue
+        operands = index.data_in[j]
+        if any(r.tainted[k] for k in operands):
+            found.extend(k for k in operands if role[k] == MODEL and not r.tainted[k])
+    return found

@@ -36,6 +36,7 @@ class Features:
     scalar: bool                      # a scalar
     untrained: bool                   # its loss reaches it only through a StopGradient
     critic: str | None                # the adversarial logits at or behind it (a GAN discriminator's)
+    reconstruction: str | None        # its loss target: the model's own input, in a graph with labels
 
 
 _OUTPUT_WORDS = re.compile(
@@ -75,7 +76,8 @@ def features_of(r: Roles, d: Draft) -> Features:
         scalar_statistic=index.ops[i] if index.shapes[i] == [] and index.ops[i] in tfops.REDUCTIONS else None,
         scalar=index.shapes[i] == [],
         untrained=prediction is not None and prediction.stopped,
-        critic=_critic_logits(r, d))
+        critic=_critic_logits(r, d),
+        reconstruction=_reconstructed_input(r, d))
 
 
 def activation_reason(index: GraphIndex, i: int) -> str | None:
@@ -144,3 +146,15 @@ def _critic_logits(r: Roles, d: Draft) -> str | None:
             return None
         current = index.data_in[current][0]
     return None
+
+
+def _reconstructed_input(r: Roles, d: Draft) -> str | None:
+    """The target of the candidate's loss when it is the model's own input (computed from the
+    feature inputs alone, through no weight) in a graph that also trains on labels."""
+    p = d.prediction
+    if p is None or p.target is None or not r.label_mask:
+        return None
+    t = p.target
+    if r.weight_bits[t] or r.tainted[t] or not r.input_bits[t] & r.feature_mask:
+        return None
+    return r.index.names[t]

@@ -230,3 +230,14 @@ def test_gan_generator_output_is_found_where_it_enters_the_discriminator():
     assert ranked[0].reasons[0] == ("output of the network trained by 'G_opt', fed into a network "
                                     "trained by another optimizer")
     assert "depends on 100% of the trainable weights of the network trained by 'G_opt'" in ranked[0].reasons
+
+
+def test_a_value_the_metrics_compare_with_the_labels_is_a_candidate_though_the_model_reads_it():
+    # CapsNet: the predicted class feeds the decoder at inference and the accuracy compares it
+    b = classifier()
+    decision = b.node("y_pred", "ArgMax", "probabilities", b.node("axis", "Const", shape=[]))
+    b.node("decoder/Sigmoid", "Sigmoid", b.dense("decoder", b.node("mask", "Cast", decision)))
+    b.node("correct", "Equal", decision, "labels")
+    ranked = {c.name: c for c in rank_outputs(b.model())}
+    assert "y_pred" in ranked
+    assert "the metrics compare it (or its argmax) with the labels" in ranked["y_pred"].reasons

@@ -79,6 +79,21 @@ def critic_score() -> tuple[Builder, str]:
     return b, fake
 
 
+def reconstruction_aside() -> tuple[Builder, str]:
+    # a classifier regularized by a decoder that reconstructs its input (CapsNet's shape)
+    b = Builder()
+    images = b.placeholder("images")
+    labels = b.placeholder("labels", [-1], INT64)
+    hidden = b.node("hidden/Relu", "Relu", b.dense("hidden", images))
+    logits = b.dense("logits", hidden)
+    recon = b.node("decoder/Sigmoid", "Sigmoid", b.dense("decoder", hidden))
+    axis = b.node("axis", "Const", dtype=INT32, shape=[1])
+    recon_loss = b.node("recon_loss", "Mean", b.node("recon_sq", "SquaredDifference", recon, images), axis)
+    total = b.node("total_loss", "AddV2", b.softmax_loss(logits, labels), recon_loss)
+    _train_on(b, total, ["hidden/kernel", "logits/kernel", "decoder/kernel"])
+    return b, logits
+
+
 def end_summarized() -> tuple[Builder, str]:
     b = Builder()
     trunk = _trunk(b)
