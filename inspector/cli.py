@@ -252,7 +252,9 @@ def _render_outputs(report: dict, level: int) -> str:
                          for rule, why in zip(c["rules"], c["reasons"], strict=True))
             context = c.get("context") or {}
             read_by = ", ".join(f"{role} {n}" for role, n in (context.get("read_by") or {}).items())
-            lines.append(f"       role {context.get('role', '?')}; read by {read_by or 'nothing'}")
+            inputs = ", ".join(f"'{name}'" for name in context.get("inputs") or [])
+            lines.append(f"       role {context.get('role', '?')}; read by {read_by or 'nothing'}; "
+                         f"computed from {inputs or 'no feature input'}")
         else:
             lines.extend(f"       - {r}" for r in reasons)
     best = outputs[0]

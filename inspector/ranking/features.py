@@ -23,18 +23,13 @@ class Features:
     why_end: str                      # the words for a boundary / promoted / alternative end
     loss: str | None                  # the loss that compares it or is computed from it
     target: str | None                # what that loss compares it with
-    twin: str | None                  # the other tower a metric-learning loss compares it with
     activation: str | None            # the reason text of a final activation at or behind it
-    feature_inputs: tuple[str, ...]   # the feature inputs it is computed from
-    from_noise: bool                  # computed from random draws in a graph without feature inputs
     share: float                      # share of the (own network's) trainable weights behind it
     network: str | None               # the optimizer whose network alone computes it, if separate
     name_hint: bool                   # the author named it like an output (weak)
     in_loop: bool                     # inside a while-loop frame (a loop's Exit is too)
     loop_exit: bool                   # a while loop's final state (for the words)
     scalar_statistic: str | None      # the op of a reduction to a scalar
-    scalar: bool                      # a scalar
-    untrained: bool                   # its loss reaches it only through a StopGradient
     critic: str | None                # the adversarial logits at or behind it (a GAN discriminator's)
     reconstruction: str | None        # its loss target: the model's own input, in a graph with labels
 
@@ -67,15 +62,10 @@ def features_of(r: Roles, d: Draft) -> Features:
         loss=index.names[prediction.loss] if prediction is not None else None,
         target=index.names[prediction.target] if prediction is not None and prediction.target is not None
         else None,
-        twin=_twin_of(r, d),
         activation=activation_reason(index, i),
-        feature_inputs=tuple(r.feature_names(i)[:3]),
-        from_noise=not r.feature_names(i) and r.sources_are_random and r.from_data[i],
         share=share, network=name, name_hint=name_hint(index.names[i]),
         in_loop=bool(index.frames[i]), loop_exit=index.ops[i] in tfops.LOOP_EXITS,
         scalar_statistic=index.ops[i] if index.shapes[i] == [] and index.ops[i] in tfops.REDUCTIONS else None,
-        scalar=index.shapes[i] == [],
-        untrained=prediction is not None and prediction.stopped,
         critic=_critic_logits(r, d),
         reconstruction=_reconstructed_input(r, d))
 
@@ -107,12 +97,6 @@ def one_example_slices(index: GraphIndex, model) -> set[int]:
         if "shrink_axis_mask" in attr and attr["shrink_axis_mask"].i & 1:
             found.add(i)
     return found
-
-
-def _twin_of(r: Roles, d: Draft) -> str | None:
-    if d.prediction is None or d.prediction.target is not None:
-        return None
-    return _twin_of_node(r, d.i)
 
 
 def _twin_of_node(r: Roles, i: int) -> str | None:

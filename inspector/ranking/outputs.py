@@ -79,12 +79,13 @@ def _candidate(r: Roles, d: Draft) -> Candidate:
 
 
 def context_of(r: Roles, i: int) -> dict:
-    """What a node is for and what reads it, by role (``inspect -v`` and ``--json``)."""
+    """What a node is for, what reads it (by role) and the feature inputs it is computed from
+    (``inspect -v`` and ``--json``): facts shown beside the score, not part of it."""
     index = r.index
     read_by: dict[str, int] = {}
     for j in index.data_out[i] + index.ctrl_out[i]:
         read_by[r.role[j]] = read_by.get(r.role[j], 0) + 1
-    return {"role": r.role[i], "read_by": dict(sorted(read_by.items()))}
+    return {"role": r.role[i], "read_by": dict(sorted(read_by.items())), "inputs": r.feature_names(i)[:3]}
 
 
 def _apply_signatures(r: Roles, meta_graph, candidates: list[Candidate]) -> list[Candidate]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from inspector.ranking.candidates import BOUNDARY, COMPARED, LOSS_INPUT, METRIC_END, OTHER, SINK, SUMMARIZED
+from inspector.ranking.candidates import BOUNDARY, COMPARED, METRIC_END, OTHER, SINK, SUMMARIZED
 from inspector.ranking.features import Features
 
 #: The score of a candidate never leaves [FLOOR, CAP] (the maximum sum of the rules is CAP).
@@ -46,16 +46,6 @@ def _compared_reason(f: Features) -> str:
     return f"the training loss '{f.loss}' compares it with '{f.target}'"
 
 
-def _loss_input_reason(f: Features) -> str:
-    if f.twin is not None:
-        return (f"the training loss '{f.loss}' compares it with the same weights applied to another "
-                f"input ('{f.twin}'): the output of a siamese/triplet tower")
-    if f.loss is None:
-        return "only a training loss reads it"
-    return (f"the training loss '{f.loss}' is computed from it against constants only (an adversarial "
-            "or auxiliary loss)")
-
-
 def _share_reason(f: Features) -> str:
     if f.network is not None:
         return (f"depends on {round(100 * f.share)}% of the trainable weights of the network trained "
@@ -81,30 +71,16 @@ RULES: tuple[Rule, ...] = (
     Rule("end_metric", 0.25, "the metrics compare the prediction (or its argmax) with the labels",
          _when(lambda f: f.end == METRIC_END),
          lambda f: "the metrics compare it (or its argmax) with the labels"),
-    Rule("end_loss_input", 0.23, "a value a loss reads without labels: a siamese tower's output, "
-         "or a GAN discriminator's logits (weaker evidence)",
-         lambda f: (1.0 if f.twin is not None else 0.45) if f.end == LOSS_INPUT else None,
-         _loss_input_reason),
     # -- what it is computed from ------------------------------------------------------------
     Rule("weight_share", 0.30, "a prediction depends on (nearly) all of the model's weights; a "
          "branch, an auxiliary head or a statistic on fewer",
          lambda f: f.share if f.share > 0 else None, _share_reason),
-    Rule("feature_input", 0.10, "outputs are computed from the data the model is fed",
-         _when(lambda f: bool(f.feature_inputs)),
-         lambda f: "reached from feature input " + ", ".join(f"'{n}'" for n in f.feature_inputs)),
-    Rule("noise_input", 0.08, "a sampler of a generative model is computed from noise",
-         _when(lambda f: f.from_noise),
-         lambda f: "computed from random noise (the graph has no feature inputs)"),
     Rule("final_activation", 0.10, "the op that turns logits into the answer users consume",
          _when(lambda f: f.activation is not None), lambda f: f.activation or ""),
     Rule("name_hint", 0.05, "authors often name the output 'output', 'logits', 'probs' (weak: "
          "breaks near-ties only)",
          _when(lambda f: f.name_hint), lambda f: "its name suggests an output (weak evidence)"),
     # -- what kind of value it is ------------------------------------------------------------
-    Rule("stop_gradient_target", -0.22, "the loss reaches it only through a StopGradient: the "
-         "target a loss trains towards (a DQN's target network, a teacher), not what it trains",
-         _when(lambda f: f.untrained),
-         lambda f: "the loss reaches it only through a StopGradient: a training target, not a prediction"),
     Rule("critic_score", -0.25, "in adversarial training (two optimizers) the network whose logits "
          "a loss scores against constants only is the critic: it judges the other network's output "
          "during training and is not what is served (a GAN's discriminator)",
@@ -126,9 +102,6 @@ RULES: tuple[Rule, ...] = (
          "whose training step the roles did not find)",
          _when(lambda f: f.scalar_statistic is not None),
          lambda f: f"a {f.scalar_statistic} reduced to a scalar: a statistic, not a prediction"),
-    Rule("scalar", -0.15, "a scalar is more often a counter or a statistic than a prediction",
-         _when(lambda f: f.scalar and f.scalar_statistic is None),
-         lambda f: "a scalar: more often a statistic or a counter than a prediction"),
 )
 RULE_NAMES = frozenset(rule.name for rule in RULES)
 

@@ -44,23 +44,6 @@ class Step:
     run: Callable[[Roles, dict[int, Draft], set[int]], list[Change]]
 
 
-def activation_over_compared(r: Roles, drafts: dict[int, Draft], one_example: set[int]) -> list[Change]:
-    """The Softmax or Sigmoid computed from logits a loss reads ranks above them: a training graph
-    computes the activation for inference while the loss takes the logits, and the activation is
-    what a user of the frozen model wants."""
-    index = r.index
-    changes = []
-    for d in drafts.values():
-        if d.end not in (COMPARED, LOSS_INPUT) or index.ops[d.i] in tfops.FINAL_ACTIVATIONS:
-            continue
-        for j in index.data_out[d.i]:
-            if r.role[j] == MODEL and index.ops[j] in tfops.PROBABILITY_ACTIVATIONS:
-                changes.append(Change("activation_over_compared", j, d.score + ABOVE,
-                                      f"final activation: {index.ops[j]} over '{index.names[d.i]}', which "
-                                      "the loss reads", d.i))
-    return changes
-
-
 def probabilities_over_decision(r: Roles, drafts: dict[int, Draft], one_example: set[int]) -> list[Change]:
     """Probabilities rank above a decision TensorFlow named that reduces them
     (``tf.argmax(tf.nn.softmax(logits), 1)`` left as ``ArgMax_2``): they carry the whole answer,
@@ -366,8 +349,6 @@ def _main_input(r: Roles, i: int) -> int | None:
 
 
 STEPS: tuple[Step, ...] = (
-    Step("activation_over_compared", "the activation over logits a loss reads is the inference output",
-         activation_over_compared),
     Step("probabilities_over_decision", "probabilities carry the whole answer a TensorFlow-named "
          "decision reduces", probabilities_over_decision),
     Step("decoded_over_compared", "the metrics measure the decoded answer of the scores a loss trains",

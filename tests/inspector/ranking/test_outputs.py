@@ -13,7 +13,7 @@ def test_softmax_sink_first_and_its_logits_listed_next():
     top = ranked[0]
     assert 0 < top.score <= 0.9 and top.score > ranked[1].score
     assert "final activation: Softmax over 'logits/BiasAdd'" in top.reasons
-    assert "reached from feature input 'images'" in top.reasons
+    assert top.context["inputs"] == ["images"]
     assert "depends on 100% of the model's trainable weights" in top.reasons
     assert "nothing consumes it: a sink of the model" in top.reasons
     # the score is the visible sum of what the listed reasons contribute
@@ -25,7 +25,7 @@ def test_prediction_that_only_feeds_the_loss_is_found():
     ranked = rank_outputs(classifier(with_softmax_sink=False).model())
     assert ranked[0].name == "logits/BiasAdd"
     assert "the training loss 'loss/Mean' compares it with 'labels'" in ranked[0].reasons
-    assert ranked[0].context == {"role": "model", "read_by": {"loss": 1}}
+    assert ranked[0].context == {"role": "model", "read_by": {"loss": 1}, "inputs": ["images"]}
 
 
 def test_nothing_downstream_of_a_label_is_a_candidate():
@@ -80,11 +80,11 @@ def test_autoencoder_loss_source_is_the_reconstruction():
 
 def test_scalar_statistic_ranks_below_the_prediction():
     b = classifier()
-    b.node("mean_prob", "Mean", "probabilities", b.node("all", "Const", shape=[2]), shape=None)
+    b.node("mean_logit", "Mean", "logits/BiasAdd", b.node("all", "Const", shape=[2]), shape=None)
     b.graph.node[-1].attr["_output_shapes"].list.shape.add()  # a scalar
     ranked = rank_outputs(b.model())
     assert ranked[0].name == "probabilities"
-    stat = next(c for c in ranked if c.name == "mean_prob")
+    stat = next(c for c in ranked if c.name == "mean_logit")
     assert any("reduced to a scalar" in r for r in stat.reasons)
     assert stat.score < ranked[0].score - 0.2
 

@@ -112,42 +112,11 @@ def end_metric() -> tuple[Builder, str]:
     return b, out
 
 
-def end_loss_input() -> tuple[Builder, str]:
-    # a siamese pair: one tower applied to two inputs, a contrastive loss between the towers
-    b = Builder()
-    w = b.variable("tower/kernel", [4, 4])
-    left = b.node("tower/left", "MatMul", b.placeholder("x1"), w)
-    right = b.node("tower_1/right", "MatMul", b.placeholder("x2"), w)
-    dist = b.node("dist", "Sum", b.node("sq", "Square", b.node("diff", "Sub", left, right)),
-                  b.node("axis", "Const", shape=[1]))
-    loss = b.node("loss", "Mean", dist, b.node("axis0", "Const", shape=[1]))
-    _train_on(b, loss, ["tower/kernel"])
-    b.node("aaa_side", "Relu", b.node("side_in", "Relu", b.placeholder("x3")))
-    return b, left
-
-
 def weight_share() -> tuple[Builder, str]:
     b = Builder()
     trunk = _trunk(b)
     out = b.node("zz_out/Relu", "Relu", b.dense("zz_out", trunk))
     _side_sink(b, trunk)
-    return b, out
-
-
-def feature_input() -> tuple[Builder, str]:
-    b = Builder()
-    out = b.node("zz_out/Relu", "Relu", b.dense("zz_out", b.placeholder("x")))
-    b.node("aaa_kernel_t", "Transpose", b.variable("other", [4, 5]), b.node("perm", "Const", dtype=INT32,
-                                                                          shape=[2]))
-    return b, out
-
-
-def noise_input() -> tuple[Builder, str]:
-    b = Builder()
-    z = b.node("z", "RandomStandardNormal", b.node("z_shape", "Const", dtype=INT32, shape=[2]))
-    out = b.node("zz_sample/Relu", "Relu", b.dense("zz_sample", z))
-    b.node("aaa_kernel_t", "Transpose", b.variable("other", [4, 5]), b.node("perm", "Const", dtype=INT32,
-                                                                          shape=[2]))
     return b, out
 
 
@@ -165,18 +134,6 @@ def name_hint() -> tuple[Builder, str]:
     out = b.node("output", "Relu", b.dense("o", trunk))
     b.node("aaa", "Relu", b.dense("a", trunk))
     return b, out
-
-
-def stop_gradient_target() -> tuple[Builder, str]:
-    # distillation: the loss compares the student with a teacher behind a StopGradient
-    b = Builder()
-    x = b.placeholder("x")
-    teacher = b.node("a_teacher/Softmax", "Softmax", b.dense("a_teacher", x))
-    student = b.node("student/Softmax", "Softmax", b.dense("student", x))
-    diff = b.node("diff", "SquaredDifference", student, b.node("stop", "StopGradient", teacher))
-    loss = b.node("loss", "Mean", diff, b.node("axes", "Const", shape=[2]))
-    _train_on(b, loss, ["student/kernel", "student/bias"])
-    return b, student
 
 
 def _loop(b: Builder, x: str) -> tuple[str, str]:
@@ -201,23 +158,11 @@ def in_loop() -> tuple[Builder, str]:
 
 
 def scalar_statistic() -> tuple[Builder, str]:
-    b = classifier()
-    b.node("mean_prob", "Mean", "probabilities", b.node("all", "Const", shape=[2]), shape=None)
+    # a logged mean of the logits is a sink; the logits the loss compares are the prediction
+    b = classifier(with_softmax_sink=False)
+    b.node("mean_logit", "Mean", "logits/BiasAdd", b.node("all", "Const", shape=[2]), shape=None)
     b.graph.node[-1].attr["_output_shapes"].list.shape.add()  # a scalar
-    return b, "probabilities"
-
-
-def scalar() -> tuple[Builder, str]:
-    b = Builder()
-    x = b.placeholder("x")
-    out = b.node("zz_out/Relu", "Relu", b.dense("zz_out", x))
-    b.node("a_scalar", "Relu", b.dense("a", x))
-    b.graph.node[-1].attr["_output_shapes"].list.shape.add()  # a scalar
-    return b, out
-
-
-def activation_over_compared() -> tuple[Builder, str]:
-    return scalar_statistic()
+    return b, "logits/BiasAdd"
 
 
 def probabilities_over_decision() -> tuple[Builder, str]:

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from inspector import inspect_path
 from inspector.errors import UsageError
 from inspector.view import render_dot
 from inspector.view.dot import quote
@@ -23,7 +24,8 @@ def test_the_dot_file_is_well_formed_and_marks_outputs_path_findings_and_machine
     dot = render_dot(str(FROZEN_WITH_FINDINGS))
     syntax = _unquoted(dot)
     assert syntax.startswith("digraph condensed {") and syntax.count("{") == syntax.count("}")
-    assert "#1  0.90" in dot and "BATCHNORM_TRAINING_MODE" in dot and "dodgerblue3" in dot
+    best = inspect_path(str(FROZEN_WITH_FINDINGS))["outputs"][0]
+    assert f"#1  {best['score']:.2f}" in dot and "BATCHNORM_TRAINING_MODE" in dot and "dodgerblue3" in dot
     assert re.search(r"\bn\d+ -> n\d+", dot)
     checkpoint = render_dot(str(TRAINING_CHECKPOINT))
     assert "cluster_machinery" in checkpoint and "gradients" in checkpoint
