@@ -76,14 +76,14 @@ def freeze(path: str | Path, outputs: Sequence[str] | None = None, auto_outputs:
            use_moving_averages: bool = False, clear_devices: bool = True, verify: bool = False,
            input_shapes: dict[str, Sequence[int]] | None = None,
            progress_stream=None, graph: str | Path | None = None,
-           for_inference: bool = False) -> FreezeResult:
+           feeds: dict[str, object] | None = None) -> FreezeResult:
     """Freeze the checkpoint at ``path`` (folder, prefix, ``.meta``, ``.index`` …) into a ``.pb``.
 
     Exactly one of ``outputs`` (node or tensor names) and ``auto_outputs`` (take the top-ranked
     candidate, or its whole group) must be given. ``graph`` names the graph (.meta, .pb, .pbtxt)
-    of a checkpoint saved without its ``.meta``. ``for_inference`` applies the rewrites of
-    :mod:`freezer.inference` (each re-checked in TensorFlow with ``verify``).
-    Raises a :class:`~inspector.errors.Ckpt2pbError`
+    of a checkpoint saved without its ``.meta``. ``input_shapes`` and ``feeds`` (input name -> value)
+    give ``verify`` the shapes or values of inputs it cannot make up. Raises a
+    :class:`~inspector.errors.Ckpt2pbError`
     subclass on any problem; nothing is written then.
     """
     started = time.monotonic()
@@ -114,6 +114,9 @@ def freeze(path: str | Path, outputs: Sequence[str] | None = None, auto_outputs:
     with open_checkpoint(prefix) as reader:
         pruned = prune(graph_def.node, names, path=graph_path)
         source = ValueSource(reader, graph_def.node, meta_graph, use_moving_averages, path=graph_path)
+        missing = source.missing(pruned.kept)
+        if missing:
+            raise _missing_values_error(graph_def, meta_graph, missing, names, graph_path, prefix)
         frozen = rewrite(pruned, source, clear_devices=clear_devices, path=graph_path,
                          library=graph_def.library)
         library, versions = _library_and_versions(graph_def, frozen)
@@ -154,11 +157,8 @@ def freeze(path: str | Path, outputs: Sequence[str] | None = None, auto_outputs:
                 kept = {item.name for item in items}
                 verification = verify_frozen(graph_path, prefix, out.temp_path, names,
                                              input_shapes=input_shapes, meta_graph=meta_graph,
-                                             folded=[f for f in frozen.folded if f.node in kept],
-                                             reader=reader, report_path=target,
-                                             initializers=pruned.table_initializers,
-                                             restored_names=_restored_names(renamed),
-                                             restored_feeds=restored_feeds)
+                                             folded=frozen.folded, reader=reader, report_path=target,
+                                             initializers=pruned.table_initializers, values=feeds)
             out.commit()
     return FreezeResult(output_path=target, outputs=names, outputs_chosen_by=chosen_by, checkpoint=prefix,
                         graph=graph_path, validation=validation, rewrites=frozen.rewrites,
@@ -234,6 +234,33 @@ def _step_verifier(graph_path, prefix, target: Path, meta_graph, input_shapes, i
                         ".meta") from None
         report["verified_max_abs_diff"] = result["max_abs_diff"]
     return check
+
+
+def _missing_values_error(graph_def, meta_graph, missing: list[str], outputs: list[str], graph_path: str,
+                          prefix: str) -> UnreadableInputError:
+    """Variables the outputs need that the checkpoint lacks, and why: never saved by the graph's
+    own Saver (its ``var_list`` left them out), or another graph's checkpoint altogether."""
+    from inspector.graph.model import GraphModel
+    from inspector.graph.variables import model_weights_first, saver_variables
+
+    model = GraphModel.from_graph_def(graph_def, meta_graph)
+    ordered = model_weights_first(model, missing)
+    shown = ", ".join(repr(n) for n in ordered[:6])
+    shown += f" and {len(ordered) - 6} more" if len(ordered) > 6 else ""
+    needed = f"{len(missing)} variable(s) that {', '.join(outputs)} need{'s' if len(outputs) == 1 else ''}"
+    saved = saver_variables(model)
+    if saved is not None and not any(n in saved for n in missing):
+        total = len(model.nodes_with_op(tfops.VARIABLES))
+        return UnreadableInputError(
+            f"{needed} were never saved: the graph's Saver writes {len(saved)} of its {total} variables "
+            f"(it was built with a var_list) and leaves out {shown}", path=prefix, code="NEVER_SAVED",
+            fix="freeze outputs that need only saved variables (run `inspect` on the checkpoint: it lists "
+                "what the Saver left out), or save the checkpoint again with tf.compat.v1.train.Saver() over "
+                "every variable")
+    return UnreadableInputError(
+        f"{needed} are not in the checkpoint: {shown}", path=graph_path, code="NOT_IN_CHECKPOINT",
+        fix="the graph and the checkpoint do not belong together; pass the prefix whose .meta was saved "
+            "with this checkpoint")
 
 
 def _library_and_versions(graph_def, frozen):

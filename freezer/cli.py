@@ -3,11 +3,13 @@
 Usage::
 
     freeze PATH (--outputs a,b | --auto-outputs) [-o OUT.pb] [--as-text] [--use-moving-averages]
-           [--keep-devices] [--verify] [--input-shape NAME=1,224,224,3 ...] [--for-inference]
-           [--target opencv|onnx|tflite] [--json] [-v/-q]
+           [--keep-devices] [--verify] [--input-shape NAME=1,224,224,3 ...] [--feed NAME=VALUE ...]
+           [--json] [-v/-q]
 
 Exit codes: 0 written and validated, 2 unreadable input or bad request, 3 validation failed
-(nothing written), 4 ``--verify`` found different outputs, 5 TensorFlow needed for ``--verify``.
+(nothing written), 4 ``--verify`` found different outputs, 5 TensorFlow needed for ``--verify``,
+6 ``--verify`` could not compare (TensorFlow cannot run the graphs on the generated inputs, or
+the original graph answers differently on every run).
 
 ``--json`` prints one object: ``output_path``, ``outputs``, ``outputs_chosen_by`` ("user" or
 "ranking"), ``checkpoint``, ``graph``, ``validation`` {``ok``, ``nodes_before``, ``nodes_after``,
@@ -24,6 +26,7 @@ pruned, verified_max_abs_diff?}] (``--for-inference``), ``renamed_outputs`` {bef
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from collections import Counter
@@ -51,9 +54,15 @@ examples:
 The output is written under a temporary name and renamed only once it validates: a failed freeze
 leaves nothing behind, and an input (checkpoint file, .meta, graph) is never overwritten.
 
+--verify feeds switch inputs their inference values (training flags False, keep_prob 1.0, rate
+0), gives every input the same batch size and random values otherwise; --feed NAME=VALUE (a
+number, true/false, a string or a JSON list) and --input-shape override that per input.
+
 exit codes: 0 written and validated, 2 unreadable input or bad usage, 3 the result failed
 validation (nothing written), 4 --verify found different outputs, 5 --verify needs TensorFlow,
-70 internal error (a bug: please report it).
+6 --verify could not compare (TensorFlow cannot run the graphs on the generated inputs: the
+message names the node and the inputs to give with --feed or --input-shape), 70 internal error
+(a bug: please report it).
 """
 
 
@@ -82,16 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--verify", action="store_true",
                         help="run the restored checkpoint and the frozen graph in TensorFlow and compare")
     parser.add_argument("--input-shape", action="append", metavar="NAME=D0,D1,...", default=[],
-                        help="shape for an input with unknown dims: what --verify feeds, and with "
-                             "--for-inference the input's shape in the written graph; repeatable")
-    parser.add_argument("--for-inference", action="store_true",
-                        help="rewrite the frozen graph for deployment: fold training switches and "
-                             "batch norms, prune dead tf.cond branches, inline TF2 function calls, fold "
-                             "weight-only subgraphs, fix inputs, drop identities and inert dropout "
-                             "(each rewrite reported; re-checked in TensorFlow with --verify)")
-    parser.add_argument("--target", choices=TARGETS,
-                        help="also report what this runtime cannot load in the written graph, each "
-                             "with its fix or 'no graph fix: runtime limit'")
+                        help="shape for an input with unknown dims, for --verify; repeatable")
+    parser.add_argument("--feed", action="append", metavar="NAME=VALUE", default=[],
+                        help="value for an input, for --verify: a number, true/false, a string or a JSON "
+                             "list (a scalar fills the input's shape); repeatable")
     add_common_arguments(parser)
     return parser
 
@@ -111,6 +114,24 @@ def parse_input_shapes(specs: Sequence[str]) -> dict[str, list[int]]:
     return shapes
 
 
+def parse_feeds(specs: Sequence[str]) -> dict[str, object]:
+    """``["keep_prob=1.0", "is_training=false", "ids=[[1,2]]", "text=hello"]`` -> values by input name.
+
+    JSON where the value is JSON (numbers, true/false, lists), the text itself otherwise.
+    """
+    feeds: dict[str, object] = {}
+    for spec in specs:
+        name, sep, value = spec.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--feed {spec!r} is not a name, '=' and a value",
+                             fix="for example --feed keep_prob=1.0 or --feed is_training=false")
+        try:
+            feeds[name.strip()] = json.loads(value)
+        except ValueError:
+            feeds[name.strip()] = value
+    return feeds
+
+
 def split_outputs(values: Sequence[str] | None) -> list[str]:
     return [name.strip() for value in values or () for name in value.split(",") if name.strip()]
 
@@ -120,9 +141,10 @@ def handle(args: argparse.Namespace) -> int:
     if args.outputs is not None and not outputs:
         raise UsageError(f"--outputs {','.join(args.outputs)!r} names no node",
                          fix="give node names such as --outputs probabilities, or use --auto-outputs")
-    if args.input_shape and not (args.verify or args.for_inference):
-        LOG.warning("--input-shape only shapes the inputs --verify feeds or --for-inference writes; "
-                    "without either it is ignored")
+    if args.input_shape and not args.verify:
+        LOG.warning("--input-shape only shapes the inputs --verify feeds; without --verify it is ignored")
+    if args.feed and not args.verify:
+        LOG.warning("--feed only gives values to the inputs --verify feeds; without --verify it is ignored")
     if not args.as_text and args.output and args.output.endswith((".pbtxt", ".txt")):
         LOG.warning("%s will hold a binary GraphDef (add --as-text for text format)", Path(args.output).name)
     if args.as_text and args.output and not args.output.endswith((".pbtxt", ".txt")):
@@ -133,8 +155,7 @@ def handle(args: argparse.Namespace) -> int:
                     output_path=args.output, as_text=args.as_text,
                     use_moving_averages=args.use_moving_averages, clear_devices=not args.keep_devices,
                     verify=args.verify, input_shapes=parse_input_shapes(args.input_shape),
-                    for_inference=args.for_inference)
-    target_findings = _target_findings(result.output_path, args.target) if args.target else []
+                    feeds=parse_feeds(args.feed))
     if args.json:
         emit_json({**result.to_json(), **({"target": {"runtime": args.target, "findings": [
             f.to_json() for f in target_findings]}} if args.target else {})})
@@ -202,6 +223,9 @@ def render(result: FreezeResult, level: int = 0) -> str:
         ver = result.verification
         lines.append(f"verified in TensorFlow: {len(ver['outputs'])} output(s) agree (max abs diff "
                      f"{ver['max_abs_diff']:.3g}); {ver['weights_compared']} weights bit-identical")
+        if ver.get("seeded_random_ops"):
+            lines.append(f"  {len(ver['seeded_random_ops'])} random op(s) inside while loops drew the same seeded "
+                         "values in both graphs: the model answers differently on every call")
     return "\n".join(lines)
 
 

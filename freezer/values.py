@@ -263,6 +263,11 @@ class ValueSource:
                 return Binding(shared)
         return Binding(node.name)
 
+    def missing(self, nodes: Sequence) -> list[str]:
+        """The variable nodes among ``nodes`` whose value the checkpoint does not hold."""
+        return [node.name for node in nodes if node.op in tfops.VARIABLES
+                and self.binding(node).key not in self.reader]
+
     def fold(self, node, device: str = "") -> tuple[StreamedConst | object, Folded]:
         """The Const item replacing variable ``node`` and the record of what was folded."""
         binding = self.binding(node)

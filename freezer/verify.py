@@ -1,35 +1,57 @@
 """``freeze --verify``: run the restored checkpoint and the frozen graph side by side in TensorFlow.
 
 The only module of ckpt2pb that imports TensorFlow, and only inside :func:`verify_frozen`.
-Both graphs get the same generated inputs (dtype- and shape-aware, ``--input-shape`` for dims
-the graph leaves open, inference values for switches: boolean placeholders ``False``, scalar
-float placeholders ``1.0`` as for ``keep_prob``; a ``PlaceholderWithDefault`` keeps a constant
-default, and one defaulting to a computed tensor such as a queue's dequeue is fed like a
-placeholder, as are dequeue/iterator outputs, which would otherwise block forever).
+Both graphs get the same inputs, made so that a model runs on them without flags:
+
+* every input with a batch dimension gets the same batch size (an input that fixes its batch,
+  say ``[1, 224, 224, 3]``, sets it for the others; otherwise 2), and so does every other open
+  dimension and every scalar integer input (a batch size, a sequence length, a step count);
+* switch inputs (``switches``: training flags, keep_prob / rate scalars) get their inference
+  value, whatever their declared shape;
+* ``--input-shape NAME=D0,D1`` and ``--feed NAME=VALUE`` override any of this;
+* a ``PlaceholderWithDefault`` keeps a constant default, one defaulting to a computed tensor
+  (a queue's dequeue) is fed like a placeholder, as are dequeue/iterator outputs, which would
+  otherwise block forever; serialized ``tf.Example`` inputs get Examples with every parsed key.
+
+Random draws are fed from the restored graph's own run, so both graphs see the same noise; a
+draw inside a while loop cannot be fed, so there both graphs get the same seeded twin of it.
+
 Every folded weight must be bit-identical to the value TensorFlow restores, every output equal
-within 1e-5 relative (TensorFlow is not bit-exact between a variable-backed and a
-constant-backed graph), with NaN exactly where the checkpoint gives NaN.
+within a tolerance relative to the output's magnitude (TensorFlow is not bit-exact between a
+variable-backed and a constant-backed graph: kernels pack constant weights differently), with
+NaN exactly where the checkpoint gives NaN. When TensorFlow cannot run the graphs on these
+inputs, or the original graph answers differently on two runs, nothing was compared: that is
+:class:`~inspector.errors.VerifyCannotRunError` (exit 6), never "outputs differ".
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+import zlib
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from inspector import tfops
-from inspector.errors import MissingDependencyError, UsageError, VerificationError
+from inspector import opdefs, tfops
+from inspector.errors import MissingDependencyError, UsageError, VerificationError, VerifyCannotRunError
 
 LOG = logging.getLogger("ckpt2pb.freeze.verify")
 
 RUN_TIMEOUT_MS = 120_000
 """No single TF operation of a verification may block longer (a queue nobody fills, say)."""
 
-RTOL = 1e-5
+#: Allowed difference per output, as a share of the output's largest magnitude, by dtype. TensorFlow
+#: computes a constant-backed graph with differently packed kernels than a variable-backed one:
+#: measured up to 2.4e-5 on a tanh output of magnitude 1 (a GAN generator, 784-term sums of up to
+#: 266) and 3e-4 on values in the hundreds (style transfer); a wrong weight moves outputs by whole
+#: percents. 16-bit floats keep 3 (float16) or 2 (bfloat16) significant digits.
+RELATIVE_TOLERANCE = {"float16": 1e-2, "bfloat16": 5e-2, "float32": 1e-4, "float64": 1e-9,
+                      "complex64": 1e-4, "complex128": 1e-9}
 ATOL = 1e-6
 DEFAULT_DIM = 2
+SHAPE_FIX = "--input-shape NAME=D0,D1,... (NAME= for a scalar)"
+FEED_FIX = "--feed NAME=VALUE"
 
 
 def tf_error_line(message: str) -> str:
@@ -62,29 +84,80 @@ def _config(tf):
     return tf.compat.v1.ConfigProto(operation_timeout_in_ms=RUN_TIMEOUT_MS, allow_soft_placement=True)
 
 
-def make_feeds(placeholders: Sequence, input_shapes: dict[str, Sequence[int]] | None = None,
-               seed: int = 0) -> dict[str, np.ndarray]:
-    """Inputs for ``(tensor or node name, numpy dtype, shape list or None)``; tensor name -> value."""
+def shared_batch(placeholders: Sequence, input_shapes: Mapping[str, Sequence[int]] | None = None) -> int:
+    """The one size every open dimension gets: the batch an input fixes, else :data:`DEFAULT_DIM`.
+
+    A model with an image input of fixed batch 1 and a sequence-length input of open batch runs
+    only when both get batch 1 (TensorFlow asserts they agree); inputs of rank 2 or more that fix
+    their first dimension say what it is. When they disagree, nothing can be shared.
+    """
+    shapes = {k.split(":")[0]: list(v) for k, v in (input_shapes or {}).items()}
+    fixed = set()
+    for name, _, shape in placeholders:
+        shape = shapes.get(name.split(":")[0], shape)
+        if shape is not None and len(shape) >= 2 and shape[0] is not None and shape[0] > 0:
+            fixed.add(int(shape[0]))
+    return fixed.pop() if len(fixed) == 1 else DEFAULT_DIM
+
+
+def make_feeds(placeholders: Sequence, input_shapes: Mapping[str, Sequence[int]] | None = None,
+               seed: int = 0, values: Mapping[str, object] | None = None,
+               switches: Mapping[str, object] | None = None) -> dict[str, np.ndarray]:
+    """Inputs for ``(tensor or node name, numpy dtype, shape list or None)``; tensor name -> value.
+
+    ``input_shapes`` (``--input-shape``) and ``values`` (``--feed``) are keyed by node name;
+    ``switches`` maps a switch input to its inference value (None: not needed for inference).
+    """
     rng = np.random.default_rng(seed)
     shapes = {k.split(":")[0]: list(v) for k, v in (input_shapes or {}).items()}
+    given = {k.split(":")[0]: v for k, v in (values or {}).items()}
+    switches = {k.split(":")[0]: v for k, v in (switches or {}).items() if v is not None}
+    _refuse_unknown_names(placeholders, shapes, "--input-shape")
+    _refuse_unknown_names(placeholders, given, "--feed")
+    batch = shared_batch(placeholders, shapes)
     feeds: dict[str, np.ndarray] = {}
     for name, dtype, shape in placeholders:
         tensor = name if ":" in name else name + ":0"
         node = tensor.rsplit(":", 1)[0]
-        if node in shapes:
-            shape = shapes[node]
-        if shape is None:
-            raise UsageError(f"input {node!r} has an unknown rank, so --verify cannot make a value for it",
-                             fix=f"give its shape with --input-shape {node}=1,224,224,3")
-        dims = [DEFAULT_DIM if d is None or d < 0 else int(d) for d in shape]
-        feeds[tensor] = _value(rng, np.dtype(dtype), dims)
-    fed = [tensor.rsplit(":", 1)[0] for tensor in feeds]
-    unknown = sorted(set(shapes) - set(fed))
-    if unknown:  # a typo would otherwise be ignored silently and the default shape used
-        raise UsageError(f"--input-shape names {', '.join(map(repr, unknown))}, which is not an input of the "
-                         "frozen graph", fix="its inputs are " + (", ".join(fed) or "none")
-                         + " (run `inspect` on the checkpoint to list them)")
+        shape = shapes.get(node, shape)
+        dims = None if shape is None else [batch if d is None or d < 0 else int(d) for d in shape]
+        if node in given:
+            feeds[tensor] = _given_value(node, given[node], np.dtype(dtype), dims)
+        elif node in switches:
+            feeds[tensor] = np.full(dims or [], switches[node], dtype=np.dtype(dtype))
+        elif dims is None:
+            raise VerifyCannotRunError(
+                f"input {node!r} has an unknown rank, so --verify cannot make a value for it",
+                code="VERIFY_UNKNOWN_INPUT",
+                fix=f"give its shape with --input-shape {node}=D0,D1,... (--input-shape {node}= for a "
+                    f"scalar), or its value with --feed {node}=VALUE")
+        else:
+            feeds[tensor] = _value(rng, np.dtype(dtype), dims, batch)
     return feeds
+
+
+def _refuse_unknown_names(placeholders: Sequence, named: Mapping[str, object], flag: str) -> None:
+    """A typo in a flag's input name would otherwise be ignored silently and a default used."""
+    inputs = [name.rsplit(":", 1)[0] if ":" in name else name for name, _, _ in placeholders]
+    unknown = sorted(set(named) - set(inputs))
+    if unknown:
+        raise UsageError(f"{flag} names {', '.join(map(repr, unknown))}, which is not an input of the "
+                         "frozen graph", fix="its inputs are " + (", ".join(inputs) or "none")
+                         + " (run `inspect` on the checkpoint to list them)")
+
+
+def _given_value(node: str, value: object, dtype: np.dtype, dims: list[int] | None) -> np.ndarray:
+    """``--feed NAME=VALUE``: the value in the input's dtype, a scalar filling a known shape."""
+    try:
+        array = np.asarray(value, dtype=object if dtype.kind in "SOU" else dtype)
+    except (TypeError, ValueError):
+        raise UsageError(f"--feed {node}={value!r} is not a {dtype} value",
+                         fix=f"give a number, true/false or a JSON list, e.g. --feed {node}=1.0") from None
+    if dtype.kind in "SOU":
+        array = np.vectorize(lambda v: v if isinstance(v, bytes) else str(v).encode(), otypes=[object])(array)
+    if array.ndim == 0 and dims:
+        array = np.full(dims, array.item(), dtype=array.dtype)
+    return array
 
 
 def graph_inputs(graph) -> list[tuple[str, object, list[int] | None]]:
@@ -102,141 +175,333 @@ def graph_inputs(graph) -> list[tuple[str, object, list[int] | None]]:
     return found
 
 
-def _value(rng, dtype: np.dtype, dims: list[int]) -> np.ndarray:
+def _value(rng, dtype: np.dtype, dims: list[int], batch: int) -> np.ndarray:
     if dtype == np.bool_:
-        return np.zeros(dims, dtype=bool)  # is_training-style switches: inference
+        return np.zeros(dims, dtype=bool)  # flags: False, the inference side of a training switch
     if dtype.kind == "f" and not dims:
-        return np.asarray(1.0, dtype=dtype)  # keep_prob-style scalars: keep everything
+        return np.asarray(1.0, dtype=dtype)  # float scalars: keep_prob-style, keep everything
     if dtype.kind in "fc":
         return rng.standard_normal(dims).astype(dtype)
+    if dtype.kind in "iu" and not dims:
+        return np.asarray(batch, dtype=dtype)  # a size: batch, sequence length, steps
     if dtype.kind in "iu":
-        return rng.integers(0, 2, size=dims).astype(dtype)  # small: valid indices and ids
+        return rng.integers(0, 2, size=dims).astype(dtype)  # small: valid indices, ids and lengths
     if dtype.kind in "SOU":
         return np.full(dims, b"a", dtype=object)
-    raise UsageError(f"--verify cannot generate inputs of dtype {dtype}")
+    raise UsageError(f"--verify cannot generate inputs of dtype {dtype}",
+                     fix=f"give the input's value with {FEED_FIX}")
+
+
+def tolerance(dtype: np.dtype, expected: np.ndarray) -> float:
+    """The largest difference allowed in one output: :data:`RELATIVE_TOLERANCE` of its magnitude."""
+    finite = np.abs(expected[np.isfinite(expected)])
+    scale = float(finite.max()) if finite.size else 0.0
+    return ATOL + RELATIVE_TOLERANCE.get(str(dtype), 1e-4) * scale
 
 
 def compare(name: str, expected: np.ndarray, actual: np.ndarray) -> dict:
-    """One output: shapes, dtypes, NaN positions and values within tolerance."""
+    """One output: shapes, dtypes, NaN positions and values within :func:`tolerance`."""
     expected, actual = np.asarray(expected), np.asarray(actual)
     result = {"output": name, "shape": list(expected.shape), "dtype": str(expected.dtype),
-              "max_abs_diff": 0.0, "ok": True, "problem": None}
+              "max_abs_diff": 0.0, "tolerance": 0.0, "ok": True, "problem": None}
     if expected.shape != actual.shape or expected.dtype != actual.dtype:
         result.update(ok=False, problem=f"expected {expected.dtype}{list(expected.shape)}, got "
                                         f"{actual.dtype}{list(actual.shape)}")
         return result
-    if expected.dtype.kind in "fc":
-        e, a = expected.astype(np.complex128 if expected.dtype.kind == "c" else np.float64), \
-            actual.astype(np.complex128 if actual.dtype.kind == "c" else np.float64)
+    if expected.dtype.kind in "fc" or str(expected.dtype) == "bfloat16":
+        wide = np.complex128 if expected.dtype.kind == "c" else np.float64
+        e, a = expected.astype(wide), actual.astype(wide)
         nan_e, nan_a = np.isnan(e), np.isnan(a)
         if not np.array_equal(nan_e, nan_a):
             result.update(ok=False, problem="NaN in different places")
             return result
-        finite = ~nan_e
+        e, a = e[~nan_e], a[~nan_e]
+        if not np.array_equal(np.isinf(e), np.isinf(a)) or not np.array_equal(e[np.isinf(e)], a[np.isinf(a)]):
+            result.update(ok=False, problem="infinities in different places")
+            return result
+        finite = np.isfinite(e)
         diff = np.abs(e[finite] - a[finite])
-        diff = np.nan_to_num(diff, nan=np.inf)
-        inf_same = np.array_equal(np.isinf(e[finite]), np.isinf(a[finite]))
-        close = np.allclose(a[finite], e[finite], rtol=RTOL, atol=ATOL) if inf_same else False
-        result["max_abs_diff"] = float(diff[np.isfinite(diff)].max()) if np.isfinite(diff).any() else 0.0
-        if not close:
-            result.update(ok=False, problem=f"values differ (max abs diff {result['max_abs_diff']:.3g})")
+        allowed = tolerance(expected.dtype, e)
+        result["max_abs_diff"] = float(diff.max()) if diff.size else 0.0
+        result["tolerance"] = allowed
+        if result["max_abs_diff"] > allowed:
+            result.update(ok=False, problem=f"values differ (max abs diff {result['max_abs_diff']:.3g}, "
+                                            f"allowed {allowed:.3g})")
     elif not np.array_equal(expected, actual):
         result.update(ok=False, problem="values differ")
     return result
 
 
 def verify_frozen(graph_path: str, prefix: str, frozen_path, outputs: Sequence[str], *,
-                  input_shapes: dict[str, Sequence[int]] | None = None, meta_graph=None,
+                  input_shapes: Mapping[str, Sequence[int]] | None = None, meta_graph=None,
                   folded: Sequence = (), reader=None, seed: int = 0, report_path=None,
-                  initializers: Sequence[str] = (), restored_names: dict[str, str] | None = None,
-                  restored_feeds: dict | None = None) -> dict:
-    """Run both graphs; return the report or raise VerificationError. See the module docstring.
+                  initializers: Sequence[str] = (), values: Mapping[str, object] | None = None,
+                  switches: Mapping[str, object] | None = None) -> dict:
+    """Run both graphs; return the report or raise. See the module docstring.
 
-    ``restored_names`` maps a frozen graph's tensor to the restored graph's where ``freeze
-    --for-inference`` renamed it (an inlined call's outputs); ``restored_feeds`` are extra values the
-    restored graph needs (the inference values of the switches the rewrites folded away).
+    ``prefix`` None: ``graph_path`` is itself a frozen graph, compared with its pruned copy.
     """
     tf = _import_tf()
-    try:
-        return _verify(tf, graph_path, prefix, frozen_path, outputs, input_shapes=input_shapes,
-                       meta_graph=meta_graph, folded=folded, reader=reader, seed=seed,
-                       report_path=report_path, initializers=initializers,
-                       restored_names=restored_names or {}, restored_feeds=restored_feeds or {})
-    except tf.errors.OpError as error:
+    run = _Run(tf, graph_path, prefix, frozen_path, outputs, input_shapes=input_shapes, meta_graph=meta_graph,
+               folded=folded, reader=reader, seed=seed, report_path=report_path, initializers=initializers,
+               values=values, switches=switches)
+    return run.verify()
+
+
+class _Run:
+    """One verification: the two graphs, the feeds they share, and what went wrong where."""
+
+    def __init__(self, tf, graph_path: str, prefix: str | None, frozen_path, outputs: Sequence[str], *,
+                 input_shapes, meta_graph, folded: Sequence, reader, seed: int, report_path,
+                 initializers: Sequence[str], values, switches) -> None:
+        self.tf, self.graph_path, self.prefix, self.frozen_path = tf, graph_path, prefix, frozen_path
+        self.outputs, self.input_shapes, self.meta_graph = list(outputs), input_shapes, meta_graph
+        self.folded, self.reader, self.seed, self.initializers = folded, reader, seed, initializers
+        self.values, self.switches = values, switches
+        self.path = str(report_path or frozen_path)
+        self.frozen_graph = None
+        self.seeded: list[str] = []
+
+    def verify(self) -> dict:
+        tf = self.tf
+        v1 = tf.compat.v1
+        frozen_def = _parse_file(self.frozen_path, v1.GraphDef())
+        original = self._original_graph_def()
+        self.seeded = seed_unfeedable_draws(tf, frozen_def, original)
+        self.frozen_graph = tf.Graph()
+        with self.frozen_graph.as_default():
+            v1.import_graph_def(frozen_def, name="")
+        fetches = [t.name for name in self.outputs  # every output of each output node
+                   for t in self.frozen_graph.get_operation_by_name(name).outputs
+                   if t.dtype not in (tf.resource, tf.variant)]
+        feeds = make_feeds(graph_inputs(self.frozen_graph), self.input_shapes, self.seed, self.values,
+                           self.switches)
+        feeds.update(_example_feeds(tf, self.frozen_graph, feeds, self.seed, skip=set(self.values or ())))
+        random = [op.outputs[0].name for op in self.frozen_graph.get_operations()
+                  if op.type in tfops.RANDOM_STATEFUL]
+        weights = [f.node for f in self.folded]
+        try:
+            restored_out, restored_again, sampled, restored_weights = self._run_original(
+                original, fetches, feeds, random, weights)
+            feeds.update(sampled)
+            with v1.Session(graph=self.frozen_graph, config=_config(tf)) as session:
+                if self.initializers:
+                    session.run(list(self.initializers))
+                frozen_out = session.run(fetches, feeds)
+                frozen_weights = session.run([f"{w}:0" for w in weights]) if weights else []
+        except tf.errors.OpError as error:
+            raise self._cannot_run(error, feeds) from None
+        results = [compare(name, e, a) for name, e, a in zip(fetches, restored_out, frozen_out, strict=True)]
+        weight_problems = [w for w, e, a in zip(weights, restored_weights, frozen_weights, strict=True)
+                           if e is not None and not bit_identical(e, a)]
+        report = {"ok": all(r["ok"] for r in results) and not weight_problems, "outputs": results,
+                  "inputs": {k: {"dtype": str(v.dtype), "shape": list(v.shape)} for k, v in feeds.items()},
+                  "weights_compared": sum(1 for w in restored_weights if w is not None),
+                  "weights_differing": weight_problems, "seeded_random_ops": self.seeded,
+                  "max_abs_diff": max((r["max_abs_diff"] for r in results), default=0.0)}
+        if not report["ok"]:
+            self._raise_mismatch(results, weight_problems, restored_out, restored_again, fetches, random)
+        return report
+
+    def _original_graph_def(self):
+        """TensorFlow's copy of the original graph (None for a SavedModel, which TF loads itself)."""
+        if self.prefix is None:
+            return _parse_file(self.graph_path, self.tf.compat.v1.GraphDef())
+        if _is_saved_model(self.graph_path):
+            return None
+        return _meta_graph_for_tf(self.tf, self.graph_path)
+
+    def _run_original(self, original, fetches: list[str], feeds: dict, random: list[str], weights: list[str]):
+        """Outputs, the sampled random values they used and the restored weights; the outputs of a
+        second run too, to tell a graph that answers differently every time from a wrong freeze."""
+        tf = self.tf
+        v1 = tf.compat.v1
+        graph = tf.Graph()
+        with graph.as_default(), v1.Session(graph=graph, config=_config(tf)) as session:
+            self._load_original(session, original)
+            for record in self.folded:  # --use-moving-averages: the shadow values replace the weights
+                if getattr(record, "moving_average", False) and self.reader is not None:
+                    _load_value(graph, session, record.node, _checkpoint_value(self.reader, record))
+            live = _live_tensors(tf, session, random, feeds)
+            values = session.run(fetches + live, feeds)  # one run: outputs and the samples they used
+            out, sampled = values[:len(fetches)], dict(zip(live, values[len(fetches):], strict=True))
+            again = session.run(fetches, {**feeds, **sampled})
+            restored_weights = [_read_variable(graph, session, w) if self.prefix is not None else None
+                                for w in weights]
+        return out, again, sampled, restored_weights
+
+    def _load_original(self, session, original) -> None:
+        """The original graph with its variables (and lookup tables) in ``session``."""
+        v1 = self.tf.compat.v1
+        if self.prefix is None:  # a frozen graph: nothing to restore
+            v1.import_graph_def(original, name="")
+            if self.initializers:
+                session.run(list(self.initializers))
+            return
+        try:
+            _restore(self.tf, session, self.graph_path, self.prefix, self.meta_graph, original)
+        except self.tf.errors.OpError as error:
+            first = tf_error_line(str(error.message or "")) or type(error).__name__
+            raise VerifyCannotRunError(
+                f"TensorFlow could not restore the checkpoint into its own graph, so nothing was compared: "
+                f"{first}", path=self.path, code="VERIFY_RESTORE_FAILED",
+                fix="the frozen graph was written and validated; freeze without --verify to keep it",
+            ) from None
+
+    def _cannot_run(self, error, feeds: dict) -> VerifyCannotRunError:
+        """The failing node, the inputs that reach it and the flag that gives them real values."""
         first = tf_error_line(str(error.message or "")) or type(error).__name__
-        raise VerificationError(
-            f"TensorFlow could not run the graphs with generated inputs: {first}",
-            path=str(report_path or frozen_path), code="VERIFY_FAILED_TO_RUN",
-            fix="give the real input shapes with --input-shape NAME=D0,D1,... or freeze without --verify",
-        ) from None
+        node = _error_node(error, first)
+        reaching = self._inputs_reaching(node, feeds) if node else []
+        named = ", ".join(reaching) or ", ".join(k.rsplit(":", 1)[0] for k in feeds) or "none"
+        example = reaching[0] if reaching else "NAME"
+        return VerifyCannotRunError(
+            f"TensorFlow could not run the graphs on the inputs --verify generated, so nothing was compared: "
+            f"{first}", path=self.path, code="VERIFY_FAILED_TO_RUN",
+            fix=f"give the real values or shapes of the inputs that reach it ({named}) with "
+                f"--feed {example}=VALUE or --input-shape {example}=D0,D1,...; the frozen graph itself "
+                "was written and validated")
 
+    def _inputs_reaching(self, node: str, feeds: dict) -> list[str]:
+        """Fed inputs among the ancestors of ``node`` in the frozen graph (names without ``:0``)."""
+        graph = self.frozen_graph
+        try:
+            start = graph.get_operation_by_name(node)
+        except (KeyError, ValueError):
+            return []
+        fed = {name.rsplit(":", 1)[0] for name in feeds}
+        seen, stack, found = set(), [start], []
+        while stack:
+            op = stack.pop()
+            if op.name in seen:
+                continue
+            seen.add(op.name)
+            if op.name in fed:
+                found.append(op.name)
+            stack.extend(t.op for t in op.inputs)
+            stack.extend(op.control_inputs)
+        return sorted(found)
 
-def _verify(tf, graph_path: str, prefix: str, frozen_path, outputs: Sequence[str], *, input_shapes,
-            meta_graph, folded: Sequence, reader, seed: int, report_path,
-            initializers: Sequence[str], restored_names: dict, restored_feeds: dict) -> dict:
-
-    v1 = tf.compat.v1
-    frozen_def = _parse_file(frozen_path, v1.GraphDef())
-
-    frozen_graph = tf.Graph()
-    with frozen_graph.as_default():
-        v1.import_graph_def(frozen_def, name="")
-    fetches = [t.name for name in outputs for t in frozen_graph.get_operation_by_name(name).outputs
-               if t.dtype not in (tf.resource, tf.variant)]  # every output of each output node
-    feeds = make_feeds(graph_inputs(frozen_graph), input_shapes, seed)
-    feeds.update(_example_feeds(tf, frozen_graph, feeds, seed))
-    random = [op.outputs[0].name for op in frozen_graph.get_operations() if op.type in tfops.RANDOM_STATEFUL]
-    weights = [f.node for f in folded]
-
-    restored_graph = tf.Graph()
-    with restored_graph.as_default(), v1.Session(graph=restored_graph, config=_config(tf)) as session:
-        _restore(tf, session, graph_path, prefix, meta_graph)
-        for record in folded:  # --use-moving-averages: the shadow values replace the weights
-            if getattr(record, "moving_average", False) and reader is not None:
-                _load_value(restored_graph, session, record.node, _checkpoint_value(reader, record))
-        names = {op.name for op in restored_graph.get_operations()}
-        random = [t for t in random if t.rsplit(":", 1)[0] in names]
-        restored_in = {restored_names.get(k, k): v for k, v in feeds.items()} | restored_feeds
-        live = _live_tensors(tf, session, random, restored_in)
-        restored_fetches = [restored_names.get(f, f) for f in fetches]
-        values = session.run(restored_fetches + live, restored_in)  # outputs and the samples they used
-        restored_out, sampled = values[:len(fetches)], dict(zip(live, values[len(fetches):], strict=True))
-        restored_weights = [_read_variable(restored_graph, session, w) for w in weights]
-
-    feeds.update(sampled)
-    with v1.Session(graph=frozen_graph, config=_config(tf)) as session:
-        if initializers:
-            session.run(list(initializers))
-        frozen_out = session.run(fetches, feeds)
-        frozen_weights = session.run([f"{w}:0" for w in weights]) if weights else []
-
-    results = [compare(name, e, a) for name, e, a in zip(fetches, restored_out, frozen_out, strict=True)]
-    weight_problems = [w for w, e, a in zip(weights, restored_weights, frozen_weights, strict=True)
-                       if e is not None and not bit_identical(e, a)]
-    report = {"ok": all(r["ok"] for r in results) and not weight_problems, "outputs": results,
-              "inputs": {k: {"dtype": str(v.dtype), "shape": list(v.shape)} for k, v in feeds.items()},
-              "weights_compared": sum(1 for w in restored_weights if w is not None),
-              "weights_differing": weight_problems,
-              "max_abs_diff": max((r["max_abs_diff"] for r in results), default=0.0)}
-    if not report["ok"]:
+    def _raise_mismatch(self, results, weight_problems, restored_out, restored_again, fetches, random):
+        unstable = [r for r in (compare(name, a, b) for name, a, b in
+                                zip(fetches, restored_out, restored_again, strict=True)) if not r["ok"]]
+        if unstable:
+            unfed = sorted(set(n.rsplit(":", 1)[0] for n in random) - set(self.seeded))
+            cause = (f"random ops --verify cannot feed or seed ({', '.join(unfed[:5])}"
+                     + (" …" if len(unfed) > 5 else "") + ")") if unfed else "state it updates as it runs"
+            raise VerifyCannotRunError(
+                "the checkpoint's own graph answers differently on two runs with the same inputs "
+                f"({unstable[0]['output']}: {unstable[0]['problem']}), so the frozen graph cannot be "
+                f"compared with it: {cause}", path=self.path, code="VERIFY_NONDETERMINISTIC",
+                fix="the frozen graph was written and validated; `inspect` it for active dropout or "
+                    "random weights")
         problems = [f"{r['output']}: {r['problem']}" for r in results if not r["ok"]]
         if weight_problems:
             problems.append(f"weights not bit-identical: {', '.join(weight_problems[:5])}")
         raise VerificationError(
             "the frozen graph differs from the restored checkpoint: " + "; ".join(problems),
-            path=str(report_path or frozen_path), fix="please report this with the checkpoint's .meta")
-    return report
+            path=self.path, fix="please report this with the checkpoint's .meta")
 
 
-def _example_feeds(tf, graph, feeds: dict, seed: int) -> dict:
-    """Serialized ``tf.train.Example`` protos for string inputs parsed by ParseExample(V2)."""
+def _error_node(error, first: str) -> str | None:
+    """The node a TensorFlow run error names (its ``op``, else the "(node 'X')" of its message)."""
+    op = getattr(error, "op", None)
+    if op is not None and getattr(op, "name", None):
+        return op.name
+    marker = "(node '"
+    if marker in first:
+        return first.rsplit(marker, 1)[1].split("'", 1)[0]
+    return None
+
+
+def _is_saved_model(graph_path: str) -> bool:
+    return os.path.basename(graph_path).startswith("saved_model.")
+
+
+def seed_unfeedable_draws(tf, frozen_def, original_def) -> list[str]:
+    """Replace the random draws inside while loops by seeded twins, identically in both graphs.
+
+    A draw in a loop frame runs once per iteration and cannot be fed, so the two graphs would
+    draw different noise (dropout inside ``dynamic_rnn``). Its stateless twin with a seed made
+    from the node name gives both the same values. ``original_def`` is the original GraphDef or
+    MetaGraphDef (None for a SavedModel, which cannot be rewritten: its draws stay as they are).
+    Returns the names replaced.
+    """
+    if original_def is None:
+        return []
+    in_loops = loop_frame_nodes(frozen_def)
+    names = sorted(node.name for node in frozen_def.node
+                   if node.op in tfops.STATELESS_TWINS and node.name in in_loops)
+    if not names:
+        return []
+    graph_def = original_def.graph_def if hasattr(original_def, "graph_def") else original_def
+    for target in (frozen_def, graph_def):
+        nodes = {node.name: node for node in target.node}
+        for name in names:
+            if name in nodes:
+                _seeded_twin(target, nodes[name])
+    return names
+
+
+def loop_frame_nodes(graph_def) -> set[str]:
+    """Nodes that run inside a v1 while loop: reached from an Enter without passing an Exit."""
+    consumers: dict[str, list[str]] = {}
+    for node in graph_def.node:
+        for text in node.input:
+            consumers.setdefault(text.lstrip("^").split(":")[0], []).append(node.name)
+    ops = {node.name: node.op for node in graph_def.node}
+    inside: set[str] = set()
+    stack = [node.name for node in graph_def.node if node.op in tfops.LOOP_ENTERS]
+    while stack:
+        name = stack.pop()
+        if name in inside:
+            continue
+        inside.add(name)
+        if ops.get(name) not in tfops.LOOP_EXITS:
+            stack.extend(consumers.get(name, ()))
+    return inside
+
+
+def _seeded_twin(graph_def, node) -> None:
+    """Turn ``node`` (a stateful draw) into its stateless twin reading a Const seed from its frame."""
+    twin = opdefs.op_def(tfops.STATELESS_TWINS[node.op])
+    inputs = [t for t in node.input if not t.startswith("^")]
+    controls = [t for t in node.input if t.startswith("^")]
+    position = [arg.name for arg in twin.input_arg].index("seed")
+    seed = graph_def.node.add()
+    seed.name = f"{node.name}/ckpt2pb_verify_seed"
+    seed.op = "Const"
+    seed.attr["dtype"].type = 9  # DT_INT64
+    value = seed.attr["value"].tensor
+    value.dtype = 9
+    value.tensor_shape.dim.add().size = 2
+    value.int64_val.extend([87654321, zlib.crc32(node.name.encode())])
+    if inputs:  # a control edge from the shape's producer puts the seed in the loop frame
+        seed.input.append("^" + inputs[0].lstrip("^").split(":")[0])
+    attrs = {key: node.attr[key] for key in node.attr}
+    node.op = twin.name
+    del node.input[:]
+    node.input.extend([*inputs[:position], seed.name, *inputs[position:], *controls])
+    for key in list(node.attr):
+        del node.attr[key]
+    for attr in twin.attr:
+        source = attrs.get(attr.name) or (attrs.get("Tout") if attr.name == "dtype" else None)
+        if source is not None:
+            node.attr[attr.name].CopyFrom(source)
+        elif attr.name == "Tseed":
+            node.attr[attr.name].type = 9
+
+
+def _example_feeds(tf, graph, feeds: dict, seed: int, skip: set[str] = frozenset()) -> dict:
+    """Serialized ``tf.train.Example`` protos for string inputs parsed by ParseExample(V2)
+    (not for the inputs in ``skip``, whose values the user gave)."""
     out = {}
     rng = np.random.default_rng(seed)
     for op in graph.get_operations():
         if op.type not in tfops.PARSE_EXAMPLES or op.inputs[0].op.type != "Placeholder":
             continue
         name = op.inputs[0].name
-        if name not in feeds:
+        if name not in feeds or op.inputs[0].op.name in skip:
             continue
         with tf.compat.v1.Session(graph=graph, config=_config(tf)) as session:
             dense_keys, sparse_keys = _example_keys(op, session)
@@ -274,14 +539,16 @@ def _fill(feature, dtype, count: int, rng) -> None:
         feature.bytes_list.value.extend([b"a"] * count)
 
 
-def _restore(tf, session, graph_path: str, prefix: str, meta_graph) -> None:
-    """Load the original graph with its variables (and lookup tables) into ``session``."""
+def _restore(tf, session, graph_path: str, prefix: str, meta_graph, tf_meta=None) -> None:
+    """Load the original graph with its variables (and lookup tables) into ``session``;
+    ``tf_meta``: TensorFlow's MetaGraphDef of it, already read (and possibly seeded)."""
     v1 = tf.compat.v1
-    if os.path.basename(graph_path).startswith("saved_model."):
+    if _is_saved_model(graph_path):
         tags = list(meta_graph.meta_info_def.tags) if meta_graph is not None else ["serve"]
         v1.saved_model.loader.load(session, tags, os.path.dirname(graph_path))
         return
-    saver = v1.train.import_meta_graph(_meta_graph_for_tf(tf, graph_path), clear_devices=True)
+    saver = v1.train.import_meta_graph(tf_meta if tf_meta is not None else _meta_graph_for_tf(tf, graph_path),
+                                       clear_devices=True)
     if saver is None:
         saver = v1.train.Saver()
     saver.restore(session, prefix)
@@ -316,17 +583,24 @@ def _meta_graph_for_tf(tf, graph_path: str):
 
 
 def _known_shape(op) -> list[int] | None:
-    """A placeholder's shape; for an unknown rank, what a MatMul with a constant weight implies."""
+    """A placeholder's shape; for an unknown rank, the shape TF recorded when it wrote the graph
+    (``_output_shapes``), else what its consumer implies: serialized Examples for ParseExample are
+    a vector, a MatMul with a constant weight fixes the columns."""
     shape = op.outputs[0].shape
     if shape.rank is not None:
         return list(shape.as_list())
+    recorded = op.node_def.attr["_output_shapes"].list.shape if "_output_shapes" in op.node_def.attr else []
+    if recorded and not recorded[0].unknown_rank:
+        return [d.size for d in recorded[0].dim]
     for consumer in op.outputs[0].consumers():
+        if consumer.type in tfops.PARSE_EXAMPLES and consumer.inputs[0] is op.outputs[0]:
+            return [-1]
         if consumer.type == "MatMul" and consumer.inputs[0] is op.outputs[0] \
                 and not consumer.get_attr("transpose_a"):
             weight = consumer.inputs[1].shape
             if weight.rank == 2 and weight[0] is not None:
                 column = 1 if consumer.get_attr("transpose_b") else 0
-                return [DEFAULT_DIM, int(weight[column])]
+                return [-1, int(weight[column])]
     return None
 
 

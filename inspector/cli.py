@@ -229,10 +229,13 @@ def _render_variables(report: dict, everything: bool) -> str:
                  f"{format_bytes(totals['optimizer_bytes'])}, bookkeeping "
                  f"{format_bytes(totals['bookkeeping_bytes'])}; total {format_bytes(totals['total_bytes'])}")
     mapping = report.get("mapping") or {}
-    for key, label in (("graph_only", "in the graph but not in the checkpoint"),
-                       ("checkpoint_only", "in the checkpoint but read by no graph variable")):
-        if mapping.get(key):
-            names = mapping[key]
+    never_saved = set(mapping.get("never_saved") or ())
+    other_missing = [n for n in mapping.get("graph_only") or () if n not in never_saved]
+    for names, label in ((mapping.get("never_saved"), "in the graph, never saved by its Saver (built with a "
+                          "var_list that leaves them out), model weights first"),
+                         (other_missing, "in the graph but not in the checkpoint, model weights first"),
+                         (mapping.get("checkpoint_only"), "in the checkpoint but read by no graph variable")):
+        if names:
             text += f"\n  ! {len(names)} {label}: " + ", ".join(names[:5]) + (" …" if len(names) > 5 else "")
     return text
 

@@ -13,6 +13,8 @@ Exit codes (documented in the README):
 3    ``freeze`` wrote nothing because the result failed validation
 4    ``freeze --verify`` found outputs that differ from the checkpoint
 5    an optional dependency (TensorFlow) is needed and not installed
+6    ``freeze --verify`` could not compare: TensorFlow cannot run the graphs on the generated
+     inputs, or the checkpoint's own graph answers differently on every run
 ==== ===============================================================
 """
 
@@ -24,6 +26,7 @@ EXIT_UNREADABLE = 2
 EXIT_VALIDATION = 3
 EXIT_VERIFY = 4
 EXIT_MISSING_DEPENDENCY = 5
+EXIT_VERIFY_CANNOT_RUN = 6
 
 
 class Ckpt2pbError(Exception):
@@ -83,6 +86,15 @@ class VerificationError(Ckpt2pbError):
 
     exit_code = EXIT_VERIFY
     code = "VERIFY_MISMATCH"
+
+
+class VerifyCannotRunError(Ckpt2pbError):
+    """``--verify`` compared nothing: TensorFlow could not run the graphs on the inputs it was given
+    (the message names the node and the flag that gives it real inputs), or the original graph
+    itself answers differently on every run. Not a verdict on the frozen graph."""
+
+    exit_code = EXIT_VERIFY_CANNOT_RUN
+    code = "VERIFY_CANNOT_RUN"
 
 
 class MissingDependencyError(Ckpt2pbError):

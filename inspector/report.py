@@ -185,9 +185,11 @@ def _assemble(path: str, inspection: Inspection, *, top: int, verbose: bool) -> 
         report["totals"] = _totals(inspection.variables)
         report["mapping"] = {"source": inspection.variables.source,
                              "graph_only": inspection.variables.missing_in_checkpoint,
+                             "never_saved": inspection.variables.never_saved,
                              "checkpoint_only": inspection.variables.missing_in_graph}
     elif model is not None:
-        report["mapping"] = {"source": None, "graph_only": graph_variables(model), "checkpoint_only": []}
+        report["mapping"] = {"source": None, "graph_only": graph_variables(model), "never_saved": [],
+                             "checkpoint_only": []}
     if inspection.diagnosis is not None:
         report["diagnosis"] = inspection.diagnosis.to_json()
     if model is not None:

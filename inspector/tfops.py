@@ -73,6 +73,11 @@ RANDOM_STATELESS = OpFamily(
      "StatelessRandomBinomial", "StatelessRandomGammaV2", "StatelessRandomGammaV3",
      "StatelessRandomPoisson", "RandomIndexShuffle"})
 RANDOM = OpFamily("every random draw, stateful or seeded", RANDOM_STATEFUL | RANDOM_STATELESS)
+#: Stateful draw -> its seeded twin (same inputs plus a ``seed`` input, same value attrs): a draw inside
+#: a while loop cannot be fed, so ``--verify`` gives both graphs the same seeded twin to compare them.
+STATELESS_TWINS = {"RandomUniform": "StatelessRandomUniform", "RandomStandardNormal": "StatelessRandomNormal",
+                   "TruncatedNormal": "StatelessTruncatedNormal",
+                   "RandomUniformInt": "StatelessRandomUniformInt", "Multinomial": "StatelessMultinomial"}
 RANDOM_UNIFORM = OpFamily(
     "uniform draws: what a dropout mask is made of (compared with the rate or floored after adding "
     "keep_prob)",

@@ -57,3 +57,34 @@ def corpus_params(kind: str | None = None, with_outputs: bool = False) -> list:
     if not cases:
         return [pytest.param(None, marks=pytest.mark.skip(reason=f"no corpus at {CORPUS}"), id="no-corpus")]
     return [pytest.param(c, id=c.case) for c in cases]
+
+
+def unrestorable_variables(case: CorpusCase) -> list[str]:
+    """Variables the case's expected outputs read (through data edges) whose values its
+    checkpoint does not hold: a fact of the .meta and the .index, found without ckpt2pb's freezer.
+
+    Keys are the variables' names or what the graph's Save op writes them under.
+    """
+    from inspector.graph.model import GraphModel
+    from inspector.graph.variables import _saver_mapping
+    from inspector.readers.checkpoint import open_checkpoint
+    from inspector.readers.graphfile import load_graph_file
+    from inspector.readers.resolve import resolve
+
+    artifacts = resolve(case.folder)
+    if not artifacts.meta_path or not artifacts.prefix:
+        return []
+    loaded = load_graph_file(artifacts.meta_path)
+    model = GraphModel(loaded.graph_def, loaded.meta_graph)
+    key_of = {var: key for key, vars_ in _saver_mapping(model).items() for var in vars_}
+    needed, stack = set(), [o for o in case.expected_outputs if o in model]
+    while stack:
+        name = stack.pop()
+        if name in needed:
+            continue
+        needed.add(name)
+        stack.extend(ref.node for ref in model.data_inputs(name))
+    with open_checkpoint(artifacts.prefix) as reader:
+        keys = set(reader.tensors)
+    return sorted(n for n in needed if model.op(n) in ("VariableV2", "VarHandleOp", "Variable")
+                  and key_of.get(n, n) not in keys)

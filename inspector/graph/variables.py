@@ -64,6 +64,7 @@ class VariableMap:
     graph_to_key: dict[str, str] = field(default_factory=dict)
     missing_in_checkpoint: list[str] = field(default_factory=list)   # graph variables without a key
     missing_in_graph: list[str] = field(default_factory=list)        # keys without a graph variable
+    never_saved: list[str] = field(default_factory=list)  # of those: left out by the graph's Saver
 
     def bytes_by_kind(self) -> dict[str, int]:
         totals = {MODEL: 0, OPTIMIZER: 0, BOOKKEEPING: 0}
@@ -120,11 +121,14 @@ def graph_variables(model: GraphModel) -> list[str]:
     return model.nodes_with_op(tfops.VARIABLES)
 
 
-def _saver_mapping(model: GraphModel) -> dict[str, list[str]]:
-    """key -> variable nodes, from every Save* node's tensor_names and data inputs."""
+def _saver_mapping(model: GraphModel, saves: list[str] | None = None) -> dict[str, list[str]]:
+    """key -> variable nodes, from every Save* node's (or those in ``saves``) tensor_names and data
+    inputs; the restore ops' wiring when there are no Save nodes."""
     mapping: dict[str, list[str]] = {}
     for op, first in tfops.SAVE_FIRST_TENSOR.items():
         for save in model.nodes_with_op([op]):
+            if saves is not None and save not in saves:
+                continue
             inputs = model.data_inputs(save)
             if len(inputs) < 2:
                 continue
@@ -137,9 +141,65 @@ def _saver_mapping(model: GraphModel) -> dict[str, list[str]]:
                 var = _trace_to_variable(model, inputs[first + i].node)
                 if var is not None and var not in mapping.setdefault(key, []):
                     mapping[key].append(var)
-    if not mapping:
+    if not mapping and saves is None:
         mapping = _restore_mapping(model)
     return mapping
+
+
+def saver_variables(model: GraphModel) -> set[str] | None:
+    """The variable nodes the graph's own Saver writes: the Save ops behind the MetaGraphDef's
+    ``saver_def.save_tensor_name`` (every Save op of a graph without one); None without Save ops.
+
+    A Saver built with ``var_list`` (a GAN saving only its generator, a notebook's Saver made
+    before the rest of the model) writes a subset: the others are in no checkpoint it made, and
+    saying the graph and the checkpoint "do not belong together" would send the user the wrong way.
+    """
+    saves = model.nodes_with_op(tfops.SAVE_OPS)
+    if not saves:
+        return None
+    saver = model.saver_def
+    if saver is not None and saver.save_tensor_name:
+        start = TensorRef.parse(saver.save_tensor_name).node
+        if start in model:
+            behind = _save_ops_behind(model, start)
+            saves = [s for s in saves if s in behind] or saves
+    return {var for vars_ in _saver_mapping(model, saves).values() for var in vars_}
+
+
+def _save_ops_behind(model: GraphModel, start: str) -> set[str]:
+    """Save ops among the ancestors of ``start``, not searching past them."""
+    found, seen, stack = set(), set(), [start]
+    while stack:
+        name = stack.pop()
+        if name in seen or name not in model:
+            continue
+        seen.add(name)
+        if model.op(name) in tfops.SAVE_OPS:
+            found.add(name)
+            continue
+        stack.extend(ref.node for ref in model.inputs[name])
+    return found
+
+
+def model_weights_first(model: GraphModel, variables: list[str]) -> list[str]:
+    """``variables`` ordered trainable weights, other model state (batch-norm statistics),
+    bookkeeping, then optimizer state: what a user needs to see first when they are missing."""
+    trainable = _trainable(model)
+    optimizer = _optimizer_variables(model)
+    bookkeeping = _bookkeeping_variables(model)
+
+    def rank(var: str) -> int:
+        if var in optimizer:
+            return 3
+        if var in bookkeeping:
+            return 2
+        return 0 if var in trainable else 1
+    return sorted(variables, key=lambda v: (rank(v), variables.index(v)))
+
+
+def is_model_variable(model: GraphModel, var: str) -> bool:
+    """Not optimizer state and not bookkeeping (counters, metrics): a weight or model statistic."""
+    return var not in _optimizer_variables(model) and var not in _bookkeeping_variables(model)
 
 
 def _restore_mapping(model: GraphModel) -> dict[str, list[str]]:
@@ -412,9 +472,13 @@ def map_variables(tensors: Mapping[str, TensorMeta], model: GraphModel | None = 
                 var.kind, var.reason, var.slot_of = MODEL, "trainable variable (model weight)", None
         variables.append(var)
     keyed = {v.key for v in variables}
-    missing_in_checkpoint = sorted(v for v in graph_variables(model) if graph_to_key.get(v) not in keyed)
+    missing = [v for v in graph_variables(model) if graph_to_key.get(v) not in keyed]
+    saved = saver_variables(model)
+    never_saved = [v for v in missing if saved is not None and v not in saved]
+    missing_in_checkpoint = model_weights_first(model, missing)
     missing_in_graph = [v.key for v in variables if not v.graph_nodes and v.key != OBJECT_GRAPH_KEY]
-    return VariableMap(variables, source, graph_to_key, missing_in_checkpoint, missing_in_graph)
+    return VariableMap(variables, source, graph_to_key, missing_in_checkpoint, missing_in_graph,
+                       never_saved=model_weights_first(model, never_saved))
 
 
 def _from_grammar(key: str, meta: TensorMeta, keys: Mapping[str, TensorMeta],

@@ -14,7 +14,7 @@ from freezer.validate import Check
 from inspector.errors import UnreadableInputError, UsageError, ValidationError
 from inspector.proto import pb
 from inspector.readers.checkpoint import open_checkpoint
-from tests.corpus import corpus_params
+from tests.corpus import corpus_params, unrestorable_variables
 
 CHECKPOINTS = [f for f in all_fixtures() if f.kind == "checkpoint"]
 FREEZABLE = [pytest.param(f, id=f.name) for f in CHECKPOINTS if f.freezable and f.full_path.exists()]
@@ -61,6 +61,13 @@ def test_corpus_checkpoint_freezes(case, tmp_path):
     if not case.expected_outputs:
         with pytest.raises(UsageError, match=r"no \.meta"):
             freeze(case.folder, auto_outputs=True, output_path=tmp_path / "f.pb")
+        return
+    missing = unrestorable_variables(case)
+    if missing:  # the checkpoint cannot give the outputs their values: say which, and why
+        with pytest.raises(UnreadableInputError) as info:
+            freeze(case.folder, outputs=list(case.expected_outputs), output_path=tmp_path / "e.pb")
+        assert info.value.code in ("NEVER_SAVED", "NOT_IN_CHECKPOINT") and repr(missing[0]) in str(info.value)
+        assert not (tmp_path / "e.pb").exists()
         return
     explicit = freeze(case.folder, outputs=list(case.expected_outputs), output_path=tmp_path / "e.pb")
     _check_result(explicit, case.expected_outputs)

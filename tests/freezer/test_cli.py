@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from fixtures.registry import by_name
-from freezer.cli import main, parse_input_shapes, split_outputs
+from freezer.cli import main, parse_feeds, parse_input_shapes, split_outputs
 from inspector.errors import UsageError
 
 CNN = by_name("cnn_bn_momentum").full_path
@@ -65,6 +65,13 @@ def test_split_outputs_and_input_shapes():
     assert parse_input_shapes(["images=1,28,28,1", "k="]) == {"images": [1, 28, 28, 1], "k": []}
     with pytest.raises(UsageError, match="comma-separated sizes"):
         parse_input_shapes(["images:1x28"])
+
+
+def test_feeds_are_json_where_json_and_text_otherwise():
+    assert parse_feeds(["keep_prob=1.0", "is_training=false", "ids=[[1, 2]]", "text=hello", "s="]) == {
+        "keep_prob": 1.0, "is_training": False, "ids": [[1, 2]], "text": "hello", "s": ""}
+    with pytest.raises(UsageError, match="not a name, '=' and a value"):
+        parse_feeds(["keep_prob"])
 
 
 def test_graph_option_freezes_a_checkpoint_saved_without_its_meta(tmp_path, capsys):

@@ -175,3 +175,15 @@ def test_model_end_families():
 def test_not_results_cover_bookkeeping_but_no_computation():
     assert {"NoOp", "Assign", "SaveV2", "ScalarSummary", "Const", "ApplyAdam"} <= tfops.NOT_RESULTS
     assert not {"MatMul", "Softmax", "Identity", "ArgMax"} & tfops.NOT_RESULTS
+
+
+def test_stateless_twins_take_the_same_inputs_plus_a_seed_and_the_same_value_attrs():
+    for stateful, twin in tfops.STATELESS_TWINS.items():
+        assert stateful in tfops.RANDOM_STATEFUL and twin in tfops.RANDOM_STATELESS
+        inputs = [arg.name for arg in REGISTRY[twin].input_arg]
+        assert "seed" in inputs
+        inputs.remove("seed")
+        assert inputs == [arg.name for arg in REGISTRY[stateful].input_arg], stateful
+        attrs = {a.name for a in REGISTRY[stateful].attr} - {"seed", "seed2"}
+        renamed = {"dtype" if a == "Tout" else a for a in attrs}
+        assert renamed <= {a.name for a in REGISTRY[twin].attr} - {"Tseed"}, stateful
