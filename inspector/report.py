@@ -90,7 +90,7 @@ def _is_graph_file(art: Artifacts) -> bool:
 
 def _load_with_diagnosis(inspection: Inspection, checkpoint: str | None) -> bool:
     """Read a graph file for diagnosis; False when it is too damaged to analyse further."""
-    from inspector.diagnosis import Diagnosis, diagnose_graph, suggest_outputs
+    from inspector.diagnosis import Diagnosis, diagnose_graph, load_checkpoint_graph, suggest_outputs
     from inspector.diagnosis.fileformat import read_for_diagnosis
 
     loaded, file_findings = read_for_diagnosis(inspection.artifacts.graph_path or inspection.artifacts.path)
@@ -100,9 +100,11 @@ def _load_with_diagnosis(inspection: Inspection, checkpoint: str | None) -> bool
     inspection.loaded = loaded
     inspection.model = GraphModel(loaded.graph_def, loaded.meta_graph)
     reader = open_checkpoint(checkpoint) if checkpoint else None
+    checkpoint_graph = load_checkpoint_graph(checkpoint) if checkpoint else None
     try:
         graph = diagnose_graph(loaded, inspection.model, reader, checkpoint_prefix=checkpoint,
-                               suggestions=suggest_outputs(checkpoint) if checkpoint else [])
+                               suggestions=suggest_outputs(checkpoint, checkpoint_graph) if checkpoint else [],
+                               checkpoint_graph=checkpoint_graph)
     finally:
         if reader is not None:
             reader.close()

@@ -21,7 +21,8 @@ from inspector.errors import Ckpt2pbError
 
 __all__ = ["CODES", "Diagnosis", "Finding", "GraphIndex", "diagnose_graph", "diagnose_path"]
 
-log = logging.getLogger(__name__)
+#: Under the package's logger, so ``-v`` (which configures "ckpt2pb") shows what the diagnosis logs.
+log = logging.getLogger("ckpt2pb.diagnosis")
 
 
 def diagnose_path(path: str | Path, checkpoint_prefix: str | None = None) -> Diagnosis:
@@ -35,14 +36,16 @@ def diagnose_path(path: str | Path, checkpoint_prefix: str | None = None) -> Dia
         return Diagnosis(findings, path=str(path))
     checkpoint = None
     suggestions: list[str] = []
+    checkpoint_graph = None
     if checkpoint_prefix is not None:
         from inspector.readers.checkpoint import open_checkpoint
 
         checkpoint = open_checkpoint(checkpoint_prefix)
-        suggestions = suggest_outputs(checkpoint_prefix)
+        checkpoint_graph = load_checkpoint_graph(checkpoint_prefix)
+        suggestions = suggest_outputs(checkpoint_prefix, checkpoint_graph)
     try:
         result = diagnose_graph(loaded, checkpoint=checkpoint, checkpoint_prefix=checkpoint_prefix,
-                                suggestions=suggestions)
+                                suggestions=suggestions, checkpoint_graph=checkpoint_graph)
     finally:
         if checkpoint is not None:
             checkpoint.close()
@@ -50,12 +53,15 @@ def diagnose_path(path: str | Path, checkpoint_prefix: str | None = None) -> Dia
 
 
 def diagnose_graph(loaded: object, model: object | None = None, checkpoint: object | None = None, *,
-                   checkpoint_prefix: str | None = None, suggestions: list[str] | None = None) -> Diagnosis:
+                   checkpoint_prefix: str | None = None, suggestions: list[str] | None = None,
+                   checkpoint_graph: object | None = None) -> Diagnosis:
     """Run every graph check on ``loaded`` (a LoadedGraph: ``kind``, ``graph_def``, ``path``).
 
     ``model`` is the GraphModel already built for ``loaded`` (the checks share its nodes, inputs and
     consumers); without one, a model is built from the GraphDef. ``checkpoint`` is an open
-    CheckpointReader (``.tensors``) the graph was frozen from, for WRONG_OUTPUTS.
+    CheckpointReader (``.tensors``) the graph was frozen from, for WRONG_OUTPUTS and WEIGHTS_DIFFER;
+    ``checkpoint_graph`` the GraphModel of that checkpoint's own ``.meta``, when it has one (it
+    shows whether the weights this file lacks come after its outputs).
     """
     index = GraphIndex(model if model is not None else loaded.graph_def)
     kind = getattr(loaded, "kind", "graphdef")
@@ -76,7 +82,7 @@ def diagnose_graph(loaded: object, model: object | None = None, checkpoint: obje
     unfeedable = structure.check_unfeedable_placeholders(index)
     findings += unfeedable
     if frozen and not unfeedable:  # weights may hide behind those resources
-        findings += freezing.check_wrong_outputs(index, checkpoint, suggestions)
+        findings += freezing.check_wrong_outputs(index, checkpoint, suggestions, checkpoint_graph=checkpoint_graph)
     if checkpoint is not None:
         findings += freezing.check_weights_match(index, checkpoint)
     for check in inference.CHECKS + runnable.CHECKS:
@@ -86,22 +92,30 @@ def diagnose_graph(loaded: object, model: object | None = None, checkpoint: obje
     return Diagnosis(findings, path=getattr(loaded, "path", None))
 
 
-def suggest_outputs(checkpoint_prefix: str, limit: int = 3) -> list[str]:
-    """The ranking's best outputs for the checkpoint's own graph (``<prefix>.meta``), if it has one."""
+def load_checkpoint_graph(checkpoint_prefix: str) -> object | None:
+    """The GraphModel of the checkpoint's own graph (``<prefix>.meta``), if it has a readable one."""
     meta_path = Path(str(checkpoint_prefix) + ".meta")
     if not meta_path.is_file():
-        return []
-    try:
-        from inspector.graph.model import GraphModel
-        from inspector.ranking import rank_outputs
-        from inspector.readers.graphfile import load_graph_file
+        return None
+    from inspector.graph.model import GraphModel
+    from inspector.readers.graphfile import load_graph_file
 
+    try:
         loaded = load_graph_file(meta_path)
-        model = GraphModel.from_graph_def(loaded.graph_def, loaded.meta_graph)
-        return [c.name for c in rank_outputs(model, loaded.meta_graph)[:limit]]
-    except Ckpt2pbError as error:  # suggestions are a bonus; the finding stands without them
-        log.info("no output suggestions from %s: %s", meta_path, error)
+    except Ckpt2pbError as error:  # the comparison is a bonus; the findings stand without it
+        log.info("cannot read the checkpoint's graph %s: %s", meta_path, error)
+        return None
+    return GraphModel.from_graph_def(loaded.graph_def, loaded.meta_graph)
+
+
+def suggest_outputs(checkpoint_prefix: str, model: object | None = None, limit: int = 3) -> list[str]:
+    """The ranking's best outputs for the checkpoint's own graph (``<prefix>.meta``), if it has one."""
+    model = model if model is not None else load_checkpoint_graph(checkpoint_prefix)
+    if model is None:
         return []
+    from inspector.ranking import rank_outputs
+
+    return [c.name for c in rank_outputs(model, model.meta_graph)[:limit]]
 
 
 def _not_a_graphdef(kind: str, path: str | None) -> Finding:

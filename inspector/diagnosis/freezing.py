@@ -175,19 +175,22 @@ def weight_share(index: GraphIndex, tensors: dict) -> WeightShare:
 
 @accepts_graph_def
 def check_wrong_outputs(index: GraphIndex, checkpoint: object | None = None,
-                        suggestions: list[str] | None = None, min_share: float = 0.5) -> list[Finding]:
-    """Frozen graphs only (call after NOT_FROZEN found nothing). ``checkpoint`` has ``.tensors``."""
+                        suggestions: list[str] | None = None, min_share: float = 0.5, *,
+                        checkpoint_graph: object | None = None) -> list[Finding]:
+    """Frozen graphs only (call after NOT_FROZEN found nothing). ``checkpoint`` has ``.tensors``;
+    ``checkpoint_graph`` is the GraphModel of its ``.meta``, when there is one."""
     if not index.outputs or used_variables(index):
         return []
     held = held_weights(index)
     held_bytes = sum(b for _, _, b in held.values())
     evidence: dict = {"outputs": index.outputs[:20], "weight_bytes": held_bytes, "weight_tensors": len(held)}
     if checkpoint is not None:
-        return _compare_with_checkpoint(index, checkpoint, suggestions or [], min_share, evidence)
+        return _compare_with_checkpoint(index, checkpoint, suggestions or [], min_share, evidence,
+                                        checkpoint_graph)
     if held:
         return []
-    return [Finding(
-        "WRONG_OUTPUTS", "warning",
+    return [Finding(  # info: a preprocessing graph or a toy (a*b) holds no weights by design
+        "WRONG_OUTPUTS", "info",
         f"The graph is frozen but holds no weights at all (its {len(index.nodes)} nodes compute "
         f"{_names(index.outputs)} from the inputs and constants): if it was meant to hold a trained model, "
         "it was frozen with an output that comes before the first layer.",
@@ -196,31 +199,77 @@ def check_wrong_outputs(index: GraphIndex, checkpoint: object | None = None,
 
 
 def _compare_with_checkpoint(index: GraphIndex, checkpoint: object, suggestions: list[str],
-                             min_share: float, evidence: dict) -> list[Finding]:
+                             min_share: float, evidence: dict, checkpoint_graph: object | None) -> list[Finding]:
     """Error below ``min_share`` of the weights; warning when weights are missing and the ranking's
-    best output for the checkpoint's graph is not in this file at all (frozen at an inner layer)."""
+    best output for the checkpoint's graph is not in this file at all (frozen at an inner layer).
+
+    The claim is that the outputs stop *before* part of the model. With the checkpoint's graph that
+    is checked: some missing weight must be read after this file's outputs there. A checkpoint of a
+    notebook that rebuilt its model several times holds every copy's weights; a file frozen from one
+    copy lacks the others without stopping early, and is not reported. Without the checkpoint's
+    graph the claim cannot be checked: the finding says only what is known, as a warning.
+    """
     share = weight_share(index, checkpoint.tensors)
     if share.model_bytes == 0 or not share.missing or share.reshaped:
         return []  # reshaped weights: another model altogether, which WEIGHTS_DIFFER reports
     best_elsewhere = bool(suggestions) and suggestions[0] not in index.nodes
     if share.share >= min_share and not best_elsewhere:
         return []
+    after = None if checkpoint_graph is None else weights_after(checkpoint_graph, index.outputs, share.missing)
+    if after is not None and not after:
+        return []
     evidence.update(model_weight_bytes=share.model_bytes, share=round(share.share, 4),
-                    missing_weights=share.missing[:50], suggested_outputs=suggestions)
+                    missing_weights=share.missing[:50], suggested_outputs=suggestions,
+                    weights_after_outputs=None if after is None else after[:50])
     instead = f" The ranking suggests: {_names(suggestions, 5)}." if suggestions else ""
     if share.held_bytes == 0 and held_weights(index):
         instead += (" None of the graph's own weights match the checkpoint's names or shapes: check that "
                     "this is the checkpoint the graph was frozen from.")
-    severity = "error" if share.share < min_share else "warning"
     prefix = getattr(checkpoint, "prefix", "") or "<checkpoint>"
     how = f"--outputs {suggestions[0]}" if suggestions else "--auto-outputs"
+    held = (f"The graph holds {share.held_bytes:,} of the checkpoint's {share.model_bytes:,} bytes of model "
+            f"weights ({share.share:.0%})")
+    if after is None:
+        return [Finding(
+            "WRONG_OUTPUTS", "warning",
+            f"{held}: no node of it reads the checkpoint's other weights ({len(share.missing)} tensor(s), e.g. "
+            f"{_names(share.missing, 4)}). Its outputs {_names(index.outputs)} may stop before part of the "
+            f"model, or the checkpoint may hold more than this model (it has no .meta to tell).{instead}",
+            f"If the outputs stop early, freeze again with the node that computes the prediction: "
+            f"`freeze {prefix} --graph <the model's graph> --outputs NAME`.", evidence)]
+    severity = "error" if share.share < min_share else "warning"
     return [Finding(
         "WRONG_OUTPUTS", severity,
-        f"The graph holds {share.held_bytes:,} of the checkpoint's {share.model_bytes:,} bytes of model "
-        f"weights ({share.share:.0%}): its outputs {_names(index.outputs)} stop before part of the model "
-        f"({len(share.missing)} weight tensor(s) unused, e.g. {_names(share.missing, 4)}).{instead}",
+        f"{held}: its outputs {_names(index.outputs)} stop before part of the model: in the checkpoint's "
+        f"graph, {len(after)} weight tensor(s) this file lacks are read after them (e.g. {_names(after, 4)})."
+        f"{instead}",
         f"Freeze again with the node that computes the prediction as output: `freeze {prefix} {how}` "
         "(--auto-outputs lets the ranking pick).", evidence)]
+
+
+def weights_after(model: object, outputs: list[str], keys: list[str]) -> list[str]:
+    """Of the checkpoint ``keys``, those the checkpoint's graph ``model`` reads downstream of
+    ``outputs`` (the nodes of those names there), following data edges."""
+    from inspector.graph.variables import variables_by_key
+
+    by_key, _ = variables_by_key(model)
+    descendants: set[str] = set()
+    stack = [o for o in outputs if o in model]
+    while stack:
+        name = stack.pop()
+        if name in descendants:
+            continue
+        descendants.add(name)
+        stack.extend(c for c, _, ref in model.consumers[name] if not ref.control)
+    read = {ref.node for name in descendants for ref in model.data_inputs(name)}
+    found = []
+    for key in keys:
+        readers = set(by_key.get(key) or ([key] if key in model else []))
+        forwarded = {c for v in readers for c, _, ref in model.consumers[v]
+                     if not ref.control and model.op(c) in tfops.VARIABLE_FORWARDERS}
+        if (readers | forwarded) & (read | descendants):
+            found.append(key)
+    return found
 
 
 # --------------------------------------------------------------------------------------------

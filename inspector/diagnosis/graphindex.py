@@ -70,11 +70,14 @@ class GraphIndex:
 
     @cached_property
     def placeholder_bits(self) -> dict[str, int]:
-        """Per node, a bitset of the placeholders it depends on (bit i = ``placeholders[i]``).
+        """Per node, a bitset of the placeholders its value depends on (bit i = ``placeholders[i]``).
 
         One pass over the graph answers "which fed inputs reach this node" for every node, where
-        a search per question would walk the whole graph each time. While-loop back edges (out of
-        NextIteration) are not followed. Iterative post-order, so deep graphs cannot overflow.
+        a search per question would walk the whole graph each time. Only data edges count: a
+        constant inside a while loop hangs off the loop's pivot by a control edge, which makes it
+        run in the loop but carries no value (the keep_prob 0.75 of a dropout in dynamic_rnn does
+        not come from the sequence input). While-loop back edges (out of NextIteration) are not
+        followed. Iterative post-order, so deep graphs cannot overflow.
         """
         placeholders = [n for n in self.nodes if self.op(n) in tfops.PLACEHOLDERS]
         bits = {name: 1 << i for i, name in enumerate(placeholders)}
@@ -86,7 +89,7 @@ class GraphIndex:
                 name, expanded = stack.pop()
                 if name in done:
                     continue
-                sources = [ref.node for ref in self.inputs[name] if ref.node in self.nodes
+                sources = [ref.node for ref in self.inputs[name] if not ref.control and ref.node in self.nodes
                            and self.op(ref.node) not in tfops.NEXT_ITERATIONS]
                 if expanded:
                     value = bits.get(name, 0)

@@ -299,6 +299,17 @@ def _op_name_mapping(model: GraphModel) -> dict[str, list[str]]:
     return mapping
 
 
+def variables_by_key(model: GraphModel) -> tuple[dict[str, list[str]], str]:
+    """Checkpoint key -> variable nodes, and how it was found ("saver" | "restore_function" |
+    "op_names"), most authoritative first (see the module docstring)."""
+    mapping, source = _saver_mapping(model), "saver"
+    if not mapping:
+        mapping, source = _restore_function_mapping(model), "restore_function"
+    if not mapping:
+        mapping, source = _op_name_mapping(model), "op_names"
+    return mapping, source
+
+
 # --------------------------------------------------------------------------- classification
 def _optimizer_variables(model: GraphModel) -> dict[str, str | None]:
     """Variable node -> the variable it is a slot of (None for optimizer scalars like beta1_power).
@@ -432,11 +443,7 @@ def map_variables(tensors: Mapping[str, TensorMeta], model: GraphModel | None = 
         variables = [_from_grammar(key, meta, tensors, object_kinds) for key, meta in tensors.items()]
         return VariableMap(variables, "none")
 
-    mapping, source = _saver_mapping(model), "saver"
-    if not mapping:
-        mapping, source = _restore_function_mapping(model), "restore_function"
-    if not mapping:
-        mapping, source = _op_name_mapping(model), "op_names"
+    mapping, source = variables_by_key(model)
     graph_to_key = {var: key for key, vars_ in mapping.items() for var in vars_}
     optimizer_state = _optimizer_variables(model)
     bookkeeping = _bookkeeping_variables(model)

@@ -77,27 +77,59 @@ def test_frozen_graph_is_frozen():
 
 # WRONG_OUTPUTS --------------------------------------------------------------------------------
 
-def test_frozen_graph_without_any_weights_is_a_warning():
+def test_frozen_graph_without_any_weights_is_an_info():
+    """Nothing says it was meant to hold a model: a toy a*b or a preprocessing graph looks the same."""
     g = Graph()
     g.placeholder("x")
     g.const("half", 0.5)
     g.add("scaled", "Mul", ["x", "half"], T=FLOAT)
     (finding,) = freezing.check_wrong_outputs(g.index())
     assert (finding.severity, finding.evidence["weight_bytes"], finding.evidence["outputs"]) == \
-        ("warning", 0, ["scaled"])
+        ("info", 0, ["scaled"])
 
 
 def test_graph_with_weights_is_fine_without_a_checkpoint():
     assert freezing.check_wrong_outputs(mlp().index()) == []
 
 
-def test_share_below_half_is_an_error():
+def _checkpoint_graph(deep_reads_probs: bool):
+    """The checkpoint's own graph: mlp() plus a 'deep' layer after 'probs' (or on its own input)."""
+    from inspector.graph.model import GraphModel
+
+    g = mlp()
+    for name in ("deep/kernel", "deep/bias"):
+        g.add(name, "VariableV2", dtype=FLOAT)
+        g.add(f"{name}/read", "Identity", [name], T=FLOAT)
+    if not deep_reads_probs:
+        g.placeholder("x_copy")
+    g.add("deep/mm", "MatMul", ["probs" if deep_reads_probs else "x_copy", "deep/kernel/read"], T=FLOAT)
+    g.add("deep/out", "BiasAdd", ["deep/mm", "deep/bias/read"], T=FLOAT)
+    return GraphModel(g.graph_def)
+
+
+def test_share_below_half_with_weights_after_the_outputs_is_an_error():
     ckpt = FakeCheckpoint(w=(4, 3), b=(3,), deep__kernel=(3, 100), deep__bias=(100,))
-    (finding,) = freezing.check_wrong_outputs(mlp().index(), ckpt, ["deep/out"])
-    assert finding.severity == "error"
+    (finding,) = freezing.check_wrong_outputs(mlp().index(), ckpt, ["deep/out"],
+                                              checkpoint_graph=_checkpoint_graph(deep_reads_probs=True))
+    assert finding.severity == "error" and "stop before part of the model" in finding.message
     assert finding.evidence["share"] == pytest.approx((12 + 3) / (12 + 3 + 300 + 100), abs=1e-4)
     assert finding.evidence["missing_weights"] == ["deep/kernel", "deep/bias"]
+    assert finding.evidence["weights_after_outputs"] == ["deep/kernel", "deep/bias"]
     assert finding.evidence["suggested_outputs"] == ["deep/out"]
+
+
+def test_missing_weights_of_another_model_copy_are_no_finding():
+    """A notebook re-ran its model cell: the checkpoint holds a second copy nothing here feeds."""
+    ckpt = FakeCheckpoint(w=(4, 3), b=(3,), deep__kernel=(3, 100), deep__bias=(100,))
+    assert freezing.check_wrong_outputs(mlp().index(), ckpt, ["deep/out"],
+                                        checkpoint_graph=_checkpoint_graph(deep_reads_probs=False)) == []
+
+
+def test_without_the_checkpoints_graph_the_claim_is_only_what_is_known():
+    ckpt = FakeCheckpoint(w=(4, 3), b=(3,), deep__kernel=(3, 100), deep__bias=(100,))
+    (finding,) = freezing.check_wrong_outputs(mlp().index(), ckpt, ["deep/out"])
+    assert finding.severity == "warning" and "may stop before part of the model" in finding.message
+    assert finding.evidence["weights_after_outputs"] is None
 
 
 def test_weights_match_by_shape_when_names_differ():
