@@ -7,6 +7,7 @@ validated before it is renamed into place, so a failed freeze leaves nothing beh
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import logging
 import re
@@ -23,7 +24,8 @@ from freezer.rewrite import rewrite
 from freezer.validate import Validation, validate
 from freezer.values import ValueSource, classify_unfolded
 from inspector import tfops
-from inspector.errors import UnreadableInputError, UsageError, VerificationError
+from inspector.errors import UnreadableInputError, UsageError
+from inspector.readers import dtypes
 from inspector.readers.checkpoint import open_checkpoint, v1_files
 from inspector.readers.resolve import Artifacts, resolve
 
@@ -38,7 +40,7 @@ class FreezeResult:
     output_path: Path
     outputs: list[str]
     outputs_chosen_by: str  # "user" | "ranking"
-    checkpoint: str
+    checkpoint: str | None  # None: an already frozen graph, pruned to the outputs
     graph: str
     validation: Validation
     rewrites: list[dict] = field(default_factory=list)
@@ -65,10 +67,14 @@ class FreezeResult:
         }
 
 
-def default_output_path(prefix: str, as_text: bool = False) -> Path:
-    """``./<checkpoint name>_frozen.pb`` in the current directory (inputs may be read-only)."""
+def default_output_path(prefix: str, as_text: bool = False, pruned_graph: bool = False) -> Path:
+    """``./<checkpoint name>_frozen.pb`` in the current directory (inputs may be read-only);
+    ``./<graph name>_pruned.pb`` for an already frozen graph cut down to its outputs."""
+    suffix = "pbtxt" if as_text else "pb"
+    if pruned_graph:
+        return Path.cwd() / f"{Path(prefix).stem}_pruned.{suffix}"
     name = _SHARD_SUFFIX.sub("", Path(prefix).name)  # V1 sharded prefixes end in -?????-of-0000N
-    return Path.cwd() / f"{name}_frozen.{'pbtxt' if as_text else 'pb'}"
+    return Path.cwd() / f"{name}_frozen.{suffix}"
 
 
 def freeze(path: str | Path, outputs: Sequence[str] | None = None, auto_outputs: bool = False,
@@ -79,7 +85,9 @@ def freeze(path: str | Path, outputs: Sequence[str] | None = None, auto_outputs:
            feeds: dict[str, object] | None = None) -> FreezeResult:
     """Freeze the checkpoint at ``path`` (folder, prefix, ``.meta``, ``.index`` …) into a ``.pb``.
 
-    Exactly one of ``outputs`` (node or tensor names) and ``auto_outputs`` (take the top-ranked
+    An already frozen graph (no variables) is pruned to the outputs instead: what the freeze of its
+    checkpoint would have kept, training leftovers and all other ends cut. Exactly one of
+    ``outputs`` (node or tensor names) and ``auto_outputs`` (take the top-ranked
     candidate, or its whole group) must be given. ``graph`` names the graph (.meta, .pb, .pbtxt)
     of a checkpoint saved without its ``.meta``. ``input_shapes`` and ``feeds`` (input name -> value)
     give ``verify`` the shapes or values of inputs it cannot make up. Raises a
@@ -95,28 +103,30 @@ def freeze(path: str | Path, outputs: Sequence[str] | None = None, auto_outputs:
         artifacts.meta_path = str(graph)
     graph_path, meta_graph, graph_def = _load_graph(artifacts)
     prefix = artifacts.prefix
-    if prefix is None:
-        if not any(node.op in tfops.VARIABLES for node in graph_def.node):
-            # A frozen .pb given back to freeze: say so, rather than ask for a checkpoint it never had.
-            raise UsageError("the graph is already frozen: it holds no variables, so there is nothing to "
-                             "freeze", path=graph_path,
-                             fix="use it as it is (`inspect` checks it), or pass the training checkpoint "
-                                 "it came from")
-        raise UsageError("found a graph but no checkpoint to take the weights from", path=str(path),
-                         fix="pass the checkpoint prefix (for example model.ckpt-300) or its folder")
+    model = None
+    if auto_outputs or verify:  # built before the rewrite, which edits the NodeDefs in place
+        from inspector.graph.model import GraphModel
+
+        model = GraphModel.from_graph_def(graph_def, meta_graph)
     if auto_outputs:
-        names, chosen_by = _auto_outputs(graph_def, meta_graph, graph_path), "ranking"
+        names, chosen_by = _auto_outputs(model, graph_path), "ranking"
     else:
         names, chosen_by = resolve_outputs(outputs, {n.name for n in graph_def.node}, graph_path), "user"
-    LOG.info("freezing %s with outputs %s", prefix, ", ".join(names))
+    switches = switch_values(model) if verify else None
+    LOG.info("%s %s with outputs %s", "freezing" if prefix else "pruning", prefix or graph_path,
+             ", ".join(names))
 
     nodes_before = len(graph_def.node)
-    with open_checkpoint(prefix) as reader:
+    with open_checkpoint(prefix) if prefix else contextlib.nullcontext() as reader:
         pruned = prune(graph_def.node, names, path=graph_path)
-        source = ValueSource(reader, graph_def.node, meta_graph, use_moving_averages, path=graph_path)
-        missing = source.missing(pruned.kept)
-        if missing:
-            raise _missing_values_error(graph_def, meta_graph, missing, names, graph_path, prefix)
+        if reader is None and _holds_variables(pruned.kept, graph_def.library):
+            raise _no_checkpoint_error(artifacts, graph_def, meta_graph, graph_path)
+        source = None
+        if reader is not None:
+            source = ValueSource(reader, graph_def.node, meta_graph, use_moving_averages, path=graph_path)
+            missing = source.missing(pruned.kept)
+            if missing:
+                raise _missing_values_error(graph_def, meta_graph, missing, names, graph_path, prefix)
         frozen = rewrite(pruned, source, clear_devices=clear_devices, path=graph_path,
                          library=graph_def.library)
         library, versions = _library_and_versions(graph_def, frozen)
@@ -133,17 +143,23 @@ def freeze(path: str | Path, outputs: Sequence[str] | None = None, auto_outputs:
         expected = writer.graph_size(items, library, versions)
         writer.check_size_limit(expected, output_path)
 
+        target = Path(output_path) if output_path is not None else \
+            default_output_path(prefix or graph_path, as_text, pruned_graph=prefix is None)
         with writer.AtomicOutput(target, _input_files(artifacts, graph_path), text=as_text) as out:
-            _write(out, items, library, versions, as_text, expected, progress_stream)
-            left_out = classify_unfolded(reader, {f.key for f in frozen.folded}, graph_def.node,
-                                         source.bindings, meta_graph)
-            validation = validate(items, names, nodes_before=nodes_before, file_path=out.temp_path,
+            _write(out, frozen.items, library, versions, as_text, expected, progress_stream)
+            left_out = [] if reader is None else classify_unfolded(
+                reader, {f.key for f in frozen.folded}, graph_def.node, source.bindings, meta_graph)
+            validation = validate(frozen.items, names, nodes_before=nodes_before, file_path=out.temp_path,
                                   expected_size=None if as_text else expected, folded=frozen.folded,
                                   left_out=left_out, text=as_text, library=library)
             validation.raise_if_failed(str(target))
             # What resolving the path had to guess (a state file naming a deleted step, stale
             # absolute paths, the newest of several checkpoints) decides which weights were frozen.
             validation.notes.extend(_resolve_warnings(artifacts, graph))
+            if reader is not None and not frozen.folded:
+                validation.notes.append("the outputs read no variable: nothing was taken from the checkpoint "
+                                        f"{prefix} (the graph is frozen already, or the outputs come before "
+                                        "the first layer)")
             if use_moving_averages and not any(f.moving_average for f in frozen.folded):
                 validation.notes.append("--use-moving-averages: the checkpoint has no "
                                         "ExponentialMovingAverage shadow for any folded variable; "
@@ -158,7 +174,8 @@ def freeze(path: str | Path, outputs: Sequence[str] | None = None, auto_outputs:
                 verification = verify_frozen(graph_path, prefix, out.temp_path, names,
                                              input_shapes=input_shapes, meta_graph=meta_graph,
                                              folded=frozen.folded, reader=reader, report_path=target,
-                                             initializers=pruned.table_initializers, values=feeds)
+                                             initializers=pruned.table_initializers, values=feeds,
+                                             switches=switches)
             out.commit()
     return FreezeResult(output_path=target, outputs=names, outputs_chosen_by=chosen_by, checkpoint=prefix,
                         graph=graph_path, validation=validation, rewrites=frozen.rewrites,
@@ -305,21 +322,60 @@ def _load_graph(artifacts: Artifacts):
     return str(graph_path), meta_graph, graph_def
 
 
-def _auto_outputs(graph_def, meta_graph, graph_path: str) -> list[str]:
-    """The top-ranked output candidate, or every member of its group."""
-    from inspector.graph.model import GraphModel
+def _auto_outputs(model, graph_path: str) -> list[str]:
+    """The top-ranked output candidate, or every member of its group (the rule ``inspect``'s
+    suggestion follows too: :func:`inspector.ranking.choice.choose_outputs`)."""
     from inspector.ranking import rank_outputs
+    from inspector.ranking.choice import choose_outputs
 
-    model = GraphModel.from_graph_def(graph_def, meta_graph)
-    candidates = rank_outputs(model, meta_graph)
+    candidates = rank_outputs(model, model.meta_graph)
     if not candidates:
         raise UsageError("found no output candidates in the graph", path=graph_path,
                          fix="name the outputs with --outputs (run `inspect` to see the graph's nodes)",
                          code="NO_OUTPUTS")
+    names = choose_outputs(candidates)
     top = candidates[0]
-    names = [c.name for c in candidates if c.group == top.group] if top.group else [top.name]
     LOG.info("--auto-outputs picked %s (score %.2f: %s)", ", ".join(names), top.score, "; ".join(top.reasons))
     return names
+
+
+def switch_values(model) -> dict[str, object]:
+    """Training switches and the value each takes at inference (is_training False, keep_prob 1.0,
+    rate 0.0), from the roles pass: what ``--verify`` feeds them without being told."""
+    from inspector.roles import roles_of
+
+    return {name: switch.inference_value for name, switch in roles_of(model).switches.items()
+            if switch.inference_value is not None}
+
+
+def _holds_variables(nodes, library) -> bool:
+    """Variables among ``nodes`` (a DT_RESOURCE placeholder read as one included: a TF2 function's
+    captured variable) or in the bodies of the graph's functions: their values are in a checkpoint."""
+    names = {node.name for node in nodes if node.op == "Placeholder" and "dtype" in node.attr
+             and node.attr["dtype"].type == dtypes.DT_RESOURCE}
+    read = any(node.op in tfops.RESOURCE_READS and node.input and node.input[0].split(":")[0] in names
+               for node in nodes)
+    return read or any(node.op in tfops.VARIABLES for node in nodes) or any(
+        node.op in tfops.VARIABLES for function in library.function for node in function.node_def)
+
+
+def _no_checkpoint_error(artifacts: Artifacts, graph_def, meta_graph, graph_path: str) -> UsageError:
+    """A graph with variables and no checkpoint: which checkpoint is needed, and how to pass it."""
+    from inspector.graph.model import GraphModel
+    from inspector.graph.variables import is_variable, model_weights_first
+
+    model = GraphModel.from_graph_def(graph_def, meta_graph)
+    variables = model_weights_first(model, [n for n in model.names if is_variable(model, n)])
+    shown = ", ".join(repr(v) for v in variables[:4]) + (f" and {len(variables) - 4} more"
+                                                          if len(variables) > 4 else "")
+    named = [w for w in artifacts.warnings if "state file" in w]
+    where = f" ({named[0].rstrip('.')})" if named else " and none is beside it"
+    count = f"its {len(variables)} variable(s) ({shown})" if variables else "the variables of its functions"
+    return UsageError(
+        f"the graph is not frozen: {count} take their values from the checkpoint it was trained with"
+        f"{where}", path=graph_path, code="NEEDS_CHECKPOINT",
+        fix=f"pass that checkpoint (the prefix of its .index and .data-* files) with this graph: "
+            f"freeze CHECKPOINT_PREFIX --graph {graph_path} --outputs NAME")
 
 
 def _resolve_warnings(artifacts: Artifacts, graph) -> list[str]:

@@ -177,7 +177,9 @@ def _target_findings(path: Path, target: str) -> list:
 def render(result: FreezeResult, level: int = 0) -> str:
     """The human-readable report."""
     v = result.validation
-    lines = [f"froze {result.checkpoint} -> {result.output_path} ({v.file_size:,} bytes)"]
+    lines = [f"froze {result.checkpoint} -> {result.output_path} ({v.file_size:,} bytes)" if result.checkpoint
+             else f"pruned the frozen graph {result.graph} to its outputs -> {result.output_path} "
+                  f"({v.file_size:,} bytes)"]
     if level < 0:
         return lines[0]
     chosen = " (chosen by --auto-outputs)" if result.outputs_chosen_by == "ranking" else ""
@@ -186,8 +188,9 @@ def render(result: FreezeResult, level: int = 0) -> str:
         shape = "?" if out["shape"] is None else out["shape"]
         lines.append(f"  {out['name']}  {out['op']}  {out['dtype'] or '?'} {shape}")
     share = f", {100 * v.folded_bytes / v.file_size:.0f}% of the file" if v.file_size else ""
-    lines.append(f"nodes: {v.nodes_before} -> {v.nodes_after}; variables folded: {len(v.folded)} "
-                 f"({v.folded_bytes:,} bytes{share})")
+    folded = f"; variables folded: {len(v.folded)} ({v.folded_bytes:,} bytes{share})" \
+        if result.checkpoint else ""
+    lines.append(f"nodes: {v.nodes_before} -> {v.nodes_after}{folded}")
     if result.rewrites:
         counts = Counter(f"{r['from']} -> {r['to']}" if r["from"] != r["to"] else
                          f"{r['from']} retyped or retargeted" for r in result.rewrites)
@@ -224,8 +227,8 @@ def render(result: FreezeResult, level: int = 0) -> str:
         lines.append(f"verified in TensorFlow: {len(ver['outputs'])} output(s) agree (max abs diff "
                      f"{ver['max_abs_diff']:.3g}); {ver['weights_compared']} weights bit-identical")
         if ver.get("seeded_random_ops"):
-            lines.append(f"  {len(ver['seeded_random_ops'])} random op(s) inside while loops drew the same seeded "
-                         "values in both graphs: the model answers differently on every call")
+            lines.append(f"  {len(ver['seeded_random_ops'])} random op(s) inside while loops drew the same "
+                         "seeded values in both graphs: the model answers differently on every call")
     return "\n".join(lines)
 
 

@@ -269,8 +269,12 @@ class _Run:
         original = self._original_graph_def()
         self.seeded = seed_unfeedable_draws(tf, frozen_def, original)
         self.frozen_graph = tf.Graph()
-        with self.frozen_graph.as_default():
-            v1.import_graph_def(frozen_def, name="")
+        try:
+            with self.frozen_graph.as_default():
+                v1.import_graph_def(frozen_def, name="")
+        except ValueError as error:  # validation passed, so this is ckpt2pb's bug
+            raise VerificationError(f"TensorFlow cannot import the frozen graph: {error}", path=self.path,
+                                    fix="please report this with the input graph") from None
         fetches = [t.name for name in self.outputs  # every output of each output node
                    for t in self.frozen_graph.get_operation_by_name(name).outputs
                    if t.dtype not in (tf.resource, tf.variant)]
@@ -298,6 +302,8 @@ class _Run:
                   "inputs": {k: {"dtype": str(v.dtype), "shape": list(v.shape)} for k, v in feeds.items()},
                   "weights_compared": sum(1 for w in restored_weights if w is not None),
                   "weights_differing": weight_problems, "seeded_random_ops": self.seeded,
+                  "switches": {name: value for name, value in (self.switches or {}).items()
+                               if f"{name}:0" in feeds},
                   "max_abs_diff": max((r["max_abs_diff"] for r in results), default=0.0)}
         if not report["ok"]:
             self._raise_mismatch(results, weight_problems, restored_out, restored_again, fetches, random)
@@ -306,6 +312,10 @@ class _Run:
     def _original_graph_def(self):
         """TensorFlow's copy of the original graph (None for a SavedModel, which TF loads itself)."""
         if self.prefix is None:
+            if self.meta_graph is not None:  # a .meta or saved_model.pb whose graph has no variables
+                graph_def = self.tf.compat.v1.GraphDef()
+                graph_def.ParseFromString(self.meta_graph.graph_def.SerializeToString())
+                return graph_def
             return _parse_file(self.graph_path, self.tf.compat.v1.GraphDef())
         if _is_saved_model(self.graph_path):
             return None
@@ -333,8 +343,15 @@ class _Run:
     def _load_original(self, session, original) -> None:
         """The original graph with its variables (and lookup tables) in ``session``."""
         v1 = self.tf.compat.v1
-        if self.prefix is None:  # a frozen graph: nothing to restore
-            v1.import_graph_def(original, name="")
+        if self.prefix is None:  # a frozen graph, compared with TensorFlow's own pruning of it
+            try:
+                v1.import_graph_def(v1.graph_util.extract_sub_graph(original, self.outputs), name="")
+            except ValueError as error:
+                raise VerifyCannotRunError(
+                    f"TensorFlow cannot import the original graph pruned to the outputs, so nothing was "
+                    f"compared: {error}", path=self.path, code="VERIFY_RESTORE_FAILED",
+                    fix="the pruned graph was written and validated; prune without --verify to keep it",
+                ) from None
             if self.initializers:
                 session.run(list(self.initializers))
             return

@@ -6,7 +6,6 @@ Never imports TensorFlow; start-up stays fast because the heavy modules load onl
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,6 +13,8 @@ from pathlib import Path
 from inspector.cli_common import add_common_arguments, emit_json, run_main, verbosity
 from inspector.errors import EXIT_UNREADABLE
 from inspector.render import format_bytes, format_shape, heading, table
+
+DEFAULT_TOP = 5  # the same as inspector.report.DEFAULT_TOP (tests check), without importing it at start-up
 
 DESCRIPTION = """\
 Show what a TensorFlow checkpoint, GraphDef or SavedModel holds — without TensorFlow — and rank
@@ -49,8 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("path", metavar="PATH",
                         help="checkpoint folder, prefix or file; .pb/.pbtxt; SavedModel folder")
-    parser.add_argument("--top", type=int, default=5, metavar="N",
-                        help="how many output candidates to show (default 5)")
+    parser.add_argument("--top", type=int, default=DEFAULT_TOP, metavar="N",
+                        help=f"how many output candidates to show (default {DEFAULT_TOP})")
     parser.add_argument("--checkpoint", metavar="PREFIX",
                         help="for a graph file: the checkpoint it was frozen from, to compare against")
     parser.add_argument("--graph", metavar="FILE",
@@ -260,11 +261,11 @@ def _render_outputs(report: dict, level: int) -> str:
                          f"computed from {inputs or 'no feature input'}")
         else:
             lines.extend(f"       - {r}" for r in reasons)
-    best = outputs[0]
-    group = best.get("group")
-    names = [c["name"] for c in outputs if group and c.get("group") == group] or [best["name"]]
-    command = f"freeze {shlex.quote(report['path'])} --outputs {shlex.quote(','.join(names))}"
-    lines.append(f"\n  freeze with: {command}")  # quoted: pasted into a shell as printed
+    suggestion = report.get("freeze") or {}
+    if suggestion.get("command"):
+        lines.append(f"\n  freeze with: {suggestion['command']}")  # quoted: pasted into a shell as printed
+    elif suggestion.get("reason"):
+        lines.append(f"\n  to freeze: {suggestion['reason']}")
     return heading("Likely outputs (best first)") + "\n".join(lines)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,10 +102,10 @@ def _load_with_diagnosis(inspection: Inspection, checkpoint: str | None) -> bool
     inspection.model = GraphModel(loaded.graph_def, loaded.meta_graph)
     reader = open_checkpoint(checkpoint) if checkpoint else None
     checkpoint_graph = load_checkpoint_graph(checkpoint) if checkpoint else None
+    suggestions = suggest_outputs(checkpoint, checkpoint_graph) if checkpoint else []
     try:
         graph = diagnose_graph(loaded, inspection.model, reader, checkpoint_prefix=checkpoint,
-                               suggestions=suggest_outputs(checkpoint, checkpoint_graph) if checkpoint else [],
-                               checkpoint_graph=checkpoint_graph)
+                               suggestions=suggestions, checkpoint_graph=checkpoint_graph)
     finally:
         if reader is not None:
             reader.close()
@@ -120,19 +121,24 @@ def _object_graph(reader: CheckpointReader) -> bytes | None:
     return bytes(value.reshape(-1)[0]) if value.size else None
 
 
-def inspect_path(path: str, *, top: int = 10, verbose: bool = False,
+#: How many output candidates the report lists unless asked otherwise (``inspect --top``).
+DEFAULT_TOP = 5
+
+
+def inspect_path(path: str, *, top: int = DEFAULT_TOP, verbose: bool = False,
                  checkpoint: str | None = None, graph: str | None = None,
                  then: Callable[[dict, Inspection], None] | None = None) -> dict:
     """The ``inspect --json`` object for ``path`` (see docs/JSON.md).
 
     ``checkpoint``: for a graph file, the checkpoint it was frozen from (compared by the
-    diagnosis). ``graph``: the graph of a checkpoint saved without its ``.meta``. ``then`` is
-    called with the report and the inspection before the files are closed (the HTML and DOT
-    views draw the graph model the report was made from, without parsing it again).
+    diagnosis). ``graph``: the graph of a checkpoint saved without its ``.meta``. ``verbose`` is
+    accepted for compatibility: the report always holds everything ``-v`` prints (the exclusions).
+    ``then`` is called with the report and the inspection before the files are closed (the HTML and
+    DOT views draw the graph model the report was made from, without parsing it again).
     """
     inspection = inspect_artifacts(path, diagnose=True, checkpoint=checkpoint, graph=graph)
     try:
-        report = _assemble(path, inspection, top=top, verbose=verbose)
+        report = _assemble(path, inspection, top=top, graph=graph, checkpoint=checkpoint)
         if then is not None:
             then(report, inspection)
         return report
@@ -157,7 +163,8 @@ def exit_code(report: dict) -> int:
 
 # -- sections --------------------------------------------------------------------------------
 
-def _assemble(path: str, inspection: Inspection, *, top: int, verbose: bool) -> dict:
+def _assemble(path: str, inspection: Inspection, *, top: int, graph: str | None = None,
+              checkpoint: str | None = None) -> dict:
     art = inspection.artifacts
     model = inspection.model
     report: dict = {
@@ -179,6 +186,7 @@ def _assemble(path: str, inspection: Inspection, *, top: int, verbose: bool) -> 
         "inputs": [],
         "excluded": [],
         "roles": None,
+        "freeze": None,
         "diagnosis": None,
         "notes": list(inspection.notes),
     }
@@ -195,7 +203,7 @@ def _assemble(path: str, inspection: Inspection, *, top: int, verbose: bool) -> 
     if inspection.diagnosis is not None:
         report["diagnosis"] = inspection.diagnosis.to_json()
     if model is not None:
-        _add_ranking(report, model, inspection.loaded, top=top, verbose=verbose)
+        _add_ranking(report, inspection, top=top, graph=graph, checkpoint=checkpoint)
     return report
 
 
@@ -234,16 +242,123 @@ def _saver_filename_nodes(model: GraphModel) -> set[str]:
     return {node} | model.ancestors(node)
 
 
-def _add_ranking(report: dict, model: GraphModel, loaded: LoadedGraph | None, *, top: int,
-                 verbose: bool) -> None:
+def _add_ranking(report: dict, inspection: Inspection, *, top: int, graph: str | None,
+                 checkpoint: str | None) -> None:
     from inspector.ranking import explain_exclusions, rank_inputs, rank_outputs
+    from inspector.ranking.choice import choose_outputs
 
+    model, loaded = inspection.model, inspection.loaded
     meta = loaded.meta_graph if loaded is not None else None
-    report["outputs"] = [c.to_json() for c in rank_outputs(model, meta)[:top]]
-    report["inputs"] = [c.to_json() for c in rank_inputs(model, meta)]
+    candidates = rank_outputs(model, meta)
+    report["outputs"] = [c.to_json() for c in candidates[:top]]
+    report["inputs"] = [_input_row(c) for c in rank_inputs(model, meta)]
     report["roles"] = roles_section(model, meta)
-    if verbose:
-        report["excluded"] = [e.to_json() for e in explain_exclusions(model, meta)]
+    report["excluded"] = [e.to_json() for e in explain_exclusions(model, meta)]
+    report["freeze"] = freeze_suggestion(inspection, choose_outputs(candidates), graph=graph,
+                                         checkpoint=checkpoint)
+
+
+def _input_row(candidate) -> dict:
+    """An input candidate; ``role`` says what the input is for (feature, label, switch, feed).
+    ``group`` holds the same value: the field's first name, kept because JSON fields are never
+    removed (docs/JSON.md)."""
+    row = candidate.to_json()
+    row["role"] = row["group"]
+    return row
+
+
+def freeze_suggestion(inspection: Inspection, outputs: list[str], *, graph: str | None = None,
+                      checkpoint: str | None = None) -> dict:
+    """The ``freeze`` command that works for what ``inspect`` was given, or why there is none.
+
+    ``{"command": shell line | None, "argv": [...] | None, "outputs": [...], "reason": str | None}``.
+    A frozen graph is pruned to the outputs; an unfrozen one needs the checkpoint its variables were
+    saved to (given with ``--checkpoint``, it is used); a checkpoint whose Saver left out variables
+    the outputs read cannot be frozen, and the reason says which. Every command printed here is run
+    by tests/test_suggested_commands.py over the fixtures and the corpus.
+    """
+    from inspector import tfops
+    from inspector.graph.variables import model_weights_first, variables_needed
+
+    art, model = inspection.artifacts, inspection.model
+    suggestion: dict = {"command": None, "argv": None, "outputs": list(outputs), "reason": None}
+    if not outputs:
+        suggestion["reason"] = "no output candidate was found; name the outputs with --outputs"
+        return suggestion
+    blocked = _blocking_findings(inspection)
+    if blocked:
+        suggestion["reason"] = (f"freezing would fail: the graph is damaged ({', '.join(blocked)}, see the "
+                                "findings); repair or re-export it first")
+        return suggestion
+    if art.prefix and art.missing and not (art.kind == "graph" and checkpoint):
+        absent = [Path(m).name for m in art.missing if not m.endswith(".meta")]
+        if absent:
+            verb = "is" if len(absent) == 1 else "are"
+            suggestion["reason"] = (f"freezing needs the checkpoint's values, and {', '.join(absent[:3])} "
+                                    f"{verb} missing: copy the files next to the .index")
+            return suggestion
+    needed = variables_needed(model, outputs)
+    if art.kind == "graph" and needed and not checkpoint:
+        shown = ", ".join(repr(v) for v in model_weights_first(model, needed)[:3])
+        more = f" and {len(needed) - 3} more" if len(needed) > 3 else ""
+        named = [m.group(1) for w in art.warnings for m in [re.search(r"state file names '([^']+)'", w)] if m]
+        where = (f" (the state file beside it names {named[0]!r}, which is missing)" if named
+                 else " (none is beside it)")
+        suggestion["reason"] = (
+            f"the graph is not frozen: the outputs read {len(needed)} variable(s) ({shown}{more}) whose "
+            f"values are in the checkpoint it was trained with{where}; pass that checkpoint's prefix with "
+            "this graph: "
+            f"freeze CHECKPOINT_PREFIX --graph {shell_line([art.graph_path or art.path])} "
+            f"--outputs {shell_line([','.join(outputs)])}")
+        return suggestion
+    missing = _unrestorable(inspection, needed)
+    if missing:
+        never = set(inspection.variables.never_saved) if inspection.variables else set()
+        why = ("the graph's Saver never saved them (it was built with a var_list)" if set(missing) <= never
+               else "they are not in the checkpoint")
+        shown = ", ".join(repr(v) for v in model_weights_first(model, missing)[:4])
+        more = f" and {len(missing) - 4} more" if len(missing) > 4 else ""
+        suggestion["reason"] = (f"cannot be frozen with these outputs: they read {len(missing)} variable(s) "
+                                f"the checkpoint has no value for ({shown}{more}): {why}")
+        return suggestion
+    if art.kind == "graph" and checkpoint and needed:
+        argv = ["freeze", checkpoint, "--graph", art.path]
+    elif art.kind == "graph" and not any(model.op(n) in tfops.VARIABLES for n in model.names):
+        argv = ["freeze", art.path]  # already frozen: pruned to the outputs
+    elif art.kind == "graph":
+        argv = ["freeze", art.path]  # variables no output reads: pruned like a frozen graph
+    else:
+        argv = ["freeze", art.path] + (["--graph", graph] if graph else [])
+    argv += ["--outputs", ",".join(outputs)]
+    suggestion.update(argv=argv, command=shell_line(argv))
+    return suggestion
+
+
+#: Graph defects the freezer refuses (validation fails, or pruning meets a dangling input).
+_BLOCKING = ("DUPLICATE_NODE", "MISSING_INPUT", "CYCLE", "EMPTY_GRAPH")
+
+
+def _blocking_findings(inspection: Inspection) -> list[str]:
+    diagnosis = inspection.diagnosis
+    if diagnosis is None:
+        return []
+    return sorted({f.code for f in diagnosis.findings if f.code in _BLOCKING and f.severity == "error"})
+
+
+def shell_line(argv: list[str]) -> str:
+    """``argv`` as one line to paste into a shell."""
+    import shlex
+
+    return shlex.join(argv)
+
+
+def _unrestorable(inspection: Inspection, needed: list[str]) -> list[str]:
+    """Of the variables ``needed``, those the checkpoint holds no value for."""
+    if inspection.variables is None or not needed:
+        return []
+    keyed = {v.key for v in inspection.variables.variables}
+    graph_to_key = inspection.variables.graph_to_key
+    return [v for v in needed if graph_to_key.get(v, v) not in keyed]
 
 
 def roles_section(model: GraphModel, meta_graph=None) -> dict:

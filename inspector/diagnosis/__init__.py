@@ -74,7 +74,7 @@ def diagnose_graph(loaded: object, model: object | None = None, checkpoint: obje
     for check in (structure.check_duplicates, structure.check_missing_inputs, structure.check_cycles,
                   ops.check_unregistered_ops):
         findings += check(index)
-    not_frozen = freezing.check_not_frozen(index, kind, checkpoint_prefix)
+    not_frozen = freezing.check_not_frozen(index, kind, checkpoint_prefix, getattr(loaded, "path", None))
     findings += not_frozen
     frozen = not any(f.evidence["used"] for f in not_frozen)
     findings += freezing.check_training_leftovers(index, frozen=frozen)
@@ -82,7 +82,8 @@ def diagnose_graph(loaded: object, model: object | None = None, checkpoint: obje
     unfeedable = structure.check_unfeedable_placeholders(index)
     findings += unfeedable
     if frozen and not unfeedable:  # weights may hide behind those resources
-        findings += freezing.check_wrong_outputs(index, checkpoint, suggestions, checkpoint_graph=checkpoint_graph)
+        findings += freezing.check_wrong_outputs(index, checkpoint, suggestions,
+                                                 checkpoint_graph=checkpoint_graph)
     if checkpoint is not None:
         findings += freezing.check_weights_match(index, checkpoint)
     for check in inference.CHECKS + runnable.CHECKS:

@@ -55,14 +55,24 @@ def used_variables(index: GraphIndex) -> list[str]:
     return [v for v in variables_in(index) if v not in index.nodes or v in index.needed]
 
 
+def command(*words: str) -> str:
+    """A command line a finding's fix prints, quoted to be pasted into a shell as it is."""
+    import shlex
+
+    return shlex.join(words)
+
+
 @accepts_graph_def
-def check_not_frozen(index: GraphIndex, kind: str = "graphdef",
-                     checkpoint_prefix: str | None = None) -> list[Finding]:
+def check_not_frozen(index: GraphIndex, kind: str = "graphdef", checkpoint_prefix: str | None = None,
+                     graph_path: str | None = None) -> list[Finding]:
+    """``checkpoint_prefix``: the checkpoint the user says goes with the file at ``graph_path``; the
+    fix then freezes exactly that pair."""
     variables = variables_in(index)
     if not variables:
         return []
-    source = f"`freeze {checkpoint_prefix} --auto-outputs -o frozen.pb`" if checkpoint_prefix else \
-        "`freeze <checkpoint folder or prefix> --auto-outputs -o frozen.pb` (or --outputs NAME)"
+    source = f"`{command('freeze', checkpoint_prefix, '--graph', graph_path, '--auto-outputs')}`" \
+        if checkpoint_prefix and graph_path else \
+        "`freeze <checkpoint prefix> --graph <this file> --auto-outputs -o frozen.pb` (or --outputs NAME)"
     where = {"graphdef": "this graph file", "metagraph": "this MetaGraphDef",
              "saved_model": "this SavedModel's graph"}.get(kind, "this graph")
     severity = "error" if kind == "graphdef" else "warning"
@@ -195,11 +205,13 @@ def check_wrong_outputs(index: GraphIndex, checkpoint: object | None = None,
         f"{_names(index.outputs)} from the inputs and constants): if it was meant to hold a trained model, "
         "it was frozen with an output that comes before the first layer.",
         "Freeze again with the model's real output (`freeze <checkpoint> --auto-outputs`); run "
-        "`inspect FILE --checkpoint PREFIX` to see how much of the model this file holds.", evidence)]
+        "`inspect <this file> --checkpoint <its checkpoint prefix>` to see how much of the model this file "
+        "holds.", evidence)]
 
 
 def _compare_with_checkpoint(index: GraphIndex, checkpoint: object, suggestions: list[str],
-                             min_share: float, evidence: dict, checkpoint_graph: object | None) -> list[Finding]:
+                             min_share: float, evidence: dict,
+                             checkpoint_graph: object | None) -> list[Finding]:
     """Error below ``min_share`` of the weights; warning when weights are missing and the ranking's
     best output for the checkpoint's graph is not in this file at all (frozen at an inner layer).
 
@@ -215,7 +227,8 @@ def _compare_with_checkpoint(index: GraphIndex, checkpoint: object, suggestions:
     best_elsewhere = bool(suggestions) and suggestions[0] not in index.nodes
     if share.share >= min_share and not best_elsewhere:
         return []
-    after = None if checkpoint_graph is None else weights_after(checkpoint_graph, index.outputs, share.missing)
+    after = None if checkpoint_graph is None else \
+        weights_after(checkpoint_graph, index.outputs, share.missing)
     if after is not None and not after:
         return []
     evidence.update(model_weight_bytes=share.model_bytes, share=round(share.share, 4),
@@ -226,25 +239,27 @@ def _compare_with_checkpoint(index: GraphIndex, checkpoint: object, suggestions:
         instead += (" None of the graph's own weights match the checkpoint's names or shapes: check that "
                     "this is the checkpoint the graph was frozen from.")
     prefix = getattr(checkpoint, "prefix", "") or "<checkpoint>"
-    how = f"--outputs {suggestions[0]}" if suggestions else "--auto-outputs"
+    how = ["--outputs", suggestions[0]] if suggestions else ["--auto-outputs"]
     held = (f"The graph holds {share.held_bytes:,} of the checkpoint's {share.model_bytes:,} bytes of model "
             f"weights ({share.share:.0%})")
     if after is None:
         return [Finding(
             "WRONG_OUTPUTS", "warning",
-            f"{held}: no node of it reads the checkpoint's other weights ({len(share.missing)} tensor(s), e.g. "
-            f"{_names(share.missing, 4)}). Its outputs {_names(index.outputs)} may stop before part of the "
-            f"model, or the checkpoint may hold more than this model (it has no .meta to tell).{instead}",
+            f"{held}: no node of it reads the checkpoint's other weights ({len(share.missing)} tensor(s), "
+            f"e.g. {_names(share.missing, 4)}). Its outputs {_names(index.outputs)} may stop before part of "
+            f"the model, or the checkpoint may hold more than this model (it has no .meta to tell).{instead}",
             f"If the outputs stop early, freeze again with the node that computes the prediction: "
-            f"`freeze {prefix} --graph <the model's graph> --outputs NAME`.", evidence)]
+            f"`freeze <checkpoint> --graph <the model's graph> --outputs NAME` (this checkpoint is "
+            f"{prefix}).",
+            evidence)]
     severity = "error" if share.share < min_share else "warning"
     return [Finding(
         "WRONG_OUTPUTS", severity,
         f"{held}: its outputs {_names(index.outputs)} stop before part of the model: in the checkpoint's "
         f"graph, {len(after)} weight tensor(s) this file lacks are read after them (e.g. {_names(after, 4)})."
         f"{instead}",
-        f"Freeze again with the node that computes the prediction as output: `freeze {prefix} {how}` "
-        "(--auto-outputs lets the ranking pick).", evidence)]
+        "Freeze again with the node that computes the prediction as output: "
+        f"`{command('freeze', prefix, *how)}` (--auto-outputs lets the ranking pick).", evidence)]
 
 
 def weights_after(model: object, outputs: list[str], keys: list[str]) -> list[str]:
@@ -327,8 +342,8 @@ def check_weights_match(index: GraphIndex, checkpoint: object, limit: int = 50) 
             "WEIGHTS_DIFFER", "info",
             f"{len(ema)} weight(s) hold the checkpoint's exponential moving averages rather than the raw "
             f"variables ({_names(ema)}): the graph was frozen from the EMA shadows.",
-            "Nothing to fix if that was intended (EMA weights usually evaluate better); ckpt2pb's "
-            "`freeze --use-moving-averages` freezes the same way.",
+            "Nothing to fix if that was intended (EMA weights usually evaluate better); ckpt2pb's freeze "
+            "does the same with --use-moving-averages.",
             {"ema": ema, "compared": compared})]
     shapes = (f" {len(reshaped)} even have another shape or type ({'; '.join(reshaped[:3])}): a different "
               "model." if reshaped else "")
@@ -337,8 +352,8 @@ def check_weights_match(index: GraphIndex, checkpoint: object, limit: int = 50) 
         f"{len(differ)} of {compared} weight(s) compared differ from this checkpoint's values "
         f"({_names(differ)}): the file was frozen from another step or another run, so it answers "
         f"differently from this checkpoint.{shapes}",
-        f"Freeze again from this checkpoint: `freeze {getattr(checkpoint, 'prefix', '') or '<checkpoint>'} "
-        "--auto-outputs`, or compare against the checkpoint it really came from.",
+        f"Freeze again from this checkpoint ({getattr(checkpoint, 'prefix', '') or 'the one given'}) with "
+        "the outputs this file has, or compare against the checkpoint it really came from.",
         {"differ": differ, "ema": ema, "reshaped": reshaped, "compared": compared})]
 
 
@@ -381,8 +396,9 @@ def check_training_leftovers(index: GraphIndex, frozen: bool = True) -> list[Fin
         message = (f"{total} training-only node(s) were frozen into the graph: {'; '.join(parts)}. They "
                    "bloat it and may need ops a serving runtime lacks"
                    + ("; variable updates also break import." if "variable updates" in found else "."))
-        fix = ("Freeze again with only the inference output(s) (`freeze --auto-outputs` leaves training ops "
-               "out), or strip them with graph_util.extract_sub_graph(graph_def, [outputs]).")
+        fix = ("Prune the file to its inference output(s): ckpt2pb's freeze does that for a frozen graph "
+               "(the \"freeze with:\" line of `inspect` on this file), as does "
+               "graph_util.extract_sub_graph(graph_def, [outputs]).")
     else:
         message = f"The graph still carries its training machinery: {'; '.join(parts)}."
         fix = "Freezing with the inference output(s) drops all of it."

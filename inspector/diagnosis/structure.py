@@ -123,7 +123,7 @@ def check_no_outputs(index: GraphIndex) -> list[Finding]:
         "NO_OUTPUTS", "error",
         f"Nothing in the graph computes a result: every end node ({_names(sinks)}) is bookkeeping — a "
         "NoOp, Const, Placeholder, assignment, save or summary.",
-        "Freeze again naming the node that computes the prediction (ckpt2pb `freeze --auto-outputs` "
+        "Freeze again naming the node that computes the prediction (ckpt2pb's freeze with --auto-outputs "
         "ranks the candidates).",
         {"sinks": [{"node": n, "op": index.op(n)} for n in sinks[:50]]})]
 

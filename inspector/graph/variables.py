@@ -181,6 +181,33 @@ def _save_ops_behind(model: GraphModel, start: str) -> set[str]:
     return found
 
 
+def variables_needed(model: GraphModel, outputs: list[str]) -> list[str]:
+    """The variable nodes ``outputs`` depend on, as freezing keeps them: through data and control
+    inputs, except a control edge to a state write (a batch norm's moving-average update), which
+    freezing cuts."""
+    seen: set[str] = set()
+    stack = [o for o in outputs if o in model]
+    while stack:
+        name = stack.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for ref in model.inputs[name]:
+            if ref.node in model and not (ref.control and model.op(ref.node) in tfops.STATE_WRITES):
+                stack.append(ref.node)
+    return [name for name in model.names if name in seen and is_variable(model, name)]
+
+
+def is_variable(model: GraphModel, name: str) -> bool:
+    """A variable op, or a DT_RESOURCE placeholder read as one (a TF2 function's captured variable,
+    exported with ``graph.as_graph_def()``): either way its value is in a checkpoint, not the graph."""
+    op = model.op(name)
+    if op in tfops.VARIABLES:
+        return True
+    return op == "Placeholder" and model.attrs[name]["dtype"] == "resource" and any(
+        model.op(c) in tfops.RESOURCE_READS for c in model.data_consumers(name))
+
+
 def model_weights_first(model: GraphModel, variables: list[str]) -> list[str]:
     """``variables`` ordered trainable weights, other model state (batch-norm statistics),
     bookkeeping, then optimizer state: what a user needs to see first when they are missing."""

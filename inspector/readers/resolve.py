@@ -155,7 +155,13 @@ def _checkpoint(path: str, prefix: str, fmt: str, warnings: list[str] | None = N
     else:
         art.data_paths = v1_files(prefix)
     meta = meta_path_for(prefix)
-    if os.path.isfile(meta):
+    stepless = _stepless_meta(prefix) if not os.path.isfile(meta) else None
+    if stepless is not None:
+        art.meta_path = stepless
+        art.warnings.append(f"paired {Path(prefix).name} with {Path(stepless).name}, the one graph in the "
+                            "folder, saved once without the step (as facenet does): check that it is this "
+                            "checkpoint's graph")
+    elif os.path.isfile(meta):
         art.meta_path = meta
         stub = placeholder_problem(meta)
         if stub is not None:
@@ -168,6 +174,34 @@ def _checkpoint(path: str, prefix: str, fmt: str, warnings: list[str] | None = N
                             f"{Path(meta).name} is missing: variables can be listed, but finding outputs "
                             "and freezing need the graph (pass a .meta or .pb with --graph)")
     return art
+
+
+def _stepless_meta(prefix: str) -> str | None:
+    """The folder's lone ``.meta`` when it is named after ``prefix`` without its step.
+
+    facenet saves ``model-X.ckpt-275`` with ``write_meta_graph=False`` and writes the graph once
+    as ``model-X.meta``; TensorFlow's rule (``<prefix>.meta``) finds nothing. Paired only when it
+    is the one ``.meta`` there, so a folder of several graphs is never guessed at.
+    """
+    match = re.search(r"-\d+$", prefix)
+    if match is None:
+        return None
+    base = prefix[:match.start()]
+    candidates = [base + ".meta"] + ([base[:-len(".ckpt")] + ".meta"] if base.endswith(".ckpt") else [])
+    folder = os.path.dirname(prefix) or "."
+    metas = glob.glob(os.path.join(glob.escape(folder), "*.meta"))
+    if len(metas) != 1:
+        return None
+    found = [c for c in candidates if os.path.isfile(c) and os.path.samefile(c, metas[0])]
+    return found[0] if found else None
+
+
+def _stepped_checkpoint(meta: str) -> SavedCheckpoint | None:
+    """The newest checkpoint ``<stem>.ckpt-N`` / ``<stem>-N`` of a lone step-less ``.meta`` (see
+    :func:`_stepless_meta`)."""
+    folder = os.path.dirname(meta) or "."
+    found = [s for s in _scan_folder(folder) if s.step is not None and _stepless_meta(s.prefix) == meta]
+    return found[-1] if found else None
 
 
 def _scan_folder(folder: str) -> list[SavedCheckpoint]:
@@ -217,10 +251,20 @@ def _resolve_folder(folder: str, path: str) -> Artifacts:
     state_path = os.path.join(folder, STATE_FILENAME)
     scanned = _scan_folder(folder)
     state_problem = None
+    graphs = sorted(p for p in glob.glob(os.path.join(glob.escape(folder), "*"))
+                    if p.endswith((".meta", *_GRAPH_SUFFIXES)) and os.path.isfile(p))
     if os.path.isfile(state_path):
         try:
             return _from_state(state_path, path, scanned)
         except UnreadableInputError as exc:
+            if len(graphs) == 1 and not scanned:
+                # An Estimator model_dir committed without its checkpoints (graph.pbtxt and the state
+                # file): the graph is still worth inspecting; the warning says what is missing.
+                art = _resolve_file(graphs[0], path)
+                art.state_path = state_path
+                art.warnings.insert(0, f"{exc.problem}; only the graph {Path(graphs[0]).name} can be "
+                                       "inspected (freezing it needs those checkpoint files)")
+                return art
             if not scanned:
                 raise
             state_problem = exc  # TF too ignores an unreadable state file; fall back to the files
@@ -235,8 +279,6 @@ def _resolve_folder(folder: str, path: str) -> Artifacts:
             art.warnings.append(f"no checkpoint state file; using the newest of {len(scanned)} checkpoints "
                                 f"by step: {Path(newest.prefix).name}")
         return art
-    graphs = sorted(p for p in glob.glob(os.path.join(glob.escape(folder), "*"))
-                    if p.endswith((".meta", *_GRAPH_SUFFIXES)) and os.path.isfile(p))
     if len(graphs) == 1:
         return _resolve_file(graphs[0], path)
     stubs = sorted(Path(p).name for p in glob.glob(os.path.join(glob.escape(folder), "*" + REMOVED_SUFFIX)))
@@ -324,6 +366,9 @@ def _resolve_file(file: str, path: str) -> Artifacts:
             sharded = glob.glob(glob.escape(prefix) + "-?????-of-?????")
             if sharded and _is_table(sharded[0]):
                 prefix, fmt = _V1_SHARD.sub(lambda m: f"-?????-of-{m.group(2)}", sorted(sharded)[0]), "V1"
+        stepped = _stepped_checkpoint(file) if fmt is None else None
+        if stepped is not None:
+            prefix, fmt = stepped.prefix, checkpoint_format(stepped.prefix)
         if fmt is None:
             return Artifacts(kind="graph", path=path, graph_path=file, meta_path=file, warnings=[
                 f"no checkpoint next to {name} (looked for {Path(prefix).name}.index): "

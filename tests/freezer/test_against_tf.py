@@ -46,9 +46,9 @@ def _import(tf, data):
     return graph
 
 
-def _feeds(tf, graph, fetches):
+def _feeds(tf, graph, fetches, switches=None):
     """Generated inputs plus this graph's live random samples (so both sides see the same noise)."""
-    feeds = make_feeds(graph_inputs(graph))
+    feeds = make_feeds(graph_inputs(graph), switches=switches)
     random = [op.outputs[0].name for op in graph.get_operations() if op.type in tfops.RANDOM_STATEFUL]
     with tf.compat.v1.Session(graph=graph) as session:
         live = _live_tensors(tf, session, random, feeds)
@@ -87,7 +87,7 @@ def _cross_check(tf, result):
         seed_unfeedable_draws(tf, ours_def, theirs_def)
     ours = _import(tf, ours_def)
     fetches = [f"{n}:0" for n in result.outputs]
-    feeds = _feeds(tf, ours, fetches)
+    feeds = _feeds(tf, ours, fetches, result.verification["switches"])
     mine = _run(tf, ours, fetches, feeds)
     if theirs_def is None:
         return False

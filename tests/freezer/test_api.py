@@ -166,3 +166,14 @@ def test_moving_averages_requested_but_absent_is_a_warning(tmp_path):
     assert result.validation.ok
     assert any("no ExponentialMovingAverage shadow" in w for w in result.warnings)
     assert not any(f["moving_average"] for f in result.validation.folded)
+
+
+def test_a_facenet_style_stepless_meta_is_paired_and_freezes(tmp_path):
+    source = CNN.full_path / "model.ckpt-300"
+    for suffix in (".index", ".data-00000-of-00001"):
+        shutil.copy(str(source) + suffix, tmp_path / f"model-20180402-114759.ckpt-300{suffix}")
+    shutil.copy(str(source) + ".meta", tmp_path / "model-20180402-114759.meta")
+    (tmp_path / "out").mkdir()
+    result = freeze(tmp_path, outputs=["probabilities"], output_path=tmp_path / "out" / "f.pb")
+    _check_result(result)
+    assert any("saved once without the step" in w for w in result.warnings)

@@ -10,6 +10,7 @@ import pytest
 from fixtures.registry import by_name
 from freezer.cli import main, parse_feeds, parse_input_shapes, split_outputs
 from inspector.errors import UsageError
+from inspector.proto import pb
 
 CNN = by_name("cnn_bn_momentum").full_path
 
@@ -109,12 +110,18 @@ def test_empty_outputs_say_so(value, capsys):
     assert "names no node" in err and "exactly one of" not in err
 
 
-def test_a_frozen_pb_is_already_frozen_and_a_bare_graph_needs_its_checkpoint(tmp_path, capsys):
+def test_a_frozen_pb_is_pruned_and_a_bare_graph_says_which_checkpoint_it_needs(tmp_path, capsys):
     graphs = by_name("cnn_bn_momentum").full_path.parents[1] / "graphs"
-    assert main([str(graphs / "healthy_mlp.pb"), "--auto-outputs", "-o", str(tmp_path / "f.pb")]) == 2
-    assert "already frozen: it holds no variables" in capsys.readouterr().err
+    source = graphs / "frozen_with_summary.pb"  # the loss, labels and a summary ride along
+    assert main([str(source), "--outputs", "probabilities", "-o", str(tmp_path / "p.pb")]) == 0
+    assert "pruned the frozen graph" in capsys.readouterr().out
+    kept = {n.name for n in pb.GraphDef.FromString((tmp_path / "p.pb").read_bytes()).node}
+    original = {n.name for n in pb.GraphDef.FromString(source.read_bytes()).node}
+    assert "probabilities" in kept and "loss_summary" in original - kept and "labels" not in kept
     assert main([str(graphs / "graph_only.pb"), "--auto-outputs", "-o", str(tmp_path / "f.pb")]) == 2
-    assert "no checkpoint to take the weights from" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "is not frozen: its 4 variable(s) ('hidden/kernel', 'hidden/bias', 'logits/kernel'" in err
+    assert "freeze CHECKPOINT_PREFIX --graph" in err
     assert not (tmp_path / "f.pb").exists()
 
 

@@ -43,14 +43,14 @@ def _with_variable(op: str) -> Graph:
 def test_variables_mean_not_frozen(op):
     (finding,) = freezing.check_not_frozen(_with_variable(op).index())
     assert (finding.code, finding.severity, finding.evidence["variables"]) == ("NOT_FROZEN", "error", ["v"])
-    assert "freeze <checkpoint folder or prefix>" in finding.fix
+    assert "freeze <checkpoint prefix> --graph <this file>" in finding.fix  # a template, not a command
 
 
 def test_not_frozen_is_a_warning_for_metagraphs_and_uses_the_checkpoint_in_the_fix():
     (finding,) = freezing.check_not_frozen(_with_variable("VariableV2").index(), "metagraph",
-                                           "ckpt/model.ckpt-5")
+                                           "ckpt/model.ckpt-5", "my graph.meta")
     assert finding.severity == "warning"
-    assert "`freeze ckpt/model.ckpt-5 --auto-outputs -o frozen.pb`" in finding.fix
+    assert "`freeze ckpt/model.ckpt-5 --graph 'my graph.meta' --auto-outputs`" in finding.fix
 
 
 def test_resource_placeholder_read_as_a_variable_is_not_frozen():
@@ -281,7 +281,7 @@ def test_changed_values_are_reported():
     (finding,) = freezing.check_weights_match(mlp().index(), ckpt)
     assert (finding.severity, finding.evidence["differ"]) == ("warning", ["w"])
     assert finding.evidence["compared"] == 2
-    assert "freeze ckpt/model.ckpt" in finding.fix
+    assert "from this checkpoint (ckpt/model.ckpt)" in finding.fix
 
 
 def test_other_shapes_mean_another_model():

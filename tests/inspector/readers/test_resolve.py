@@ -178,3 +178,31 @@ def test_a_folder_of_several_graphs_names_them(tmp_path):
         (tmp_path / name).write_bytes(b"")
     with pytest.raises(UnreadableInputError, match=r"2 graph files \(a\.pb, b\.pbtxt\) and no checkpoint"):
         resolve(tmp_path)
+
+
+@pytest.mark.parametrize("given", ["", "model-20180402-114759.ckpt-275", "model-20180402-114759.meta"])
+def test_a_lone_stepless_meta_is_paired_with_its_checkpoint_with_a_note(tmp_path, given):
+    """facenet's layout: the graph written once as model-X.meta, the steps as model-X.ckpt-N."""
+    write_bundle(tmp_path / "model-20180402-114759.ckpt-275", {"x": np.ones(1, np.float32)})
+    (tmp_path / "model-20180402-114759.meta").write_bytes(b"")
+    art = resolve(tmp_path / given if given else tmp_path)
+    assert art.kind == "checkpoint" and Path(art.prefix).name == "model-20180402-114759.ckpt-275"
+    assert Path(art.meta_path).name == "model-20180402-114759.meta"
+    assert any("saved once without the step" in w for w in art.warnings)
+
+
+def test_a_stepless_meta_is_not_guessed_among_several_graphs(tmp_path):
+    write_bundle(tmp_path / "model-X.ckpt-275", {"x": np.ones(1, np.float32)})
+    (tmp_path / "model-X.meta").write_bytes(b"")
+    (tmp_path / "other.meta").write_bytes(b"")
+    art = resolve(tmp_path / "model-X.ckpt-275")
+    assert art.meta_path is None and any("model-X.ckpt-275.meta is missing" in w for w in art.warnings)
+
+
+def test_a_graph_beside_a_state_file_naming_missing_checkpoints_is_inspected_with_a_warning(tmp_path):
+    """An Estimator model_dir committed with graph.pbtxt and its state file but no checkpoint."""
+    (tmp_path / "graph.pbtxt").write_text('node { name: "x" op: "Placeholder" }\n')
+    (tmp_path / "checkpoint").write_text('model_checkpoint_path: "model.ckpt-12500"\n')
+    art = resolve(tmp_path)
+    assert art.kind == "graph" and Path(art.graph_path).name == "graph.pbtxt"
+    assert "names 'model.ckpt-12500', but no such checkpoint exists" in art.warnings[0]
