@@ -54,6 +54,7 @@ CODES: dict[str, str] = {
     # inference behaviour
     "BATCHNORM_TRAINING_MODE": "batch norm uses batch statistics",
     "DROPOUT_ACTIVE": "dropout is active",
+    "TRAINING_SWITCH": "inputs that switch the model into training behaviour",
     "REDUCED_PRECISION_OUTPUT": "outputs at reduced precision",
     # ops
     "UNREGISTERED_OP": "ops TensorFlow does not register",

@@ -120,18 +120,39 @@ class GraphIndex:
         """What the outputs need and that actually runs with the default feeds."""
         return self.needed - self.dead_by_default
 
+    @cached_property
+    def switches(self) -> dict[str, object]:
+        """The graph's training switches (roles pass): placeholder name -> SwitchInput."""
+        from inspector.roles import roles_of
+
+        return dict(roles_of(self.model).switches)
+
+    def flag_values(self) -> dict[str, bool]:
+        """Boolean training flags and the value each takes at inference (False)."""
+        return {name: bool(s.inference_value) for name, s in self.switches.items()
+                if isinstance(s.inference_value, bool)}
+
+    @cached_property
+    def switched_inference_path(self) -> set[str]:
+        """What runs when every boolean training flag is fed its inference value (False): the
+        inference path a caller gets by feeding ``is_training=False``."""
+        return self.needed - self.dead_given(self.flag_values())
+
     # ------------------------------------------------------------------------------------------
     # Control flow v1: which Switch branches are dead when nothing is fed
 
-    def constant_bool(self, name: str, depth: int = 0) -> bool | None:
-        """The value a boolean predicate has when nothing is fed, if the graph fixes it.
+    def constant_bool(self, name: str, depth: int = 0, fed: dict[str, bool] | None = None) -> bool | None:
+        """The value a boolean predicate has when nothing (but ``fed``) is fed, if the graph fixes it.
 
-        Follows Identity chains to a Const or to a PlaceholderWithDefault's default (the
-        ``is_training`` / ``keras_learning_phase`` switch that defaults to False).
+        Follows Identity chains to a Const, to an input of ``fed`` (its value) or to a
+        PlaceholderWithDefault's default (the ``is_training`` / ``keras_learning_phase`` switch
+        that defaults to False).
         """
         node = self.nodes.get(name)
         if node is None or depth > 20:
             return None
+        if fed and name in fed:
+            return fed[name]
         if node.op == "Const":
             tensor = const_tensor(node)
             if tensor is not None and tensor.dtype == DT_BOOL and not tensor.tensor_shape.dim:
@@ -140,17 +161,21 @@ class GraphIndex:
                 return bool(tensor.tensor_content[:1] not in (b"", b"\x00"))
             return None
         if (node.op in tfops.IDENTITIES or node.op == "PlaceholderWithDefault") and self.data_inputs(name):
-            return self.constant_bool(self.data_inputs(name)[0].node, depth + 1)
+            return self.constant_bool(self.data_inputs(name)[0].node, depth + 1, fed)
         return None
 
     @cached_property
     def dead_by_default(self) -> set[str]:
-        """Nodes on the untaken side of a Switch whose predicate is fixed by default feeds
-        (TensorFlow's dead-tensor rule: :mod:`inspector.graph.dead`)."""
+        """Nodes on the untaken side of a Switch whose predicate is fixed by default feeds."""
+        return self.dead_given({})
+
+    def dead_given(self, fed: dict[str, bool]) -> set[str]:
+        """Nodes on the untaken side of a Switch whose predicate is fixed by default feeds and
+        by the boolean inputs in ``fed`` (TensorFlow's dead-tensor rule: :mod:`inspector.graph.dead`)."""
         dead_ports: set[tuple[str, int]] = set()
         for name, node in self.nodes.items():
             if node.op in tfops.SWITCHES and len(self.data_inputs(name)) == 2:
-                value = self.constant_bool(self.data_inputs(name)[1].node)
+                value = self.constant_bool(self.data_inputs(name)[1].node, fed=fed)
                 if value is not None:
                     dead_ports.add((name, 0 if value else 1))
         return dead_nodes(self.model, dead_ports)

@@ -5,6 +5,12 @@ on the path to the outputs), DROPOUT_ACTIVE (a random mask — RandomUniform com
 keep probability — applied on that path) and REDUCED_PRECISION_OUTPUT (outputs cast down to
 float16/bfloat16 or to an integer type). Only nodes that run with the default feeds count: the
 training branch of an ``is_training`` switch that defaults to False is not the inference path.
+
+Severity follows what the caller can do. Batch norm or dropout that a training switch turns on
+(an ``is_training`` placeholder the caller must feed, a ``keep_prob`` or rate input) is avoided
+by feeding the switch its inference value: that is one TRAINING_SWITCH warning naming each switch
+and its value (the roles pass, :mod:`inspector.roles`, says which inputs are switches and of what
+kind). Only what no feed turns off is a BATCHNORM_TRAINING_MODE or DROPOUT_ACTIVE error.
 """
 
 from __future__ import annotations
@@ -60,8 +66,9 @@ def _int_list(node: object) -> list[int] | None:
 
 
 def batch_moments(index: GraphIndex) -> list[str]:
-    """Mean nodes over axis 0 of a computed tensor that feed a SquaredDifference: tf.nn.moments
-    over the batch (layer and instance norm reduce other axes and are fine at inference)."""
+    """Mean nodes over axis 0 of a computed tensor that feed a SquaredDifference with that same
+    tensor: tf.nn.moments over the batch (layer and instance norm reduce other axes and are fine at
+    inference; a loss comparing a batch mean with a constant target is not a variance)."""
     found = []
     for name in index.inference_path:
         node = index.nodes[name]
@@ -73,16 +80,31 @@ def batch_moments(index: GraphIndex) -> list[str]:
             continue
         near = {c for c, _, _ in index.consumers[name]}
         near |= {c2 for c in list(near) if index.op(c) == "StopGradient" for c2, _, _ in index.consumers[c]}
-        if any(index.op(c) == "SquaredDifference" for c in near):
+        source = inputs[0].node
+        if any(index.op(c) == "SquaredDifference" and source in {r.node for r in index.data_inputs(c)}
+               for c in near):
             found.append(name)
     return sorted(found)
 
 
-@accepts_graph_def
-def check_batchnorm_training(index: GraphIndex) -> list[Finding]:
+def training_batch_norms(index: GraphIndex) -> tuple[list[str], list[str]]:
+    """(fused batch norms with is_training=true, batch moments) that run with the default feeds."""
     path = index.inference_path
     fused = sorted(n for n in path if index.op(n) in tfops.BATCH_NORMS and _is_training(index.nodes[n]))
-    moments = batch_moments(index)
+    return fused, batch_moments(index)
+
+
+def _unguarded(index: GraphIndex, names: list[str]) -> list[str]:
+    """Of ``names``, those that still run when every training flag is fed its inference value."""
+    if not names:
+        return []
+    return [n for n in names if n in index.switched_inference_path]
+
+
+@accepts_graph_def
+def check_batchnorm_training(index: GraphIndex) -> list[Finding]:
+    fused, moments = training_batch_norms(index)
+    fused, moments = _unguarded(index, fused), _unguarded(index, moments)
     if not fused and not moments:
         return []
     parts = []
@@ -128,7 +150,6 @@ def _mask_applied(index: GraphIndex, start: str, steps: int = _MASK_STEPS) -> tu
     return None
 
 
-@accepts_graph_def
 def _per_element(index: GraphIndex, random: str) -> bool:
     """False when the random tensor is a single draw (a shape Const of one element or none):
     a random flip or crop decision, not a dropout mask over a tensor."""
@@ -180,7 +201,9 @@ def _downstream(index: GraphIndex, start: str, steps: int) -> set[str]:
     return reached
 
 
-def check_dropout(index: GraphIndex) -> list[Finding]:
+def dropout_masks(index: GraphIndex) -> list[dict]:
+    """Dropout masks applied on the inference path: the draw, the mask, where it is applied and
+    the inputs that set its rate."""
     path = index.inference_path
     found = []
     for name in sorted(path):
@@ -190,18 +213,22 @@ def check_dropout(index: GraphIndex) -> list[Finding]:
         if hit is not None and hit[1] in path:
             found.append({"random": name, "mask": hit[0], "applied_at": hit[1],
                           "rate_inputs": _rate_inputs(index, name, hit[0])})
+    return found
+
+
+def _dropout_guarded(index: GraphIndex, mask: dict) -> bool:
+    """A fed input sets the mask's rate (keep_prob=1.0 turns it off), or a training flag's
+    inference value takes it off the path."""
+    return bool(mask["rate_inputs"]) or mask["applied_at"] not in index.switched_inference_path
+
+
+@accepts_graph_def
+def check_dropout(index: GraphIndex) -> list[Finding]:
+    found = [m for m in dropout_masks(index) if not _dropout_guarded(index, m)]
     if not found:
         return []
     shown = ", ".join(f"{f['random']} -> {f['mask']} -> {f['applied_at']}" for f in found[:4])
     fed = sorted({p for f in found for p in f["rate_inputs"]})
-    if all(f["rate_inputs"] for f in found):
-        return [Finding(
-            "DROPOUT_ACTIVE", "warning",
-            f"{len(found)} dropout mask(s) are on the way to the outputs ({shown}) and their rate comes from "
-            f"the input(s) {', '.join(repr(p) for p in fed)}: every caller must feed keep_prob=1.0 (or "
-            "rate=0), or answers change from call to call.",
-            f"Feed {fed[0]}=1.0 (keep_prob) / 0.0 (rate) at inference, or rebuild without dropout and freeze "
-            "again so callers cannot get it wrong.", {"dropout": found[:50], "rate_inputs": fed})]
     return [Finding(
         "DROPOUT_ACTIVE", "error",
         f"{len(found)} dropout mask(s) are applied on the way to the outputs ({shown}): every run zeroes "
@@ -209,6 +236,61 @@ def check_dropout(index: GraphIndex) -> list[Finding]:
         "Rebuild with dropout disabled (training=False, keep_prob=1.0 or rate=0) before freezing, or "
         "freeze a graph whose dropout sits behind an is_training switch that defaults to False.",
         {"dropout": found[:50], "rate_inputs": fed})]
+
+
+#: What to tell the caller to feed, per kind of switch (inspector.roles' kinds); a rate input the
+#: roles pass could not type gets both readings.
+_FEED = {"training_flag": ("False", "bool training flag"), "keep_prob": ("1.0", "keep probability"),
+         "dropout_rate": ("0.0", "dropout rate")}
+
+
+@accepts_graph_def
+def check_training_switches(index: GraphIndex) -> list[Finding]:
+    """TRAINING_SWITCH: batch norm in training mode or dropout that feeding a switch its inference
+    value turns off; one warning naming each switch, its kind, its value and what it controls."""
+    fused, moments = training_batch_norms(index)
+    masks = dropout_masks(index)
+    if not fused and not moments and not masks:
+        return []
+    controls: dict[str, dict[str, list[str]]] = {}
+    flags = index.flag_values()
+    dead = {flag: index.dead_given({flag: value}) for flag, value in flags.items()}
+    for name in fused + moments:
+        if name in index.switched_inference_path:
+            continue
+        for flag in _guarding_flags(name, dead):
+            controls.setdefault(flag, {}).setdefault("batch norm", []).append(name)
+    for mask in masks:
+        if not _dropout_guarded(index, mask):
+            continue
+        setters = mask["rate_inputs"] or _guarding_flags(mask["applied_at"], dead)
+        for switch in setters:
+            controls.setdefault(switch, {}).setdefault("dropout", []).append(mask["applied_at"])
+    if not controls:
+        return []
+    parts, feeds, evidence = [], [], []
+    for switch, what in sorted(controls.items()):
+        known = index.switches.get(switch)
+        value, kind = _FEED.get(known.kind if known else "", ("1.0 (keep probability) or 0.0 (rate)",
+                                                               "input setting the dropout rate"))
+        did = "; ".join(f"{k} in {len(v)} place(s) ({_names(v, 3)})" for k, v in sorted(what.items()))
+        parts.append(f"'{switch}' ({kind}) turns on {did}")
+        feeds.append(f"{switch}={value}")
+        evidence.append({"switch": switch, "kind": known.kind if known else None, "inference_value": value,
+                         "batch_norm": what.get("batch norm", [])[:50], "dropout": what.get("dropout", [])[:50]})
+    return [Finding(
+        "TRAINING_SWITCH", "warning",
+        f"{len(controls)} input(s) switch the model into training behaviour: {'; '.join(parts)}. Fed their "
+        "inference value the graph computes inference; fed anything else (or left at a training default) "
+        "its answers depend on the batch or change from call to call.",
+        f"Feed {', '.join(feeds)} at inference, or freeze a graph built for inference so callers cannot get "
+        "it wrong.", {"switches": evidence})]
+
+
+def _guarding_flags(name: str, dead: dict[str, set[str]]) -> list[str]:
+    """The training flags whose inference value alone takes ``name`` off the inference path
+    (``dead``: flag -> what its inference value kills)."""
+    return [flag for flag, killed in dead.items() if name in killed]
 
 
 def _cast_feeding(index: GraphIndex, output: str) -> str | None:
@@ -256,4 +338,4 @@ def check_reduced_precision(index: GraphIndex) -> list[Finding]:
         {"casts": found[:50]})]
 
 
-CHECKS = (check_batchnorm_training, check_dropout, check_reduced_precision)
+CHECKS = (check_batchnorm_training, check_dropout, check_training_switches, check_reduced_precision)

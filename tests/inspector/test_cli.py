@@ -290,8 +290,16 @@ def test_the_view_modules_load_only_when_asked():
     assert out.strip().endswith("VIEW False")
 
 
-def test_target_names_what_a_runtime_cannot_load(capsys):
-    code, out, _ = run(capsys, str(DATA / "graphs" / "healthy_rnn_while.pb"), "--target", "tflite")
-    assert code == 0 and "TARGET_CONTROL_FLOW" in out and "no graph fix: runtime limit" in out
-    code, out, _ = run(capsys, str(DATA / "checkpoints" / "cnn_bn_momentum"), "--target", "opencv", "--json")
-    assert "--for-inference" in json.loads(out)["target"]["text"]
+def test_json_holds_everything_verbose_prints_and_the_same_top(capsys):
+    from inspector import cli, report
+
+    assert cli.DEFAULT_TOP == report.DEFAULT_TOP
+    code, out, _ = run(capsys, str(CNN), "--json")
+    data = json.loads(out)
+    assert code == 0 and data["excluded"] and len(data["outputs"]) <= report.DEFAULT_TOP
+    assert {e["reason"] for e in data["excluded"]} == \
+        {e["reason"] for e in report.inspect_path(str(CNN), verbose=True)["excluded"]}
+    code, text, _ = run(capsys, str(CNN), "-v")
+    assert all(e["reason"] in text for e in data["excluded"])
+    assert all(row["role"] == row["group"] for row in data["inputs"])
+    assert data["freeze"]["argv"][:2] == ["freeze", str(CNN)] and data["freeze"]["command"] in text

@@ -1,4 +1,5 @@
-"""BATCHNORM_TRAINING_MODE, DROPOUT_ACTIVE, REDUCED_PRECISION_OUTPUT, and what must not trigger them."""
+"""BATCHNORM_TRAINING_MODE, DROPOUT_ACTIVE, TRAINING_SWITCH, REDUCED_PRECISION_OUTPUT, and what must
+not trigger them."""
 
 from __future__ import annotations
 
@@ -56,6 +57,19 @@ def test_layer_norm_moments_over_the_last_axis_are_fine():
     assert inference.check_batchnorm_training(_moments([1]).index()) == []
 
 
+def test_a_batch_mean_compared_with_a_constant_target_is_not_a_variance():
+    """A loss-like output: (mean over the batch - target)^2 has a Mean over axis 0 feeding a
+    SquaredDifference, but not with the tensor the mean was taken of."""
+    g = Graph()
+    g.placeholder("x")
+    g.const("axes", [0], INT32)
+    g.add("mean", "Mean", ["x", "axes"], T=FLOAT)
+    g.const("target", [0.5, 0.5])
+    g.add("error", "SquaredDifference", ["mean", "target"], T=FLOAT)
+    assert inference.check_batchnorm_training(g.index()) == []
+    assert inference.check_training_switches(g.index()) == []
+
+
 def _training_switch(g: Graph, default: bool) -> None:
     g.const("default", default, BOOL)
     g.add("is_training", "PlaceholderWithDefault", ["default"], dtype=BOOL)
@@ -69,8 +83,35 @@ def test_training_mode_bn_behind_a_switch_that_defaults_to_false_is_fine():
     g.add("merge", "Merge", ["switch:0", "bn"], T=FLOAT, N=2)
     g.graph_def.node[6].input[0] = "merge"
     assert inference.check_batchnorm_training(g.index()) == []
+    assert inference.check_training_switches(g.index()) == []
     g.graph_def.node[7].attr["value"].tensor.bool_val[0] = True  # now it defaults to training
-    assert inference.check_batchnorm_training(g.index())
+    assert inference.check_batchnorm_training(g.index()) == []  # feeding False avoids it: no error
+    (finding,) = inference.check_training_switches(g.index())
+    assert (finding.code, finding.severity) == ("TRAINING_SWITCH", "warning")
+    assert finding.evidence["switches"] == [{"switch": "is_training", "kind": "training_flag",
+                                             "inference_value": "False", "batch_norm": ["bn"], "dropout": []}]
+    assert "is_training=False" in finding.fix
+
+
+def test_bn_and_dropout_behind_a_bool_placeholder_are_one_warning_naming_it():
+    """A plain tf.placeholder(tf.bool) is_training must always be fed: False avoids both."""
+    g = _fused_bn(T=FLOAT, U=FLOAT, is_training=True)
+    g.add("is_training", "Placeholder", dtype=BOOL)
+    g.graph_def.node[5].input[0] = "switch:1"
+    g.add("switch", "Switch", ["x", "is_training"], T=FLOAT)
+    g.add("merge", "Merge", ["switch:0", "bn"], T=FLOAT, N=2)
+    g.graph_def.node[6].input[0] = "merge"
+    g.add("switch2", "Switch", ["out", "is_training"], T=FLOAT)
+    dropped = _dropout(g, "switch2:1")
+    g.add("merge2", "Merge", ["switch2:0", dropped], T=FLOAT, N=2)
+    g.add("final", "Identity", ["merge2"], T=FLOAT)
+    index = g.index()
+    assert inference.check_batchnorm_training(index) == [] and inference.check_dropout(index) == []
+    (finding,) = inference.check_training_switches(index)
+    (switch,) = finding.evidence["switches"]
+    assert (switch["switch"], switch["batch_norm"], switch["dropout"]) == ("is_training", ["bn"],
+                                                                            ["dropout/SelectV2"])
+    assert "'is_training' (bool training flag)" in finding.message and "keep_prob" not in finding.fix
 
 
 def _dropout(g: Graph, source: str) -> str:
@@ -118,9 +159,11 @@ def test_tf1_dropout_with_floor_and_mul():
 
 
 def test_dropout_with_a_fed_keep_prob_is_a_warning_naming_it():
-    (finding,) = inference.check_dropout(_tf1_dropout(True).index())
-    assert (finding.severity, finding.evidence["rate_inputs"]) == ("warning", ["keep_prob"])
-    assert "keep_prob=1.0" in finding.fix
+    index = _tf1_dropout(True).index()
+    assert inference.check_dropout(index) == []
+    (finding,) = inference.check_training_switches(index)
+    assert (finding.severity, finding.evidence["switches"][0]["switch"]) == ("warning", "keep_prob")
+    assert "keep_prob=1.0" in finding.fix and "(keep probability)" in finding.message
 
 
 def test_stacked_dropout_layers_each_name_the_fed_keep_prob():
@@ -133,9 +176,9 @@ def test_stacked_dropout_layers_each_name_the_fed_keep_prob():
     g.add("floor2", "Floor", ["add2"], T=FLOAT)
     g.add("div2", "RealDiv", ["mul", "keep_prob"], T=FLOAT)
     g.add("mul2", "Mul", ["div2", "floor2"], T=FLOAT)
-    (finding,) = inference.check_dropout(g.index())
-    assert [d["rate_inputs"] for d in finding.evidence["dropout"]] == [["keep_prob"], ["keep_prob"]]
-    assert finding.severity == "warning"
+    assert [d["rate_inputs"] for d in inference.dropout_masks(g.index())] == [["keep_prob"], ["keep_prob"]]
+    (finding,) = inference.check_training_switches(g.index())
+    assert finding.evidence["switches"][0]["dropout"] == ["mul", "mul2"]
 
 
 def test_random_noise_without_a_mask_is_not_dropout():
