@@ -127,8 +127,10 @@ class _Rewriter:
         if op in tfops.PASS_THROUGH:  # a ref read through a plain Identity/Switch/…: just a value
             return []
         if op in tfops.PURE_WRITE_TWINS and position == 0 and kind == "ref":
+            # The write returned the variable's ref: ref plumbing reading it (a fake-quant range read
+            # back through RefIdentity) must lose its ref-ness as well, so follow its output on.
             self._pure_write(node, variable)
-            return []
+            return [0]
         if op in tfops.VARIABLE_INIT_CHECKS and position == 0:
             self._initialized_true(node, variable)
             return []

@@ -185,6 +185,12 @@ def describe_outputs(items: Sequence, outputs: Sequence[str]) -> tuple[Check, li
 
 
 def _dtype(node) -> str | None:
+    """Output 0's dtype as its OpDef states it (an ArgMax gives its output_type, not its input's T)."""
+    from inspector.graph.model import node_dtype
+
+    found = node_dtype(node)
+    if found is not None:
+        return found
     for attr in _DTYPE_ATTRS:
         if attr in node.attr:
             value = node.attr[attr]

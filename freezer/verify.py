@@ -161,11 +161,16 @@ def _given_value(node: str, value: object, dtype: np.dtype, dims: list[int] | No
 
 
 def graph_inputs(graph) -> list[tuple[str, object, list[int] | None]]:
-    """(tensor name, numpy dtype, shape) of everything --verify must feed in a TF graph."""
+    """(tensor name, numpy dtype, shape) of everything --verify must feed in a TF graph.
+
+    Resource and variant placeholders are left out: no session can feed them (TensorFlow names
+    one that an output needs when it refuses to run)."""
     found = []
     for op in graph.get_operations():
         fed = op.type == "Placeholder" or (op.type == "PlaceholderWithDefault"
                                            and op.inputs[0].op.type != "Const")
+        if fed and op.outputs[0].dtype in (tf_dtypes(op).resource, tf_dtypes(op).variant):
+            continue
         if fed:
             found.append((op.outputs[0].name, op.outputs[0].dtype.as_numpy_dtype, _known_shape(op)))
         elif op.type in tfops.DATA_PRODUCERS:
@@ -173,6 +178,14 @@ def graph_inputs(graph) -> list[tuple[str, object, list[int] | None]]:
                 shape = None if output.shape.rank is None else list(output.shape.as_list())
                 found.append((output.name, output.dtype.as_numpy_dtype, shape))
     return found
+
+
+def tf_dtypes(op):
+    """TensorFlow's dtypes module, from an op of one of its graphs (this module never imports TF
+    at the top)."""
+    import tensorflow as tf
+
+    return tf
 
 
 def _value(rng, dtype: np.dtype, dims: list[int], batch: int) -> np.ndarray:
@@ -283,12 +296,30 @@ class _Run:
         feeds.update(_example_feeds(tf, self.frozen_graph, feeds, self.seed, skip=set(self.values or ())))
         random = [op.outputs[0].name for op in self.frozen_graph.get_operations()
                   if op.type in tfops.RANDOM_STATEFUL]
+        report, attempt = self._compare(original, fetches, feeds, random)
+        if not report["ok"] and attempt["unstable"] and original is not None:
+            # The original writes variables in its forward pass (fake-quant ranges, a batch norm's
+            # moving averages read back): each run changes them, and TF may read a variable before or
+            # after its write in the same run. Freezing cuts the writes (Assign -> Identity of the new
+            # value, AssignSub -> Sub, …); the comparison is made again with the same cut in the original.
+            cut = cut_forward_state_writes(original)
+            if cut:
+                report, attempt = self._compare(original, fetches, feeds, random)
+                report["state_writes_cut_in_original"] = cut
+        if not report["ok"]:
+            self._raise_mismatch(attempt, fetches, random)
+        return report
+
+    def _compare(self, original, fetches: list[str], feeds: dict, random: list[str]) -> tuple[dict, dict]:
+        """One comparison: the report, and what :meth:`_raise_mismatch` needs to explain a failure."""
+        tf = self.tf
+        feeds = dict(feeds)
         weights = [f.node for f in self.folded]
         try:
             restored_out, restored_again, sampled, restored_weights = self._run_original(
                 original, fetches, feeds, random, weights)
             feeds.update(sampled)
-            with v1.Session(graph=self.frozen_graph, config=_config(tf)) as session:
+            with tf.compat.v1.Session(graph=self.frozen_graph, config=_config(tf)) as session:
                 if self.initializers:
                     session.run(list(self.initializers))
                 frozen_out = session.run(fetches, feeds)
@@ -298,16 +329,17 @@ class _Run:
         results = [compare(name, e, a) for name, e, a in zip(fetches, restored_out, frozen_out, strict=True)]
         weight_problems = [w for w, e, a in zip(weights, restored_weights, frozen_weights, strict=True)
                            if e is not None and not bit_identical(e, a)]
+        unstable = [r for r in (compare(name, a, b) for name, a, b in
+                                zip(fetches, restored_out, restored_again, strict=True)) if not r["ok"]]
         report = {"ok": all(r["ok"] for r in results) and not weight_problems, "outputs": results,
                   "inputs": {k: {"dtype": str(v.dtype), "shape": list(v.shape)} for k, v in feeds.items()},
                   "weights_compared": sum(1 for w in restored_weights if w is not None),
                   "weights_differing": weight_problems, "seeded_random_ops": self.seeded,
                   "switches": {name: value for name, value in (self.switches or {}).items()
                                if f"{name}:0" in feeds},
+                  "state_writes_cut_in_original": [],
                   "max_abs_diff": max((r["max_abs_diff"] for r in results), default=0.0)}
-        if not report["ok"]:
-            self._raise_mismatch(results, weight_problems, restored_out, restored_again, fetches, random)
-        return report
+        return report, {"results": results, "weights": weight_problems, "unstable": unstable}
 
     def _original_graph_def(self):
         """TensorFlow's copy of the original graph (None for a SavedModel, which TF loads itself)."""
@@ -399,9 +431,8 @@ class _Run:
             stack.extend(op.control_inputs)
         return sorted(found)
 
-    def _raise_mismatch(self, results, weight_problems, restored_out, restored_again, fetches, random):
-        unstable = [r for r in (compare(name, a, b) for name, a, b in
-                                zip(fetches, restored_out, restored_again, strict=True)) if not r["ok"]]
+    def _raise_mismatch(self, attempt: dict, fetches, random):
+        results, weight_problems, unstable = attempt["results"], attempt["weights"], attempt["unstable"]
         if unstable:
             unfed = sorted(set(n.rsplit(":", 1)[0] for n in random) - set(self.seeded))
             cause = (f"random ops --verify cannot feed or seed ({', '.join(unfed[:5])}"
@@ -458,6 +489,46 @@ def seed_unfeedable_draws(tf, frozen_def, original_def) -> list[str]:
             if name in nodes:
                 _seeded_twin(target, nodes[name])
     return names
+
+
+def cut_forward_state_writes(original_def) -> list[str]:
+    """Make the original graph's state writes whose value is read by data (not only waited on)
+    compute the written value instead (:data:`inspector.tfops.PURE_WRITE_TWINS`), as freezing does;
+    returns their names. ``original_def``: a GraphDef or MetaGraphDef (TensorFlow's classes)."""
+    graph_def = original_def.graph_def if hasattr(original_def, "graph_def") else original_def
+    read = {text.split(":")[0] for node in graph_def.node for text in node.input if not text.startswith("^")}
+    cut = []
+    for node in graph_def.node:
+        if node.op not in tfops.PURE_WRITE_TWINS or node.name not in read:
+            continue
+        data = [t for t in node.input if not t.startswith("^")]
+        controls = [t for t in node.input if t.startswith("^")]
+        if node.op == "Assign":
+            data = data[1:2]
+        node.op = tfops.PURE_WRITE_TWINS[node.op]
+        del node.input[:]
+        node.input.extend(data + controls)
+        for attr in ("use_locking", "validate_shape"):
+            if attr in node.attr:
+                del node.attr[attr]
+        cut.append(node.name)
+    _unref_plumbing_after(graph_def, cut)
+    return cut
+
+
+def _unref_plumbing_after(graph_def, cut: list[str]) -> None:
+    """Ref plumbing (RefIdentity, RefSwitch …) reading a cut write now gets a value: its non-ref twin."""
+    consumers: dict[str, list] = {}
+    for node in graph_def.node:
+        for text in node.input:
+            if not text.startswith("^"):
+                consumers.setdefault(text.split(":")[0], []).append(node)
+    stack = list(cut)
+    while stack:
+        for node in consumers.get(stack.pop(), ()):
+            if node.op in tfops.REF_TWINS:
+                node.op = tfops.REF_TWINS[node.op]
+                stack.append(node.name)
 
 
 def loop_frame_nodes(graph_def) -> set[str]:

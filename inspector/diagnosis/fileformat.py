@@ -146,13 +146,21 @@ def _foreign_format(data: bytes, name: str) -> Finding | None:
     if head.startswith(b"\x1f\x8b"):
         return _not_protobuf("gzip", "a gzip-compressed file (.gz / .tar.gz)",
                              "Decompress it (tar xzf / gunzip) and inspect the .pb inside.")
-    if head[4:8] == b"TFL3":
+    if head[4:8] == b"TFL3" and _flatbuffer_root(data):
         return _not_protobuf("tflite", "a TensorFlow Lite model (flatbuffer)",
                              "Inspect it with the TFLite tools (tf.lite.Interpreter); it is not a GraphDef.")
     if len(data) >= 48 and data[-8:] == _SSTABLE_MAGIC:
         return _not_protobuf("checkpoint-index", "a checkpoint .index file (tensor bundle table)",
                              "Give the checkpoint prefix (or its folder) instead; the graph is in the .meta.")
     return None
+
+
+def _flatbuffer_root(data: bytes) -> bool:
+    """A flatbuffer starts with the little-endian offset of its root table: 4-aligned and inside the
+    file. A GraphDef whose first node is named ``TFL3…`` has the same bytes 4..8 but starts with
+    the tag 0x0a and a length, which read as an offset far past the end."""
+    offset = int.from_bytes(data[:4], "little")
+    return offset % 4 == 0 and 8 <= offset < len(data)
 
 
 def _not_protobuf(what: str, described: str, fix: str, **evidence: object) -> Finding:

@@ -55,6 +55,7 @@ CODES: dict[str, str] = {
     "BATCHNORM_TRAINING_MODE": "batch norm uses batch statistics",
     "DROPOUT_ACTIVE": "dropout is active",
     "TRAINING_SWITCH": "inputs that switch the model into training behaviour",
+    "RANDOM_WEIGHTS": "weights drawn at random on every run",
     "REDUCED_PRECISION_OUTPUT": "outputs at reduced precision",
     # ops
     "UNREGISTERED_OP": "ops TensorFlow does not register",

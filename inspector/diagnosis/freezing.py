@@ -197,7 +197,9 @@ def check_wrong_outputs(index: GraphIndex, checkpoint: object | None = None,
     if checkpoint is not None:
         return _compare_with_checkpoint(index, checkpoint, suggestions or [], min_share, evidence,
                                         checkpoint_graph)
-    if held:
+    from inspector.diagnosis.inference import random_weight_operands
+
+    if held or random_weight_operands(index):  # random weights: RANDOM_WEIGHTS says what they are
         return []
     return [Finding(  # info: a preprocessing graph or a toy (a*b) holds no weights by design
         "WRONG_OUTPUTS", "info",

@@ -205,7 +205,12 @@ def attr_type(node: object, key: str) -> int | None:
 
 
 def output_dtype(node: object) -> int | None:
-    """DataType of output 0 from the node's own attrs (best effort, no OpDef needed)."""
+    """DataType of output 0: as its OpDef states it, else the node's first type attr."""
+    from inspector import opdefs
+
+    stated = opdefs.output_dtype(node, 0)
+    if stated is not None:
+        return stated
     for key in ("dtype", "T", "DstT", "out_type", "output_type", "Tout"):
         value = attr_type(node, key)
         if value:

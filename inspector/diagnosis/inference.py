@@ -277,7 +277,8 @@ def check_training_switches(index: GraphIndex) -> list[Finding]:
         parts.append(f"'{switch}' ({kind}) turns on {did}")
         feeds.append(f"{switch}={value}")
         evidence.append({"switch": switch, "kind": known.kind if known else None, "inference_value": value,
-                         "batch_norm": what.get("batch norm", [])[:50], "dropout": what.get("dropout", [])[:50]})
+                         "batch_norm": what.get("batch norm", [])[:50],
+                         "dropout": what.get("dropout", [])[:50]})
     return [Finding(
         "TRAINING_SWITCH", "warning",
         f"{len(controls)} input(s) switch the model into training behaviour: {'; '.join(parts)}. Fed their "
@@ -338,4 +339,69 @@ def check_reduced_precision(index: GraphIndex) -> list[Finding]:
         {"casts": found[:50]})]
 
 
-CHECKS = (check_batchnorm_training, check_dropout, check_training_switches, check_reduced_precision)
+def random_weight_operands(index: GraphIndex) -> list[dict]:
+    """Operands of a dense layer or convolution on the inference path that are drawn at random on
+    every run: computed from a stateful random op and constants, no input reaching them.
+
+    ``W = tf.random_uniform([784, 10])`` where ``tf.Variable(tf.random_uniform(...))`` was meant
+    freezes into a graph that answers differently on every call. A random value mixed with an input
+    (a VAE's sampled code, noise added to activations) reaches the layer through the input: not a
+    weight.
+    """
+    path = index.inference_path
+    bits = index.placeholder_bits
+    random_memo: dict[str, bool] = {}
+    found = []
+    for name in sorted(path):
+        if index.op(name) not in tfops.MATMULS | tfops.CONVOLUTIONS:
+            continue
+        for position, ref in enumerate(index.data_inputs(name)):
+            source = ref.node
+            if source in index.nodes and not bits.get(source, 0) and \
+                    _drawn_at_random(index, source, random_memo):
+                found.append({"node": name, "op": index.op(name), "input": position, "weight": source})
+    return found
+
+
+def _drawn_at_random(index: GraphIndex, start: str, memo: dict[str, bool]) -> bool:
+    """``start`` is computed (through data edges) from a stateful random draw and no input pipeline."""
+    stack, order = [start], []
+    seen: set[str] = set()
+    while stack:
+        name = stack.pop()
+        if name in seen or name in memo:
+            continue
+        seen.add(name)
+        order.append(name)
+        stack.extend(r.node for r in index.data_inputs(name) if r.node in index.nodes)
+    for name in reversed(order):  # inputs before their consumers (a DAG once loops are cut)
+        op = index.op(name)
+        if tfops.is_input_pipeline(op):
+            memo[name] = False
+        elif op in tfops.RANDOM_STATEFUL:
+            memo[name] = True
+        else:
+            sources = [r.node for r in index.data_inputs(name) if r.node in index.nodes]
+            memo[name] = any(memo.get(s, False) for s in sources) and all(
+                not tfops.is_input_pipeline(index.op(s)) for s in sources)
+    return memo.get(start, False)
+
+
+@accepts_graph_def
+def check_random_weights(index: GraphIndex) -> list[Finding]:
+    found = random_weight_operands(index)
+    if not found:
+        return []
+    shown = ", ".join(f"{f['node']} ({f['op']}) input {f['input']} <- {f['weight']}" for f in found[:4])
+    return [Finding(
+        "RANDOM_WEIGHTS", "error",
+        f"{len(found)} weight operand(s) of a dense layer or convolution are drawn at random on every run "
+        f"({shown}): the graph holds no trained values there and answers differently on every call.",
+        "The model computes its weights with a random op instead of reading a variable "
+        "(tf.random_uniform(...) where tf.Variable(tf.random_uniform(...)) was meant): rebuild it with "
+        "variables, train, and freeze "
+        "from the checkpoint.", {"weights": found[:50]})]
+
+
+CHECKS = (check_batchnorm_training, check_dropout, check_training_switches, check_random_weights,
+          check_reduced_precision)

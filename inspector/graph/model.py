@@ -129,21 +129,11 @@ class GraphModel:
         for an op neither defines, the first dtype-holding attr the node has."""
         rule = self._dtype_rules.get(node.op)
         if rule is None:
-            definition = self.op_defs.get(node.op) or opdefs.op_def(node.op)
+            function = self.functions.get(node.op)  # a call of a library function: its signature
+            definition = self.op_defs.get(node.op) or opdefs.op_def(node.op) or \
+                (function.signature if function is not None else None)
             rule = self._dtype_rules[node.op] = _dtype_rule(definition)
-        fixed, attr_names, default = rule
-        if fixed is not None:
-            return fixed
-        attrs = node.attr
-        for attr_name in attr_names:
-            if attr_name in attrs:
-                value = attrs[attr_name]
-                kind = value.WhichOneof("value")
-                if kind == "type":
-                    return dtype_name(value.type)
-                if kind == "list" and value.list.type:
-                    return dtype_name(value.list.type[0])
-        return default
+        return _apply_dtype_rule(node, rule)
 
     def _assign_frames(self) -> None:
         """Give every node the while-loop frame it runs in (breadth first from the sources).
@@ -317,6 +307,11 @@ _DtypeRule = tuple[str | None, tuple[str, ...], str | None]
 _NO_OPDEF: _DtypeRule = (None, _DTYPE_ATTRS, None)
 
 
+#: The rule for ops whose first output argument is a list (ParseExample's sparse_indices, N of them):
+#: when the node's count is 0, output 0 belongs to a later argument, so every node is expanded.
+_COUNTED = "counted"
+
+
 def _dtype_rule(op_def) -> _DtypeRule:
     """Output 0's dtype rule from an OpDef (worked out once per op type)."""
     if op_def is None:
@@ -324,6 +319,8 @@ def _dtype_rule(op_def) -> _DtypeRule:
     if not op_def.output_arg:
         return None, (), None
     arg = op_def.output_arg[0]
+    if arg.number_attr or arg.type_list_attr:
+        return _COUNTED, op_def, None
     if arg.type:
         return dtype_name(arg.type), (), None
     names = tuple(name for name in (arg.type_attr, arg.type_list_attr) if name)
@@ -332,6 +329,56 @@ def _dtype_rule(op_def) -> _DtypeRule:
         if attr.name == arg.type_attr and attr.HasField("default_value") and attr.default_value.type:
             default = dtype_name(attr.default_value.type)
     return None, names, default
+
+
+def node_dtype(node, op_defs: dict | None = None) -> str | None:
+    """Output 0's dtype of one NodeDef, by the rule :class:`GraphModel` uses (``op_defs``: a
+    graph's own stripped op list, searched before TensorFlow's registry)."""
+    definition = (op_defs or {}).get(node.op) or opdefs.op_def(node.op)
+    return _apply_dtype_rule(node, _dtype_rule(definition))
+
+
+def _apply_dtype_rule(node, rule: _DtypeRule) -> str | None:
+    fixed, attr_names, default = rule
+    if fixed is _COUNTED:
+        return _counted_dtype(node, attr_names)
+    if fixed is not None:
+        return fixed
+    attrs = node.attr
+    for attr_name in attr_names:
+        if attr_name in attrs:
+            value = attrs[attr_name]
+            kind = value.WhichOneof("value")
+            if kind == "type":
+                return dtype_name(value.type)
+            if kind == "list" and value.list.type:
+                return dtype_name(value.list.type[0])
+    return default
+
+
+def _counted_dtype(node, op_def) -> str | None:
+    """Output 0's dtype when output arguments are lists: the first argument with at least one
+    tensor (the node's count, else the attr's default), typed by the node or the attr's default."""
+    defaults = {attr.name: attr.default_value for attr in op_def.attr if attr.HasField("default_value")}
+
+    def attr(name: str):
+        return node.attr[name] if name in node.attr else defaults.get(name)
+
+    for arg in op_def.output_arg:
+        if arg.number_attr:
+            count = attr(arg.number_attr)
+            if count is None or count.i <= 0:
+                continue
+        elif arg.type_list_attr:
+            types = attr(arg.type_list_attr)
+            if types is None or not types.list.type:
+                continue
+            return dtype_name(types.list.type[0])
+        if arg.type:
+            return dtype_name(arg.type)
+        typed = attr(arg.type_attr)
+        return dtype_name(typed.type) if typed is not None and typed.type else None
+    return None
 
 
 def _output_shape(node) -> list[int] | None:

@@ -163,3 +163,19 @@ def test_control_edge_to_update_is_dropped_and_reported():
     result, _ = _freeze(g, ["y"])
     assert list(_by_name(result)["y"].input) == ["w/read", "^x"]
     assert result.dropped_control == [("y", "update")]
+
+
+def test_ref_plumbing_after_a_cut_write_loses_its_ref_too():
+    """A fake-quant range read back through the ref an update returns (AssignSub -> RefIdentity ->
+    FakeQuant): once the write computes its value, the plumbing after it is plain plumbing too."""
+    g = Graph()
+    g.placeholder("x")
+    g.variable("w", read=False)
+    g.const("delta", np.ones((2, 2), np.float32))
+    g.add("update", "AssignSub", ["w", "delta"], T=FLOAT_REF)
+    g.add("update/read", "RefIdentity", ["update"], T=FLOAT)
+    g.add("y", "Mul", ["x", "update/read"], T=FLOAT)
+    result, _ = _freeze(g, ["y"])
+    items = _by_name(result)
+    assert (items["update"].op, items["update/read"].op) == ("Sub", "Identity")
+    assert items["update/read"].attr["T"].type == FLOAT

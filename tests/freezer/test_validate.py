@@ -129,3 +129,15 @@ def test_diagnosis_blocks_a_structural_defect():
     g2.add("y", "Relu", ["x"], T=FLOAT)
     check, _ = check_diagnosis([*g2.nodes, _const("w")])
     assert check.ok
+
+
+def test_output_dtypes_come_from_the_ops_output_type_not_its_input_type():
+    from freezer.validate import describe_outputs
+    from tests.graphs import FLOAT, INT64, GraphBuilder
+
+    g = GraphBuilder()
+    g.placeholder("x")
+    g.add("classes", "ArgMax", ["x", "axis"], T=FLOAT)  # output_type omitted: its default, int64
+    g.add("text", "AsString", ["classes"], T=INT64)
+    _, described = describe_outputs(list(g.nodes), ["classes", "text"])
+    assert [d["dtype"] for d in described] == ["int64", "string"]

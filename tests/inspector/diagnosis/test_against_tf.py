@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from inspector.diagnosis import diagnose_path
+from inspector.diagnosis.fileformat import read_for_diagnosis
 
 GRAPHS = Path(__file__).resolve().parents[3] / "fixtures" / "data" / "graphs"
 
@@ -123,3 +124,91 @@ def test_tensorflows_own_freeze_holds_all_of_its_checkpoint(tmp_path, prefix, ou
     path.write_bytes(frozen.SerializeToString())
     codes = diagnose_path(path, checkpoint_prefix=str(prefix)).codes
     assert "WRONG_OUTPUTS" not in codes and "WEIGHTS_DIFFER" not in codes, codes
+
+
+# ---------------------------------------------------------------------------------------------
+# Every error claim over every fixture and corpus graph, checked by running the graph in TensorFlow
+# with its switches fed their inference values: a graph that runs correctly has no error finding,
+# and every error is something TensorFlow shows.
+
+def _graph_cases() -> list:
+    from fixtures.registry import all_fixtures
+    from tests.corpus import corpus_cases
+
+    cases = [pytest.param(f.full_path, tuple(f.expected_outputs), id=f"fixture:{f.name}")
+             for f in all_fixtures() if f.kind in ("frozen_pb", "pbtxt", "graph_pb", "broken")
+             and f.full_path.is_file()]
+    for case in corpus_cases():
+        if case.kind in ("frozen_pb", "pbtxt", "graph_pb"):
+            for name in case.files:
+                if name.endswith((".pb", ".pbtxt")):
+                    cases.append(pytest.param(case.file(name), case.expected_outputs,
+                                              id=f"corpus:{case.case}/{name}"))
+    return cases
+
+
+#: What TensorFlow shows for each error a run can confirm (the others must stop import or the run).
+_RUN_CONFIRMS = {"DROPOUT_ACTIVE": "random", "RANDOM_WEIGHTS": "random", "BATCHNORM_TRAINING_MODE": "batch"}
+
+
+def _behaviour(path: Path, outputs) -> dict:
+    """What TensorFlow does with the graph: imports? runs the outputs? same answer twice? does an
+    example's answer depend on the rest of its batch?"""
+    import tensorflow as tf
+
+    from freezer.api import switch_values
+    from freezer.verify import graph_inputs, make_feeds
+    from inspector.errors import Ckpt2pbError
+    from inspector.graph.model import GraphModel
+
+    loaded, _ = read_for_diagnosis(path)
+    if loaded is None or loaded.kind != "graphdef":
+        return {"imports": False}
+    graph_def = tf.compat.v1.GraphDef.FromString(loaded.graph_def.SerializeToString())
+    graph = tf.Graph()
+    try:
+        with graph.as_default():
+            tf.compat.v1.import_graph_def(graph_def, name="")
+    except Exception:
+        return {"imports": False}
+    names = [o for o in outputs if o in {op.name for op in graph.get_operations()}]
+    if not names:
+        return {"imports": True, "runs": None}
+    fetches = [f"{o}:0" for o in names]
+    try:
+        feeds = make_feeds(graph_inputs(graph), switches=switch_values(GraphModel(loaded.graph_def)))
+    except Ckpt2pbError:
+        return {"imports": True, "runs": None}
+    single = {k: v[:1] if v.ndim and v.shape[0] == 2 else v for k, v in feeds.items()}
+    try:
+        # Soft placement: device pins are an info (DEVICE_PINNED says what a strict session does).
+        config = tf.compat.v1.ConfigProto(allow_soft_placement=True)
+        with tf.compat.v1.Session(graph=graph, config=config) as session:
+            first, second = session.run(fetches, feeds), session.run(fetches, feeds)
+            alone = session.run(fetches, single)
+    except tf.errors.OpError:
+        return {"imports": True, "runs": False}
+    random = any(not np.array_equal(a, b) for a, b in zip(first, second, strict=True))
+    batch = any(np.ndim(a) and np.shape(a)[0] == 2 and np.shape(b)[0] == 1
+                and not np.allclose(a[:1], b, rtol=1e-4, atol=1e-5)
+                for a, b in zip(first, alone, strict=True))
+    return {"imports": True, "runs": True, "random": random, "batch": batch}
+
+
+@pytest.mark.tf
+@pytest.mark.parametrize(("path", "outputs"), _graph_cases())
+def test_error_findings_are_what_tensorflow_shows(path, outputs):
+    diagnosis = diagnose_path(path)
+    if not diagnosis.readable:
+        return
+    errors = {f.code for f in diagnosis.findings if f.severity == "error"}
+    seen = _behaviour(path, outputs)
+    if not seen["imports"] or seen.get("runs") is False:
+        assert errors, f"TensorFlow cannot {'import' if not seen['imports'] else 'run'} it, no error says why"
+        return
+    if seen["runs"] is None:  # nothing to run (no node computes a result) or an input of unknown rank
+        assert not errors - set(_RUN_CONFIRMS) - {"EMPTY_GRAPH", "NO_OUTPUTS"}, diagnosis.render()
+        return
+    for code in errors:  # random answers alone are no error: a VAE samples by design
+        assert code in _RUN_CONFIRMS and seen[_RUN_CONFIRMS[code]], f"{code} while TF runs it fine:\n" \
+            + diagnosis.render()

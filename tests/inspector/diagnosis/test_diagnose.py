@@ -245,3 +245,23 @@ def test_keras_save_to_a_pb_name_is_explained(tmp_path):
     finding = diagnosis.findings[0]
     assert (finding.code, finding.evidence["saved_model_folder"]) == ("NOT_A_GRAPHDEF", "model.pb")
     assert "model.save('model.pb')" in finding.message
+
+
+COUNTER_EXAMPLES = [f for f in FIXTURES if f.extra.get("counter_example_of")]
+
+
+def test_every_code_has_a_healthy_lookalike():
+    """Severity follows evidence: each code has a graph that looks like its problem and is fine."""
+    from inspector.diagnosis.findings import CODES
+
+    covered = {code for f in COUNTER_EXAMPLES for code in f.extra["counter_example_of"]}
+    # OVER_2GB: a file just under the (monkeypatched) limit, test_fileformat.py
+    assert set(CODES) - covered == {"OVER_2GB"}
+
+
+@pytest.mark.parametrize("fixture", COUNTER_EXAMPLES, ids=[f.name for f in COUNTER_EXAMPLES])
+def test_a_lookalike_gets_no_error_and_not_the_code_it_looks_like(fixture):
+    prefix = str(DATA / fixture.extra["checkpoint"]) if "checkpoint" in fixture.extra else None
+    diagnosis = diagnose_path(fixture.full_path, checkpoint_prefix=prefix)
+    assert not [f for f in diagnosis.findings if f.severity == "error"], diagnosis.render()
+    assert not set(fixture.extra["counter_example_of"]) & set(diagnosis.codes), diagnosis.render()

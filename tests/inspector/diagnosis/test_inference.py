@@ -244,3 +244,32 @@ def test_rounded_int_output_is_deliberate():
     g.add("rounded", "Round", ["probs"], T=FLOAT)
     g.add("labels", "Cast", ["rounded"], SrcT=FLOAT, DstT=INT32)
     assert inference.check_reduced_precision(g.index()) == []
+
+
+def test_weights_drawn_at_random_on_every_run():
+    g = Graph()
+    g.placeholder("x")
+    g.const("shape", [4, 3], INT32)
+    g.add("W", "RandomUniform", ["shape"], dtype=FLOAT, T=INT32)
+    g.const("scale", 0.1)
+    g.add("W_scaled", "Mul", ["W", "scale"], T=FLOAT)
+    g.add("logits", "MatMul", ["x", "W_scaled"], T=FLOAT)
+    g.add("probs", "Softmax", ["logits"], T=FLOAT)
+    (finding,) = inference.check_random_weights(g.index())
+    assert (finding.code, finding.severity) == ("RANDOM_WEIGHTS", "error")
+    assert finding.evidence["weights"] == [{"node": "logits", "op": "MatMul", "input": 1,
+                                            "weight": "W_scaled"}]
+    from inspector.diagnosis import freezing
+
+    assert freezing.check_wrong_outputs(g.index()) == []  # not "holds no weights at all"
+
+
+def test_noise_mixed_with_an_input_is_not_a_random_weight():
+    """A VAE decoder: z = mu + sigma * eps, eps drawn at random, then z @ W (W a trained Const)."""
+    g = mlp()
+    g.add("shape", "Shape", ["probs"], T=FLOAT)
+    g.add("eps", "RandomStandardNormal", ["shape"], dtype=FLOAT, T=INT32)
+    g.add("z", "AddV2", ["probs", "eps"], T=FLOAT)
+    g.const("w2", [[1.0, 2.0], [0.5, 0.5], [1.0, 1.0]])
+    g.add("decoded", "MatMul", ["z", "w2"], T=FLOAT)
+    assert inference.check_random_weights(g.index()) == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from inspector.graph.model import GraphModel, TensorRef
 from inspector.proto import pb
 
@@ -74,3 +76,55 @@ def test_collections_resolve_tensor_names_to_nodes():
     model = GraphModel.from_meta_graph(meta)
     assert model.collection("losses") == ["loss"]
     assert model.collection("absent") == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Every node's dtype against TensorFlow's, over every fixture and corpus graph TensorFlow imports
+
+
+def _dtype_cases() -> list:
+    from fixtures.registry import all_fixtures
+    from tests.corpus import corpus_cases
+
+    paths = []
+    for fixture in all_fixtures():
+        path = fixture.full_path
+        if path.is_file() and path.suffix in (".pb", ".pbtxt", ".meta"):
+            paths.append(pytest.param(path, id=f"fixture:{fixture.name}"))
+        elif path.is_dir():
+            metas = sorted(path.glob("*.meta"))[-1:]
+            paths += [pytest.param(p, id=f"fixture:{fixture.name}/{p.name}") for p in metas]
+    for case in corpus_cases():
+        for name in case.files:
+            if name.endswith((".pb", ".pbtxt", ".meta")):
+                paths.append(pytest.param(case.file(name), id=f"corpus:{case.case}/{name}"))
+    return paths
+
+
+@pytest.mark.tf
+@pytest.mark.parametrize("path", _dtype_cases())
+def test_every_output_dtype_is_tensorflows(path):
+    """GraphModel's dtype of output 0 is what TensorFlow gives that tensor (a ref as its base type)."""
+    import tensorflow as tf
+
+    from inspector.diagnosis.fileformat import read_for_diagnosis
+
+    loaded, _ = read_for_diagnosis(path)
+    if loaded is None:
+        pytest.skip("not a graph")
+    graph_def = tf.compat.v1.GraphDef.FromString(loaded.graph_def.SerializeToString())
+    for node in graph_def.node:
+        node.attr.pop("_output_shapes", None)  # stale shapes make TF refuse some corpus graphs
+    graph = tf.Graph()
+    try:
+        with graph.as_default():
+            tf.compat.v1.import_graph_def(graph_def, name="")
+    except Exception as error:
+        pytest.skip(f"TensorFlow does not import it: {str(error)[:80]}")
+    model = GraphModel(loaded.graph_def, loaded.meta_graph)
+    wrong = []
+    for op in graph.get_operations():
+        expected = op.outputs[0].dtype.base_dtype.name if op.outputs else None
+        if model.attrs[op.name]["dtype"] != expected:
+            wrong.append(f"{op.name} ({op.type}): ours {model.attrs[op.name]['dtype']}, TF {expected}")
+    assert not wrong, "\n".join(wrong[:20])
