@@ -155,6 +155,8 @@ def render(report: dict, level: int = 0, *, all_variables: bool = False) -> str:
         return "".join(f"{report['path']}: {f['code']}: {f['message']}\n" for f in findings
                        if f["severity"] == "error" and f["code"] not in UNREADABLE_CODES)  # those: stderr
     parts = [_render_files(report)]
+    if report.get("saved_model"):
+        parts.append(_render_saved_model(report["saved_model"]))
     if report.get("diagnosis") is not None:
         parts.append(_render_diagnosis(report["diagnosis"]))
     if level >= 0:
@@ -201,6 +203,21 @@ def _render_files(report: dict) -> str:
         lines.append(f"  {'steps' if numbered else 'checkpoints':<11} " + ", ".join(names)
                      + f"  (showing {files.get('prefix')})")
     return "\n".join(lines)
+
+
+def _render_saved_model(saved_model: dict) -> str:
+    lines = []
+    for meta in saved_model["meta_graphs"]:
+        tags = ",".join(meta["tags"]) or "(no tags)"
+        lines.append(f"  meta graph tagged {tags}" + ("  (analysed below)" if meta["analysed"] else ""))
+        if not meta["signatures"]:
+            lines.append("    no signature")
+        for signature in meta["signatures"]:
+            inputs = ", ".join(f"{k}={v}" for k, v in signature["inputs"].items())
+            outputs = ", ".join(f"{k}={v}" for k, v in signature["outputs"].items())
+            method = signature["method"].rsplit("/", 1)[-1] or "?"
+            lines.append(f"    signature {signature['name']} ({method}): {inputs} -> {outputs}")
+    return heading("SavedModel") + "\n".join(lines)
 
 
 def _render_graph(report: dict) -> str:
@@ -272,7 +289,8 @@ def _render_outputs(report: dict, level: int) -> str:
 def _render_inputs(report: dict) -> str:
     if not report["inputs"]:
         return ""
-    rows = [[c["name"], c.get("group") or "", c["op"], c.get("dtype") or "?", format_shape(c.get("shape")),
+    rows = [[c["name"], c.get("role") or c.get("group") or "", c["op"], c.get("dtype") or "?",
+             format_shape(c.get("shape")),
              f"{c['score']:.2f}"] for c in report["inputs"]]
     return heading("Inputs") + _indent(table(["input", "role", "op", "dtype", "shape", "score"], rows))
 

@@ -177,6 +177,7 @@ def _assemble(path: str, inspection: Inspection, *, top: int, graph: str | None 
         "warnings": list(art.warnings) + [f"missing: {m}" for m in art.missing
                                           if not any(Path(m).name in w for w in art.warnings)],
         "tensorflow_version": _tf_version(inspection.loaded),
+        "saved_model": _saved_model_section(inspection.loaded),
         "graph": _graph_section(model),
         "placeholders": _placeholders(model),
         "variables": [],
@@ -190,6 +191,8 @@ def _assemble(path: str, inspection: Inspection, *, top: int, graph: str | None 
         "diagnosis": None,
         "notes": list(inspection.notes),
     }
+    if report["saved_model"] is not None:
+        report["warnings"] += report["saved_model"]["problems"]
     if inspection.variables is not None:
         report["variables"] = [_variable_row(v) for v in inspection.variables.variables]
         report["totals"] = _totals(inspection.variables)
@@ -205,6 +208,46 @@ def _assemble(path: str, inspection: Inspection, *, top: int, graph: str | None 
     if model is not None:
         _add_ranking(report, inspection, top=top, graph=graph, checkpoint=checkpoint)
     return report
+
+
+#: The tag TF Serving, saved_model_cli and tf.saved_model.load look for by default.
+SERVING_TAG = "serve"
+
+
+def _saved_model_section(loaded: LoadedGraph | None) -> dict | None:
+    """A SavedModel's meta graphs: their tags and signatures, which one was analysed, and what a
+    loader will miss (no meta graph tagged ``serve``, no signature to call)."""
+    saved = loaded.saved_model if loaded is not None else None
+    if saved is None:
+        return None
+    graphs, problems = [], []
+    for meta in saved.meta_graphs:
+        signatures = [{"name": key, "method": signature.method_name,
+                       "inputs": {k: _tensor_name(t) for k, t in sorted(signature.inputs.items())},
+                       "outputs": {k: _tensor_name(t) for k, t in sorted(signature.outputs.items())}}
+                      for key, signature in sorted(meta.signature_def.items()) if not key.startswith("__")]
+        graphs.append({"tags": list(meta.meta_info_def.tags), "signatures": signatures,
+                       "analysed": meta is loaded.meta_graph})
+    if not any(SERVING_TAG in g["tags"] for g in graphs):
+        tags = "; ".join(",".join(g["tags"]) or "(no tags)" for g in graphs)
+        problems.append(f"no meta graph of the SavedModel is tagged '{SERVING_TAG}' (its tags: {tags}): TF "
+                        "Serving, saved_model_cli and tf.saved_model.load look for 'serve' unless told the "
+                        "tags; pass them explicitly")
+    analysed = next((g for g in graphs if g["analysed"]), None)
+    if analysed is not None and not analysed["signatures"]:
+        problems.append("the SavedModel's meta graph has no signature: TF Serving and tf.saved_model.load "
+                        "have nothing to call; the outputs below come from the ranking")
+    return {"meta_graphs": graphs, "problems": problems}
+
+
+def _tensor_name(info) -> str | None:
+    """A TensorInfo's tensor (a sparse or composite one has no single name)."""
+    encoding = info.WhichOneof("encoding")
+    if encoding == "name":
+        return info.name
+    if encoding == "coo_sparse":
+        return info.coo_sparse.values_tensor_name
+    return None
 
 
 def _tf_version(loaded: LoadedGraph | None) -> str | None:

@@ -303,3 +303,46 @@ def test_json_holds_everything_verbose_prints_and_the_same_top(capsys):
     assert all(e["reason"] in text for e in data["excluded"])
     assert all(row["role"] == row["group"] for row in data["inputs"])
     assert data["freeze"]["argv"][:2] == ["freeze", str(CNN)] and data["freeze"]["command"] in text
+
+
+def test_saved_model_tags_and_signatures_are_reported_in_text_and_json(capsys):
+    _, out, _ = run(capsys, str(DATA / "graphs" / "saved_model_tf1"), "--json")
+    (meta,) = json.loads(out)["saved_model"]["meta_graphs"]
+    assert meta["tags"] == ["serve"] and meta["analysed"]
+    assert meta["signatures"] == [{"name": "serving_default", "method": "tensorflow/serving/predict",
+                                   "inputs": {"features": "features:0"},
+                                   "outputs": {"probabilities": "probabilities:0"}}]
+    _, text, _ = run(capsys, str(DATA / "graphs" / "saved_model_tf1"))
+    assert "signature serving_default (predict): features=features:0 -> probabilities=probabilities:0" in text
+
+
+def test_a_saved_model_without_serve_tag_or_signature_says_so(tmp_path, capsys):
+    from inspector.proto import pb
+
+    folder = tmp_path / "export"
+    shutil.copytree(DATA / "graphs" / "saved_model_tf1", folder)
+    saved = pb.SavedModel.FromString((folder / "saved_model.pb").read_bytes())
+    meta = saved.meta_graphs[0]
+    del meta.meta_info_def.tags[:]
+    meta.meta_info_def.tags.append("train")
+    meta.signature_def.clear()
+    (folder / "saved_model.pb").write_bytes(saved.SerializeToString())
+    _, out, _ = run(capsys, str(folder), "--json")
+    report = json.loads(out)
+    assert report["saved_model"]["meta_graphs"][0]["signatures"] == []
+    assert any("tagged 'serve' (its tags: train)" in w for w in report["warnings"])
+    assert any("has no signature" in w for w in report["warnings"])
+    _, text, _ = run(capsys, str(folder))
+    assert "meta graph tagged train" in text and "no signature" in text
+
+
+def test_every_inspect_json_field_is_documented(capsys):
+    import re
+    from pathlib import Path
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "JSON.md").read_text()
+    section = docs.split("## `inspect PATH --json`", 1)[1].split("## `freeze PATH --json`", 1)[0]
+    _, out, _ = run(capsys, str(CNN), "--json")
+    data = json.loads(out)
+    documented = set(re.findall(r'"(\w+)":', section))
+    assert set(data) | set(data["freeze"]) | set(data["mapping"]) | set(data["inputs"][0]) <= documented
