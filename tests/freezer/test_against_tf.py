@@ -411,3 +411,60 @@ def test_dropout_inside_a_while_loop_is_compared_with_seeded_twins(tf, tmp_path)
     prefix = _checkpoint(tf, tmp_path, build)
     result = freeze(prefix, outputs=["y"], output_path=tmp_path / "f.pb", verify=True)
     assert result.verification["ok"] and result.verification["seeded_random_ops"]
+
+
+def _qat_checkpoint(tf, folder):
+    """Quantization-aware training as tf.contrib.quantize built it: FakeQuantWithMinMaxVars on the
+    hidden activations and the logits, each range updated in the forward pass by
+    assign_moving_average (AssignMinEma/AssignMaxEma, zero-debiased: biased/local_step variables,
+    AssignSub + AssignAdd) whose updated value the fake quant reads; one range is read back through
+    RefIdentity."""
+    from tensorflow.python.training import moving_averages
+
+    def build(v1):
+        rng = np.random.RandomState(9)
+        features = v1.placeholder(tf.float32, [None, 8], name="features")
+        labels = v1.placeholder(tf.int64, [None], name="labels")
+
+        def fake_quant(inputs, scope, read_back=False):
+            with v1.variable_scope(scope):
+                low = v1.get_variable("min", [], initializer=v1.constant_initializer(-6.0), trainable=False)
+                high = v1.get_variable("max", [], initializer=v1.constant_initializer(6.0), trainable=False)
+                batch_min = tf.reduce_min(inputs, name="BatchMin")
+                batch_max = tf.reduce_max(inputs, name="BatchMax")
+                low = moving_averages.assign_moving_average(low, batch_min, 0.9, name="AssignMinEma")
+                high = moving_averages.assign_moving_average(high, batch_max, 0.9, name="AssignMaxEma")
+                if read_back:
+                    high = tf.raw_ops.RefIdentity(input=high, name="max_read")
+                return tf.quantization.fake_quant_with_min_max_vars(inputs, low, high)
+
+        net = fake_quant(v1.layers.dense(features, 16, activation=tf.nn.relu, name="hidden"), "act_quant")
+        logits = fake_quant(v1.layers.dense(net, 3, name="logits"), "logits_quant", read_back=True)
+        tf.nn.softmax(logits, name="probabilities")
+        loss = v1.losses.sparse_softmax_cross_entropy(labels=labels, logits=logits)
+        train_op = v1.train.AdamOptimizer(0.01).minimize(loss)
+        return train_op, {features: rng.rand(8, 8).astype(np.float32), labels: rng.randint(0, 3, 8)}
+
+    v1 = tf.compat.v1
+    graph = tf.Graph()
+    with _tf1_variables_and_control_flow(tf), graph.as_default():
+        train_op, feed = build(v1)
+        saver = v1.train.Saver()
+        with v1.Session(graph=graph) as session:
+            session.run(v1.global_variables_initializer())
+            for _ in range(6):
+                session.run(train_op, feed)
+            return saver.save(session, str(folder / "model.ckpt"))
+
+
+def test_fake_quant_range_updates_in_the_forward_pass_are_cut_and_verify(tf, tmp_path):
+    """The QAT graph froze into a float_ref leftover (a RefIdentity reading the updated range) and
+    failed validation; TF's own freeze leaves the writes fed by Consts."""
+    prefix = _qat_checkpoint(tf, tmp_path)
+    assert _tf_freeze(tf, prefix + ".meta", prefix, ["probabilities"]) is None
+    result = freeze(prefix, outputs=["probabilities"], output_path=tmp_path / "f.pb", verify=True)
+    assert result.verification["ok"] and result.verification["state_writes_cut_in_original"]
+    frozen = pb.GraphDef.FromString(result.output_path.read_bytes())
+    ops = {n.op for n in frozen.node}
+    assert not ops & ({"RefIdentity", "AssignSub", "AssignAdd", "Assign", "VariableV2"})
+    assert "FakeQuantWithMinMaxVars" in ops
