@@ -18,6 +18,7 @@ from inspector.diagnosis.findings import Finding
 from inspector.diagnosis.graphindex import (
     DT_RESOURCE,
     FLOAT_TYPES,
+    QUANTIZED_TYPES,
     GraphIndex,
     accepts_graph_def,
     attr_type,
@@ -98,7 +99,8 @@ def check_not_frozen(index: GraphIndex, kind: str = "graphdef", checkpoint_prefi
 
 
 def held_weights(index: GraphIndex) -> dict[str, tuple[str, tuple[int, ...], int]]:
-    """Float Consts of more than one element that the outputs need: name -> (dtype, shape, bytes)."""
+    """Float (or quantized integer) Consts of more than one element that the outputs need:
+    name -> (dtype, shape, bytes)."""
     needed = index.needed
     held = {}
     for name in needed:
@@ -106,7 +108,7 @@ def held_weights(index: GraphIndex) -> dict[str, tuple[str, tuple[int, ...], int
         if tensor is None:
             continue
         count, nbytes = const_nbytes(index.nodes[name])
-        if tensor.dtype in FLOAT_TYPES and count > 1:
+        if (tensor.dtype in FLOAT_TYPES or tensor.dtype in QUANTIZED_TYPES) and count > 1:
             shape = tuple(d.size for d in tensor.tensor_shape.dim)
             held[name] = (dtype_name(tensor.dtype) or "", shape, nbytes)
     return held

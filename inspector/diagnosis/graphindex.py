@@ -239,3 +239,6 @@ def const_nbytes(node: object) -> tuple[int, int]:
     return count, count * (known or 0)
 
 FLOAT_TYPES = frozenset({1, 2, 14, 19})  # float32, float64, bfloat16, float16
+#: Integer types weights are stored in by quantization (int8/uint8/int16/uint16 and the q-types):
+#: a Const of them is a weight as much as a float one. int32/int64 Consts are shapes and indices.
+QUANTIZED_TYPES = frozenset({4, 5, 6, 11, 12, 15, 16, 17})
