@@ -226,9 +226,15 @@ def render(result: FreezeResult, level: int = 0) -> str:
         ver = result.verification
         lines.append(f"verified in TensorFlow: {len(ver['outputs'])} output(s) agree (max abs diff "
                      f"{ver['max_abs_diff']:.3g}); {ver['weights_compared']} weights bit-identical")
+        if ver.get("switches"):
+            lines.append("  switch inputs fed their inference value: "
+                         + ", ".join(f"{k}={v}" for k, v in ver["switches"].items()))
+        if ver.get("state_writes_cut_in_original"):
+            lines.append(f"  {len(ver['state_writes_cut_in_original'])} state write(s) of the forward pass "
+                         "made pure in the original too (it changes them on every run)")
         if ver.get("seeded_random_ops"):
             lines.append(f"  {len(ver['seeded_random_ops'])} random op(s) inside while loops drew the same "
-                         "seeded values in both graphs: the model answers differently on every call")
+                         "seeded values in both graphs (a draw inside a loop cannot be fed)")
     return "\n".join(lines)
 
 

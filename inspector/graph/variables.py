@@ -210,23 +210,21 @@ def is_variable(model: GraphModel, name: str) -> bool:
 
 def model_weights_first(model: GraphModel, variables: list[str]) -> list[str]:
     """``variables`` ordered trainable weights, other model state (batch-norm statistics),
-    bookkeeping, then optimizer state: what a user needs to see first when they are missing."""
+    bookkeeping, then optimizer state (as :func:`map_variables` classes them): what a user needs to
+    see first when they are missing."""
     trainable = _trainable(model)
     optimizer = _optimizer_variables(model)
     bookkeeping = _bookkeeping_variables(model)
+    roles = _variable_roles(model)
 
     def rank(var: str) -> int:
-        if var in optimizer:
+        if var in optimizer or roles.get(var) == "optimizer":
             return 3
-        if var in bookkeeping:
+        if var in bookkeeping or roles.get(var) in ("initializer", "saver", "bookkeeping", "metric"):
             return 2
         return 0 if var in trainable else 1
-    return sorted(variables, key=lambda v: (rank(v), variables.index(v)))
-
-
-def is_model_variable(model: GraphModel, var: str) -> bool:
-    """Not optimizer state and not bookkeeping (counters, metrics): a weight or model statistic."""
-    return var not in _optimizer_variables(model) and var not in _bookkeeping_variables(model)
+    position = {var: i for i, var in enumerate(variables)}
+    return sorted(variables, key=lambda v: (rank(v), position[v]))
 
 
 def _restore_mapping(model: GraphModel) -> dict[str, list[str]]:
