@@ -255,7 +255,7 @@ def test_every_code_has_a_healthy_lookalike():
     from inspector.diagnosis.findings import CODES
 
     covered = {code for f in COUNTER_EXAMPLES for code in f.extra["counter_example_of"]}
-    # OVER_2GB: a file just under the (monkeypatched) limit, test_fileformat.py
+    # OVER_2GB: a file exactly at the (monkeypatched) limit, test_fileformat.py
     assert set(CODES) - covered == {"OVER_2GB"}
 
 
@@ -265,3 +265,10 @@ def test_a_lookalike_gets_no_error_and_not_the_code_it_looks_like(fixture):
     diagnosis = diagnose_path(fixture.full_path, checkpoint_prefix=prefix)
     assert not [f for f in diagnosis.findings if f.severity == "error"], diagnosis.render()
     assert not set(fixture.extra["counter_example_of"]) & set(diagnosis.codes), diagnosis.render()
+
+
+def test_the_diagnosis_logs_under_the_package_logger():
+    """`-v` configures the "ckpt2pb" logger; a logger outside it would never be shown."""
+    import inspector.diagnosis as diagnosis
+
+    assert diagnosis.log.name.startswith("ckpt2pb.")

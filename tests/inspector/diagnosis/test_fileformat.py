@@ -135,6 +135,13 @@ def test_over_2gb_is_reported_without_reading(monkeypatch):
     assert diagnose_path(GRAPHS / "healthy_mlp.pb").exit_code == 2
 
 
+def test_a_file_exactly_at_the_limit_is_read_its_lookalike_counter_example(monkeypatch):
+    """OVER_2GB's counter-example: protobuf's limit is inclusive, a file of exactly that size parses."""
+    size = (GRAPHS / "healthy_mlp.pb").stat().st_size
+    monkeypatch.setattr(fileformat, "PROTOBUF_LIMIT", size)
+    assert diagnose_path(GRAPHS / "healthy_mlp.pb").codes == []
+
+
 def test_metagraph_and_saved_model_are_read_from_the_graph_inside():
     meta, _ = read_for_diagnosis(GRAPHS / "meta_as_graph.meta")
     assert meta.kind == "metagraph" and meta.graph_def.node
