@@ -24,7 +24,7 @@ from freezer.rewrite import rewrite
 from freezer.validate import Validation, validate
 from freezer.values import ValueSource, classify_unfolded
 from inspector import tfops
-from inspector.errors import UnreadableInputError, UsageError
+from inspector.errors import UnreadableInputError, UsageError, VerificationError
 from inspector.readers import dtypes
 from inspector.readers.checkpoint import open_checkpoint, v1_files
 from inspector.readers.resolve import Artifacts, resolve
@@ -82,17 +82,17 @@ def freeze(path: str | Path, outputs: Sequence[str] | None = None, auto_outputs:
            use_moving_averages: bool = False, clear_devices: bool = True, verify: bool = False,
            input_shapes: dict[str, Sequence[int]] | None = None,
            progress_stream=None, graph: str | Path | None = None,
-           feeds: dict[str, object] | None = None) -> FreezeResult:
+           for_inference: bool = False, feeds: dict[str, object] | None = None) -> FreezeResult:
     """Freeze the checkpoint at ``path`` (folder, prefix, ``.meta``, ``.index`` …) into a ``.pb``.
 
     An already frozen graph (no variables) is pruned to the outputs instead: what the freeze of its
     checkpoint would have kept, training leftovers and all other ends cut. Exactly one of
     ``outputs`` (node or tensor names) and ``auto_outputs`` (take the top-ranked
     candidate, or its whole group) must be given. ``graph`` names the graph (.meta, .pb, .pbtxt)
-    of a checkpoint saved without its ``.meta``. ``input_shapes`` and ``feeds`` (input name -> value)
-    give ``verify`` the shapes or values of inputs it cannot make up. Raises a
-    :class:`~inspector.errors.Ckpt2pbError`
-    subclass on any problem; nothing is written then.
+    of a checkpoint saved without its ``.meta``. ``for_inference`` applies the rewrites of
+    :mod:`freezer.inference` (each re-checked in TensorFlow with ``verify``). ``input_shapes`` and
+    ``feeds`` (input name -> value) give ``verify`` the shapes or values of inputs it cannot make up.
+    Raises a :class:`~inspector.errors.Ckpt2pbError` subclass on any problem; nothing is written then.
     """
     started = time.monotonic()
     if bool(outputs) == bool(auto_outputs):
@@ -104,7 +104,7 @@ def freeze(path: str | Path, outputs: Sequence[str] | None = None, auto_outputs:
     graph_path, meta_graph, graph_def = _load_graph(artifacts)
     prefix = artifacts.prefix
     model = None
-    if auto_outputs or verify:  # built before the rewrite, which edits the NodeDefs in place
+    if auto_outputs or verify or for_inference:  # built before the rewrite, which edits NodeDefs in place
         from inspector.graph.model import GraphModel
 
         model = GraphModel.from_graph_def(graph_def, meta_graph)
@@ -112,7 +112,7 @@ def freeze(path: str | Path, outputs: Sequence[str] | None = None, auto_outputs:
         names, chosen_by = _auto_outputs(model, graph_path), "ranking"
     else:
         names, chosen_by = resolve_outputs(outputs, {n.name for n in graph_def.node}, graph_path), "user"
-    switches = switch_values(model) if verify else None
+    switches = switch_values(model) if verify or for_inference else None
     LOG.info("%s %s with outputs %s", "freezing" if prefix else "pruning", prefix or graph_path,
              ", ".join(names))
 
@@ -130,26 +130,25 @@ def freeze(path: str | Path, outputs: Sequence[str] | None = None, auto_outputs:
         frozen = rewrite(pruned, source, clear_devices=clear_devices, path=graph_path,
                          library=graph_def.library)
         library, versions = _library_and_versions(graph_def, frozen)
-        target = Path(output_path) if output_path is not None else default_output_path(prefix, as_text)
+        target = Path(output_path) if output_path is not None else \
+            default_output_path(prefix or graph_path, as_text, pruned_graph=prefix is None)
         items, inference, renamed, restored_feeds = frozen.items, [], {}, {}
         if for_inference:
             step_check = _step_verifier(graph_path, prefix, target, meta_graph, input_shapes,
                                         pruned.table_initializers, library, versions) if verify else None
             items, names, inference, renamed, restored_feeds = _for_inference(
-                frozen.items, names, library, meta_graph, graph_def, input_shapes,
+                frozen.items, names, library, meta_graph, switches, input_shapes,
                 pruned.table_initializers, step_check)
             if library is not None:  # the inlined functions are no longer called
                 prune_library(library, items)
         expected = writer.graph_size(items, library, versions)
         writer.check_size_limit(expected, output_path)
 
-        target = Path(output_path) if output_path is not None else \
-            default_output_path(prefix or graph_path, as_text, pruned_graph=prefix is None)
         with writer.AtomicOutput(target, _input_files(artifacts, graph_path), text=as_text) as out:
-            _write(out, frozen.items, library, versions, as_text, expected, progress_stream)
+            _write(out, items, library, versions, as_text, expected, progress_stream)
             left_out = [] if reader is None else classify_unfolded(
                 reader, {f.key for f in frozen.folded}, graph_def.node, source.bindings, meta_graph)
-            validation = validate(frozen.items, names, nodes_before=nodes_before, file_path=out.temp_path,
+            validation = validate(items, names, nodes_before=nodes_before, file_path=out.temp_path,
                                   expected_size=None if as_text else expected, folded=frozen.folded,
                                   left_out=left_out, text=as_text, library=library)
             validation.raise_if_failed(str(target))
@@ -173,9 +172,11 @@ def freeze(path: str | Path, outputs: Sequence[str] | None = None, auto_outputs:
                 kept = {item.name for item in items}
                 verification = verify_frozen(graph_path, prefix, out.temp_path, names,
                                              input_shapes=input_shapes, meta_graph=meta_graph,
-                                             folded=frozen.folded, reader=reader, report_path=target,
+                                             folded=[f for f in frozen.folded if f.node in kept],
+                                             reader=reader, report_path=target,
                                              initializers=pruned.table_initializers, values=feeds,
-                                             switches=switches)
+                                             switches=switches, restored_names=_restored_names(renamed),
+                                             restored_feeds=restored_feeds)
             out.commit()
     return FreezeResult(output_path=target, outputs=names, outputs_chosen_by=chosen_by, checkpoint=prefix,
                         graph=graph_path, validation=validation, rewrites=frozen.rewrites,
@@ -184,11 +185,11 @@ def freeze(path: str | Path, outputs: Sequence[str] | None = None, auto_outputs:
                         seconds=time.monotonic() - started, inference=inference, renamed_outputs=renamed)
 
 
-def _for_inference(items, names, library, meta_graph, graph_def, input_shapes, initializers, step_check):
-    """Apply :data:`freezer.inference.REWRITES`; returns (items, outputs, reports, renamed, switch feeds)."""
+def _for_inference(items, names, library, meta_graph, switches, input_shapes, initializers, step_check):
+    """Apply :data:`freezer.inference.REWRITES`; returns (items, outputs, reports, renamed, switch feeds).
+    ``switches``: :func:`switch_values` of the graph before it was rewritten."""
     from freezer.inference import InferenceGraph, run_rewrites
 
-    switches = _inference_switches(graph_def, meta_graph)
     graph = InferenceGraph(items=list(items), outputs=list(names), library=library,
                            signature_outputs=_signature_outputs(meta_graph),
                            keep=set(initializers), input_shapes={k.split(":")[0]: list(v) for k, v in
@@ -200,16 +201,6 @@ def _for_inference(items, names, library, meta_graph, graph_def, input_shapes, i
                                                     if getattr(item, "op", "") != "Const"}}
     restored_feeds = {f"{name}:0": value for name, value in folded.items()}
     return graph.items, graph.outputs, reports, dict(graph.renamed), restored_feeds
-
-
-def _inference_switches(graph_def, meta_graph) -> dict[str, object]:
-    """Training switch -> its inference value, from the roles pass (:mod:`inspector.roles`)."""
-    from inspector.graph.model import GraphModel
-    from inspector.roles import roles_of
-
-    roles = roles_of(GraphModel.from_graph_def(graph_def, meta_graph), meta_graph)
-    return {name: switch.inference_value for name, switch in roles.switches.items()
-            if switch.inference_value is not None}
 
 
 def _signature_outputs(meta_graph) -> dict[str, str]:

@@ -4,7 +4,7 @@ Usage::
 
     freeze PATH (--outputs a,b | --auto-outputs) [-o OUT.pb] [--as-text] [--use-moving-averages]
            [--keep-devices] [--verify] [--input-shape NAME=1,224,224,3 ...] [--feed NAME=VALUE ...]
-           [--json] [-v/-q]
+           [--for-inference] [--target opencv|onnx|tflite] [--json] [-v/-q]
 
 Exit codes: 0 written and validated, 2 unreadable input or bad request, 3 validation failed
 (nothing written), 4 ``--verify`` found different outputs, 5 TensorFlow needed for ``--verify``,
@@ -91,10 +91,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--verify", action="store_true",
                         help="run the restored checkpoint and the frozen graph in TensorFlow and compare")
     parser.add_argument("--input-shape", action="append", metavar="NAME=D0,D1,...", default=[],
-                        help="shape for an input with unknown dims, for --verify; repeatable")
+                        help="shape for an input with unknown dims: what --verify feeds, and with "
+                             "--for-inference the input's shape in the written graph; repeatable")
     parser.add_argument("--feed", action="append", metavar="NAME=VALUE", default=[],
                         help="value for an input, for --verify: a number, true/false, a string or a JSON "
                              "list (a scalar fills the input's shape); repeatable")
+    parser.add_argument("--for-inference", action="store_true",
+                        help="rewrite the frozen graph for deployment: fold training switches and "
+                             "batch norms, prune dead tf.cond branches, inline TF2 function calls, fold "
+                             "weight-only subgraphs, fix inputs, drop identities and inert dropout "
+                             "(each rewrite reported; re-checked in TensorFlow with --verify)")
+    parser.add_argument("--target", choices=TARGETS,
+                        help="also report what this runtime cannot load in the written graph, each "
+                             "with its fix or 'no graph fix: runtime limit'")
     add_common_arguments(parser)
     return parser
 
@@ -141,8 +150,9 @@ def handle(args: argparse.Namespace) -> int:
     if args.outputs is not None and not outputs:
         raise UsageError(f"--outputs {','.join(args.outputs)!r} names no node",
                          fix="give node names such as --outputs probabilities, or use --auto-outputs")
-    if args.input_shape and not args.verify:
-        LOG.warning("--input-shape only shapes the inputs --verify feeds; without --verify it is ignored")
+    if args.input_shape and not (args.verify or args.for_inference):
+        LOG.warning("--input-shape only shapes the inputs --verify feeds or --for-inference writes; "
+                    "without either it is ignored")
     if args.feed and not args.verify:
         LOG.warning("--feed only gives values to the inputs --verify feeds; without --verify it is ignored")
     if not args.as_text and args.output and args.output.endswith((".pbtxt", ".txt")):
@@ -155,7 +165,8 @@ def handle(args: argparse.Namespace) -> int:
                     output_path=args.output, as_text=args.as_text,
                     use_moving_averages=args.use_moving_averages, clear_devices=not args.keep_devices,
                     verify=args.verify, input_shapes=parse_input_shapes(args.input_shape),
-                    feeds=parse_feeds(args.feed))
+                    for_inference=args.for_inference, feeds=parse_feeds(args.feed))
+    target_findings = _target_findings(result.output_path, args.target) if args.target else []
     if args.json:
         emit_json({**result.to_json(), **({"target": {"runtime": args.target, "findings": [
             f.to_json() for f in target_findings]}} if args.target else {})})

@@ -249,15 +249,20 @@ def verify_frozen(graph_path: str, prefix: str, frozen_path, outputs: Sequence[s
                   input_shapes: Mapping[str, Sequence[int]] | None = None, meta_graph=None,
                   folded: Sequence = (), reader=None, seed: int = 0, report_path=None,
                   initializers: Sequence[str] = (), values: Mapping[str, object] | None = None,
-                  switches: Mapping[str, object] | None = None) -> dict:
+                  switches: Mapping[str, object] | None = None, restored_names: dict[str, str] | None = None,
+                  restored_feeds: dict | None = None) -> dict:
     """Run both graphs; return the report or raise. See the module docstring.
 
     ``prefix`` None: ``graph_path`` is itself a frozen graph, compared with its pruned copy.
+    ``restored_names`` maps a frozen graph's tensor to the restored graph's where ``freeze
+    --for-inference`` renamed it (an inlined call's outputs); ``restored_feeds`` are extra values the
+    restored graph needs (the inference values of the switches the rewrites folded away).
     """
     tf = _import_tf()
     run = _Run(tf, graph_path, prefix, frozen_path, outputs, input_shapes=input_shapes, meta_graph=meta_graph,
                folded=folded, reader=reader, seed=seed, report_path=report_path, initializers=initializers,
-               values=values, switches=switches)
+               values=values, switches=switches, restored_names=restored_names or {},
+               restored_feeds=restored_feeds or {})
     return run.verify()
 
 
@@ -266,11 +271,13 @@ class _Run:
 
     def __init__(self, tf, graph_path: str, prefix: str | None, frozen_path, outputs: Sequence[str], *,
                  input_shapes, meta_graph, folded: Sequence, reader, seed: int, report_path,
-                 initializers: Sequence[str], values, switches) -> None:
+                 initializers: Sequence[str], values, switches, restored_names: dict[str, str],
+                 restored_feeds: dict) -> None:
         self.tf, self.graph_path, self.prefix, self.frozen_path = tf, graph_path, prefix, frozen_path
         self.outputs, self.input_shapes, self.meta_graph = list(outputs), input_shapes, meta_graph
         self.folded, self.reader, self.seed, self.initializers = folded, reader, seed, initializers
         self.values, self.switches = values, switches
+        self.restored_names, self.restored_feeds = restored_names, restored_feeds
         self.path = str(report_path or frozen_path)
         self.frozen_graph = None
         self.seeded: list[str] = []
@@ -364,10 +371,16 @@ class _Run:
             for record in self.folded:  # --use-moving-averages: the shadow values replace the weights
                 if getattr(record, "moving_average", False) and self.reader is not None:
                     _load_value(graph, session, record.node, _checkpoint_value(self.reader, record))
-            live = _live_tensors(tf, session, random, feeds)
-            values = session.run(fetches + live, feeds)  # one run: outputs and the samples they used
+            # --for-inference renames inlined outputs and folds switches away: the restored graph gets its
+            # own tensor names, and the folded switches' inference values as extra feeds.
+            present = {op.name for op in graph.get_operations()}
+            random = [t for t in random if t.rsplit(":", 1)[0] in present]
+            restored_in = {self.restored_names.get(k, k): v for k, v in feeds.items()} | self.restored_feeds
+            restored_fetches = [self.restored_names.get(f, f) for f in fetches]
+            live = _live_tensors(tf, session, random, restored_in)
+            values = session.run(restored_fetches + live, restored_in)  # outputs and the samples they used
             out, sampled = values[:len(fetches)], dict(zip(live, values[len(fetches):], strict=True))
-            again = session.run(fetches, {**feeds, **sampled})
+            again = session.run(restored_fetches, {**restored_in, **sampled})
             restored_weights = [_read_variable(graph, session, w) if self.prefix is not None else None
                                 for w in weights]
         return out, again, sampled, restored_weights
@@ -377,7 +390,8 @@ class _Run:
         v1 = self.tf.compat.v1
         if self.prefix is None:  # a frozen graph, compared with TensorFlow's own pruning of it
             try:
-                v1.import_graph_def(v1.graph_util.extract_sub_graph(original, self.outputs), name="")
+                nodes = [self.restored_names.get(f"{o}:0", f"{o}:0").rsplit(":", 1)[0] for o in self.outputs]
+                v1.import_graph_def(v1.graph_util.extract_sub_graph(original, nodes), name="")
             except ValueError as error:
                 raise VerifyCannotRunError(
                     f"TensorFlow cannot import the original graph pruned to the outputs, so nothing was "

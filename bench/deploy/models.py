@@ -166,13 +166,14 @@ def reference(model: Model, frozen: Path) -> Reference:
 
 def inference_switches(model: Model) -> dict[str, object]:
     """Training switch -> inference value, from the roles pass over the model's own graph."""
-    from freezer.api import _inference_switches
+    from freezer.api import switch_values
+    from inspector.graph.model import GraphModel
     from inspector.readers.graphfile import load_graph_file
 
     graph_path, _ = _graph_and_prefix(model)
     loaded = load_graph_file(graph_path)
     graph_def = loaded.meta_graph.graph_def if loaded.meta_graph is not None else loaded.graph_def
-    return _inference_switches(graph_def, loaded.meta_graph)
+    return switch_values(GraphModel.from_graph_def(graph_def, loaded.meta_graph))
 
 
 def _unknown_rank_switches(model: Model) -> dict[str, list[int]]:

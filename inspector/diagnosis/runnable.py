@@ -96,7 +96,8 @@ def check_noop_outputs(index: GraphIndex) -> list[Finding]:
         f"NoOps that group other nodes are ends of the graph ({_names(stray)}): there is no tensor to "
         "fetch from them, and tools that take every end as an output (converters, summarize_graph) fail "
         "or keep training nodes alive for them.",
-        "Freeze again naming only the real outputs (`freeze --outputs ...`; `inspect` ranks them).",
+        "Freeze again naming only the real outputs (`freeze <checkpoint or this file> --outputs NAME`; "
+        "`inspect` ranks them).",
         {"nodes": stray[:50]})]
 
 

@@ -172,3 +172,17 @@ def test_every_freeze_json_field_is_documented(tmp_path, capsys):
     data = json.loads(capsys.readouterr().out)
     documented = set(re.findall(r'"(\w+)":', section))
     assert set(data) | set(data["validation"]) <= documented
+
+
+def test_for_inference_reports_each_rewrite_and_target_its_findings(tmp_path, capsys):
+    out = tmp_path / "f.pb"
+    assert main([str(CNN), "--outputs", "probabilities", "-o", str(out), "--for-inference",
+                 "--target", "opencv"]) == 0
+    text = capsys.readouterr().out
+    assert "for inference: fold_switches: 1 change(s)" in text
+    assert "for inference: fold_batch_norms" in text
+    assert "--target opencv: nothing found" in text
+    assert main([str(CNN), "--outputs", "probabilities", "-o", str(out), "--target", "tflite", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["inference_rewrites"] == [] and report["target"]["runtime"] == "tflite"
+    assert {f["code"] for f in report["target"]["findings"]} >= {"TARGET_TRAINING_SWITCH"}

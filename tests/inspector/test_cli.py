@@ -346,3 +346,10 @@ def test_every_inspect_json_field_is_documented(capsys):
     data = json.loads(out)
     documented = set(re.findall(r'"(\w+)":', section))
     assert set(data) | set(data["freeze"]) | set(data["mapping"]) | set(data["inputs"][0]) <= documented
+
+
+def test_target_names_what_a_runtime_cannot_load(capsys):
+    code, out, _ = run(capsys, str(DATA / "graphs" / "healthy_rnn_while.pb"), "--target", "tflite")
+    assert code == 0 and "TARGET_CONTROL_FLOW" in out and "no graph fix: runtime limit" in out
+    code, out, _ = run(capsys, str(DATA / "checkpoints" / "cnn_bn_momentum"), "--target", "opencv", "--json")
+    assert "--for-inference" in json.loads(out)["target"]["text"]

@@ -208,7 +208,17 @@ def test_corpus_frozen_graphs_against_their_sibling_checkpoints(request, graph, 
         expected.add("WEIGHTS_DIFFER")
     if _has_training_ops(graph):
         expected.add("TRAINING_LEFTOVERS")
+    if _noop_ends(graph):
+        expected.add("NOOP_OUTPUT")
     assert set(diagnosis.codes) == expected, diagnosis.render()
+
+
+def _noop_ends(graph) -> bool:
+    """A NoOp that groups other nodes and that nothing consumes (of a graph without variables)."""
+    loaded, _ = read_for_diagnosis(graph)
+    consumed = {text.lstrip("^").split(":")[0] for node in loaded.graph_def.node for text in node.input}
+    return any(node.op == "NoOp" and node.input and node.name not in consumed
+               for node in loaded.graph_def.node)
 
 
 def _weights_differ(graph, prefix) -> bool:
