@@ -21,9 +21,10 @@ from google.protobuf.message import DecodeError
 from inspector.errors import UnreadableInputError, UsageError
 from inspector.proto import pb
 from inspector.readers import dtypes
-from inspector.readers.checkpoint import DEFAULT_CHUNK, CheckpointReader, TensorMeta
+from inspector.readers.base import DEFAULT_CHUNK, CheckpointReader, TensorMeta
 from inspector.readers.crc32c import crc32c, mask
 from inspector.readers.ordered_code import encode_slice_key
+from inspector.readers.placeholders import placeholder_problem
 from inspector.readers.table import Table, TableError, read_varint
 
 if TYPE_CHECKING:  # numpy is imported where tensors are read: listing never needs it
@@ -90,7 +91,6 @@ class BundleReader(CheckpointReader):
         try:
             table = Table(data, path)
         except UnreadableInputError:
-            from inspector.readers.resolve import placeholder_problem
             problem = placeholder_problem(path)
             if problem is not None:
                 raise problem from None

@@ -20,6 +20,7 @@ from google.protobuf.message import DecodeError
 from inspector.errors import UnreadableInputError
 from inspector.proto import pb
 from inspector.readers import dtypes
+from inspector.readers.placeholders import placeholder_problem
 from inspector.readers.table import FOOTER_SIZE, MAGIC
 
 MAX_PROTO_BYTES = (1 << 31) - 1          # protobuf's hard limit on one message (FORMATS.md §8.7)
@@ -232,7 +233,6 @@ def load_graph_file(path: str | Path) -> LoadedGraph:
         size = os.path.getsize(path)
     except OSError as exc:
         raise _error(path, f"cannot read the graph file ({exc.strerror})", "check the path") from None
-    from inspector.readers.resolve import placeholder_problem
     stub = placeholder_problem(path)
     if stub is not None:
         raise stub

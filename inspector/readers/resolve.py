@@ -17,12 +17,13 @@ from pathlib import Path
 
 from inspector.errors import UnreadableInputError
 from inspector.readers.checkpoint import checkpoint_format, v1_files
+from inspector.readers.placeholders import LFS_MAGIC, REMOVED_SUFFIX, placeholder_problem
 from inspector.readers.state import SavedCheckpoint, resolve_state, step_of
+
+__all__ = ["LFS_MAGIC", "REMOVED_SUFFIX", "Artifacts", "meta_path_for", "placeholder_problem", "resolve"]
 
 STATE_FILENAME = "checkpoint"
 SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
-LFS_MAGIC = b"version https://git-lfs"
-REMOVED_SUFFIX = ".REMOVED.git-id"
 _GRAPH_SUFFIXES = (".pb", ".pbtxt", ".pb.txt", ".pb.ascii", ".graphdef")
 _DATA_SUFFIX = re.compile(r"\.data-(\d{5})-of-(\d{5})$")
 _V1_SHARD = re.compile(r"-(\d{5})-of-(\d{5})$")
@@ -55,31 +56,6 @@ class Artifacts:
             "steps": [{"step": s.step, "prefix": s.prefix, "exists": s.exists} for s in self.steps],
             "missing": self.missing, "warnings": self.warnings,
         }
-
-
-# --------------------------------------------------------------------------- placeholders
-def placeholder_problem(path: str | Path) -> UnreadableInputError | None:
-    """An explanation when ``path`` is a Git LFS pointer or a BFG ``.REMOVED.git-id`` stub."""
-    path = str(path)
-    stub = path if path.endswith(REMOVED_SUFFIX) else path + REMOVED_SUFFIX
-    if os.path.isfile(stub) and (path == stub or not os.path.exists(path)):
-        real = Path(stub).name[:-len(REMOVED_SUFFIX)]
-        return UnreadableInputError(
-            f"{real} was removed from the repository it came from (BFG left only the "
-            f"{Path(stub).name} stub, which holds a Git object id, not the file)", path=stub,
-            fix="Get the real file from the original author or an older clone")
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(200)
-    except OSError:
-        return None
-    if head.startswith(LFS_MAGIC):
-        size = re.search(rb"\nsize (\d+)", head)
-        real = f" of {int(size.group(1)):,} bytes" if size else ""
-        return UnreadableInputError(
-            f"is a Git LFS pointer ({os.path.getsize(path)} bytes), not the real file{real}", path=path,
-            fix="Run `git lfs pull` in the repository it came from, then try again")
-    return None
 
 
 def _check_placeholder(path: str) -> None:

@@ -16,7 +16,8 @@ from google.protobuf import text_format
 
 from inspector.errors import UnreadableInputError
 from inspector.proto import pb
-from inspector.readers.checkpoint import checkpoint_format
+from inspector.readers.base import checkpoint_format
+from inspector.readers.placeholders import placeholder_problem
 
 _MAX_STATE_BYTES = 16 << 20
 _WINDOWS_ABS = re.compile(r"^(?:[A-Za-z]:[\\/]|\\\\)")
@@ -74,7 +75,6 @@ def read_state(path: str | Path) -> object:
     try:
         text_format.Parse(raw.decode("utf-8"), state)
     except (UnicodeDecodeError, text_format.ParseError) as exc:
-        from inspector.readers.resolve import placeholder_problem
         problem = placeholder_problem(path)
         if problem is not None:
             raise problem from None

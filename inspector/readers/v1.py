@@ -22,8 +22,9 @@ from google.protobuf.message import DecodeError
 from inspector.errors import UnreadableInputError, UsageError
 from inspector.proto import pb
 from inspector.readers import dtypes
-from inspector.readers.checkpoint import DEFAULT_CHUNK, CheckpointReader, TensorMeta, v1_files
+from inspector.readers.base import DEFAULT_CHUNK, CheckpointReader, TensorMeta, v1_files
 from inspector.readers.ordered_code import encode_slice_key
+from inspector.readers.placeholders import placeholder_problem
 from inspector.readers.table import Table
 
 if TYPE_CHECKING:  # numpy is imported where tensors are read: listing never needs it
@@ -137,7 +138,6 @@ class V1Reader(CheckpointReader):
         try:
             table = Table(mapped, path)
         except UnreadableInputError:
-            from inspector.readers.resolve import placeholder_problem
             raise placeholder_problem(path) or UnreadableInputError(
                 "is neither a V2 checkpoint (no .index next to it) nor a valid V1 checkpoint table",
                 path=path, fix=_CORRUPT_FIX) from None
