@@ -14,7 +14,8 @@ Cases come from three sources: the committed fixtures (fixtures/registry.py), th
   graphs written before issue 8);
 * ``development`` — new cases one may study and write rules for, after recording first contact;
 * ``validation`` — new cases rules are never tuned on: they measure how the next unseen model goes;
-* ``heldout`` — graphs written after the roles redesign, first contact recorded when added.
+* ``heldout`` — graphs written after the roles redesign, first contact recorded when added;
+* ``heldout2`` — the second held-out batch, written after the rules were tuned on ``heldout``.
 
 The *first-contact* result of a case is its ranking when the case was first seen, before any
 change was made for it; ``fixtures/first_contact.json`` keeps one record per case (``--record-first-contact``
@@ -57,7 +58,7 @@ TUNED_CORPUS_ENTRIES = 22
 class Case:
     name: str
     source: str          # fixture | corpus | heldout
-    split: str           # tuned | development | validation | heldout
+    split: str           # tuned | development | validation | heldout | heldout2
     graph_path: Path
     expected: tuple[str, ...]
     group: bool = False
@@ -131,7 +132,7 @@ def heldout_cases(folder: Path) -> list[Case]:
     cases = []
     for case in heldout.all_heldout():
         path, expected = heldout.export(case, folder)
-        split = "tuned" if case.written_for != "issue 8" else "heldout"
+        split = heldout.SPLITS[case.written_for]
         cases.append(Case(case.name, "heldout", split, Path(path), tuple(expected), case.group))
     return cases
 
