@@ -29,8 +29,45 @@ pytestmark = [
 
 # Held-out cases whose expected output does not rank first today, each with what ranks above it
 # (fixtures/first_contact.json keeps every case's first contact, whether fixed since or not). All
-# ten issue 8 misses of the first contact have been fixed by general rules (docs/RANKING.md).
-FIRST_CONTACT_MISSES: dict[str, str] = {}
+# ten issue 8 misses of the first contact have been fixed by general rules (docs/RANKING.md); the
+# entries below are the issue 8 batch 2 cases that failed this test on their first contact (main at
+# e036ea4): the ten recorded misses, and the seq2seq case whose first slot is a group holding the
+# expected output behind another candidate (recorded top-1, as the evaluator counts slots).
+FIRST_CONTACT_MISSES: dict[str, str] = {
+    "seq2seq_with_a_teacher_forced_and_a_greedy_while_loop_decoder":
+        "the inference decoder's unused logits 'decoder/inference/transpose' (0.80, a sink) is the first "
+        "candidate, 'predictions' (0.80) shares its group",
+    "object_detection_frozen_with_nms_and_four_detection_outputs":
+        "the first slot groups detection_boxes, detection_scores and detection_classes; num_detections "
+        "is no candidate",
+    "deeplab_aspp_with_atrous_convolutions_and_bilinear_upsampling":
+        "the loss's Reshape of the upsampled logits ranks first (only gradient and metrics read it); the "
+        "ArgMax mean_iou and a summary read is no candidate",
+    "char_rnn_with_an_in_graph_sampling_loop":
+        "the training logits 'rnnlm/add' the loss compares with the targets rank first (0.67); the "
+        "sampler's stacked ids are second (0.65)",
+    "multitask_segmentation_and_depth_with_uncertainty_weighted_losses":
+        "the two image summaries' inputs (mul_6, truediv_1) share the first slot; neither head is a "
+        "candidate",
+    "slim_mobilenet_depthwise_with_moving_average_shadow_variables":
+        "the logits 'MobilenetV1/Logits/SpatialSqueeze' the loss compares with the labels rank first; "
+        "Predictions (read by summaries) is no candidate",
+    "simclr_encoder_with_a_projection_head_and_nt_xent":
+        "the projection half 'split_1' NT-Xent compares with itself across the batch ranks first; "
+        "final_avg_pool is no candidate",
+    "bilstm_crf_tagger_with_a_hand_written_viterbi_decode":
+        "the log-likelihood's unary term 'crf_log_likelihood/Sum' ranks first; the Viterbi decode (read "
+        "by an accuracy summary) is no candidate",
+    "cyclegan_two_generators_with_test_placeholders":
+        "the cycle reconstructions generatorA2B_1/Tanh and generatorB2A/Tanh share the first slot; "
+        "testB and testA come 2nd and 3rd",
+    "im2txt_inference_graph_with_state_feeds":
+        "softmax takes the first slot alone; logits/BiasAdd is 2nd, lstm/state 3rd, lstm/initial_state "
+        "4th",
+    "autoencoder_anomaly_score_per_example":
+        "the reconstruction 'decoder/dense_1/BiasAdd' the loss compares with the input is the only "
+        "candidate; anomaly_score is none",
+}
 
 
 @dataclass
