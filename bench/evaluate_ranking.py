@@ -15,7 +15,9 @@ Cases come from three sources: the committed fixtures (fixtures/registry.py), th
 * ``development`` — new cases one may study and write rules for, after recording first contact;
 * ``validation`` — new cases rules are never tuned on: they measure how the next unseen model goes;
 * ``heldout`` — graphs written after the roles redesign, first contact recorded when added;
-* ``heldout2`` — the second held-out batch, written after the rules were tuned on ``heldout``.
+* ``heldout2dev`` / ``heldout2val`` — the second held-out batch, written after the rules were
+  tuned on ``heldout``; its odd-numbered cases may be studied after first contact, its even-numbered
+  ones are never tuned on.
 
 The *first-contact* result of a case is its ranking when the case was first seen, before any
 change was made for it; ``fixtures/first_contact.json`` keeps one record per case (``--record-first-contact``
@@ -130,9 +132,14 @@ def heldout_cases(folder: Path) -> list[Case]:
     except ImportError:
         return []
     cases = []
+    position: dict[str, int] = {}
     for case in heldout.all_heldout():
         path, expected = heldout.export(case, folder)
         split = heldout.SPLITS[case.written_for]
+        if split == "heldout2":
+            # odd positions of the batch are for development, even ones for validation (never tuned on)
+            position[split] = position.get(split, 0) + 1
+            split += "dev" if position[split] % 2 else "val"
         cases.append(Case(case.name, "heldout", split, Path(path), tuple(expected), case.group))
     return cases
 

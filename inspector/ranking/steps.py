@@ -44,6 +44,23 @@ class Step:
     run: Callable[[Roles, dict[int, Draft], set[int]], list[Change]]
 
 
+def activation_over_compared(r: Roles, drafts: dict[int, Draft], one_example: set[int]) -> list[Change]:
+    """The Softmax or Sigmoid computed from logits a loss reads ranks above them: a training graph
+    computes the activation for inference while the loss takes the logits, and the activation is
+    what a user of the frozen model wants."""
+    index = r.index
+    changes = []
+    for d in drafts.values():
+        if d.end not in (COMPARED, LOSS_INPUT) or index.ops[d.i] in tfops.FINAL_ACTIVATIONS:
+            continue
+        for j in index.data_out[d.i]:
+            if r.role[j] == MODEL and index.ops[j] in tfops.PROBABILITY_ACTIVATIONS:
+                changes.append(Change("activation_over_compared", j, d.score + ABOVE,
+                                      f"final activation: {index.ops[j]} over '{index.names[d.i]}', which "
+                                      "the loss reads", d.i))
+    return changes
+
+
 def probabilities_over_decision(r: Roles, drafts: dict[int, Draft], one_example: set[int]) -> list[Change]:
     """Probabilities rank above a decision TensorFlow named that reduces them
     (``tf.argmax(tf.nn.softmax(logits), 1)`` left as ``ArgMax_2``): they carry the whole answer,
@@ -349,6 +366,8 @@ def _main_input(r: Roles, i: int) -> int | None:
 
 
 STEPS: tuple[Step, ...] = (
+    Step("activation_over_compared", "the activation over logits a loss reads is the inference output",
+         activation_over_compared),
     Step("probabilities_over_decision", "probabilities carry the whole answer a TensorFlow-named "
          "decision reduces", probabilities_over_decision),
     Step("decoded_over_compared", "the metrics measure the decoded answer of the scores a loss trains",
@@ -379,6 +398,13 @@ def apply(changes: list[Change], drafts: dict[int, Draft], new_draft: Callable[[
             drafts[change.i] = target
         elif target.score >= change.score:
             continue
-        target.reasons.insert(0, change.reason)
-        target.rules.insert(0, (change.step, round(change.score - target.score, 4)))
+        delta = round(change.score - target.score, 4)
+        same = [k for k, (step, _) in enumerate(target.rules)
+                if step == change.step and target.reasons[k] == change.reason]
+        if same:  # the same fact proposed twice (two tails lead to one node): said once
+            k = same[0]
+            target.rules[k] = (change.step, round(target.rules[k][1] + delta, 4))
+        else:
+            target.reasons.insert(0, change.reason)
+            target.rules.insert(0, (change.step, delta))
         target.score = change.score

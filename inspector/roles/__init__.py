@@ -394,6 +394,7 @@ def _finish(roles: Roles) -> None:
         if not role[i] and roles.tainted[i] and i not in inputs:
             role[i] = METRIC
     _metric_internals(roles, inputs)
+    _summary_internals(roles, inputs)
     for info in roles.inputs:
         role[info.index] = role[info.index] or _input_role(roles, info)
     switch_mask = _mask(roles.inputs, SWITCH_INPUT)
@@ -418,6 +419,20 @@ def _metric_internals(roles: Roles, inputs: set[int]) -> None:
     region is the metric's. A layer (an op reading a weight) is never a metric's, nor a decision
     the author made part of the model (:func:`_the_models_decision`).
     """
+    _internals(roles, inputs, METRIC, decisions_are_its_own=True)
+
+
+def _summary_internals(roles: Roles, inputs: set[int]) -> None:
+    """What is computed from a model value only to be summarized (slim's activation summaries
+    take a zero fraction of every activation through a cond and a count; an image summary of a
+    depth map divides it by its maximum) is the summary's, found as the metrics' internals are:
+    the value the model hands over, and its final activation and cosmetic tail, stay the
+    model's (a summarized prediction is still a prediction), the statistics are not. A decision
+    the model hands over (a segmentation map shown as an image) stays the model's too."""
+    _internals(roles, inputs, SUMMARY, decisions_are_its_own=False)
+
+
+def _internals(roles: Roles, inputs: set[int], kind: str, decisions_are_its_own: bool) -> None:
     index, role = roles.index, roles.role
     weight_value = roles.weight_value
     only = [False] * len(index)
@@ -426,18 +441,20 @@ def _metric_internals(roles: Roles, inputs: set[int]) -> None:
                 or (index.ops[i] in tfops.DECISIONS and _the_models_decision(index, i)):
             continue
         readers = [j for j in index.data_out[i] + index.ctrl_out[i] if index.ops[j] not in tfops.SHAPE_ONLY]
-        only[i] = bool(readers) and all(role[j] in (METRIC, BOOKKEEPING) or (not role[j] and only[j])
+        only[i] = bool(readers) and all(role[j] in (kind, BOOKKEEPING) or (not role[j] and only[j])
                                         for j in readers)
     kept: set[int] = set()
     for i in range(len(index)):
         entered_from = [j for j in index.data_in[i] if not only[j] and (not role[j] or j in inputs)]
-        if only[i] and index.ops[i] not in tfops.DECISIONS and entered_from and \
-                not any(index.ops[j] in tfops.DECISIONS for j in entered_from):
-            # (after the model's own decision, what the metric does is the metric's)
-            kept |= _prediction_chain(index, i, only)
+        if not only[i] or not entered_from or index.ops[i] in tfops.SWITCHES:
+            continue  # (a Switch only routes the value into the machinery's own cond)
+        if decisions_are_its_own and (index.ops[i] in tfops.DECISIONS
+                                      or any(index.ops[j] in tfops.DECISIONS for j in entered_from)):
+            continue  # (after the model's own decision, what the metric does is the metric's)
+        kept |= _prediction_chain(index, i, only)
     for i in range(len(index)):
         if only[i] and i not in kept:
-            role[i] = METRIC
+            role[i] = kind
 
 
 def _the_models_decision(index: GraphIndex, i: int) -> bool:

@@ -1,5 +1,6 @@
 """What the ranking says holds for the graph: no loss, gradient or optimizer is mentioned in a
-graph that has none (issue 8), on every fixture and corpus graph."""
+graph that has none (issue 8), no reason is said twice and the score is the sum of the reasons'
+weights, on every fixture and corpus graph."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 
 from inspector.graph.model import GraphModel
 from inspector.ranking import rank_outputs
+from inspector.ranking.rules import FLOOR
 from inspector.roles import roles_of
 from tests.corpus import CORPUS
 
@@ -31,6 +33,11 @@ def test_no_training_claims_without_training(case):
     model = GraphModel.from_graph_def(graph_def, meta)
     roles = roles_of(model, meta)
     ranked = rank_outputs(model, meta)
+    for c in ranked:  # each reason once, and the score their visible sum (up to the 0.01 floor)
+        assert len(set(c.reasons)) == len(c.reasons), (c.name, c.reasons)
+        visible = sum(weight for _, weight in c.rules)
+        assert len(c.rules) == len(c.reasons), c.name
+        assert visible < FLOOR or abs(visible - c.score) <= FLOOR + 2e-3, (c.name, c.rules, c.score)
     if roles.has_training:
         assert roles.losses, "an optimizer minimizes something: the loss must be found"
         return

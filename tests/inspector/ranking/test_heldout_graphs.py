@@ -44,15 +44,9 @@ FIRST_CONTACT_MISSES: dict[str, str] = {
     "deeplab_aspp_with_atrous_convolutions_and_bilinear_upsampling":
         "the loss's Reshape of the upsampled logits ranks first (only gradient and metrics read it); the "
         "ArgMax mean_iou and a summary read is no candidate",
-    "neumf_recommender_with_gmf_and_mlp_towers":
-        "the logits 'neumf/Squeeze' the loss compares with the ratings rank first; the Sigmoid (read by "
-        "the HR@10 top_k) is no candidate",
     "multitask_segmentation_and_depth_with_uncertainty_weighted_losses":
         "the two image summaries' inputs (mul_6, truediv_1) share the first slot; neither head is a "
         "candidate",
-    "slim_mobilenet_depthwise_with_moving_average_shadow_variables":
-        "the logits 'MobilenetV1/Logits/SpatialSqueeze' the loss compares with the labels rank first; "
-        "Predictions (read by summaries) is no candidate",
     "simclr_encoder_with_a_projection_head_and_nt_xent":
         "the projection half 'split_1' NT-Xent compares with itself across the batch ranks first; "
         "final_avg_pool is no candidate",

@@ -165,6 +165,19 @@ def scalar_statistic() -> tuple[Builder, str]:
     return b, "logits/BiasAdd"
 
 
+def activation_over_compared() -> tuple[Builder, str]:
+    # NeuMF's shape: a Sigmoid over the logits the loss compares, read further by an evaluation
+    # that ends in a scalar hit ratio
+    b = classifier(with_softmax_sink=False)
+    probs = b.node("Sigmoid", "Sigmoid", "logits/BiasAdd")
+    ranked = b.node("eval/Reshape", "Reshape", probs, b.node("eval/shape", "Const", dtype=INT32, shape=[2]))
+    top = b.node("eval/TopKV2", "TopKV2", ranked, b.node("eval/k", "Const", dtype=INT32, shape=[]))
+    b.node("eval/hit_ratio", "Mean", b.node("eval/Cast", "Cast", top), b.node("eval/all", "Const", shape=[2]),
+           shape=None)
+    b.graph.node[-1].attr["_output_shapes"].list.shape.add()  # a scalar
+    return b, probs
+
+
 def probabilities_over_decision() -> tuple[Builder, str]:
     b = Builder()
     probs = b.node("Softmax", "Softmax", b.dense("logits", b.placeholder("x")))

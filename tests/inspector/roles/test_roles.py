@@ -79,6 +79,20 @@ def test_a_cast_and_reshape_made_for_an_image_summary_are_the_summarys():
     assert role["Reshape_1"] == MODEL  # a histogram takes any shape: the reshape is the model's
 
 
+def test_statistics_computed_only_to_be_summarized_are_the_summarys():
+    # slim's activation summaries: a histogram of the value and the fraction of its zeros
+    b = classifier()
+    tag = b.node("tag", "Const", shape=[])
+    b.node("hist", "HistogramSummary", tag, "probabilities")
+    nonzero = b.node("zf/NotEqual", "NotEqual", "probabilities", b.node("zf/zeros", "Const", shape=[]))
+    count = b.node("zf/Sum", "Sum", b.node("zf/Cast", "Cast", nonzero), b.node("zf/axes", "Const", shape=[2]))
+    fraction = b.node("zf/fraction", "RealDiv", count, b.node("zf/Size", "Size", "probabilities"))
+    b.node("zf/summary", "ScalarSummary", tag, fraction)
+    role = _role(b)
+    assert role["zf/NotEqual"] == role["zf/Sum"] == role["zf/fraction"] == SUMMARY
+    assert role["probabilities"] == MODEL
+
+
 def test_what_a_metric_does_after_the_models_decision_is_the_metrics():
     b = classifier()
     decision = b.node("prediction", "ArgMax", "logits/BiasAdd", b.node("axis", "Const", shape=[]))
