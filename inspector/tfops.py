@@ -359,6 +359,16 @@ SHAPE_ONLY = OpFamily(
     "results that depend on a tensor's shape, never on its values",
     {"Shape", "ShapeN", "Size", "Rank", "ZerosLike", "OnesLike", "VariableShape", "TensorArraySizeV3",
      "BroadcastGradientArgs"})
+DATA_SIZED = OpFamily(
+    "results whose size depends on the values read (what NMS keeps, where a mask holds): the Shape "
+    "or Size of them is data, not a shape (a detector's num_detections)",
+    {"NonMaxSuppression", "NonMaxSuppressionV2", "NonMaxSuppressionV3", "NonMaxSuppressionV4",
+     "NonMaxSuppressionV5", "Where", "Unique", "UniqueV2", "UniqueWithCounts", "UniqueWithCountsV2",
+     "ListDiff", "DynamicPartition", "SparseSegmentSum", "RaggedGather"})
+#: ops through which a data-dependent size passes unchanged (the kept indices cast, gathered by)
+SIZE_KEEPING = OpFamily(
+    "results with the size of what they read (or of the indices they gather by)",
+    IDENTITIES | {"Cast", "Gather", "GatherV2", "ResourceGather", "GatherNd"})
 SELECTIONS = OpFamily("take part of a value (a slice, one of several pieces)",
                       {"StridedSlice", "Slice", "Unpack", "Split", "SplitV"})
 JOINS = OpFamily("join several values into one tensor (a concat assembling a layer's input)",

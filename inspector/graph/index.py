@@ -41,6 +41,19 @@ class GraphIndex:
         """Whether a while loop feeds values back (NextIteration): passes then iterate."""
         return any(op in BACK_EDGE_OPS for op in self.ops)
 
+    @cached_property
+    def shape_only(self) -> list[bool]:
+        """Ops whose result depends on the shape of what they read, never on its values — unless
+        that shape depends on values (the Size of what NMS kept is a detector's num_detections)."""
+        ops, data_in = self.ops, self.data_in
+        if not any(op in tfops.DATA_SIZED for op in ops):
+            return [op in tfops.SHAPE_ONLY for op in ops]
+        sized = [False] * len(self)
+        for i in self.order:
+            sized[i] = ops[i] in tfops.DATA_SIZED or (
+                ops[i] in tfops.SIZE_KEEPING and any(sized[j] for j in data_in[i]))
+        return [op in tfops.SHAPE_ONLY and not any(sized[j] for j in data_in[i]) for i, op in enumerate(ops)]
+
     @classmethod
     def from_model(cls, model) -> GraphIndex:
         names = model.names

@@ -91,7 +91,7 @@ def frontier(r: Roles) -> dict[int, Draft]:
         if role[i] != MODEL or index.ops[i] in NOT_CANDIDATE or reads[i] or sampled[i] \
                 or not carries_data(r, i):
             continue
-        readers = [j for j in index.data_out[i] if index.ops[j] not in tfops.SHAPE_ONLY]
+        readers = [j for j in index.data_out[i] if not index.shape_only[j]]
         if any(role[j] == MODEL for j in readers):
             continue
         if index.dtypes[i] in ("resource", "variant"):

@@ -31,7 +31,7 @@ class Features:
     loop_exit: bool                   # a while loop's final state (for the words)
     scalar_statistic: str | None      # the op of a reduction to a scalar
     critic: str | None                # the adversarial logits at or behind it (a GAN discriminator's)
-    reconstruction: str | None        # its loss target: the model's own input, in a graph with labels
+    reconstruction: str | None        # its loss target: the model's own input (an auxiliary objective)
 
 
 _OUTPUT_WORDS = re.compile(
@@ -134,9 +134,10 @@ def _critic_logits(r: Roles, d: Draft) -> str | None:
 
 def _reconstructed_input(r: Roles, d: Draft) -> str | None:
     """The target of the candidate's loss when it is the model's own input (computed from the
-    feature inputs alone, through no weight) in a graph that also trains on labels."""
+    feature inputs alone, through no weight) in a graph whose main objective is another: it also
+    trains on labels, or adversarially (two or more optimizers: CycleGAN's cycle consistency)."""
     p = d.prediction
-    if p is None or p.target is None or not r.label_mask:
+    if p is None or p.target is None or not (r.label_mask or len(r.training.optimizers) >= 2):
         return None
     t = p.target
     if r.weight_bits[t] or r.tainted[t] or not r.input_bits[t] & r.feature_mask:

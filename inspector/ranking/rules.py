@@ -87,12 +87,12 @@ RULES: tuple[Rule, ...] = (
          _when(lambda f: f.critic is not None),
          lambda f: f"a critic's score: the loss scores '{f.critic}' against constants only while another "
          "optimizer trains the network it judges (adversarial training)"),
-    Rule("reconstruction_aside", -0.25, "in a graph trained on labels, a loss that compares a value "
-         "with the model's own input is a reconstruction regularizer (CapsNet's decoder, a "
-         "semi-supervised autoencoder branch): an auxiliary task, not the answer",
+    Rule("reconstruction_aside", -0.25, "in a graph trained on labels or adversarially, a loss that "
+         "compares a value with the model's own input is an auxiliary objective (CapsNet's decoder, "
+         "CycleGAN's cycle consistency), not the answer; a plain autoencoder's reconstruction stands",
          _when(lambda f: f.reconstruction is not None),
-         lambda f: f"reconstructs the model's own input ('{f.reconstruction}') in a graph trained on labels: "
-         "an auxiliary task"),
+         lambda f: f"reconstructs the model's own input ('{f.reconstruction}') beside the graph's main "
+         "objective (labels or an adversary): an auxiliary task"),
     Rule("in_loop", -0.30, "a value inside a while-loop frame is per-iteration state, and a loop's "
          "exit its final state: the result is what the model computes from them",
          _when(lambda f: f.in_loop),

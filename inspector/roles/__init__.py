@@ -440,7 +440,7 @@ def _internals(roles: Roles, inputs: set[int], kind: str, decisions_are_its_own:
         if role[i] or i in inputs or any(weight_value[j] for j in index.data_in[i]) \
                 or (index.ops[i] in tfops.DECISIONS and _the_models_decision(index, i)):
             continue
-        readers = [j for j in index.data_out[i] + index.ctrl_out[i] if index.ops[j] not in tfops.SHAPE_ONLY]
+        readers = [j for j in index.data_out[i] + index.ctrl_out[i] if not index.shape_only[j]]
         only[i] = bool(readers) and all(role[j] in (kind, BOOKKEEPING) or (not role[j] and only[j])
                                         for j in readers)
     kept: set[int] = set()
@@ -462,7 +462,7 @@ def _the_models_decision(index: GraphIndex, i: int) -> bool:
     name="prediction")``, fetched even when only the accuracy reads it), or computed once and
     measured several ways (``pred = tf.argmax(logits, 1)`` handed to ``tf.metrics.accuracy`` and
     to a batch accuracy summary); an argmax written inline in one accuracy is the metric's."""
-    readers = {j for j in index.data_out[i] if index.ops[j] not in tfops.SHAPE_ONLY}
+    readers = {j for j in index.data_out[i] if not index.shape_only[j]}
     return author_named(index, i) or (index.ops[i] in tfops.CLASS_DECISIONS and len(readers) >= 2)
 
 
@@ -472,7 +472,7 @@ def _prediction_chain(index: GraphIndex, entry: int, only: list[bool]) -> set[in
     chain = {entry}
     current = entry
     while True:
-        readers = [j for j in index.data_out[current] if index.ops[j] not in tfops.SHAPE_ONLY]
+        readers = [j for j in index.data_out[current] if not index.shape_only[j]]
         if len(readers) != 1 or not only[readers[0]] or readers[0] in chain:
             return chain
         op = index.ops[readers[0]]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from inspector import tfops
 from inspector.graph.index import GraphIndex
 
 #: Passes over a graph with while loops: one per loop-carried dependency chain is enough in
@@ -28,13 +27,13 @@ def ancestors(index: GraphIndex, starts: Iterable[int], *, within: list[bool] | 
     nodes ``within`` marks. ``stop_at_shapes``: the inputs of a shape-only op are not its
     ancestors here (``Shape(loss)`` reads no value of the loss). ``control``: follow control
     inputs too."""
-    ops, data_in, ctrl_in = index.ops, index.data_in, index.ctrl_in
+    data_in, ctrl_in = index.data_in, index.ctrl_in
     seen: set[int] = set()
     stack = list(starts)
     while stack:
         i = stack.pop()
         producers = data_in[i] + ctrl_in[i] if control else data_in[i]
-        if stop_at_shapes and ops[i] in tfops.SHAPE_ONLY:
+        if stop_at_shapes and index.shape_only[i]:
             producers = ctrl_in[i] if control else []
         for j in producers:
             if j not in seen and (within is None or within[j]):
@@ -62,8 +61,8 @@ def computed_from(index: GraphIndex, sources: set[int], blocked: list[bool]) -> 
     Shape-only ops end the flow (their result does not depend on the values they read).
     """
     result = [False] * len(index)
-    data_out, ops = index.data_out, index.ops
-    shape_only = tfops.SHAPE_ONLY
+    data_out = index.data_out
+    shape_only = index.shape_only
     for i in sources:
         if not blocked[i]:
             result[i] = True
@@ -75,7 +74,7 @@ def computed_from(index: GraphIndex, sources: set[int], blocked: list[bool]) -> 
             if not result[i]:
                 continue
             for j in data_out[i]:
-                if not result[j] and not blocked[j] and ops[j] not in shape_only:
+                if not result[j] and not blocked[j] and not shape_only[j]:
                     result[j] = True
                     changed = True
         if not changed:
@@ -91,14 +90,14 @@ def propagate_bits(index: GraphIndex, seeds: dict[int, int], blocked: list[bool]
     Merge) are picked up by further passes until nothing changes. Shape-only ops stop the flow.
     """
     bits = [0] * len(index)
-    data_in, order, ops = index.data_in, index.order, index.ops
+    data_in, order, shape_only = index.data_in, index.order, index.shape_only
     for _ in range(MAX_LOOP_PASSES if has_loops(index) else 1):
         changed = False
         for i in order:
             if blocked[i]:
                 continue
             value = seeds.get(i, 0)
-            if ops[i] not in tfops.SHAPE_ONLY:
+            if not shape_only[i]:
                 for j in data_in[i]:
                     value |= bits[j]
             if value != bits[i]:

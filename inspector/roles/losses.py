@@ -146,7 +146,7 @@ def _forward_ends(index: GraphIndex, live: list[bool], forward: list[bool]) -> l
 
 def _value_readers(index: GraphIndex, live: list[bool], i: int) -> list[int]:
     """Live consumers that read the value of node ``i`` (shape-only ops read just its shape)."""
-    return [j for j in index.data_out[i] if live[j] and index.ops[j] not in tfops.SHAPE_ONLY]
+    return [j for j in index.data_out[i] if live[j] and not index.shape_only[j]]
 
 
 def _ends_reached(index: GraphIndex, live: list[bool], ends: list[int]) -> list[int]:

@@ -26,3 +26,14 @@ def test_node_index_accepts_tensor_and_control_names():
     index = GraphIndex.from_model(b.model())
     assert index.node_index("x") == index.node_index("x:0") == index.node_index("^x") == 0
     assert index.node_index("missing:0") is None
+
+
+def test_the_size_of_what_nms_kept_is_data_the_shape_of_an_input_is_not():
+    b = Builder()
+    boxes, scores = b.placeholder("boxes"), b.placeholder("scores", [-1])
+    keep = b.node("nms", "NonMaxSuppressionV3", boxes, scores, b.node("k", "Const", shape=[]))
+    b.node("num_detections", "Size", b.node("kept", "Cast", keep))
+    b.node("batch", "Shape", boxes)
+    index = GraphIndex.from_model(b.model())
+    assert not index.shape_only[index.pos["num_detections"]]
+    assert index.shape_only[index.pos["batch"]]

@@ -38,9 +38,6 @@ FIRST_CONTACT_MISSES: dict[str, str] = {
     "seq2seq_with_a_teacher_forced_and_a_greedy_while_loop_decoder":
         "the inference decoder's unused logits 'decoder/inference/transpose' (a sink, same score) is the "
         "first candidate, 'predictions' shares its group",
-    "object_detection_frozen_with_nms_and_four_detection_outputs":
-        "the first slot groups detection_boxes, detection_scores and detection_classes; num_detections "
-        "is no candidate",
     "deeplab_aspp_with_atrous_convolutions_and_bilinear_upsampling":
         "the loss's Reshape of the upsampled logits ranks first (only gradient and metrics read it); the "
         "ArgMax mean_iou and a summary read is no candidate",
@@ -53,9 +50,6 @@ FIRST_CONTACT_MISSES: dict[str, str] = {
     "bilstm_crf_tagger_with_a_hand_written_viterbi_decode":
         "the accuracy summary's scalar 'truediv' ranks first, the log-likelihood's unary term second; "
         "the Viterbi decode (read by that accuracy) is no candidate",
-    "cyclegan_two_generators_with_test_placeholders":
-        "the cycle reconstructions generatorA2B_1/Tanh and generatorB2A/Tanh share the first slot; "
-        "testB and testA come 2nd and 3rd",
     "im2txt_inference_graph_with_state_feeds":
         "softmax takes the first slot alone; logits/BiasAdd is 2nd, lstm/state 3rd, lstm/initial_state "
         "4th",
