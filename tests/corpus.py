@@ -88,3 +88,28 @@ def unrestorable_variables(case: CorpusCase) -> list[str]:
         keys = set(reader.tensors)
     return sorted(n for n in needed if model.op(n) in ("VariableV2", "VarHandleOp", "Variable")
                   and key_of.get(n, n) not in keys)
+
+
+def missing_data_shards(case: CorpusCase) -> list[str]:
+    """Data shards the case's .index needs that its folder does not hold (a repository that
+    committed only the .index and .meta): reading or freezing its weights must then fail clearly."""
+    from inspector.readers.bundle import BundleReader
+    from inspector.readers.checkpoint import open_checkpoint
+    from inspector.readers.resolve import resolve
+
+    artifacts = resolve(case.folder)
+    if not artifacts.prefix:
+        return []
+    with open_checkpoint(artifacts.prefix) as reader:
+        if not isinstance(reader, BundleReader):  # a V1 checkpoint is one file: present or not found
+            return []
+        return [os.path.basename(path) for path in reader.missing_shards()]
+
+
+def assert_missing_shard_refused(case: CorpusCase, action) -> None:
+    """``action()`` needs weights from an absent shard: one UnreadableInputError naming it."""
+    from inspector.errors import UnreadableInputError
+
+    with pytest.raises(UnreadableInputError, match="is missing") as info:
+        action()
+    assert any(name in str(info.value) for name in missing_data_shards(case)), info.value

@@ -150,7 +150,8 @@ class _TfValues:
 
     def __init__(self, tf, prefix: str) -> None:
         self.tf, self.prefix = tf, prefix
-        self.reader = tf.train.load_checkpoint(prefix)
+        # not tf.train.load_checkpoint: given a folder, that follows its state file to another prefix
+        self.reader = tf.compat.v1.train.NewCheckpointReader(prefix)
         self.graph = tf.Graph()
         self.session = tf.compat.v1.Session(graph=self.graph)
         self.restore_ops: dict = {}

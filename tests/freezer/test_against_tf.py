@@ -17,7 +17,12 @@ from freezer import freeze
 from freezer.verify import _live_tensors, _meta_graph_for_tf, graph_inputs, make_feeds, seed_unfeedable_draws
 from inspector import tfops
 from inspector.proto import pb
-from tests.corpus import corpus_params, unrestorable_variables
+from tests.corpus import (
+    assert_missing_shard_refused,
+    corpus_params,
+    missing_data_shards,
+    unrestorable_variables,
+)
 
 pytestmark = pytest.mark.tf
 
@@ -114,6 +119,15 @@ def test_fixture_verifies_and_matches_tf(tf, fixture, tmp_path):
 
 @pytest.mark.parametrize("case", corpus_params("checkpoint", with_outputs=True))
 def test_corpus_checkpoint_verifies_and_matches_tf(tf, case, tmp_path):
+    if missing_data_shards(case):  # TensorFlow cannot read the weights either
+        from inspector.readers.resolve import resolve
+
+        reader = tf.compat.v1.train.NewCheckpointReader(str(resolve(case.folder).prefix))
+        with pytest.raises(tf.errors.OpError, match="No such file"):
+            reader.get_tensor(next(iter(reader.get_variable_to_shape_map())))
+        assert_missing_shard_refused(case, lambda: freeze(
+            case.folder, outputs=list(case.expected_outputs), output_path=tmp_path / "f.pb", verify=True))
+        return
     if unrestorable_variables(case):
         _assert_tf_cannot_run_it_either(tf, case)
         return
@@ -147,6 +161,10 @@ def test_fixture_auto_outputs_verify(tf, fixture, tmp_path):
 @pytest.mark.parametrize("case", corpus_params("checkpoint", with_outputs=True)
                          + corpus_params("saved_model", with_outputs=True))
 def test_corpus_auto_outputs_verify(tf, case, tmp_path):
+    if case.kind == "checkpoint" and missing_data_shards(case):
+        assert_missing_shard_refused(case, lambda: freeze(
+            case.folder, auto_outputs=True, output_path=tmp_path / "f.pb", verify=True))
+        return
     if case.kind == "checkpoint" and unrestorable_variables(case):
         # what the ranking picks may read the missing values too: then freeze says which (test_api)
         from inspector.errors import UnreadableInputError

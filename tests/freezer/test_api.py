@@ -14,7 +14,12 @@ from freezer.validate import Check
 from inspector.errors import UnreadableInputError, UsageError, ValidationError
 from inspector.proto import pb
 from inspector.readers.checkpoint import open_checkpoint
-from tests.corpus import corpus_params, unrestorable_variables
+from tests.corpus import (
+    assert_missing_shard_refused,
+    corpus_params,
+    missing_data_shards,
+    unrestorable_variables,
+)
 
 CHECKPOINTS = [f for f in all_fixtures() if f.kind == "checkpoint"]
 FREEZABLE = [pytest.param(f, id=f.name) for f in CHECKPOINTS if f.freezable and f.full_path.exists()]
@@ -61,6 +66,11 @@ def test_corpus_checkpoint_freezes(case, tmp_path):
     if not case.expected_outputs:
         with pytest.raises(UsageError, match=r"no \.meta"):
             freeze(case.folder, auto_outputs=True, output_path=tmp_path / "f.pb")
+        return
+    if missing_data_shards(case):
+        assert_missing_shard_refused(case, lambda: freeze(
+            case.folder, outputs=list(case.expected_outputs), output_path=tmp_path / "e.pb"))
+        assert not (tmp_path / "e.pb").exists()
         return
     missing = unrestorable_variables(case)
     if missing:  # the checkpoint cannot give the outputs their values: say which, and why
