@@ -445,9 +445,11 @@ def _internals(roles: Roles, inputs: set[int], kind: str, decisions_are_its_own:
                                         for j in readers)
     kept: set[int] = set()
     for i in range(len(index)):
-        entered_from = [j for j in index.data_in[i] if not only[j] and (not role[j] or j in inputs)]
-        if not only[i] or not entered_from or index.ops[i] in tfops.SWITCHES:
+        if not only[i] or index.ops[i] in tfops.SWITCHES:
             continue  # (a Switch only routes the value into the machinery's own cond)
+        entered_from = [j for j in index.data_in[i] if not only[j] and (not role[j] or j in inputs)]
+        if not entered_from:
+            continue
         if decisions_are_its_own and (index.ops[i] in tfops.DECISIONS
                                       or any(index.ops[j] in tfops.DECISIONS for j in entered_from)):
             continue  # (after the model's own decision, what the metric does is the metric's)
