@@ -24,7 +24,7 @@ from inspector.diagnosis.wire import WireProblem, expected_wire_types, walk, wal
 from inspector.errors import UnreadableInputError
 from inspector.proto import pb
 from inspector.readers import dtypes
-from inspector.readers.graphfile import LoadedGraph
+from inspector.readers.graphfile import MAX_TEXT_DEPTH, LoadedGraph, text_too_deep, too_deep_problem
 
 #: protobuf's hard limit on one message (sizes are signed 32-bit); tests monkeypatch it.
 PROTOBUF_LIMIT = 2**31 - 1
@@ -224,6 +224,12 @@ def _read_text(path: Path, data: bytes) -> tuple[LoadedGraph | None, list[Findin
                               f"The file looks like text-format protobuf but byte {exc.start} is not UTF-8.",
                               "Re-export the graph; the file was damaged after it was written.",
                               {"offset": exc.start, "format": "text"})]
+    deep = text_too_deep(data)
+    if deep is not None:  # Python's parser would overflow the stack; TensorFlow refuses it anyway
+        line = data.count(b"\n", 0, deep) + 1
+        evidence = {"format": "text", "line": line, "offset": deep, "depth_limit": MAX_TEXT_DEPTH}
+        return None, [Finding("CORRUPT", "error", f"The text-format graph {too_deep_problem(data, deep)}.",
+                              "This is no graph TensorFlow can load; export the graph again.", evidence)]
     message = getattr(pb, _MESSAGE_FOR_KIND[kind])()
     try:
         text_format.Parse(text, message, allow_unknown_field=False)

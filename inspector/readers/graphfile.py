@@ -24,6 +24,10 @@ from inspector.readers.placeholders import placeholder_problem
 from inspector.readers.table import FOOTER_SIZE, MAGIC
 
 MAX_PROTO_BYTES = (1 << 31) - 1          # protobuf's hard limit on one message (FORMATS.md §8.7)
+#: Nested messages a text-format file may open: protobuf's default recursion limit (C++
+#: CodedInputStream and upb refuse the binary form of anything deeper, so TensorFlow cannot load it).
+#: Python's text parser has no limit of its own and overflows the interpreter stack instead.
+MAX_TEXT_DEPTH = 100
 _SNIFF_BYTES = 4096
 _TEXT_HEAD = re.compile(rb"\A(?:\s*#[^\n]*\n|\s)*(?:[A-Za-z_][A-Za-z0-9_]*|\[[A-Za-z0-9_.\/]+\])\s*[{:<]")
 _TEXT_FIELD = re.compile(rb"\A(?:\s*#[^\n]*\n|\s)*([A-Za-z_][A-Za-z0-9_]*)")
@@ -128,6 +132,36 @@ def _binary_order(data: bytes, preferred: str | None) -> list[str]:
         order.remove(preferred)
         order.insert(0, preferred)
     return order
+
+
+_TEXT_TOKEN = re.compile(rb'[{}<>]|"(?:[^"\\\n]|\\.)*"?|\'(?:[^\'\\\n]|\\.)*\'?|#[^\n]*')
+
+
+def text_too_deep(data: bytes, limit: int = MAX_TEXT_DEPTH) -> int | None:
+    """The byte offset where text-format ``data`` opens a message deeper than ``limit``, or None.
+
+    Braces and angle brackets inside strings and comments do not count. Cheap when the file holds
+    at most ``limit`` openings (no scan at all), one regex pass otherwise.
+    """
+    if data.count(b"{") + data.count(b"<") <= limit:
+        return None
+    depth = 0
+    for match in _TEXT_TOKEN.finditer(data):
+        token = match.group()
+        if token in (b"{", b"<"):
+            depth += 1
+            if depth > limit:
+                return match.start()
+        elif token in (b"}", b">"):
+            depth -= 1
+    return None
+
+
+def too_deep_problem(data: bytes, offset: int) -> str:
+    """The one-line problem for :func:`text_too_deep`'s answer."""
+    line = data.count(b"\n", 0, offset) + 1
+    return (f"nests messages more than {MAX_TEXT_DEPTH} levels deep (line {line}); protobuf and "
+            f"TensorFlow parse at most {MAX_TEXT_DEPTH} levels")
 
 
 def _looks_text(head: bytes) -> bool:
@@ -263,6 +297,10 @@ def load_graph_file(path: str | Path) -> LoadedGraph:
 
 
 def _load_text(path: str, data: bytes, size: int) -> LoadedGraph:
+    deep = text_too_deep(data)
+    if deep is not None:
+        raise _error(path, too_deep_problem(data, deep),
+                     "This is no graph TensorFlow can load; export the graph again")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

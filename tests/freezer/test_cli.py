@@ -186,3 +186,16 @@ def test_for_inference_reports_each_rewrite_and_target_its_findings(tmp_path, ca
     report = json.loads(capsys.readouterr().out)
     assert report["inference_rewrites"] == [] and report["target"]["runtime"] == "tflite"
     assert {f["code"] for f in report["target"]["findings"]} >= {"TARGET_TRAINING_SWITCH"}
+
+
+def test_text_graph_nested_past_the_depth_limit_is_exit_2_in_one_line(tmp_path, capsys):
+    from tests.inspector.readers.builders import nested_text
+
+    deep = tmp_path / "deep.pbtxt"
+    deep.write_text(nested_text(110))
+    out = tmp_path / "f.pb"
+    for argv in ([str(deep), "--outputs", "a"], [str(CNN), "--graph", str(deep), "--outputs", "a"]):
+        assert main([*argv, "-o", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "more than 100 levels deep" in err and "internal" not in err
+    assert not out.exists()

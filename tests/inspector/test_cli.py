@@ -353,3 +353,14 @@ def test_target_names_what_a_runtime_cannot_load(capsys):
     assert code == 0 and "TARGET_CONTROL_FLOW" in out and "no graph fix: runtime limit" in out
     code, out, _ = run(capsys, str(DATA / "checkpoints" / "cnn_bn_momentum"), "--target", "opencv", "--json")
     assert "--for-inference" in json.loads(out)["target"]["text"]
+
+
+def test_text_graph_nested_past_the_depth_limit_is_exit_2_in_one_line(tmp_path, capsys):
+    from tests.inspector.readers.builders import nested_text
+
+    deep = tmp_path / "deep.pbtxt"
+    deep.write_text(nested_text(110))
+    code, _, err = run(capsys, str(deep))
+    assert code == 2 and err.count("\n") == 1 and "more than 100 levels deep" in err
+    code, _, err = run(capsys, str(CNN), "--graph", str(deep))
+    assert code == 2 and err.count("\n") == 1 and "more than 100 levels deep" in err

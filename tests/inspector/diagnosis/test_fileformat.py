@@ -14,6 +14,7 @@ from inspector.diagnosis.fileformat import read_for_diagnosis
 from inspector.errors import UnreadableInputError
 from inspector.proto import pb
 from tests.inspector.diagnosis.graphs import mlp
+from tests.inspector.readers.builders import nested_text
 
 GRAPHS = Path(__file__).resolve().parents[3] / "fixtures" / "data" / "graphs"
 
@@ -225,3 +226,13 @@ def test_text_graph_with_a_byte_order_mark_is_read_and_flagged(tmp_path, encodin
     (finding,) = findings
     assert (finding.code, finding.severity) == ("TEXT_FORMAT", "error")
     assert finding.evidence["encoding"] == encoding
+
+
+def test_text_nested_past_the_depth_limit_is_corrupt_with_the_line(tmp_path):
+    path = tmp_path / "deep.pbtxt"
+    path.write_text("# comment\n" + nested_text(110))
+    loaded, findings = read_for_diagnosis(path)
+    assert loaded is None
+    [finding] = findings
+    assert finding.code == "CORRUPT" and "more than 100 levels deep (line 2)" in finding.message
+    assert finding.evidence["depth_limit"] == 100 and finding.evidence["line"] == 2

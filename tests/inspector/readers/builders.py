@@ -185,3 +185,10 @@ def write_v1(path: Path | str, tensors: dict[str, np.ndarray]) -> str:
     rows = [(b"", meta.SerializeToString()), *sorted(rows)]
     Path(path).write_bytes(table(rows))
     return str(path)
+
+
+def nested_text(levels: int) -> str:
+    """A text GraphDef whose Const carries ``levels`` nested function attributes (3 messages each)."""
+    opened = "".join('func { name: "f" attr { key: "x" value { ' for _ in range(levels))
+    return ('node { name: "a" op: "Const" attr { key: "dtype" value { type: DT_FLOAT } } '
+            'attr { key: "value" value { ' + opened + "i: 1 " + "} } } " * levels + "} } }\n")

@@ -12,6 +12,7 @@ from inspector.proto import pb
 from inspector.readers import graphfile
 from inspector.readers.graphfile import load_graph_file, sniff_kind
 from tests.corpus import corpus_params
+from tests.inspector.readers.builders import nested_text
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "data"
 
@@ -144,3 +145,24 @@ def test_corpus_graph_files_load_or_fail_cleanly(case):
             continue
         assert loaded.kind in ("graphdef", "metagraph", "saved_model")
         assert len(loaded.graph_def.node) > 0
+
+
+def test_text_nested_deeper_than_protobufs_limit_is_refused_in_one_line(tmp_path):
+    path = tmp_path / "deep.pbtxt"
+    path.write_text(nested_text(110))  # 5 KB, 333 levels: Python's text parser overflowed the stack
+    with pytest.raises(UnreadableInputError) as info:
+        load_graph_file(path)
+    message = str(info.value)
+    assert "\n" not in message and "deep.pbtxt" in message and "more than 100 levels" in message
+
+
+def test_text_nesting_counts_messages_not_brackets_in_strings_or_comments(tmp_path):
+    assert graphfile.MAX_TEXT_DEPTH == 100
+    assert graphfile.text_too_deep(b"a {" * 100 + b"}" * 100) is None
+    assert graphfile.text_too_deep(b"a {" * 101 + b"}" * 101) == 302
+    assert graphfile.text_too_deep(b"a <" * 101 + b">" * 101) == 302
+    quoted = b'node { name: "{{{<<<\\"{{{" # {{{{{{{{\n op: \'<<<{\' }\n' * 60
+    assert graphfile.text_too_deep(quoted) is None
+    path = tmp_path / "ok.pbtxt"
+    path.write_text(nested_text(32))  # 99 levels: parses, as the binary form does
+    assert load_graph_file(path).graph_def.node[0].name == "a"
