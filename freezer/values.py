@@ -280,7 +280,14 @@ class ValueSource:
                 path=self.path, fix="the graph and the checkpoint do not belong together; "
                 "pass the prefix whose .meta was saved with this checkpoint")
         meta = self.reader.tensors[key]
-        dtype = dtypes.by_name(meta.dtype)
+        try:
+            dtype = dtypes.by_name(meta.dtype)
+        except dtypes.UnknownDTypeError as error:  # the .index entry's enum is out of TF's range
+            raise UnreadableInputError(
+                f"variable {node.name!r} (checkpoint key {key!r}) has data type enum value {error.value}, "
+                "which no TensorFlow release defines", path=getattr(self.reader, "index_path", self.path),
+                fix="the checkpoint's index is damaged; save the checkpoint again, or freeze outputs "
+                "that do not read this variable") from None
         shape = tuple(meta.shape) if binding.slices is None else tuple(n for _, n in binding.slices)
         self._check_declared(node, dtype, shape, key)
         folded = Folded(node.name, key, dtype.name, shape, 0, binding.slices, ema)

@@ -8,6 +8,7 @@ low-bit integers come from ``ml_dtypes`` (one element per byte, never packed).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -107,7 +108,14 @@ _BY_TF_NAME = {d.tf_name: d for d in _BY_VALUE.values()}
 
 
 class UnknownDTypeError(ValueError):
-    """An enum value or name this module does not know (callers report it with the file)."""
+    """An enum value or name this module does not know (callers report it with the file).
+
+    ``value`` is the enum value when one is known: given to :func:`by_value`, or read back from
+    the ``"unknown(<value>)"`` name :func:`name_of` gives such a value."""
+
+    def __init__(self, message: str, value: int | None = None) -> None:
+        super().__init__(message)
+        self.value = value
 
 
 def by_value(value: int) -> DType:
@@ -115,15 +123,22 @@ def by_value(value: int) -> DType:
     try:
         return _BY_VALUE[value]
     except KeyError:
-        raise UnknownDTypeError(f"unknown TensorFlow data type enum value {value}") from None
+        raise UnknownDTypeError(f"unknown TensorFlow data type enum value {value}", value) from None
 
 
 def by_name(name: str) -> DType:
     """Look up by numpy-style name (``float32``) or enum name (``DT_FLOAT``)."""
     found = _BY_NAME.get(name) or _BY_TF_NAME.get(name)
     if found is None:
+        unknown = _UNKNOWN_NAME.fullmatch(name)
+        if unknown:
+            value = int(unknown.group(1))
+            raise UnknownDTypeError(f"unknown TensorFlow data type enum value {value}", value)
         raise UnknownDTypeError(f"unknown TensorFlow data type {name!r}")
     return found
+
+
+_UNKNOWN_NAME = re.compile(r"unknown\((-?\d+)\)")
 
 
 def name_of(value: int) -> str:

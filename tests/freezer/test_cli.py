@@ -199,3 +199,41 @@ def test_text_graph_nested_past_the_depth_limit_is_exit_2_in_one_line(tmp_path, 
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "more than 100 levels deep" in err and "internal" not in err
     assert not out.exists()
+
+
+def _with_index_dtype(tmp_path, key: str, value: int):
+    """A copy of the CNN checkpoint whose .index entry ``key`` claims data type enum ``value``."""
+    from inspector.readers.table import Table
+    from tests.inspector.readers.builders import table
+
+    folder = tmp_path / f"ckpt_{value}"
+    shutil.copytree(CNN, folder)
+    index = folder / "model.ckpt-300.index"
+    rows = []
+    for name, raw in Table(index.read_bytes(), index):
+        raw = bytes(raw)
+        if name == key.encode():
+            entry = pb.BundleEntryProto()
+            entry.ParseFromString(raw)
+            entry.dtype = value
+            raw = entry.SerializeToString()
+        rows.append((bytes(name), raw))
+    index.write_bytes(table(rows))
+    return folder / "model.ckpt-300"
+
+
+@pytest.mark.parametrize("value", [0, 99, 100, 150, 1000, -1])
+def test_an_unknown_dtype_enum_of_a_frozen_variable_is_exit_2_naming_it(tmp_path, capsys, value):
+    prefix = _with_index_dtype(tmp_path, "logits/kernel", value)
+    out = tmp_path / "f.pb"
+    assert main([str(prefix), "--outputs", "probabilities", "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "internal" not in err
+    assert f"variable 'logits/kernel' (checkpoint key 'logits/kernel') has data type enum value {value}," \
+        in err
+    assert "model.ckpt-300.index" in err and not out.exists()
+
+
+def test_an_unknown_dtype_enum_of_a_variable_not_frozen_does_not_matter(tmp_path, capsys):
+    prefix = _with_index_dtype(tmp_path, "logits/kernel/Momentum", 1000)  # an optimizer slot
+    assert main([str(prefix), "--outputs", "probabilities", "-o", str(tmp_path / "f.pb"), "-q"]) == 0

@@ -46,3 +46,15 @@ def test_unknown_values():
         dtypes.by_value(999)
     with pytest.raises(dtypes.UnknownDTypeError):
         dtypes.by_name("float33")
+
+
+def test_unknown_values_are_listed_by_name_and_carry_the_value_back():
+    name = dtypes.name_of(1000)
+    assert name == "unknown(1000)"
+    for lookup, argument in ((dtypes.by_name, name), (dtypes.by_value, 1000)):
+        with pytest.raises(dtypes.UnknownDTypeError) as info:
+            lookup(argument)
+        assert info.value.value == 1000
+    with pytest.raises(dtypes.UnknownDTypeError) as info:
+        dtypes.by_name("complex256")
+    assert info.value.value is None
