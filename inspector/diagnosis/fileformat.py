@@ -25,6 +25,7 @@ from inspector.errors import UnreadableInputError
 from inspector.proto import pb
 from inspector.readers import dtypes
 from inspector.readers.graphfile import MAX_TEXT_DEPTH, LoadedGraph, text_too_deep, too_deep_problem
+from inspector.readers.placeholders import refuse_special_file
 
 #: protobuf's hard limit on one message (sizes are signed 32-bit); tests monkeypatch it.
 PROTOBUF_LIMIT = 2**31 - 1
@@ -44,6 +45,7 @@ def read_for_diagnosis(path: str | Path) -> tuple[LoadedGraph | None, list[Findi
     path = Path(path)
     if path.is_dir():
         path = _saved_model_file(path)
+    refuse_special_file(path)
     if not path.is_file():
         raise UnreadableInputError("no such file", path=str(path),
                                    fix="check the path; inspect takes a .pb, .pbtxt, .meta or saved_model.pb")

@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from inspector.errors import UnreadableInputError
+from inspector.readers.placeholders import special_file_problem
 
 if TYPE_CHECKING:  # numpy loads only when a tensor is read: listings stay light
     import numpy as np
@@ -91,7 +92,8 @@ class CheckpointReader:
 def checkpoint_format(prefix: str | Path) -> str | None:
     """'V2' when ``<prefix>.index`` exists, 'V1' when the prefix (or its shard pattern) exists."""
     prefix = str(prefix)
-    if Path(prefix + ".index").is_file():
+    index = Path(prefix + ".index")
+    if index.is_file() or special_file_problem(index):  # a named pipe: the reader says so
         return "V2"
     if v1_files(prefix):
         return "V1"
@@ -102,6 +104,6 @@ def v1_files(prefix: str) -> list[str]:
     """Files of a V1 checkpoint: the prefix itself, a glob it spells, or its numbered shards."""
     if any(c in prefix for c in "?*["):
         return sorted(glob.glob(glob.escape(str(Path(prefix).parent)) + "/" + Path(prefix).name))
-    if Path(prefix).is_file():
+    if Path(prefix).is_file() or special_file_problem(prefix):  # the reader refuses a named pipe
         return [prefix]
     return sorted(glob.glob(glob.escape(prefix) + "-[0-9][0-9][0-9][0-9][0-9]-of-[0-9][0-9][0-9][0-9][0-9]"))

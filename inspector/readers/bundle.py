@@ -24,7 +24,7 @@ from inspector.readers import dtypes
 from inspector.readers.base import DEFAULT_CHUNK, CheckpointReader, TensorMeta
 from inspector.readers.crc32c import crc32c, mask
 from inspector.readers.ordered_code import encode_slice_key
-from inspector.readers.placeholders import placeholder_problem
+from inspector.readers.placeholders import placeholder_problem, refuse_special_file
 from inspector.readers.table import Table, TableError, read_varint
 
 if TYPE_CHECKING:  # numpy is imported where tensors are read: listing never needs it
@@ -81,6 +81,7 @@ class BundleReader(CheckpointReader):
     # ----------------------------------------------------------------- index
     def _load_index(self):
         path = self.index_path
+        refuse_special_file(path)
         try:
             data = Path(path).read_bytes()
         except OSError as exc:
@@ -161,6 +162,7 @@ class BundleReader(CheckpointReader):
             raise UnreadableInputError(f"tensor {label!r} points at data shard {shard}, but the header "
                                        f"lists {self.num_shards}", path=self.index_path, fix=_CORRUPT_FIX)
         path = self.data_paths[shard]
+        refuse_special_file(path)
         try:
             with open(path, "rb") as fh:
                 size = os.fstat(fh.fileno()).st_size

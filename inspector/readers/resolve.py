@@ -17,7 +17,7 @@ from pathlib import Path
 
 from inspector.errors import UnreadableInputError
 from inspector.readers.checkpoint import checkpoint_format, v1_files
-from inspector.readers.placeholders import LFS_MAGIC, REMOVED_SUFFIX, placeholder_problem
+from inspector.readers.placeholders import LFS_MAGIC, REMOVED_SUFFIX, placeholder_problem, refuse_special_file
 from inspector.readers.state import SavedCheckpoint, resolve_state, step_of
 
 __all__ = ["LFS_MAGIC", "REMOVED_SUFFIX", "Artifacts", "meta_path_for", "placeholder_problem", "resolve"]
@@ -123,6 +123,8 @@ def _checkpoint(path: str, prefix: str, fmt: str, warnings: list[str] | None = N
     if fmt == "V2":
         art.index_path = prefix + ".index"
         art.data_paths, missing = _v2_data_paths(prefix)
+        for p in (art.index_path, *art.data_paths, meta_path_for(prefix)):
+            refuse_special_file(p)  # never opened: a named pipe would block every later read
         for p in missing:
             art.missing.append(p)
             stub = placeholder_problem(p)
@@ -130,6 +132,8 @@ def _checkpoint(path: str, prefix: str, fmt: str, warnings: list[str] | None = N
                                 f"data shard {Path(p).name} is missing: variables can be listed but not read")
     else:
         art.data_paths = v1_files(prefix)
+        for p in (*art.data_paths, meta_path_for(prefix)):
+            refuse_special_file(p)
     meta = meta_path_for(prefix)
     stepless = _stepless_meta(prefix) if not os.path.isfile(meta) else None
     if stepless is not None:
@@ -225,6 +229,7 @@ def _resolve_folder(folder: str, path: str) -> Artifacts:
             if os.path.isfile(graph):
                 return _saved_model(saved_model, graph, path)
     state_path = os.path.join(folder, STATE_FILENAME)
+    refuse_special_file(state_path)
     scanned = _scan_folder(folder)
     state_problem = None
     graphs = sorted(p for p in glob.glob(os.path.join(glob.escape(folder), "*"))
@@ -359,6 +364,7 @@ def _resolve_file(file: str, path: str) -> Artifacts:
 def _with_steps(art: Artifacts, folder: str) -> Artifacts:
     state_path = os.path.join(folder, STATE_FILENAME)
     listed: list[SavedCheckpoint] = []
+    refuse_special_file(state_path)
     if os.path.isfile(state_path):
         try:
             info = resolve_state(state_path)
@@ -373,6 +379,7 @@ def _with_steps(art: Artifacts, folder: str) -> Artifacts:
 def resolve(path: str | Path) -> Artifacts:
     """Work out what ``path`` names; raises UnreadableInputError when it names nothing usable."""
     path = str(path)
+    refuse_special_file(path)
     if os.path.isdir(path):
         try:
             return _resolve_folder(path, path)

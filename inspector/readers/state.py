@@ -17,7 +17,7 @@ from google.protobuf import text_format
 from inspector.errors import UnreadableInputError
 from inspector.proto import pb
 from inspector.readers.base import checkpoint_format
-from inspector.readers.placeholders import placeholder_problem
+from inspector.readers.placeholders import placeholder_problem, refuse_special_file
 
 _MAX_STATE_BYTES = 16 << 20
 _WINDOWS_ABS = re.compile(r"^(?:[A-Za-z]:[\\/]|\\\\)")
@@ -62,6 +62,7 @@ def _is_absolute(path: str) -> bool:
 def read_state(path: str | Path) -> object:
     """Parse a state file into ``pb.CheckpointState``; raises UnreadableInputError with the reason."""
     path = str(path)
+    refuse_special_file(path)
     try:
         size = os.path.getsize(path)
         if size > _MAX_STATE_BYTES:

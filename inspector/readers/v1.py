@@ -24,7 +24,7 @@ from inspector.proto import pb
 from inspector.readers import dtypes
 from inspector.readers.base import DEFAULT_CHUNK, CheckpointReader, TensorMeta, v1_files
 from inspector.readers.ordered_code import encode_slice_key
-from inspector.readers.placeholders import placeholder_problem
+from inspector.readers.placeholders import placeholder_problem, refuse_special_file
 from inspector.readers.table import Table
 
 if TYPE_CHECKING:  # numpy is imported where tensors are read: listing never needs it
@@ -124,6 +124,7 @@ class V1Reader(CheckpointReader):
         return total
 
     def _load_file(self, i: int, path: str) -> None:
+        refuse_special_file(path)
         try:
             with open(path, "rb") as fh:
                 size = os.fstat(fh.fileno()).st_size

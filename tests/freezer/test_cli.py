@@ -237,3 +237,26 @@ def test_an_unknown_dtype_enum_of_a_frozen_variable_is_exit_2_naming_it(tmp_path
 def test_an_unknown_dtype_enum_of_a_variable_not_frozen_does_not_matter(tmp_path, capsys):
     prefix = _with_index_dtype(tmp_path, "logits/kernel/Momentum", 1000)  # an optimizer slot
     assert main([str(prefix), "--outputs", "probabilities", "-o", str(tmp_path / "f.pb"), "-q"]) == 0
+
+
+@pytest.mark.parametrize("which", ["model.ckpt-300.data-00000-of-00001", "model.ckpt-300.index", "checkpoint",
+                                   "--graph"])
+def test_a_named_pipe_is_exit_2_in_one_line_not_a_hang(tmp_path, capsys, which):
+    import os
+
+    from tests.inspector.readers.builders import without_blocking
+
+    folder = tmp_path / "ckpt"
+    shutil.copytree(CNN, folder)
+    fifo = tmp_path / "graph.pbtxt" if which == "--graph" else folder / which
+    if which != "--graph":
+        fifo.unlink()
+    os.mkfifo(fifo)
+    out = tmp_path / "f.pb"
+    argv = [str(folder), "--auto-outputs", "-o", str(out)]
+    argv += ["--graph", str(fifo)] if which == "--graph" else []
+    assert without_blocking(lambda: main(argv), [fifo]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"freeze: error: {fifo}: is a named pipe (FIFO), not a regular file") and \
+        err.count("\n") == 1
+    assert not out.exists()

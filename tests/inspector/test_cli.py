@@ -364,3 +364,23 @@ def test_text_graph_nested_past_the_depth_limit_is_exit_2_in_one_line(tmp_path, 
     assert code == 2 and err.count("\n") == 1 and "more than 100 levels deep" in err
     code, _, err = run(capsys, str(CNN), "--graph", str(deep))
     assert code == 2 and err.count("\n") == 1 and "more than 100 levels deep" in err
+
+
+@pytest.mark.parametrize("which", ["model.ckpt-300.data-00000-of-00001", "model.ckpt-300.meta", "graph"])
+def test_a_named_pipe_is_exit_2_in_one_line_not_a_hang(tmp_path, capsys, which):
+    import os
+
+    from tests.inspector.readers.builders import without_blocking
+
+    folder = tmp_path / "ckpt"
+    shutil.copytree(CNN, folder)
+    fifo = tmp_path / "graph.pb" if which == "graph" else folder / which
+    if which != "graph":
+        fifo.unlink()
+    os.mkfifo(fifo)
+    argv = [str(fifo)] if which == "graph" else [str(folder)]
+    code, _, err = without_blocking(lambda: run(capsys, *argv), [fifo])
+    assert code == 2 and err == (
+        f"inspect: error: {fifo}: is a named pipe (FIFO), not a regular file: reading it could wait for a "
+        "writer forever or never end. Pass the file itself (save what the pipe or device delivers to a "
+        "regular file first).\n")

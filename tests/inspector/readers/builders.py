@@ -192,3 +192,33 @@ def nested_text(levels: int) -> str:
     opened = "".join('func { name: "f" attr { key: "x" value { ' for _ in range(levels))
     return ('node { name: "a" op: "Const" attr { key: "dtype" value { type: DT_FLOAT } } '
             'attr { key: "value" value { ' + opened + "i: 1 " + "} } } " * levels + "} } }\n")
+
+
+def without_blocking(call, fifos, timeout: float = 30.0):
+    """``call()``'s result, run in a thread; if it is still blocked (opening or reading one of the
+    named pipes ``fifos``) after ``timeout`` seconds, release it (open and close each pipe's
+    writing end: the reader sees end of file) and raise AssertionError: a test fails, never hangs."""
+    import contextlib
+    import os
+    import threading
+
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = call()
+        except BaseException as error:  # handed to the test's thread below
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        for fifo in fifos:
+            with contextlib.suppress(OSError):
+                os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        thread.join(timeout)
+        raise AssertionError(f"blocked on a named pipe ({', '.join(map(str, fifos))})")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]

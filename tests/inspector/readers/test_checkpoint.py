@@ -48,3 +48,32 @@ def test_corpus_checkpoints_list_and_read(case):
             return
         for name, meta in reader.tensors.items():
             assert reader.read(name).shape == meta.shape
+
+
+def test_readers_refuse_named_pipes_before_opening_them(tmp_path):
+    import os
+    from pathlib import Path
+
+    from inspector.readers.state import read_state
+    from tests.inspector.readers.builders import without_blocking
+
+    prefix = Path(write_bundle(tmp_path / "model.ckpt-1", {"w": np.arange(4, dtype=np.float32)}))
+    data = Path(f"{prefix}.data-00000-of-00001")
+    data.unlink()
+    os.mkfifo(data)
+    with open_checkpoint(prefix) as reader, pytest.raises(UnreadableInputError, match="named pipe"):
+        without_blocking(lambda: reader.read("w"), [data])
+    index = Path(f"{prefix}.index")
+    index.unlink()
+    os.mkfifo(index)
+    assert checkpoint_format(prefix) == "V2"  # it exists: the reader says what it is, not "no checkpoint"
+    with pytest.raises(UnreadableInputError, match="named pipe"):
+        without_blocking(lambda: open_checkpoint(prefix), [index])
+    v1 = tmp_path / "v1.ckpt"
+    os.mkfifo(v1)
+    with pytest.raises(UnreadableInputError, match="named pipe"):
+        without_blocking(lambda: open_checkpoint(v1), [v1])
+    state = tmp_path / "checkpoint"
+    os.mkfifo(state)
+    with pytest.raises(UnreadableInputError, match="named pipe"):
+        without_blocking(lambda: read_state(state), [state])

@@ -166,3 +166,16 @@ def test_text_nesting_counts_messages_not_brackets_in_strings_or_comments(tmp_pa
     path = tmp_path / "ok.pbtxt"
     path.write_text(nested_text(32))  # 99 levels: parses, as the binary form does
     assert load_graph_file(path).graph_def.node[0].name == "a"
+
+
+def test_a_named_pipe_is_refused_by_the_graph_reader_and_the_diagnosis(tmp_path):
+    import os
+
+    from inspector.diagnosis.fileformat import read_for_diagnosis
+    from tests.inspector.readers.builders import without_blocking
+
+    fifo = tmp_path / "model.pb"
+    os.mkfifo(fifo)
+    for read in (load_graph_file, read_for_diagnosis):
+        with pytest.raises(UnreadableInputError, match="named pipe"):
+            without_blocking(lambda read=read: read(fifo), [fifo])

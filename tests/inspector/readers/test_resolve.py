@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -206,3 +207,25 @@ def test_a_graph_beside_a_state_file_naming_missing_checkpoints_is_inspected_wit
     art = resolve(tmp_path)
     assert art.kind == "graph" and Path(art.graph_path).name == "graph.pbtxt"
     assert "names 'model.ckpt-12500', but no such checkpoint exists" in art.warnings[0]
+
+
+@pytest.mark.parametrize("which", ["model.ckpt-300.data-00000-of-00001", "model.ckpt-300.index",
+                                   "model.ckpt-300.meta", "checkpoint"])
+@pytest.mark.parametrize("given", ["folder", "prefix", "fifo"])
+def test_a_named_pipe_among_a_checkpoints_files_is_refused_before_anything_opens_it(tmp_path, which, given):
+    import shutil
+
+    from tests.inspector.readers.builders import without_blocking
+
+    folder = tmp_path / "ckpt"
+    folder.mkdir()
+    for name in ("checkpoint", "model.ckpt-300.data-00000-of-00001", "model.ckpt-300.index",
+                 "model.ckpt-300.meta"):
+        shutil.copy(FIXTURES / "checkpoints" / "cnn_bn_momentum" / name, folder / name)
+    fifo = folder / which
+    fifo.unlink()
+    os.mkfifo(fifo)
+    path = {"folder": folder, "prefix": folder / "model.ckpt-300", "fifo": fifo}[given]
+    with pytest.raises(UnreadableInputError) as info:
+        without_blocking(lambda: resolve(path), [fifo])
+    assert str(info.value).startswith(f"{fifo}: is a named pipe (FIFO), not a regular file")
