@@ -206,7 +206,8 @@ class Progress:
 
     def __init__(self, total: int, stream: TextIO | None = None, delay: float = 0.5,
                  enabled: bool | None = None) -> None:
-        self.stream = stream if stream is not None else sys.stderr
+        # Our own text, carriage returns included: past run_main's control-character escaping.
+        self.stream = stream if stream is not None else getattr(sys.stderr, "unescaped", sys.stderr)
         if enabled is None:
             enabled = bool(getattr(self.stream, "isatty", lambda: False)())
         self.enabled = enabled and total > 0

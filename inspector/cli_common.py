@@ -3,6 +3,12 @@
 Every command gets the same logging flags (``-v``/``-q``, ``--log-file``) and ``--json``. User
 errors (:class:`~inspector.errors.Ckpt2pbError`) become one line on stderr and the error's exit
 code; an unexpected exception is reported as a bug in ckpt2pb, with the traceback only at ``-vv``.
+
+Everything a command prints goes through :func:`run_main`, which is therefore where control
+characters are escaped (:func:`escape_controls`): node names, paths and messages come from the
+user's files, and an ESC, BEL or CR in a crafted name must not clear the terminal, retitle the
+window or overwrite a line. stdout, stderr and the log (file too) are escaped; ``--json`` is
+unaffected (JSON already writes every control character as ``\\uXXXX``).
 """
 
 from __future__ import annotations
@@ -55,7 +61,7 @@ def configure_logging(args: argparse.Namespace) -> None:
             raise UsageError(f"cannot write the log file ({error.strerror or error})", path=args.log_file,
                              fix="choose a writable file for --log-file") from None
     for handler in handlers:
-        handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+        handler.setFormatter(_EscapingFormatter("%(levelname)s: %(message)s"))
     LOG.handlers[:] = handlers
     LOG.setLevel(level)
     LOG.propagate = False
@@ -81,6 +87,45 @@ def _refuse_model_file_as_log(path: str) -> None:
                          fix="choose a new file or an existing text log for --log-file")
 
 
+#: C0 controls but the newline, DEL, C1 controls, and the bidirectional overrides that reorder
+#: what a terminal shows ("Trojan source"): never printed raw.
+_CONTROLS = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escaped(match: re.Match) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with every control character but the newline written as ``\\xNN`` (``\\uNNNN``)."""
+    return _CONTROLS.sub(_escaped, text)
+
+
+class EscapingStream:
+    """A text stream that writes :func:`escape_controls` of what it is given to ``unescaped``;
+    everything else (flush, fileno, isatty, encoding …) is the underlying stream's."""
+
+    def __init__(self, stream) -> None:
+        self.unescaped = stream
+
+    def write(self, text: str) -> int:
+        self.unescaped.write(escape_controls(text))
+        return len(text)
+
+    def writelines(self, lines) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str):
+        return getattr(self.unescaped, name)
+
+
+class _EscapingFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return escape_controls(super().format(record))
+
+
 def emit_json(obj: Any) -> None:
     """Print ``obj`` as one JSON document on stdout."""
     json.dump(obj, sys.stdout, indent=2, default=_json_default)
@@ -102,8 +147,19 @@ def run_main(handler: Callable[[argparse.Namespace], int], parser: argparse.Argu
     """Parse ``argv``, configure logging and run ``handler``; map errors to exit codes.
 
     Whatever goes wrong, stderr gets one line and, with ``--json``, stdout one JSON object:
-    a bad command line too (argparse's own error would print the usage and no JSON).
+    a bad command line too (argparse's own error would print the usage and no JSON). What the
+    command prints on stdout and stderr has its control characters escaped.
     """
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = EscapingStream(sys.stdout), EscapingStream(sys.stderr)
+    try:
+        return _run_main(handler, parser, argv)
+    finally:
+        sys.stdout, sys.stderr = streams
+
+
+def _run_main(handler: Callable[[argparse.Namespace], int], parser: argparse.ArgumentParser,
+              argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     wants_json = "--json" in argv
 
