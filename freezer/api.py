@@ -24,6 +24,7 @@ from freezer.rewrite import rewrite
 from freezer.validate import Validation, validate
 from freezer.values import ValueSource, classify_unfolded
 from inspector import tfops
+from inspector.cli_common import path_argument, shell_line
 from inspector.errors import UnreadableInputError, UsageError, VerificationError
 from inspector.readers import dtypes
 from inspector.readers.checkpoint import open_checkpoint, v1_files
@@ -365,8 +366,9 @@ def _no_checkpoint_error(artifacts: Artifacts, graph_def, meta_graph, graph_path
     return UsageError(
         f"the graph is not frozen: {count} take their values from the checkpoint it was trained with"
         f"{where}", path=graph_path, code="NEEDS_CHECKPOINT",
-        fix=f"pass that checkpoint (the prefix of its .index and .data-* files) with this graph: "
-            f"freeze CHECKPOINT_PREFIX --graph {graph_path} --outputs NAME")
+        fix="pass that checkpoint (the prefix of its .index and .data-* files) with this graph: "
+            + shell_line(["freeze", "CHECKPOINT_PREFIX", "--graph", path_argument(graph_path), "--outputs",
+                          "NAME"]))
 
 
 def _resolve_warnings(artifacts: Artifacts, graph) -> list[str]:

@@ -2,7 +2,8 @@
 
 Usage::
 
-    freeze PATH (--outputs a,b | --auto-outputs) [-o OUT.pb] [--as-text] [--use-moving-averages]
+    freeze PATH (--outputs a,b | --output-node NAME ... | --auto-outputs) [-o OUT.pb] [--as-text]
+           [--use-moving-averages]
            [--keep-devices] [--verify] [--input-shape NAME=1,224,224,3 ...] [--feed NAME=VALUE ...]
            [--for-inference] [--target opencv|onnx|tflite] [--json] [-v/-q]
 
@@ -47,6 +48,8 @@ examples:
   freeze runs/mnist/model.ckpt-300 --outputs probabilities -o mnist.pb --verify
                                                       named output; compare with the checkpoint in TF
   freeze saved_model_dir/ --auto-outputs -o model.pb   a SavedModel folder (its variables/)
+  freeze frozen.pb --output-node 'head,tail' --output-node=-o
+                                                      exact node names (a comma, a leading '-')
   freeze runs/mnist/model.ckpt-300 --graph model.pbtxt --auto-outputs
                                                       a checkpoint saved without its .meta
   inspect runs/mnist/                                 see the output candidates first, with reasons
@@ -73,11 +76,14 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("path", metavar="PATH", help="checkpoint folder, prefix (model.ckpt-300), .meta, "
                         ".index, .data-* or `checkpoint` file, or a SavedModel folder")
-    which = parser.add_mutually_exclusive_group(required=True)
+    which = parser.add_mutually_exclusive_group()  # one of them, or --output-node (checked in handle)
     which.add_argument("--outputs", action="append", metavar="A,B",
                        help="output node names (name, name:0, ^name); comma-separated, repeatable")
     which.add_argument("--auto-outputs", action="store_true",
                        help="use the top-ranked output candidate (or its whole group); see `inspect`")
+    parser.add_argument("--output-node", action="append", metavar="NAME", dest="output_node",
+                        help="one output node, exactly as named (commas and spaces included; a name "
+                             "starting with '-' as --output-node=-name); repeatable, combines with --outputs")
     parser.add_argument("-o", "--output", metavar="OUT.pb",
                         help="where to write (default: ./<checkpoint name>_frozen.pb)")
     parser.add_argument("--graph", metavar="FILE",
@@ -145,11 +151,25 @@ def split_outputs(values: Sequence[str] | None) -> list[str]:
     return [name.strip() for value in values or () for name in value.split(",") if name.strip()]
 
 
-def handle(args: argparse.Namespace) -> int:
-    outputs = split_outputs(args.outputs)
-    if args.outputs is not None and not outputs:
-        raise UsageError(f"--outputs {','.join(args.outputs)!r} names no node",
+def requested_outputs(args: argparse.Namespace) -> list[str]:
+    """The output names of ``--outputs`` (split on commas, stripped) then ``--output-node`` (exact)."""
+    named = args.outputs is not None or args.output_node is not None
+    if args.auto_outputs and named:
+        raise UsageError("argument --auto-outputs: not allowed with argument --output-node",
+                         fix="run `freeze --help` for the options")
+    if not args.auto_outputs and not named:
+        raise UsageError("one of the arguments --outputs --output-node --auto-outputs is required",
+                         fix="run `freeze --help` for the options")
+    outputs = split_outputs(args.outputs) + [name for name in args.output_node or () if name]
+    if named and not outputs:
+        given = ",".join(args.outputs or ()) or ",".join(args.output_node or ())
+        raise UsageError(f"--outputs {given!r} names no node",
                          fix="give node names such as --outputs probabilities, or use --auto-outputs")
+    return outputs
+
+
+def handle(args: argparse.Namespace) -> int:
+    outputs = requested_outputs(args)
     if args.input_shape and not (args.verify or args.for_inference):
         LOG.warning("--input-shape only shapes the inputs --verify feeds or --for-inference writes; "
                     "without either it is ignored")

@@ -38,7 +38,7 @@ def resolve_outputs(requested: Iterable[str], existing: Sequence[str] | dict,
     for text in requested:
         if not text.strip():
             continue
-        name = output_node_name(text)
+        name = text if text in existing else output_node_name(text)  # --output-node: the exact name
         if name not in existing:
             close = difflib.get_close_matches(name, list(existing), n=5, cutoff=0.5)
             hint = f"closest existing names: {', '.join(close)}" if close else \

@@ -129,8 +129,12 @@ def _target(args: argparse.Namespace, report: dict) -> dict:
     from inspector.targets import render_target, target_findings
 
     if report["kind"] != "graph":
-        note = (f"--target checks a frozen graph; {args.path} is a {report['kind']}: freeze it with "
-                f"`freeze {args.path} --auto-outputs --for-inference --target {args.target}`")
+        from inspector.cli_common import path_argument, shell_line
+
+        command = shell_line(["freeze", path_argument(args.path), "--auto-outputs", "--for-inference",
+                              "--target", args.target])
+        note = (f"--target checks a frozen graph; {args.path} is a {report['kind']}: freeze it "
+                f"with `{command}`")
         return {"runtime": args.target, "findings": [], "text": note}
     loaded = load_graph_file(args.path)
     findings = target_findings(GraphModel.from_graph_def(loaded.graph_def), args.target)

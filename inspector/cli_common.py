@@ -102,6 +102,50 @@ def escape_controls(text: str) -> str:
     return _CONTROLS.sub(_escaped, text)
 
 
+def shell_quote(word: str) -> str:
+    """``word`` quoted for a POSIX shell (``shlex.quote``); a word holding a control character
+    (which printing would escape) in bash's ``$'...'`` form instead, its bytes as ``\\xNN``, so
+    that the printed command still gives back exactly ``word`` (bash, zsh, ksh; not plain sh)."""
+    import shlex
+
+    if not _CONTROLS.search(word):
+        return shlex.quote(word)
+    out = []
+    for char in word:
+        if char in "\\'":
+            out.append("\\" + char)
+        elif _CONTROLS.match(char):
+            out.extend(f"\\x{byte:02x}" for byte in char.encode("utf-8"))
+        else:
+            out.append(char)
+    return "$'" + "".join(out) + "'"
+
+
+def shell_line(words: Sequence[str]) -> str:
+    """``words`` as one command line to paste into a shell (see :func:`shell_quote`)."""
+    return " ".join(shell_quote(str(word)) for word in words)
+
+
+def path_argument(path: str) -> str:
+    """A path as a command-line word: ``./-x.pb`` for ``-x.pb``, which argparse would take for a flag."""
+    path = str(path)
+    return f"./{path}" if path.startswith("-") else path
+
+
+def output_arguments(names: Sequence[str]) -> list[str]:
+    """The ``freeze`` arguments naming exactly ``names``: ``--outputs a,b`` when every name survives
+    it (no comma, which it splits on; no leading '-', which argparse takes for a flag; no space at
+    either end, which it strips), else one ``--output-node NAME`` each (``--output-node=-o`` for a
+    leading '-'), in order."""
+    if names and all(name and "," not in name and not name.startswith("-") and name == name.strip()
+                     for name in names):
+        return ["--outputs", ",".join(names)]
+    words: list[str] = []
+    for name in names:
+        words += [f"--output-node={name}"] if name.startswith("-") else ["--output-node", name]
+    return words
+
+
 class EscapingStream:
     """A text stream that writes :func:`escape_controls` of what it is given to ``unescaped``;
     everything else (flush, fileno, isatty, encoding …) is the underlying stream's."""

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from inspector import cli_common
+from inspector.cli_common import output_arguments, path_argument
 from inspector.errors import EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE, UnreadableInputError
 from inspector.graph.model import GraphModel, TensorRef
 from inspector.graph.variables import OBJECT_GRAPH_KEY, VariableMap, graph_variables, map_variables
@@ -350,9 +352,9 @@ def freeze_suggestion(inspection: Inspection, outputs: list[str], *, graph: str 
         suggestion["reason"] = (
             f"the graph is not frozen: the outputs read {len(needed)} variable(s) ({shown}{more}) whose "
             f"values are in the checkpoint it was trained with{where}; pass that checkpoint's prefix with "
-            "this graph: "
-            f"freeze CHECKPOINT_PREFIX --graph {shell_line([art.graph_path or art.path])} "
-            f"--outputs {shell_line([','.join(outputs)])}")
+            "this graph: " + shell_line(["freeze", "CHECKPOINT_PREFIX", "--graph",
+                                         path_argument(art.graph_path or art.path),
+                                         *output_arguments(outputs)]))
         return suggestion
     missing = _unrestorable(inspection, needed)
     if missing:
@@ -365,14 +367,14 @@ def freeze_suggestion(inspection: Inspection, outputs: list[str], *, graph: str 
                                 f"the checkpoint has no value for ({shown}{more}): {why}")
         return suggestion
     if art.kind == "graph" and checkpoint and needed:
-        argv = ["freeze", checkpoint, "--graph", art.path]
+        argv = ["freeze", path_argument(checkpoint), "--graph", path_argument(art.path)]
     elif art.kind == "graph" and not any(model.op(n) in tfops.VARIABLES for n in model.names):
-        argv = ["freeze", art.path]  # already frozen: pruned to the outputs
+        argv = ["freeze", path_argument(art.path)]  # already frozen: pruned to the outputs
     elif art.kind == "graph":
-        argv = ["freeze", art.path]  # variables no output reads: pruned like a frozen graph
+        argv = ["freeze", path_argument(art.path)]  # variables no output reads: pruned like a frozen graph
     else:
-        argv = ["freeze", art.path] + (["--graph", graph] if graph else [])
-    argv += ["--outputs", ",".join(outputs)]
+        argv = ["freeze", path_argument(art.path)] + (["--graph", path_argument(graph)] if graph else [])
+    argv += output_arguments(outputs)  # exactly these names, whatever they hold (commas, a leading '-')
     suggestion.update(argv=argv, command=shell_line(argv))
     return suggestion
 
@@ -389,10 +391,8 @@ def _blocking_findings(inspection: Inspection) -> list[str]:
 
 
 def shell_line(argv: list[str]) -> str:
-    """``argv`` as one line to paste into a shell."""
-    import shlex
-
-    return shlex.join(argv)
+    """``argv`` as one line to paste into a shell (kept here for callers; see cli_common)."""
+    return cli_common.shell_line(argv)
 
 
 def _unrestorable(inspection: Inspection, needed: list[str]) -> list[str]:

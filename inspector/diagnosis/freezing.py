@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from inspector import opdefs, tfops
+from inspector.cli_common import output_arguments, path_argument
 from inspector.diagnosis.findings import Finding
 from inspector.diagnosis.graphindex import (
     DT_RESOURCE,
@@ -58,9 +59,9 @@ def used_variables(index: GraphIndex) -> list[str]:
 
 def command(*words: str) -> str:
     """A command line a finding's fix prints, quoted to be pasted into a shell as it is."""
-    import shlex
+    from inspector.cli_common import shell_line
 
-    return shlex.join(words)
+    return shell_line(words)
 
 
 @accepts_graph_def
@@ -71,8 +72,8 @@ def check_not_frozen(index: GraphIndex, kind: str = "graphdef", checkpoint_prefi
     variables = variables_in(index)
     if not variables:
         return []
-    source = f"`{command('freeze', checkpoint_prefix, '--graph', graph_path, '--auto-outputs')}`" \
-        if checkpoint_prefix and graph_path else \
+    pair = [path_argument(checkpoint_prefix or ""), "--graph", path_argument(graph_path or "")]
+    source = f"`{command('freeze', *pair, '--auto-outputs')}`" if checkpoint_prefix and graph_path else \
         "`freeze <checkpoint prefix> --graph <this file> --auto-outputs -o frozen.pb` (or --outputs NAME)"
     where = {"graphdef": "this graph file", "metagraph": "this MetaGraphDef",
              "saved_model": "this SavedModel's graph"}.get(kind, "this graph")
@@ -243,7 +244,7 @@ def _compare_with_checkpoint(index: GraphIndex, checkpoint: object, suggestions:
         instead += (" None of the graph's own weights match the checkpoint's names or shapes: check that "
                     "this is the checkpoint the graph was frozen from.")
     prefix = getattr(checkpoint, "prefix", "") or "<checkpoint>"
-    how = ["--outputs", suggestions[0]] if suggestions else ["--auto-outputs"]
+    how = output_arguments(suggestions[:1]) if suggestions else ["--auto-outputs"]
     held = (f"The graph holds {share.held_bytes:,} of the checkpoint's {share.model_bytes:,} bytes of model "
             f"weights ({share.share:.0%})")
     if after is None:
@@ -263,7 +264,8 @@ def _compare_with_checkpoint(index: GraphIndex, checkpoint: object, suggestions:
         f"graph, {len(after)} weight tensor(s) this file lacks are read after them (e.g. {_names(after, 4)})."
         f"{instead}",
         "Freeze again with the node that computes the prediction as output: "
-        f"`{command('freeze', prefix, *how)}` (--auto-outputs lets the ranking pick).", evidence)]
+        f"`{command('freeze', path_argument(prefix), *how)}` (--auto-outputs lets the ranking pick).",
+        evidence)]
 
 
 def weights_after(model: object, outputs: list[str], keys: list[str]) -> list[str]:

@@ -16,11 +16,11 @@ the graph's roles pass and its condensed form (:mod:`.condense`):
 from __future__ import annotations
 
 import logging
-import shlex
 from collections import Counter
 from dataclasses import dataclass, field
 
 from inspector import tfops
+from inspector.cli_common import output_arguments, path_argument, shell_line
 from inspector.view.condense import (
     SECTION,
     Condensed,
@@ -125,7 +125,7 @@ class Scene:
             return None
         group = outputs[0].get("group")
         names = [c["name"] for c in outputs if group and c.get("group") == group] or [outputs[0]["name"]]
-        return f"freeze {shlex.quote(self.report['path'])} --outputs {shlex.quote(','.join(names))}"
+        return shell_line(["freeze", path_argument(self.report["path"]), *output_arguments(names)])
 
 
 def build_scene(report: dict, model, variables=None) -> Scene:

@@ -55,8 +55,8 @@ def test_outputs_and_auto_are_exclusive(tmp_path, capsys):
 def test_bad_command_line_with_json_still_prints_one_json_object(capsys):
     assert main([str(CNN), "--json"]) == 2
     out, err = capsys.readouterr()
-    assert json.loads(out) == {"error": "USAGE", "path": None,
-                               "problem": "one of the arguments --outputs --auto-outputs is required",
+    problem = "one of the arguments --outputs --output-node --auto-outputs is required"
+    assert json.loads(out) == {"error": "USAGE", "path": None, "problem": problem,
                                "fix": "run `freeze --help` for the options", "exit_code": 2}
     assert len(err.strip().splitlines()) == 1
 

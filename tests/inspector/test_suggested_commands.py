@@ -9,6 +9,7 @@ A printed command names real files. A template (``freeze <checkpoint> --auto-out
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from pathlib import Path
@@ -102,3 +103,70 @@ def test_inspect_and_auto_outputs_choose_the_same_outputs(tmp_path):
         result = freeze(fixture.full_path, auto_outputs=True, output_path=tmp_path / f"{fixture.name}.pb")
         assert result.outputs == report["freeze"]["outputs"], fixture.name
     assert Path(tmp_path).exists()
+
+
+#: Legal GraphDef node names a printed command must give back exactly: a comma (--outputs splits on
+#: it), flags (argparse takes a leading '-' for one), spaces at either end (--outputs strips them),
+#: shell syntax, quotes, a tensor-like suffix, a caret, '=' and non-ASCII.
+HOSTILE_NAMES = ["head,tail", "-o", "--outputs", "-", " spaced ", "it's \"quoted\" $(rm -rf ~) `x` ;|&*",
+                 "a:0", "^caret", "x=y", "ünï/code", "plain"]
+
+
+@pytest.mark.parametrize("names", [[n] for n in HOSTILE_NAMES] + [HOSTILE_NAMES, ["plain", "other/x"]],
+                         ids=lambda names: repr(names)[:40])
+def test_printed_output_arguments_give_back_exactly_the_names(names):
+    from freezer.cli import build_parser, requested_outputs
+    from inspector.cli_common import output_arguments, path_argument, shell_line
+
+    command = shell_line(["freeze", path_argument("-odd dir/model.ckpt-1"), *output_arguments(names)])
+    argv = shlex.split(command)
+    assert argv[0] == "freeze"
+    args = build_parser().parse_args(argv[1:])
+    assert requested_outputs(args) == names
+    assert Path(args.path) == Path("-odd dir/model.ckpt-1")
+    if names == ["plain", "other/x"]:
+        assert command == "freeze './-odd dir/model.ckpt-1' --outputs plain,other/x"  # the short form
+
+
+def test_names_with_control_characters_round_trip_through_bash():
+    """Printing escapes control characters; the command quotes them as $'\\xNN' so it still works."""
+    import shutil
+    import subprocess
+
+    from freezer.cli import build_parser, requested_outputs
+    from inspector.cli_common import escape_controls, output_arguments, shell_line
+
+    bash = shutil.which("bash")
+    if bash is None:
+        pytest.skip("no bash on this machine")
+    names = ["ctrl\x1b[2J\x07\rname", "bidi\u202etxt", "c1\x85,-x", "tab\there", "back\\slash'"]
+    command = shell_line(["freeze", "m.ckpt", *output_arguments(names)])
+    assert escape_controls(command) == command  # nothing in it for the terminal to act on
+    out = subprocess.run([bash, "-c", "printf '%s\\0' " + command], capture_output=True, check=True).stdout
+    argv = [os.fsdecode(word) for word in out.split(b"\0")[:-1]]
+    assert requested_outputs(build_parser().parse_args(argv[1:])) == names
+
+
+def test_inspect_suggests_a_freeze_that_keeps_hostile_output_names(tmp_path, monkeypatch, capsys):
+    """End to end: the model's output is named 'head,tail' or '-o'; the printed command freezes it."""
+    from freezer.cli import main as freeze_main
+    from inspector.cli import main as inspect_main
+    from inspector.proto import pb
+    from tests.graphs import FLOAT, GraphBuilder
+
+    monkeypatch.chdir(tmp_path)
+    for output in ("head,tail", "-o", " x "):
+        g = GraphBuilder()
+        g.add("images", "Placeholder", dtype=FLOAT, shape=[-1, 2])
+        g.const("w", [[1.0, 2.0], [3.0, 4.0]])
+        g.add("logits", "MatMul", ["images", "w"], T=FLOAT)
+        g.add(output, "Softmax", ["logits"], T=FLOAT)
+        path = tmp_path / "-frozen.pb"
+        path.write_bytes(g.graph_def.SerializeToString())
+        assert inspect_main(["./-frozen.pb"]) == 0
+        [command] = _FREEZE_WITH.findall(capsys.readouterr().out)
+        argv = shlex.split(command)
+        assert argv[0] == "freeze" and freeze_main([*argv[1:], "-o", "out.pb", "-q"]) == 0, command
+        frozen = pb.GraphDef()
+        frozen.ParseFromString((tmp_path / "out.pb").read_bytes())
+        assert output in {node.name for node in frozen.node}, command
