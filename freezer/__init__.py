@@ -7,6 +7,14 @@
 
 from __future__ import annotations
 
-from freezer.api import FreezeResult, freeze
-
 __all__ = ("FreezeResult", "freeze")
+
+
+def __getattr__(name: str):
+    """``freeze`` and ``FreezeResult`` load on first use: the ``freeze`` command imports this
+    package before its first statement runs, and must start fast (inspector/interrupts.py)."""
+    if name in __all__:
+        from freezer import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'freezer' has no attribute {name!r}")

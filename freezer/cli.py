@@ -26,6 +26,11 @@ pruned, verified_max_abs_diff?}] (``--for-inference``), ``renamed_outputs`` {bef
 
 from __future__ import annotations
 
+from inspector.interrupts import exit_on_signals
+
+exit_on_signals("freeze")  # before the imports below: Ctrl-C during them is one line and exit 130
+
+# ruff: noqa: E402  (the imports follow exit_on_signals on purpose)
 import argparse
 import json
 import logging

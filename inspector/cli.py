@@ -5,6 +5,11 @@ Never imports TensorFlow; start-up stays fast because the heavy modules load onl
 
 from __future__ import annotations
 
+from inspector.interrupts import exit_on_signals
+
+exit_on_signals("inspect")  # before the imports below: Ctrl-C during them is one line and exit 130
+
+# ruff: noqa: E402  (the imports follow exit_on_signals on purpose)
 import argparse
 import sys
 from collections.abc import Sequence

@@ -195,11 +195,26 @@ def run_main(handler: Callable[[argparse.Namespace], int], parser: argparse.Argu
     command prints on stdout and stderr has its control characters escaped.
     """
     streams = sys.stdout, sys.stderr
+    previous = _catch_signals()  # from here Ctrl-C / SIGTERM raise, so `with` blocks clean up
     sys.stdout, sys.stderr = EscapingStream(sys.stdout), EscapingStream(sys.stderr)
     try:
-        return _run_main(handler, parser, argv)
+        try:
+            return _run_main(handler, parser, argv)
+        except Terminated:  # outside the handler: while parsing the command line or configuring logging
+            return _fail(parser.prog, "terminated", _error_json("TERMINATED", "terminated", 143,
+                                                                _json_requested(argv)), 143, label="")
+        except KeyboardInterrupt:
+            return _fail(parser.prog, "interrupted", _error_json("INTERRUPTED", "interrupted", 130,
+                                                                 _json_requested(argv)), 130, label="")
     finally:
         sys.stdout, sys.stderr = streams
+        for signum, handler_before in previous.items():  # inspector.interrupts' exit, for the console scripts
+            if handler_before is not None:  # None: not installed from Python, cannot be put back
+                signal.signal(signum, handler_before)
+
+
+def _json_requested(argv: Sequence[str] | None) -> bool:
+    return "--json" in (sys.argv[1:] if argv is None else argv)
 
 
 def _run_main(handler: Callable[[argparse.Namespace], int], parser: argparse.ArgumentParser,
@@ -217,7 +232,6 @@ def _run_main(handler: Callable[[argparse.Namespace], int], parser: argparse.Arg
     except Ckpt2pbError as error:
         return _fail(parser.prog, error.message, error.to_json() if wants_json else None, error.exit_code)
     wants_json = bool(getattr(args, "json", False))
-    previous = _catch_sigterm()
     # A command lives for a second or so and builds acyclic structures (graph dicts, protobuf
     # messages): the cyclic collector would only rescan them, ~10% of an `inspect` run. Reference
     # counting still frees everything; the collector is back on when the command returns.
@@ -250,8 +264,6 @@ def _run_main(handler: Callable[[argparse.Namespace], int], parser: argparse.Arg
     finally:
         if collecting:
             gc.enable()
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
 
 
 class Terminated(BaseException):
@@ -263,12 +275,20 @@ def _raise_terminated(signum, frame) -> None:
     raise Terminated
 
 
-def _catch_sigterm():
-    """Turn SIGTERM into :class:`Terminated`; the previous handler, or None where impossible."""
-    try:
-        return signal.signal(signal.SIGTERM, _raise_terminated)
-    except (ValueError, OSError, AttributeError):  # not the main thread, or no SIGTERM here
-        return None
+def _catch_signals() -> dict:
+    """SIGINT raises KeyboardInterrupt and SIGTERM :class:`Terminated`; the handlers they replace
+    (none where that is impossible: not the main thread, or no SIGTERM on this platform). A signal
+    the parent ignores (``nohup``, a background job of a script) stays ignored."""
+    previous = {}
+    for signum, handler in ((signal.SIGINT, signal.default_int_handler),
+                            (getattr(signal, "SIGTERM", None), _raise_terminated)):
+        try:
+            if signal.getsignal(signum) in (signal.SIG_IGN, None):
+                continue
+            previous[signum] = signal.signal(signum, handler)
+        except (ValueError, OSError, TypeError):
+            continue
+    return previous
 
 
 def _error_json(code: str, problem: str, exit_code: int, wanted: bool) -> dict | None:
