@@ -26,8 +26,12 @@ _WHAT = {signal.SIGINT: ("INTERRUPTED", "interrupted", EXIT_INTERRUPTED),
 def exit_on_signals(prog: str) -> None:
     """Make SIGINT and SIGTERM end ``prog`` with one line and exit 130 / 143 until run_main starts.
 
-    Only from the main thread of a process whose SIGINT is still Python's default (never replaces a
-    handler an embedding program installed)."""
+    Only in the console script ``prog`` itself (``sys.argv[0]`` names it), from the main thread of a
+    process whose SIGINT is still Python's default: a program or test that imports the command
+    module keeps its own handling."""
+    script = os.path.basename(sys.argv[0] if sys.argv else "")
+    if script.removesuffix(".exe").removesuffix("-script.py") != prog:
+        return
     try:
         if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
             return

@@ -70,10 +70,14 @@ def test_sigterm_is_one_line_and_exit_143_with_the_json_error_for_json(tmp_path,
                                        "fix": None, "exit_code": 143}
 
 
-def test_the_early_handler_leaves_an_embedding_programs_handler_alone():
+def test_the_early_handler_is_only_for_the_console_script_and_leaves_other_handlers_alone(monkeypatch):
     from inspector.interrupts import exit_on_signals
 
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    previous = signal.getsignal(signal.SIGINT)
+    exit_on_signals("inspect")  # sys.argv[0] is pytest: a program importing inspector.cli
+    assert signal.getsignal(signal.SIGINT) is previous
+    monkeypatch.setattr(sys, "argv", ["/usr/bin/inspect"])
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         exit_on_signals("inspect")
         assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
