@@ -60,7 +60,9 @@ examples:
   inspect runs/mnist/                                 see the output candidates first, with reasons
 
 The output is written under a temporary name and renamed only once it validates: a failed freeze
-leaves nothing behind, and an input (checkpoint file, .meta, graph) is never overwritten.
+leaves nothing behind, and an input (checkpoint file, .meta, graph) is never overwritten. A
+temporary file left by a killed run (kill -9) is removed by the next run in that folder, with a
+warning.
 
 --verify feeds switch inputs their inference values (training flags False, keep_prob 1.0, rate
 0), gives every input the same batch size and random values otherwise; --feed NAME=VALUE (a

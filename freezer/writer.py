@@ -22,7 +22,6 @@ import contextlib
 import errno
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from google.protobuf import text_format
 
 from inspector.errors import UsageError, ValidationError
 from inspector.proto import pb
+from inspector.tempfiles import create_temp
 
 MAX_GRAPH_BYTES = 2**31 - 1
 """Protobuf refuses messages of 2 GiB or more (FORMATS.md §8.7)."""
@@ -392,7 +392,7 @@ class AtomicOutput:
         self.text = text
         self.committed = False
         try:
-            fd, name = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".tmp", dir=folder)
+            fd, name = create_temp(self.target)  # after removing what killed runs left (tempfiles.py)
         except OSError as error:
             raise UsageError(f"cannot create the output file in this folder ({error.strerror})",
                              path=str(folder),

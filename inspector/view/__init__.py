@@ -80,18 +80,17 @@ def write_view(path: str, text: str, inputs: list[str]) -> int:
     failed or interrupted run leaves no half-written page); never over one of ``inputs`` (the
     files the inspection read). Returns the bytes written."""
     import os
-    import tempfile
 
     from inspector.errors import UsageError
+    from inspector.tempfiles import create_temp
 
     target = os.path.realpath(path)
     if any(os.path.exists(i) and os.path.realpath(i) == target for i in inputs if i):
         raise UsageError("names one of the files being inspected; writing there would destroy it", path=path,
                          fix="choose a new file name for --html/--dot")
-    folder = os.path.dirname(target) or "."
     data = text.encode("utf-8")
     try:
-        fd, temp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=folder)
+        fd, temp = create_temp(target)
     except OSError as error:
         raise UsageError(f"cannot write there ({error.strerror or error})", path=path,
                          fix="choose a writable folder for --html/--dot") from None
