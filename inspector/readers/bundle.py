@@ -57,6 +57,45 @@ def _count(shape: tuple[int, ...]) -> int:
     return n
 
 
+def _map_error(path: str, size: int | None, exc: Exception) -> UnreadableInputError:
+    """What failed when a data shard could not be opened or memory-mapped, and what to do."""
+    import errno
+
+    code = getattr(exc, "errno", None)
+    if size is None:  # open() itself failed
+        reason = getattr(exc, "strerror", None) or str(exc)
+        return UnreadableInputError(f"cannot open the data shard ({reason})", path=path,
+                                    fix="Check that the file is readable (its permissions and its folder's)")
+    if code == errno.ENOMEM:
+        limit = _address_space_limit()
+        within = f" within this process's address-space limit ({limit:,} bytes, ulimit -v)" if limit else ""
+        return UnreadableInputError(
+            f"cannot memory-map the {size:,}-byte data shard: the system refused {size:,} bytes of "
+            f"address space{within} (the file itself may be fine)", path=path,
+            fix="Raise the limit (ulimit -v unlimited) or run where more virtual memory is available")
+    if code in (errno.ENODEV, errno.EINVAL, errno.EOPNOTSUPP):
+        return UnreadableInputError(
+            f"cannot memory-map the data shard: the file system it is on does not support it "
+            f"({getattr(exc, 'strerror', None) or exc})", path=path,
+            fix="Copy the checkpoint to a local disk and pass the copy")
+    if code in (errno.EACCES, errno.EPERM):
+        return UnreadableInputError(f"cannot memory-map the data shard ({exc.strerror})", path=path,
+                                    fix="Check that the file is readable")
+    return UnreadableInputError(f"cannot memory-map the {size:,}-byte data shard "
+                                f"({getattr(exc, 'strerror', None) or exc})", path=path,
+                                fix="Check that the file is a complete, readable regular file")
+
+
+def _address_space_limit() -> int | None:
+    """RLIMIT_AS in bytes, or None when unlimited or unknown."""
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    except (ImportError, OSError, ValueError, AttributeError):
+        return None
+    return None if soft == resource.RLIM_INFINITY or soft < 0 else soft
+
 class BundleReader(CheckpointReader):
     """Reader for one V2 checkpoint prefix (also a SavedModel's ``variables/variables``)."""
 
@@ -163,6 +202,7 @@ class BundleReader(CheckpointReader):
                                        f"lists {self.num_shards}", path=self.index_path, fix=_CORRUPT_FIX)
         path = self.data_paths[shard]
         refuse_special_file(path)
+        size = None
         try:
             with open(path, "rb") as fh:
                 size = os.fstat(fh.fileno()).st_size
@@ -173,8 +213,7 @@ class BundleReader(CheckpointReader):
                 fix=f"Copy all {self.num_shards} .data-*-of-{self.num_shards:05d} files next to the .index",
             ) from None
         except (OSError, ValueError) as exc:
-            raise UnreadableInputError(f"cannot map the data shard ({exc})", path=path,
-                                       fix="Check that the file is readable") from None
+            raise _map_error(path, size, exc) from None
         self._maps[shard] = mapped
         return mapped
 

@@ -212,3 +212,47 @@ def test_variant_tensor_elements_and_checksums(tmp_path):
     data.write_bytes(raw[:-1] + bytes([raw[-1] ^ 1]))
     with BundleReader(tmp_path / "v") as reader, pytest.raises(UnreadableInputError, match="checksum"):
         reader.read("tl")
+
+
+def test_a_shard_too_large_to_map_says_the_address_space_was_refused(tmp_path, monkeypatch):
+    import errno
+    import mmap
+
+    from inspector.readers import bundle
+
+    prefix = write_bundle(tmp_path / "m", {"w": np.arange(4, dtype=np.float32)})
+
+    def refuse(*args, **kwargs):
+        raise OSError(errno.ENOMEM, "Cannot allocate memory")
+
+    monkeypatch.setattr(mmap, "mmap", refuse)
+    monkeypatch.setattr(bundle, "_address_space_limit", lambda: 3_000_000_000)
+    with BundleReader(prefix) as reader, pytest.raises(UnreadableInputError) as info:
+        reader.read("w")
+    message = str(info.value)
+    assert "cannot memory-map the 16-byte data shard: the system refused 16 bytes of address space within " \
+           "this process's address-space limit (3,000,000,000 bytes, ulimit -v)" in message
+    assert "ulimit -v unlimited" in message and "check that the file is readable" not in message.lower()
+
+
+def test_a_1_tib_sparse_shard_under_an_address_space_limit_is_exit_2_saying_so(tmp_path):
+    """The real thing: a 1 TiB (sparse) shard, ``freeze`` under ``ulimit -v`` 3 GB."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    folder = tmp_path / "ckpt"
+    shutil.copytree(FIXTURES / "cnn_bn_momentum", folder)
+    data = folder / "model.ckpt-300.data-00000-of-00001"
+    try:
+        os.truncate(data, 1 << 40)
+    except OSError:
+        pytest.skip("this file system cannot hold a sparse 1 TiB file")
+    script = ("import resource, sys; resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30)); "
+              "from freezer.cli import main; sys.exit(main(sys.argv[1:]))")
+    done = subprocess.run([sys.executable, "-c", script, str(folder), "--outputs", "probabilities", "-o",
+                           str(tmp_path / "f.pb")], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stderr
+    assert "cannot memory-map the 1,099,511,627,776-byte data shard: the system refused" in done.stderr
+    assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1
