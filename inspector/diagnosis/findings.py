@@ -63,6 +63,7 @@ CODES: dict[str, str] = {
     "MISSING_FUNCTION": "calls a function the library lacks",
     "TABLE_NOT_INITIALIZED": "lookup table without an initializer",
     "NOOP_OUTPUT": "a NoOp among the outputs",
+    "HUGE_CONSTANT": "a constant TensorFlow would expand to more memory than a machine has",
 }
 
 #: Codes of ``--target`` (inspector/targets.py): what a deployment runtime cannot load. Reported only

@@ -8,14 +8,20 @@ output reaches) or what "freeze with every sink as an output" writes:
   when the call runs);
 * TABLE_NOT_INITIALIZED: a lookup table is read but nothing fills it ("Table not initialized");
 * NOOP_OUTPUT: a NoOp that groups other nodes is one of the graph's ends: it has no tensor to
-  fetch, and tools that take every end as an output (converters, summarize_graph) fail on it.
+  fetch, and tools that take every end as an output (converters, summarize_graph) fail on it;
+* HUGE_CONSTANT: a Const whose declared shape is far larger than what the file stores (a splat:
+  one value, or none, for the whole shape). TensorFlow builds the full tensor in memory when the
+  graph runs ("Cannot parse tensor from proto" where it cannot), or refuses the shape at import
+  when it has more than 2**63 - 1 elements. Found from the shape alone: nothing is allocated.
 """
 
 from __future__ import annotations
 
 from inspector import tfops
 from inspector.diagnosis.findings import Finding
-from inspector.diagnosis.graphindex import GraphIndex, accepts_graph_def
+from inspector.diagnosis.graphindex import GraphIndex, accepts_graph_def, const_tensor
+from inspector.readers import dtypes
+from inspector.render import format_bytes, format_shape
 
 _SHOWN = 10
 
@@ -101,4 +107,51 @@ def check_noop_outputs(index: GraphIndex) -> list[Finding]:
         {"nodes": stray[:50]})]
 
 
-CHECKS = (check_missing_functions, check_uninitialized_tables, check_noop_outputs)
+#: A constant TensorFlow would expand to at least this much memory is a warning (no graph file can
+#: store so much: protobuf stops at 2 GiB, so it is a splat TF fills in at run time) ...
+LARGE_CONSTANT_BYTES = 1 << 31
+#: ... and an error from this size (no machine has it to spare), or past TensorFlow's shape limit.
+HUGE_CONSTANT_BYTES = 1 << 40
+MAX_ELEMENTS = (1 << 63) - 1
+
+
+@accepts_graph_def
+def check_huge_constants(index: GraphIndex) -> list[Finding]:
+    found = []
+    for node in index.graph_def.node:
+        tensor = const_tensor(node)
+        if tensor is None or any(dim.size < 0 for dim in tensor.tensor_shape.dim):
+            continue
+        count = 1
+        for dim in tensor.tensor_shape.dim:
+            count *= dim.size
+        itemsize = dtypes.by_value(tensor.dtype).itemsize if dtypes.is_known(tensor.dtype) else None
+        expanded = count * (itemsize or 1)  # strings: at least a byte each
+        if expanded >= LARGE_CONSTANT_BYTES:
+            found.append((node.name, [d.size for d in tensor.tensor_shape.dim], dtypes.name_of(tensor.dtype),
+                          count, expanded))
+    if not found:
+        return []
+    found.sort(key=lambda item: -item[4])
+    name, shape, dtype, count, expanded = found[0]
+    if count > MAX_ELEMENTS:
+        severity, what = "error", ("TensorFlow refuses the shape when it imports the graph (more than "
+                                   "2**63 - 1 elements)")
+    else:
+        severity = "error" if expanded >= HUGE_CONSTANT_BYTES else "warning"
+        what = ("TensorFlow builds the whole tensor in memory when the graph runs, and fails with "
+                "'Cannot parse tensor from proto' where it cannot allocate it")
+    size = format_bytes(expanded) if expanded < 1 << 40 else \
+        f"{expanded / (1 << 40):,.1f} TiB" if expanded < 1 << 60 else f"{expanded:.3g} bytes"
+    more = f" ({len(found) - 1} more such constant(s))" if len(found) > 1 else ""
+    return [Finding(
+        "HUGE_CONSTANT", severity,
+        f"Const '{name}' declares shape {format_shape(shape)}: {count:,} {dtype} elements ({size}), far more "
+        f"than the file stores{more}: {what}.",
+        "The shape is damaged, or the value was meant to be computed at run time (tf.fill, tf.zeros with a "
+        "dynamic shape): export the graph again from the model.",
+        {"nodes": [{"name": n, "shape": s, "dtype": d, "elements": c, "bytes": b}
+                   for n, s, d, c, b in found[:20]]})]
+
+
+CHECKS = (check_missing_functions, check_uninitialized_tables, check_noop_outputs, check_huge_constants)
