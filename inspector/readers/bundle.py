@@ -43,9 +43,12 @@ def data_path(prefix: str, shard: int, num_shards: int) -> str:
 
 
 def _shape(shape_proto, what: str, path: str) -> tuple[int, ...]:
+    """The entry's dims. ``unknown_rank`` is ignored, as TensorFlow's bundle reader does: it builds a
+    (fully defined) TensorShape from the proto, which reads only the dims (tensor_shape.cc: "TensorShape
+    allows parsing protos with unknown_shape() set"); a scalar may carry the flag too."""
     dims = tuple([d.size for d in shape_proto.dim])
-    if (dims and min(dims) < 0) or shape_proto.unknown_rank:
-        raise UnreadableInputError(f"{what} has an unknown or negative shape {list(dims)}", path=path,
+    if dims and min(dims) < 0:
+        raise UnreadableInputError(f"{what} has a negative dimension {list(dims)}", path=path,
                                    fix=_CORRUPT_FIX)
     return dims
 

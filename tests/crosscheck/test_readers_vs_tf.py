@@ -340,3 +340,22 @@ def test_graph_file_nodes_equal_tf(tf, path: Path, record_property) -> None:
         functions = {f.signature.name for f in graph.as_graph_def().library.function}
     assert set(model.g.nodes) == nodes
     assert set(model.functions) == functions
+
+
+@pytest.mark.tf
+def test_unknown_rank_beside_real_dims_reads_as_tensorflow_reads_it(tf, tmp_path):
+    import shutil
+
+    from inspector.readers.checkpoint import open_checkpoint
+    from tests.inspector.readers.builders import flag_unknown_rank
+
+    fixture = next(f for f in all_fixtures() if f.name == "cnn_bn_momentum")
+    folder = tmp_path / "ckpt"
+    shutil.copytree(fixture.full_path, folder)
+    prefix = folder / "model.ckpt-300"
+    flag_unknown_rank(f"{prefix}.index", {"logits/kernel", "global_step"})
+    theirs = tf.train.load_checkpoint(str(prefix))
+    with open_checkpoint(prefix) as ours:
+        for name in ("logits/kernel", "global_step"):
+            assert list(ours.tensors[name].shape) == theirs.get_variable_to_shape_map()[name]
+            _assert_bit_equal(name, ours.read(name), theirs.get_tensor(name))

@@ -222,3 +222,20 @@ def without_blocking(call, fifos, timeout: float = 30.0):
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]
+
+
+def flag_unknown_rank(index_path, names) -> None:
+    """Set ``unknown_rank`` beside the real dims of the ``.index`` entries ``names`` (TF ignores it)."""
+    from inspector.readers.table import Table
+
+    index = Path(index_path)
+    rows = []
+    for key, raw in Table(index.read_bytes(), index):
+        raw = bytes(raw)
+        if key.decode("utf-8") in names:
+            entry = pb.BundleEntryProto()
+            entry.ParseFromString(raw)
+            entry.shape.unknown_rank = True
+            raw = entry.SerializeToString()
+        rows.append((bytes(key), raw))
+    index.write_bytes(table(rows))

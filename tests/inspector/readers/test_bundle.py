@@ -256,3 +256,16 @@ def test_a_1_tib_sparse_shard_under_an_address_space_limit_is_exit_2_saying_so(t
     assert done.returncode == 2, done.stderr
     assert "cannot memory-map the 1,099,511,627,776-byte data shard: the system refused" in done.stderr
     assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1
+
+
+def test_unknown_rank_beside_the_dims_is_ignored_as_tensorflow_does(tmp_path):
+    """TF's bundle reader builds a TensorShape from the entry, which reads only the dims
+    (tensor_shape.cc); inspect refused such a checkpoint as 'unknown or negative shape'."""
+    from tests.inspector.readers.builders import flag_unknown_rank
+
+    values = {"w": np.arange(12, dtype=np.float32).reshape(3, 4), "step": np.int64(300)}
+    prefix = write_bundle(tmp_path / "m", values)
+    flag_unknown_rank(f"{prefix}.index", {"w", "step"})
+    with BundleReader(prefix) as reader:
+        assert (reader.tensors["w"].shape, reader.tensors["step"].shape) == ((3, 4), ())
+        assert np.array_equal(reader.read("w"), values["w"]) and reader.read("step") == 300
