@@ -122,10 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def parse_input_shapes(specs: Sequence[str]) -> dict[str, list[int]]:
-    """``["images=1,28,28,1"]`` -> ``{"images": [1, 28, 28, 1]}``; ``name=`` means a scalar."""
+    """``["images=1,28,28,1"]`` -> ``{"images": [1, 28, 28, 1]}``; ``name=`` means a scalar. Split at
+    the last '=' (sizes never hold one), so a node named ``a=b`` is ``--input-shape a=b=1,2``."""
     shapes: dict[str, list[int]] = {}
     for spec in specs:
-        name, sep, dims = spec.partition("=")
+        name, sep, dims = spec.rpartition("=")
         try:
             if not sep or not name.strip():
                 raise ValueError

@@ -64,6 +64,7 @@ def test_bad_command_line_with_json_still_prints_one_json_object(capsys):
 def test_split_outputs_and_input_shapes():
     assert split_outputs(["a, b", "c:0"]) == ["a", "b", "c:0"]
     assert parse_input_shapes(["images=1,28,28,1", "k="]) == {"images": [1, 28, 28, 1], "k": []}
+    assert parse_input_shapes(["a=b=1,2", "x,y=3"]) == {"a=b": [1, 2], "x,y": [3]}  # legal node names
     with pytest.raises(UsageError, match="comma-separated sizes"):
         parse_input_shapes(["images:1x28"])
 
