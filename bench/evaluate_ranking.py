@@ -17,7 +17,9 @@ Cases come from three sources: the committed fixtures (fixtures/registry.py), th
 * ``heldout`` — graphs written after the roles redesign, first contact recorded when added;
 * ``heldout2dev`` / ``heldout2val`` — the second held-out batch, written after the rules were
   tuned on ``heldout``; its odd-numbered cases may be studied after first contact, its even-numbered
-  ones are never tuned on.
+  ones are never tuned on;
+* ``heldout3`` — the third held-out batch, written after the rules were tuned on ``heldout2dev``;
+  measured only (its first contact is the figure; nothing is tuned on it).
 
 The *first-contact* result of a case is its ranking when the case was first seen, before any
 change was made for it; ``fixtures/first_contact.json`` keeps one record per case (``--record-first-contact``
@@ -60,7 +62,7 @@ TUNED_CORPUS_ENTRIES = 22
 class Case:
     name: str
     source: str          # fixture | corpus | heldout
-    split: str           # tuned | development | validation | heldout | heldout2
+    split: str           # tuned | development | validation | heldout | heldout2dev/val | heldout3
     graph_path: Path
     expected: tuple[str, ...]
     group: bool = False
