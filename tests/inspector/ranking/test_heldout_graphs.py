@@ -33,7 +33,9 @@ pytestmark = [
 # entries below are issue 8 batch 2 cases: nine of the ten recorded misses of their first contact
 # (main at e036ea4; the char-RNN sampler ranks first since f2f10c7), the seq2seq case whose first
 # slot is a group holding the expected output behind another candidate (recorded top-1, as the
-# evaluator counts slots), and NeuMF, top-1 on first contact and missed since f2f10c7.
+# evaluator counts slots), and NeuMF, top-1 on first contact and missed since f2f10c7. The issue 8
+# batch 3 entries are its seven first-contact misses (main at daac5ab): that batch is a measurement,
+# the ranking was not changed for it.
 FIRST_CONTACT_MISSES: dict[str, str] = {
     "seq2seq_with_a_teacher_forced_and_a_greedy_while_loop_decoder":
         "the inference decoder's unused logits 'decoder/inference/transpose' (a sink, same score) is the "
@@ -56,6 +58,27 @@ FIRST_CONTACT_MISSES: dict[str, str] = {
     "autoencoder_anomaly_score_per_example":
         "the reconstruction 'decoder/dense_1/BiasAdd' the loss compares with the input is the only "
         "candidate; anomaly_score is none",
+    # issue 8 batch 3: the seven misses of its first contact (main at daac5ab), measured, not tuned
+    "gcn_with_sparse_adjacency_matmuls":
+        "the loss's 'softmax_cross_entropy_with_logits/Reshape' of the outputs ranks first (only gradient "
+        "and metrics read it); model.outputs is second, as 'the value behind the Reshape'",
+    "faster_rcnn_test_graph_with_crop_and_resize_rois":
+        "the first slot is cls_pred, cls_prob and the de-normalised bbox_pred ('add'); the rois "
+        "(crop_and_resize reads them) are no candidate",
+    "wavenet_generate_graph_with_a_mu_law_decode":
+        "a group of the conv filters' ExpandDims_1 ('the metrics compare it with the labels') takes the "
+        "first slot; predict_proba's 'wavenet_1/Reshape_1' is no candidate",
+    "neural_style_optimizing_the_image_variable_with_gram_matrices":
+        "no output candidate at all: the image Variable (and its read) is not one",
+    "mixture_density_network_fetching_its_coefficients":
+        "the test call's pi 'Mul_5' and sigma 'Exp_4' share the first slot with the training call's "
+        "'split' (which the loss reads); the test call's mu 'split_1' is no candidate",
+    "gpt2_lm_with_tied_embeddings_and_a_while_loop_sampler":
+        "the sampler's unused context-step logits 'sample_sequence/strided_slice_1' (a sink) rank first, "
+        "grouped with the training logits; the sampled tokens 'sample_sequence/while/Exit_3' are 9th",
+    "deepfm_ctr_with_feature_index_and_value_placeholders":
+        "log_loss's internal adds ('log_loss/add', 'log_loss/add_1', the sigmoid plus epsilon) rank "
+        "first; the Sigmoid self.out is no candidate",
 }
 
 
