@@ -91,19 +91,33 @@ def input_seeds(index: GraphIndex, model, tensors: list[tuple[int, int | None]])
 
 
 def weight_values(index: GraphIndex, weights: set[int]) -> list[bool]:
-    """Nodes whose value *is* a weight: the weight itself, or a read, loop entry or cast of it.
+    """Nodes whose value *is* a weight: the weight itself, or a read, loop entry or cast of it,
+    or the weight laid out anew by constant parameters (``tf.nn.conv1d`` expands its filter to
+    4-D before the Conv2D reads it; a tied decoder reads the encoder's weight transposed).
 
     An op consuming such a node directly is a layer, and an input reaching a layer directly is a
     feature input (a label only meets the weights through the prediction, in the loss).
     """
     value = [False] * len(index)
+    static = [False] * len(index)  # known without data: constants and what is computed from them
     passing = tfops.VARIABLE_FORWARDERS | tfops.LOOP_ENTERS | {"Cast"}
+    layouts = tfops.RESHAPES | tfops.TRANSPOSES
     for i in index.order:
+        ins, op = index.data_in[i], index.ops[i]
         if i in weights:
             value[i] = True
-        elif index.ops[i] in passing and index.data_in[i]:
-            value[i] = all(value[j] for j in index.data_in[i])
+        elif op in passing and ins:
+            value[i] = all(value[j] for j in ins)
+        elif op in layouts and ins:  # (data_in is not in input order: the weight is any one)
+            value[i] = any(value[j] for j in ins) and all(value[j] or static[j] for j in ins)
+        static[i] = op in tfops.CONSTANTS or (
+            bool(ins) and op not in _NEVER_STATIC and all(static[j] or value[j] for j in ins))
     return value
+
+
+#: ops whose value is not fixed by their inputs (draws, feeds, state, pipelines)
+_NEVER_STATIC = (tfops.RANDOM | tfops.PLACEHOLDERS | tfops.VARIABLES | tfops.STATE_WRITES
+                 | tfops.DATA_PRODUCERS)
 
 
 def classify_inputs(index: GraphIndex, model, role: list[str], tensors: list[tuple[int, int | None]],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from inspector.proto import pb
 from inspector.ranking import rank_inputs
 from inspector.roles import roles_of
 from inspector.roles.inputs import (
@@ -16,7 +17,7 @@ from inspector.roles.inputs import (
     label_name_hint,
     switch_name_hint,
 )
-from tests.graph_builder import BOOL, Builder, classifier, names
+from tests.graph_builder import BOOL, INT64, Builder, classifier, names
 
 
 def _kinds(builder: Builder) -> dict[str, str]:
@@ -37,6 +38,31 @@ def test_feature_label_and_switches():
     assert names(ranked)[:2] == ["images", "labels"]
     assert ranked[0].dtype == "float32" and ranked[0].shape == [-1, 4]
     assert ranked[0].reasons[0] == "feature input"
+
+
+def test_an_input_reaching_a_weight_laid_out_anew_is_a_feature():
+    """tf.nn.conv1d expands its filter to 4-D before the Conv2D reads it, and a tied decoder reads
+    the encoder's weight transposed: the op reading that is still a layer, so what reaches it is
+    the model's data (WaveNet's one-hot samples were taken for labels and the whole network for
+    metrics); a weight reshaped by a fed shape is no longer known without data."""
+    b = Builder()
+    samples = b.placeholder("samples", [-1, 8], INT64)
+    one_hot = b.node("one_hot", "OneHot", samples)
+    axis = b.node("axis", "Const", dtype=pb.DataType.DT_INT32, shape=[])
+    x4d = b.node("conv1d/ExpandDims", "ExpandDims", one_hot, axis)
+    f4d = b.node("conv1d/ExpandDims_1", "ExpandDims", b.variable("filter", [2, 4, 4]), axis)
+    conv = b.node("conv1d/Squeeze", "Squeeze", b.node("conv1d/Conv2D", "Conv2D", x4d, f4d))
+    perm = b.node("perm", "Const", dtype=pb.DataType.DT_INT32, shape=[2])
+    tied = b.node("decoder/transpose", "Transpose", b.variable("encoder/kernel", [4, 4]), perm)
+    codes = b.placeholder("codes")
+    b.node("decoder/MatMul", "MatMul", codes, tied)
+    b.node("probabilities", "Softmax", conv)
+    fed_shape = b.placeholder("fed_shape", [2], pb.DataType.DT_INT32)
+    reshaped = b.node("reshaped", "Reshape", b.variable("other/kernel", [4, 4]), fed_shape)
+    b.node("other/MatMul", "MatMul", b.placeholder("other_input"), reshaped)
+    kinds = _kinds(b)
+    assert kinds["samples"] == FEATURE and kinds["codes"] == FEATURE
+    assert kinds["other_input"] != FEATURE
 
 
 def test_unknown_shape_switch_recognised_by_its_name():
