@@ -142,6 +142,7 @@ def restore_bindings(nodes: Sequence) -> dict[str, Binding]:
                 consumers.setdefault(ref.node, []).append((node, ref.port, position))
 
     bindings: dict[str, Binding] = {}
+    visited: set[str] = set()
     for node in nodes:
         if node.op not in tfops.RESTORE_OPS or len(node.input) < 2:
             continue
@@ -153,21 +154,31 @@ def restore_bindings(nodes: Sequence) -> dict[str, Binding]:
                 continue
             parsed = parse_shape_and_slice(specs[port]) if port < len(specs) else None
             binding = Binding(names[port], None if parsed is None else parsed[1])
-            for variable in _assigned_variables(consumer, consumers, by_name):
+            for variable in _assigned_variables(consumer, consumers, visited):
                 bindings.setdefault(variable, binding)
     return bindings
 
 
-def _assigned_variables(node, consumers: dict, by_name: dict, depth: int = 0) -> Iterator[str]:
-    """Variables a restored tensor is assigned to, following Identity forwarders."""
-    if depth > 8:
-        return
-    if node.op in tfops.ASSIGNS and len(node.input) >= 2:
-        yield TensorRef.parse(node.input[0]).node
-    elif node.op in tfops.IDENTITIES:
-        for consumer, port, _ in consumers.get(node.name, []):
-            if port == 0:
-                yield from _assigned_variables(consumer, consumers, by_name, depth + 1)
+def _assigned_variables(start, consumers: dict, visited: set[str]) -> Iterator[str]:
+    """Variables a restored tensor is assigned to, following Identity forwarders.
+
+    ``visited`` is shared by every restore output of one scan: a node is expanded once, so the
+    scan is linear in nodes + edges however many times a forwarder reads the same tensor (K
+    duplicate inputs over L levels are K^L paths). A node reached again has already given its
+    variables their binding (the first restore output to reach a variable wins, as before).
+    """
+    stack = [start]
+    while stack:
+        node = stack.pop()
+        if node.name in visited:
+            continue
+        visited.add(node.name)
+        if node.op in tfops.ASSIGNS and len(node.input) >= 2:
+            yield TensorRef.parse(node.input[0]).node
+        elif node.op in tfops.IDENTITIES:
+            # reversed: the stack pops the consumers in file order, as the recursion did
+            stack.extend(consumer for consumer, port, _ in reversed(consumers.get(node.name, []))
+                         if port == 0)
 
 
 def function_restore_bindings(nodes: Sequence, meta_graph) -> dict[str, Binding]:
