@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 
 import pytest
@@ -261,3 +262,62 @@ def test_a_named_pipe_is_exit_2_in_one_line_not_a_hang(tmp_path, capsys, which):
     assert err.startswith(f"freeze: error: {fifo}: is a named pipe (FIFO), not a regular file") and \
         err.count("\n") == 1
     assert not out.exists()
+
+
+class _SwapOnFirstFlush:
+    """The output file, except that its first flush (the writer's, right before it copies the
+    first weight from the checkpoint) first runs ``swap``."""
+
+    def __init__(self, file, swap) -> None:
+        self._file, self._swap = file, swap
+
+    def flush(self) -> None:
+        swap, self._swap = self._swap, None
+        if swap is not None:
+            swap()
+        self._file.flush()
+
+    def __getattr__(self, name: str):
+        return getattr(self._file, name)
+
+
+@pytest.mark.parametrize("how", ["replaced", "rewritten in place"])
+def test_a_shard_changed_between_check_and_copy_is_refused(tmp_path, capsys, monkeypatch, how):
+    """Issue 12 item 5: freeze checked a shard's CRC through one open() and copied it through a
+    second; a shard replaced in between (a trainer saving the same prefix again) froze the
+    replacement's bytes with exit 0. Now: exit 2, one line, nothing written."""
+    from freezer import writer
+
+    folder = tmp_path / "ckpt"
+    shutil.copytree(CNN, folder)
+    shard = folder / "model.ckpt-300.data-00000-of-00001"
+    original = shard.read_bytes()
+    changed = bytes(b ^ 0x5A for b in original)  # same size, other weights
+
+    def swap() -> None:
+        if how == "replaced":
+            (folder / "new.data").write_bytes(changed)
+            os.replace(folder / "new.data", shard)
+        else:
+            with open(shard, "r+b") as fh:
+                fh.write(changed)
+
+    real_init = writer.AtomicOutput.__init__
+
+    def init(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        self.file = _SwapOnFirstFlush(self.file, swap)
+
+    monkeypatch.setattr(writer.AtomicOutput, "__init__", init)
+    out = tmp_path / "out"
+    out.mkdir()
+    # one variable: the swap falls between its check and its copy (with several, the next one's
+    # check used to notice the new file)
+    code = main([str(folder / "model.ckpt-300"), "--outputs", "conv1/conv/kernel/read",
+                 "-o", str(out / "f.pb")])
+    err = capsys.readouterr().err.strip()
+    assert shard.read_bytes() == changed  # the swap happened during the freeze
+    assert code == 2, err
+    assert len(err.splitlines()) == 1 and str(shard) in err
+    assert ("changed while it was being frozen" if how == "replaced" else "checksum mismatch") in err
+    assert list(out.iterdir()) == []
