@@ -105,6 +105,19 @@ def test_a_state_file_naming_a_deleted_step_is_a_warning_once(tmp_path, capsys):
     assert any("does not exist; using model.ckpt-200" in w for w in warnings)
 
 
+def test_a_state_file_naming_a_file_that_is_no_checkpoint_is_a_warning(tmp_path, capsys):
+    """Issue 12 item 8: a state file naming an existing file that is no checkpoint ('../x') was
+    exit 2 beside valid checkpoints; it falls back as for a deleted step, naming the unread file."""
+    folder = tmp_path / "ckpt"
+    shutil.copytree(CNN, folder)
+    (tmp_path / "x").write_text("root:x:0:0:root:/root:/bin/bash\n")
+    (folder / "checkpoint").write_text('model_checkpoint_path: "../x"\n')
+    assert main([str(folder), "--auto-outputs", "-o", str(tmp_path / "f.pb")]) == 0
+    out, err = capsys.readouterr()
+    assert "model.ckpt-300 ->" in out
+    assert err.count(f"'../x' ({folder / '..' / 'x'}), is not a checkpoint") == 1 and "was not read" in err
+
+
 @pytest.mark.parametrize("value", [",", "", " , "])
 def test_empty_outputs_say_so(value, capsys):
     assert main([str(CNN), "--outputs", value]) == 2
