@@ -153,7 +153,8 @@ def freeze(path: str | Path, outputs: Sequence[str] | None = None, auto_outputs:
                 reader, {f.key for f in frozen.folded}, graph_def.node, source.bindings, meta_graph)
             validation = validate(items, names, nodes_before=nodes_before, file_path=out.temp_path,
                                   expected_size=None if as_text else expected, folded=frozen.folded,
-                                  left_out=left_out, text=as_text, library=library)
+                                  left_out=left_out, text=as_text, library=library,
+                                  graph_ops=_graph_ops(meta_graph))
             validation.raise_if_failed(str(target))
             # What resolving the path had to guess (a state file naming a deleted step, stale
             # absolute paths, the newest of several checkpoints) decides which weights were frozen.
@@ -188,6 +189,13 @@ def freeze(path: str | Path, outputs: Sequence[str] | None = None, auto_outputs:
                         dropped_control=frozen.dropped_control,
                         table_initializers=pruned.table_initializers, verification=verification,
                         seconds=time.monotonic() - started, inference=inference, renamed_outputs=renamed)
+
+
+def _graph_ops(meta_graph) -> set[str]:
+    """Op names of a MetaGraphDef's own op list (what the TensorFlow that saved it registered)."""
+    if meta_graph is None or not meta_graph.HasField("meta_info_def"):
+        return set()
+    return {op.name for op in meta_graph.meta_info_def.stripped_op_list.op}
 
 
 def _refuse_changed_checkpoint(reader) -> None:

@@ -22,7 +22,7 @@ def test_report_and_exit_code(tmp_path, capsys):
     text = capsys.readouterr().out
     assert f"-> {out}" in text
     assert "probabilities  Softmax  float32 [-1, 10]" in text
-    assert "checks: 10/10 passed" in text
+    assert "checks: 11/11 passed" in text
     assert out.is_file()
 
 
@@ -334,3 +334,36 @@ def test_a_shard_changed_between_check_and_copy_is_refused(tmp_path, capsys, mon
     assert len(err.splitlines()) == 1 and str(shard) in err
     assert ("changed while it was being frozen" if how == "replaced" else "checksum mismatch") in err
     assert list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize("defect", ["output index", "unknown op", "input dtype"])
+def test_a_graph_tensorflow_would_not_import_is_exit_3_and_nothing_written(tmp_path, capsys, defect):
+    """Issue 12 item 11: freezing a graph that was already broken wrote it with exit 0 (161 of 1,622
+    exit-0 freezes of mutated inputs failed import_graph_def); validation now refuses it."""
+    import numpy as np
+
+    from tests.graphs import FLOAT, INT32, GraphBuilder
+    from tests.inspector.readers.builders import write_bundle
+
+    g = GraphBuilder()
+    g.placeholder("x")
+    g.add("v", "VariableV2", dtype=FLOAT, shape=[2])
+    g.add("v/read", "Identity", ["v"], T=FLOAT)
+    g.add("mul", "Mul", ["x", "v/read"], T=FLOAT)
+    if defect == "output index":
+        g.add("out", "Identity", ["mul:1"], T=FLOAT)
+    elif defect == "unknown op":
+        g.add("out", "MyCustomActivation", ["mul"], T=FLOAT)
+    else:
+        g.add("n", "Placeholder", dtype=INT32)
+        g.add("out", "AddV2", ["mul", "n"], T=FLOAT)
+    meta = pb.MetaGraphDef()
+    meta.graph_def.CopyFrom(g.graph_def)
+    write_bundle(tmp_path / "model.ckpt", {"v": np.ones(2, np.float32)})
+    (tmp_path / "model.ckpt.meta").write_bytes(meta.SerializeToString())
+    out = tmp_path / "out"
+    out.mkdir()
+    code = main([str(tmp_path / "model.ckpt"), "--outputs", "out", "-o", str(out / "f.pb")])
+    err = capsys.readouterr().err
+    assert code == 3, err
+    assert "TensorFlow can import it" in err and list(out.iterdir()) == []
