@@ -205,41 +205,58 @@ def importable_problems(items: Sequence, library=None, limit: int = 10,
     problems are listed.
     """
     functions = {f.signature.name: f.signature for f in getattr(library, "function", ())}
-    nodes = {item.name: _skeleton_node(item) for item in items}
     registered = opdefs.registry()
     problems: list[str] = []
-    signatures: dict[str, object] = {}  # node -> its attrs with defaults, when its op is known
-    for name, node in nodes.items():
-        definition = registered.get(node.op) or functions.get(node.op)
+    # Nodes of one op with the same attrs (most of a graph: Relu with T=float …) are judged once:
+    # (op, the attrs its definition declares, serialized) -> (attr problems, input and output types)
+    judged: dict[tuple, tuple[list[str], list | None, list | None]] = {}
+    declared: dict[str, tuple[str, ...]] = {}
+    known: dict[str, tuple[list | None, list | None]] = {}  # node -> (input, output) types
+    inputs: dict[str, list[str]] = {}
+    for item in items:
+        node = _skeleton_node(item)
+        name, op = node.name, node.op
+        definition = registered.get(op) or functions.get(op)
         if definition is None:
-            if node.op not in graph_ops and opdefs.provider(node.op) is None:
-                problems.append(f"{name}: op {node.op!r} is defined nowhere: not registered in "
+            if op not in graph_ops and opdefs.provider(op) is None:
+                problems.append(f"{name}: op {op!r} is defined nowhere: not registered in "
                                 f"TensorFlow {opdefs.REGISTRY_VERSION}, not in the graph's function "
                                 "library, and no custom op the graph's op list names")
             continue
+        texts = list(node.input)
         seen_control = False
-        for text in node.input:
+        for text in texts:
             if text.startswith("^"):
                 seen_control = True
             elif seen_control:
                 problems.append(f"{name}: data input {text!r} comes after a control input")
                 break
-        attr_problems = _attr_problems(node, definition) if node.op in registered else []
-        problems.extend(f"{name} ({node.op}): {problem}" for problem in attr_problems)
-        if not attr_problems:
-            signatures[name] = (definition, _with_defaults(node, definition))
-    for name, (definition, view) in signatures.items():
-        expected = opdefs.signature_types(view, definition)
-        data = [TensorRef.parse(t) for t in nodes[name].input if not t.startswith("^")]
+        names = declared.get(op)
+        if names is None:
+            names = declared[op] = tuple(attr.name for attr in definition.attr)
+        attrs = node.attr
+        key = (op, tuple((a, attrs[a].SerializeToString(deterministic=True)) for a in names if a in attrs))
+        verdict = judged.get(key)
+        if verdict is None:
+            attr_problems = _attr_problems(node, definition) if op in registered else []
+            view = _with_defaults(node, definition)
+            if attr_problems:
+                verdict = judged[key] = (attr_problems, None, None)
+            else:
+                verdict = judged[key] = ([], opdefs.signature_types(view, definition),
+                                         opdefs.signature_types(view, definition, outputs=True))
+        problems.extend(f"{name} ({op}): {problem}" for problem in verdict[0])
+        if not verdict[0]:
+            known[name] = (verdict[1], verdict[2])
+            inputs[name] = texts
+    for name, (expected, _) in known.items():
+        data = [TensorRef.parse(t) for t in inputs[name] if not t.startswith("^")]
         if expected is not None and len(expected) != len(data):
-            problems.append(f"{name} ({nodes[name].op}): {len(data)} data input(s), its signature "
-                            f"expects {len(expected)}")
+            problems.append(f"{name}: {len(data)} data input(s), its signature expects {len(expected)}")
             continue
         for position, ref in enumerate(data):
-            producer = signatures.get(ref.node)
-            if producer is None:
-                continue
-            outputs = opdefs.signature_types(producer[1], producer[0], outputs=True)
+            producer = known.get(ref.node)
+            outputs = producer[1] if producer is not None else None
             if outputs is None:
                 continue
             if ref.port >= len(outputs):
@@ -249,8 +266,8 @@ def importable_problems(items: Sequence, library=None, limit: int = 10,
             given = _base(outputs[ref.port][1])
             wanted = _base(expected[position][1]) if expected is not None else None
             if given is not None and wanted is not None and given != wanted:
-                problems.append(f"{name} ({nodes[name].op}): input {position} is {dtype_name(given)} "
-                                f"from {ref.node!r}, its signature expects {dtype_name(wanted)}")
+                problems.append(f"{name}: input {position} is {dtype_name(given)} from {ref.node!r}, "
+                                f"its signature expects {dtype_name(wanted)}")
     return problems[:limit] + ([f"and {len(problems) - limit} more"] if len(problems) > limit else [])
 
 
