@@ -147,11 +147,14 @@ def freeze(path: str | Path, outputs: Sequence[str] | None = None, auto_outputs:
 
         with writer.AtomicOutput(target, _input_files(artifacts, graph_path), text=as_text) as out:
             _write(out, items, library, versions, as_text, expected, progress_stream)
+            if reader is not None:  # before any report on a graph that will not be written
+                _refuse_changed_checkpoint(reader)
             left_out = [] if reader is None else classify_unfolded(
                 reader, {f.key for f in frozen.folded}, graph_def.node, source.bindings, meta_graph)
             validation = validate(items, names, nodes_before=nodes_before, file_path=out.temp_path,
                                   expected_size=None if as_text else expected, folded=frozen.folded,
-                                  left_out=left_out, text=as_text, library=library)
+                                  left_out=left_out, text=as_text, library=library,
+                                  graph_ops=_graph_ops(meta_graph))
             validation.raise_if_failed(str(target))
             # What resolving the path had to guess (a state file naming a deleted step, stale
             # absolute paths, the newest of several checkpoints) decides which weights were frozen.
@@ -178,12 +181,37 @@ def freeze(path: str | Path, outputs: Sequence[str] | None = None, auto_outputs:
                                              initializers=pruned.table_initializers, values=feeds,
                                              switches=switches, restored_names=_restored_names(renamed),
                                              restored_feeds=restored_feeds)
+            if reader is not None:  # again: --verify may have taken a while
+                _refuse_changed_checkpoint(reader)
             out.commit()
     return FreezeResult(output_path=target, outputs=names, outputs_chosen_by=chosen_by, checkpoint=prefix,
                         graph=graph_path, validation=validation, rewrites=frozen.rewrites,
                         dropped_control=frozen.dropped_control,
                         table_initializers=pruned.table_initializers, verification=verification,
                         seconds=time.monotonic() - started, inference=inference, renamed_outputs=renamed)
+
+
+def _graph_ops(meta_graph) -> set[str]:
+    """Op names of a MetaGraphDef's own op list (what the TensorFlow that saved it registered)."""
+    if meta_graph is None or not meta_graph.HasField("meta_info_def"):
+        return set()
+    return {op.name for op in meta_graph.meta_info_def.stripped_op_list.op}
+
+
+def _refuse_changed_checkpoint(reader) -> None:
+    """Nothing is written when a checkpoint file the freeze read was replaced, resized or rewritten
+    meanwhile (a trainer saving the same prefix again): the weights copied came from the files as
+    they were opened and each passed its checksum, but they may no longer be the checkpoint on disk
+    and may mix two saves."""
+    changed = reader.changed_files()
+    if changed:
+        path, what = changed[0]
+        more = f" (and {len(changed) - 1} more checkpoint file(s))" if len(changed) > 1 else ""
+        raise UnreadableInputError(
+            f"the checkpoint changed while it was being frozen: this file {what}{more}; nothing was "
+            "written", path=path, code="CHANGED_WHILE_FROZEN",
+            fix="freeze again once the checkpoint is saved completely (or from a copy that nothing "
+                "writes to)")
 
 
 def _for_inference(items, names, library, meta_graph, switches, input_shapes, initializers, step_check):

@@ -231,13 +231,18 @@ def prune_library(library, nodes) -> list[str]:
     """
     functions = {f.signature.name: f for f in library.function}
     reachable: set[str] = set()
-    stack = [name for node in nodes if not hasattr(node, "chunks") for name in _called(node.attr)]
+    # a function is called through an attr (PartitionedCall's f, If's branches …) or as the op
+    # itself (a Defun call node's op is the function's name: dropping it left an op TensorFlow
+    # cannot resolve)
+    stack = [name for node in nodes if not hasattr(node, "chunks")
+             for name in (node.op, *_called(node.attr))]
     while stack:
         name = stack.pop()
         if name in reachable or name not in functions:
             continue
         reachable.add(name)
         for body_node in functions[name].node_def:
+            stack.append(body_node.op)
             stack.extend(_called(body_node.attr))
         stack.extend(_called(functions[name].attr))
     removed = [name for name in functions if name not in reachable]

@@ -9,7 +9,7 @@ avoids.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
@@ -25,6 +25,8 @@ from inspector.readers.varint import decode_varint
 LEFTOVER_VARIABLE_OPS = (tfops.VARIABLES | tfops.TEMPORARY_VARIABLES | tfops.RESOURCE_READS
                          | tfops.VARIABLE_INIT_CHECKS)
 _STATEFUL_OPS = LEFTOVER_VARIABLE_OPS | tfops.STATE_WRITES | tfops.SAVE_RESTORE
+
+IMPORTABLE = "TensorFlow can import it"
 
 _DTYPE_ATTRS = ("T", "dtype", "out_type", "DstT", "output_type", "Tparams", "Tout")
 
@@ -71,9 +73,13 @@ class Validation:
     def raise_if_failed(self, path: str | None = None) -> None:
         failed = [c for c in self.checks if not c.ok]
         if failed:
+            fix = "nothing was written; please report this with the checkpoint's .meta"
+            if all(c.name == IMPORTABLE for c in failed):  # most often a defect of the input graph itself
+                fix = ("nothing was written: TensorFlow's import_graph_def would refuse this graph; check "
+                       "the input graph with `inspect` (if it is sound, please report this with its .meta)")
             raise ValidationError(
                 "the frozen graph failed validation: " + "; ".join(f"{c.name}: {c.detail}" for c in failed),
-                path=path, fix="nothing was written; please report this with the checkpoint's .meta")
+                path=path, fix=fix)
 
 
 def _op(item) -> str:
@@ -165,6 +171,171 @@ def check_closed(items: Sequence) -> Check:
     missing = [f"{item.name} <- {t}" for item in items for t in _inputs(item)
                if TensorRef.parse(t).node not in names]
     return Check("every input present", not missing, ", ".join(missing[:10]) if missing else "none")
+
+
+# ---------------------------------------------------------------------------------------------
+# What makes TensorFlow's import_graph_def refuse a graph, checked from the shipped op definitions
+
+#: AttrDef type -> the AttrValue field that holds it ("list(type)" -> "list", and so on).
+_ATTR_FIELDS = {"type": "type", "int": "i", "float": "f", "bool": "b", "string": "s", "shape": "shape",
+                "tensor": "tensor", "func": "func"}
+_LIST_FIELDS = {"list(type)": "type", "list(int)": "i", "list(float)": "f", "list(bool)": "b",
+                "list(string)": "s", "list(shape)": "shape", "list(tensor)": "tensor", "list(func)": "func"}
+
+
+def importable_problems(items: Sequence, library=None, limit: int = 10,
+                        graph_ops: Collection[str] = ()) -> list[str]:
+    """Why TensorFlow's ``import_graph_def`` would refuse the graph, as far as the op definitions
+    tell without TensorFlow (each rule checked against TensorFlow itself in the tests):
+
+    * an op that nothing defines: neither TensorFlow 2.21 registers it nor the graph's function
+      library defines it, nor is it a custom op (one the graph's own op list, ``graph_ops``, names:
+      the TensorFlow that saved it had its library loaded; or one :func:`inspector.opdefs.provider`
+      knows, such as TF-TRT's or TensorFlow Text's). A custom op needs its library loaded to import,
+      as the original graph did; the diagnosis warns about it, and the freeze does not refuse it;
+    * a control input (``^x``) before a data input;
+    * an attribute the op requires (no default) missing, of the wrong kind (``T`` given as an int
+      or a list), outside its allowed values (a string ``T`` for Relu, padding "BAD") or below its
+      minimum (AddN with N=0);
+    * a number of data inputs other than the op's signature expands to;
+    * an input of another dtype than the signature expects (int32 into a float Relu);
+    * an input naming an output the producer does not have (``relu:1``).
+
+    Attributes the op does not declare are allowed (TensorFlow drops them). At most ``limit``
+    problems are listed.
+    """
+    functions = {f.signature.name: f.signature for f in getattr(library, "function", ())}
+    registered = opdefs.registry()
+    problems: list[str] = []
+    # Nodes of one op with the same attrs (most of a graph: Relu with T=float …) are judged once:
+    # (op, the attrs its definition declares, serialized) -> (attr problems, input and output types)
+    judged: dict[tuple, tuple[list[str], list | None, list | None]] = {}
+    declared: dict[str, tuple[str, ...]] = {}
+    known: dict[str, tuple[list | None, list | None]] = {}  # node -> (input, output) types
+    inputs: dict[str, list[str]] = {}
+    for item in items:
+        node = _skeleton_node(item)
+        name, op = node.name, node.op
+        definition = registered.get(op) or functions.get(op)
+        if definition is None:
+            if op not in graph_ops and opdefs.provider(op) is None:
+                problems.append(f"{name}: op {op!r} is defined nowhere: not registered in "
+                                f"TensorFlow {opdefs.REGISTRY_VERSION}, not in the graph's function "
+                                "library, and no custom op the graph's op list names")
+            continue
+        texts = list(node.input)
+        seen_control = False
+        for text in texts:
+            if text.startswith("^"):
+                seen_control = True
+            elif seen_control:
+                problems.append(f"{name}: data input {text!r} comes after a control input")
+                break
+        names = declared.get(op)
+        if names is None:
+            names = declared[op] = tuple(attr.name for attr in definition.attr)
+        attrs = node.attr
+        key = (op, tuple((a, attrs[a].SerializeToString(deterministic=True)) for a in names if a in attrs))
+        verdict = judged.get(key)
+        if verdict is None:
+            attr_problems = _attr_problems(node, definition) if op in registered else []
+            view = _with_defaults(node, definition)
+            if attr_problems:
+                verdict = judged[key] = (attr_problems, None, None)
+            else:
+                verdict = judged[key] = ([], opdefs.signature_types(view, definition),
+                                         opdefs.signature_types(view, definition, outputs=True))
+        problems.extend(f"{name} ({op}): {problem}" for problem in verdict[0])
+        if not verdict[0]:
+            known[name] = (verdict[1], verdict[2])
+            inputs[name] = texts
+    for name, (expected, _) in known.items():
+        data = [TensorRef.parse(t) for t in inputs[name] if not t.startswith("^")]
+        if expected is not None and len(expected) != len(data):
+            problems.append(f"{name}: {len(data)} data input(s), its signature expects {len(expected)}")
+            continue
+        for position, ref in enumerate(data):
+            producer = known.get(ref.node)
+            outputs = producer[1] if producer is not None else None
+            if outputs is None:
+                continue
+            if ref.port >= len(outputs):
+                problems.append(f"{name}: input {position} names output {ref.port} of {ref.node!r}, "
+                                f"which has {len(outputs)} output(s)")
+                continue
+            given = _base(outputs[ref.port][1])
+            wanted = _base(expected[position][1]) if expected is not None else None
+            if given is not None and wanted is not None and given != wanted:
+                problems.append(f"{name}: input {position} is {dtype_name(given)} from {ref.node!r}, "
+                                f"its signature expects {dtype_name(wanted)}")
+    return problems[:limit] + ([f"and {len(problems) - limit} more"] if len(problems) > limit else [])
+
+
+def _base(dtype: int | None) -> int | None:
+    if not dtype:
+        return None
+    return dtype - opdefs.REF_OFFSET if dtype > opdefs.REF_OFFSET else dtype
+
+
+def _with_defaults(node, definition) -> SimpleNamespace:
+    """The node's attrs with the op's defaults filled in, as TensorFlow sees the node on import."""
+    attrs = {attr.name: attr.default_value for attr in getattr(definition, "attr", ())
+             if attr.HasField("default_value")}
+    attrs.update(node.attr)
+    return SimpleNamespace(op=node.op, attr=attrs)
+
+
+def _attr_problems(node, definition) -> list[str]:
+    problems = []
+    for attr in definition.attr:
+        if attr.name not in node.attr:
+            if not attr.HasField("default_value"):
+                problems.append(f"required attr {attr.name!r} ({attr.type}) is missing")
+            continue
+        value = node.attr[attr.name]
+        kind = value.WhichOneof("value")
+        if kind == "placeholder":
+            continue
+        wanted = _ATTR_FIELDS.get(attr.type) or ("list" if attr.type in _LIST_FIELDS else None)
+        if wanted is None or kind != wanted:
+            problems.append(f"attr {attr.name!r} is {kind or 'empty'}, the op wants {attr.type}")
+            continue
+        if attr.HasField("allowed_values"):
+            bad = _outside(value, attr)
+            if bad is not None:
+                problems.append(f"attr {attr.name!r} is {bad}, not one of the values the op allows")
+        if attr.has_minimum:
+            size = value.i if attr.type == "int" else _list_length(value, attr.type) \
+                if attr.type in _LIST_FIELDS else None
+            if size is not None and size < attr.minimum:
+                problems.append(f"attr {attr.name!r} is {size}, below the op's minimum {attr.minimum}")
+    return problems
+
+
+def _list_length(value, attr_type: str) -> int:
+    return len(getattr(value.list, _LIST_FIELDS[attr_type]))
+
+
+def _outside(value, attr) -> str | None:
+    """The value (or list element) not in the attr's allowed values, as text; None when all are."""
+    allowed = attr.allowed_values.list
+    if attr.type == "type":
+        return None if value.type in allowed.type else str(dtype_name(value.type) or value.type)
+    if attr.type == "string":
+        return None if value.s in allowed.s else repr(value.s.decode("utf-8", "replace"))
+    if attr.type == "list(type)":
+        bad = [t for t in value.list.type if t not in allowed.type]
+        return None if not bad else str(dtype_name(bad[0]) or bad[0])
+    if attr.type == "list(string)":
+        bad = [t for t in value.list.s if t not in allowed.s]
+        return None if not bad else repr(bad[0].decode("utf-8", "replace"))
+    return None
+
+
+def check_importable(items: Sequence, library=None, graph_ops: Collection[str] = ()) -> Check:
+    """TensorFlow's import_graph_def would accept the graph (see :func:`importable_problems`)."""
+    problems = importable_problems(items, library, graph_ops=graph_ops)
+    return Check(IMPORTABLE, not problems, "; ".join(problems) if problems else "yes")
 
 
 def describe_outputs(items: Sequence, outputs: Sequence[str]) -> tuple[Check, list[dict]]:
@@ -262,11 +433,13 @@ def check_file(path: str | os.PathLike, expected_nodes: int, expected_size: int 
 
 def validate(items: Sequence, outputs: Sequence[str], *, nodes_before: int, file_path: str | os.PathLike,
              expected_size: int | None, folded: Sequence, left_out: Sequence[dict],
-             text: bool = False, library=None) -> Validation:
-    """Run every check; see :class:`Validation`."""
+             text: bool = False, library=None, graph_ops: Collection[str] = ()) -> Validation:
+    """Run every check; see :class:`Validation`. ``graph_ops``: the op names of the input graph's
+    own op list (a MetaGraphDef's stripped_op_list), which vouches for its custom ops."""
     checks = check_no_stateful_leftovers(items)
     checks.append(check_no_const_into_ref(items))
     checks.append(check_closed(items))
+    checks.append(check_importable(items, library, graph_ops))
     if library is not None and len(library.function):
         checks.append(check_functions(library))
     diagnosis, notes = check_diagnosis(items, library, str(file_path))

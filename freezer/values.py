@@ -14,7 +14,7 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from freezer.writer import StreamedConst, shape_proto
+from freezer.writer import StreamedConst, pread_into, shape_proto
 from inspector import tfops
 from inspector.errors import UnreadableInputError
 from inspector.graph.model import TensorRef
@@ -63,38 +63,45 @@ class Folded:
                 [list(s) for s in self.slices], "moving_average": self.moving_average}
 
 
-def file_chunks(path: str, offset: int, size: int, expected_crc: int | None = None, label: str = "",
-                chunk_size: int = CHUNK, copy: bool = True) -> Iterator[bytes]:
-    """``size`` bytes of ``path`` from ``offset``, checking the bundle's masked CRC32C at the end.
+def file_chunks(source: str | int, offset: int, size: int, expected_crc: int | None = None,
+                label: str = "", chunk_size: int = CHUNK, copy: bool = True,
+                path: str | None = None) -> Iterator[bytes]:
+    """``size`` bytes from ``offset`` of ``source``, checking the bundle's masked CRC32C at the end.
 
-    Plain reads through one reused buffer keep resident memory flat (the pages of a memory map
-    would count towards it). With ``copy=False`` the chunks are views of that buffer, valid only
-    until the next one.
+    ``source`` is an open descriptor (the checkpoint reader's own, so the bytes come from the file
+    it opened even if another is saved under its name meanwhile) or a path, opened once; ``path``
+    names the file in messages. The checksum covers exactly the bytes yielded: a writer that
+    writes them and stops on the error has written nothing unverified. Reads go through one
+    reused buffer, which keeps resident memory flat (the pages of a memory map would count
+    towards it). With ``copy=False`` the chunks are views of that buffer, valid only until the
+    next one.
     """
+    if isinstance(source, int):
+        yield from _fd_chunks(source, offset, size, expected_crc, label, chunk_size, copy, path)
+        return
+    with open(source, "rb", buffering=0) as handle:
+        yield from _fd_chunks(handle.fileno(), offset, size, expected_crc, label, chunk_size, copy,
+                              path or source)
+
+
+def _fd_chunks(fd: int, offset: int, size: int, expected_crc: int | None, label: str, chunk_size: int,
+               copy: bool, path: str | None) -> Iterator[bytes]:
     buffer = bytearray(min(chunk_size, max(size, 1)))
     view = memoryview(buffer)
     crc = 0
-    remaining = size
-    with open(path, "rb", buffering=0) as handle:
-        handle.seek(offset)
-        while remaining > 0:
-            got = handle.readinto(view[:min(len(buffer), remaining)])
-            if not got:
-                raise UnreadableInputError(f"the data of tensor {label!r} ends early", path=path,
-                                           fix="the .data shard is truncated; copy it again")
-            chunk = bytes(view[:got]) if copy else view[:got]
-            crc = crc32c(chunk, crc)
-            remaining -= got
-            yield chunk
+    done = 0
+    while done < size:
+        got = pread_into(fd, view[:min(len(buffer), size - done)], offset + done)
+        if not got:
+            raise UnreadableInputError(f"the data of tensor {label!r} ends early", path=path,
+                                       fix="the .data shard is truncated; copy it again")
+        chunk = bytes(view[:got]) if copy else view[:got]
+        crc = crc32c(chunk, crc)
+        done += got
+        yield chunk
     if expected_crc is not None and mask(crc) != expected_crc:
         raise UnreadableInputError(f"checksum mismatch in the data of tensor {label!r}", path=path,
                                    fix="the .data shard is damaged; copy it again from the original")
-
-
-def check_crc(path: str, offset: int, size: int, expected_crc: int, label: str = "") -> None:
-    """Raise unless the stored bytes match the bundle's masked CRC32C (read through a reused buffer)."""
-    for _ in file_chunks(path, offset, size, expected_crc, label, copy=False):
-        pass
 
 
 def parse_shape_and_slice(text: str) -> tuple[tuple[int, ...], tuple[tuple[int, int], ...]] | None:
@@ -142,6 +149,7 @@ def restore_bindings(nodes: Sequence) -> dict[str, Binding]:
                 consumers.setdefault(ref.node, []).append((node, ref.port, position))
 
     bindings: dict[str, Binding] = {}
+    visited: set[str] = set()
     for node in nodes:
         if node.op not in tfops.RESTORE_OPS or len(node.input) < 2:
             continue
@@ -153,21 +161,31 @@ def restore_bindings(nodes: Sequence) -> dict[str, Binding]:
                 continue
             parsed = parse_shape_and_slice(specs[port]) if port < len(specs) else None
             binding = Binding(names[port], None if parsed is None else parsed[1])
-            for variable in _assigned_variables(consumer, consumers, by_name):
+            for variable in _assigned_variables(consumer, consumers, visited):
                 bindings.setdefault(variable, binding)
     return bindings
 
 
-def _assigned_variables(node, consumers: dict, by_name: dict, depth: int = 0) -> Iterator[str]:
-    """Variables a restored tensor is assigned to, following Identity forwarders."""
-    if depth > 8:
-        return
-    if node.op in tfops.ASSIGNS and len(node.input) >= 2:
-        yield TensorRef.parse(node.input[0]).node
-    elif node.op in tfops.IDENTITIES:
-        for consumer, port, _ in consumers.get(node.name, []):
-            if port == 0:
-                yield from _assigned_variables(consumer, consumers, by_name, depth + 1)
+def _assigned_variables(start, consumers: dict, visited: set[str]) -> Iterator[str]:
+    """Variables a restored tensor is assigned to, following Identity forwarders.
+
+    ``visited`` is shared by every restore output of one scan: a node is expanded once, so the
+    scan is linear in nodes + edges however many times a forwarder reads the same tensor (K
+    duplicate inputs over L levels are K^L paths). A node reached again has already given its
+    variables their binding (the first restore output to reach a variable wins, as before).
+    """
+    stack = [start]
+    while stack:
+        node = stack.pop()
+        if node.name in visited:
+            continue
+        visited.add(node.name)
+        if node.op in tfops.ASSIGNS and len(node.input) >= 2:
+            yield TensorRef.parse(node.input[0]).node
+        elif node.op in tfops.IDENTITIES:
+            # reversed: the stack pops the consumers in file order, as the recursion did
+            stack.extend(consumer for consumer, port, _ in reversed(consumers.get(node.name, []))
+                         if port == 0)
 
 
 def function_restore_bindings(nodes: Sequence, meta_graph) -> dict[str, Binding]:
@@ -305,12 +323,12 @@ class ValueSource:
         if found is None:
             return StreamedConst(node.name, dtype.value, shape, nbytes, lambda: self.reader.raw_chunks(key),
                                  device), folded
-        (path, offset, size), expected = found
+        (path, offset, size), expected, fd = found
         return StreamedConst(
             node.name, dtype.value, shape, nbytes,
-            chunks=lambda: file_chunks(path, offset, size, expected_crc=expected, label=key), device=device,
-            source=(path, offset, size),
-            check=lambda: check_crc(path, offset, size, expected, key)), folded
+            chunks=lambda: file_chunks(path if fd is None else fd, offset, size, expected_crc=expected,
+                                       label=key, path=path),
+            device=device, source=(path, offset, size), source_fd=fd, crc=expected, label=key), folded
 
     def _piece_source(self, key: str, slices, nbytes: int):
         """Where one partition's bytes are stored, when the checkpoint saved exactly this piece.
@@ -324,8 +342,9 @@ class ValueSource:
             return None
         for concrete, piece in plan(key):
             if tuple(tuple(extent) for extent in concrete) == tuple(slices) and int(piece.size) == nbytes:
-                path = self.reader.data_paths[int(piece.shard_id)]
-                return (path, int(piece.offset), nbytes), int(piece.crc32c)
+                shard = int(piece.shard_id)
+                return (self.reader.data_paths[shard], int(piece.offset), nbytes), int(piece.crc32c), \
+                    self._data_fd(shard, key)
         return None
 
     def _file_source(self, key: str):
@@ -336,10 +355,17 @@ class ValueSource:
             return None
         try:
             where = location(key, verify=False)
-            expected = int(entry(key).crc32c)
+            found = entry(key)
+            expected, shard = int(found.crc32c), int(found.shard_id)
         except (TypeError, AttributeError):
             return None
-        return None if where is None else (where, expected)
+        return None if where is None else (where, expected, self._data_fd(shard, key))
+
+    def _data_fd(self, shard: int, key: str) -> int | None:
+        """The reader's own open descriptor of a data shard (None for a reader without one): the
+        bytes are copied from the file the reader opened, never from a second open of its path."""
+        data_fd = getattr(self.reader, "data_fd", None)
+        return None if data_fd is None else data_fd(shard, key)
 
     def _read_cached(self, key: str):
         """The whole tensor, kept for the next partition of the same variable (graph order)."""

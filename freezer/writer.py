@@ -30,7 +30,7 @@ from typing import BinaryIO, TextIO
 
 from google.protobuf import text_format
 
-from inspector.errors import UsageError, ValidationError
+from inspector.errors import UnreadableInputError, UsageError, ValidationError
 from inspector.proto import pb
 from inspector.tempfiles import create_temp
 
@@ -107,8 +107,13 @@ class StreamedConst:
     device: str = ""
     source: tuple[str, int, int] | None = None
     """(file, offset, size) holding exactly the weight bytes, for a kernel-side file-to-file copy."""
-    check: Callable[[], None] | None = None
-    """Verifies ``source`` (its checksum) before it is copied; raises on damage."""
+    source_fd: int | None = None
+    """An open descriptor of ``source``'s file (the checkpoint reader's): the copy reads it, so
+    the bytes come from the file that was checked, not from whatever its path names by then."""
+    crc: int | None = None
+    """The masked CRC32C the weight bytes must have: verified on the bytes written to the output."""
+    label: str = ""
+    """The checkpoint key, for messages."""
 
     def prefix(self) -> bytes:
         """Every byte of the NodeDef before the weight bytes (the weights are its last field)."""
@@ -288,8 +293,12 @@ def _write_streamed(out: BinaryIO, item: StreamedConst, progress: Progress | Non
 def _copy_source(out: BinaryIO, item: StreamedConst, progress: Progress | None) -> bool:
     """Copy the weights file-to-file inside the kernel (``copy_file_range``); False to fall back.
 
-    The bytes never enter Python: no copy through user space and no resident pages. Falls back
-    (returns False before anything was copied) where the platform or file system refuses.
+    The bytes never enter Python on the way: no copy through user space and no resident pages.
+    With ``item.crc`` the checksum is then computed over the copied bytes as the output file holds
+    them (read back through a reused buffer), so what is written is exactly what was verified; an
+    output opened write-only cannot be read back and takes the streamed path (which checks the
+    bytes it writes). Falls back (returns False before anything was copied) where the platform or
+    file system refuses.
     """
     if item.source is None or not hasattr(os, "copy_file_range") or item.source[2] != item.nbytes:
         return False
@@ -297,15 +306,19 @@ def _copy_source(out: BinaryIO, item: StreamedConst, progress: Progress | None) 
         target = out.fileno()
     except (AttributeError, OSError, ValueError):
         return False
-    if item.check is not None:
-        item.check()
+    if item.crc is not None and not _readable(target):
+        return False
     out.flush()
+    start = os.lseek(target, 0, os.SEEK_CUR)
     path, offset, size = item.source
-    copied = 0
-    with open(path, "rb") as source:
+    with contextlib.ExitStack() as stack:
+        source = item.source_fd
+        if source is None:
+            source = stack.enter_context(open(path, "rb")).fileno()
+        copied = 0
         while copied < size:
             try:
-                step = os.copy_file_range(source.fileno(), target, size - copied, offset + copied)
+                step = os.copy_file_range(source, target, size - copied, offset + copied)
             except OSError:
                 if copied == 0:
                     return False
@@ -319,7 +332,49 @@ def _copy_source(out: BinaryIO, item: StreamedConst, progress: Progress | None) 
         raise ValidationError(f"variable {item.name!r}: only {copied} of its {size} bytes could be copied "
                               f"from {path}", fix="the checkpoint's .data shard may be truncated",
                               code="SHORT_TENSOR")
+    if item.crc is not None and _written_crc(target, start, size) != item.crc:
+        raise UnreadableInputError(
+            f"checksum mismatch in the data of tensor {item.label or item.name!r} as copied into the output",
+            path=path, fix="the .data shard is damaged, or was being rewritten while it was frozen; "
+            "freeze again from a complete copy of the checkpoint")
     return True
+
+
+def _readable(fd: int) -> bool:
+    """Whether ``fd`` was opened for reading too (the atomic output's temporary file is)."""
+    import fcntl
+
+    try:
+        return fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_RDWR
+    except OSError:
+        return False
+
+
+def pread_into(fd: int, view: memoryview, offset: int) -> int:
+    """Read into ``view`` from ``offset`` of ``fd`` without moving its file position (shared
+    descriptors stay usable); the number of bytes read, 0 at the end of the file."""
+    if hasattr(os, "preadv"):
+        return os.preadv(fd, [view], offset)
+    data = os.pread(fd, len(view), offset)
+    view[:len(data)] = data
+    return len(data)
+
+
+def _written_crc(fd: int, start: int, size: int, chunk_size: int = 1 << 22) -> int:
+    """The masked CRC32C of ``size`` bytes of ``fd`` from ``start``, read through one reused buffer."""
+    from inspector.readers.crc32c import crc32c, mask
+
+    buffer = bytearray(min(chunk_size, max(size, 1)))
+    view = memoryview(buffer)
+    crc = 0
+    done = 0
+    while done < size:
+        got = pread_into(fd, view[:min(len(buffer), size - done)], start + done)
+        if not got:
+            break
+        crc = crc32c(view[:got], crc)
+        done += got
+    return mask(crc)
 
 
 def write_text(out: TextIO, items: Sequence, library: pb.FunctionDefLibrary | None = None,

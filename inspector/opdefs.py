@@ -94,6 +94,13 @@ def _expand(args, node: object) -> list[tuple[str, int | None]] | None:
     return out
 
 
+def signature_types(node: object, definition: object, outputs: bool = False) -> list[tuple[str, int | None]]\
+        | None:
+    """(kind, dtype) per input (or output) position of ``node`` under ``definition`` (an OpDef or a
+    function's signature); None when the node lacks an attr a count needs."""
+    return _expand(definition.output_arg if outputs else definition.input_arg, node)
+
+
 def input_kinds(node: object, overrides: dict | None = None) -> list[str] | None:
     """"value" / "ref" / "resource" per data input position; None for an unknown op or missing attrs."""
     definition = op_def(node.op, overrides)

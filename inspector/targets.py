@@ -142,8 +142,9 @@ def _unsupported(model, ops, target) -> list[Finding]:
         | tfops.PLACEHOLDERS | tfops.DATA_PRODUCERS
     missing = {op: names for op, names in _by_op(ops, set(ops.values()) - known).items()}
     findings = []
+    memo: dict[str, bool | None] = {}
     for op, names in sorted(missing.items()):
-        foldable = all(_weight_only(model, ops, n) for n in names)
+        foldable = all(_weight_only(model, ops, n, memo) for n in names)
         fix = f"{FOR_INFERENCE} (folds it: it computes only on weights)" if foldable else RUNTIME_LIMIT
         findings.append(Finding("TARGET_UNSUPPORTED_OP", "error",
                                 f"{NAMES[target]} cannot load {op} ({_names(names)})", fix,
@@ -151,15 +152,40 @@ def _unsupported(model, ops, target) -> list[Finding]:
     return findings
 
 
-def _weight_only(model, ops, name: str, depth: int = 0) -> bool:
-    """The node's value depends on Consts alone (constant folding removes it)."""
-    if ops.get(name) in tfops.CONSTANTS:
-        return True
-    if depth > 20 or ops.get(name) in tfops.PLACEHOLDERS or tfops.is_input_pipeline(ops.get(name, "")) \
-            or ops.get(name) in tfops.RANDOM_STATEFUL:
-        return False
-    inputs = [ref for ref in model.inputs.get(name, ()) if not ref.control]
-    return bool(inputs) and all(_weight_only(model, ops, ref.node, depth + 1) for ref in inputs)
+def _weight_only(model, ops, name: str, memo: dict[str, bool | None]) -> bool:
+    """The node's value depends on Consts alone (constant folding removes it).
+
+    One iterative post-order pass, each node decided once (``memo``, shared between calls; None
+    while a node's inputs are being decided): linear in nodes + edges, where a recursion over every
+    path costs K^depth on nodes reading one tensor K times. A node on a cycle is not weight-only.
+    """
+    stack = [name]
+    while stack:
+        current = stack[-1]
+        if memo.get(current) is not None:
+            stack.pop()
+            continue
+        op = ops.get(current)
+        if op in tfops.CONSTANTS:
+            memo[current] = True
+            stack.pop()
+            continue
+        inputs = [ref.node for ref in model.inputs.get(current, ()) if not ref.control]
+        if not inputs or op in tfops.PLACEHOLDERS or tfops.is_input_pipeline(op or "") \
+                or op in tfops.RANDOM_STATEFUL:
+            memo[current] = False
+            stack.pop()
+            continue
+        if current not in memo:  # first visit: decide the inputs first
+            memo[current] = None
+            pending = [source for source in dict.fromkeys(inputs) if source not in memo]
+            if pending:
+                stack.extend(pending)
+                continue
+        # inputs decided, or still undecided because they lie on a cycle through this node
+        memo[current] = all(memo.get(source) is True for source in inputs)
+        stack.pop()
+    return bool(memo.get(name))
 
 
 def _no_input(model, ops, target) -> list[Finding]:
@@ -260,17 +286,23 @@ def _opencv_reshaped_inputs(model, ops) -> list[Finding]:
                     "convolution's input as the model input)", {"nodes": found})]
 
 
-def _reaches_image_op(model, ops, name: str, depth: int = 0) -> bool:
-    """A convolution or pooling reads ``name``, directly or through element-wise ops (a batch norm)."""
-    for consumer, _, ref in model.consumers.get(name, ()):
-        op = ops.get(consumer)
-        if ref.control:
-            continue
-        if op in tfops.CONVOLUTIONS or op in tfops.POOLS:
-            return True
-        if op in tfops.ELEMENTWISE_LAYERS and depth < 4 and \
-                _reaches_image_op(model, ops, consumer, depth + 1):
-            return True
+def _reaches_image_op(model, ops, name: str, steps: int = 4) -> bool:
+    """A convolution or pooling reads ``name``, directly or through at most ``steps`` element-wise
+    ops (a batch norm). Breadth first, each node expanded once at its fewest steps."""
+    seen, level = {name}, [name]
+    for step in range(steps + 1):
+        following = []
+        for current in level:
+            for consumer, _, ref in model.consumers.get(current, ()):
+                op = ops.get(consumer)
+                if ref.control:
+                    continue
+                if op in tfops.CONVOLUTIONS or op in tfops.POOLS:
+                    return True
+                if op in tfops.ELEMENTWISE_LAYERS and step < steps and consumer not in seen:
+                    seen.add(consumer)
+                    following.append(consumer)
+        level = following
     return False
 
 

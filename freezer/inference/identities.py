@@ -78,12 +78,30 @@ _UNIFORM_MAX = 1.0 - 2.0**-23
 
 
 def _always_one(graph: InferenceGraph, ref: TensorRef) -> bool:
-    low, high = _interval(graph, ref, depth=0)
+    low, high = _interval(graph, ref, depth=0, memo={})
     return low is not None and low == 1.0 and high == 1.0
 
 
-def _interval(graph: InferenceGraph, ref: TensorRef, depth: int) -> tuple[float | None, float | None]:
-    """Bounds of a tensor's values: Consts, uniform draws in [0, 1), and the mask arithmetic."""
+#: The ops :func:`_interval` bounds, with their number of data inputs; any other op (or another
+#: count) is unbounded without looking at its inputs (an AddN or Concat reading one tensor K
+#: times would otherwise cost K^depth).
+_INTERVAL_ARITY = {"Identity": 1, "Cast": 1, "Enter": 1, "Floor": 1, "Add": 2, "AddV2": 2, "Sub": 2,
+                   "GreaterEqual": 2, "Greater": 2, "Mul": 2}
+
+
+def _interval(graph: InferenceGraph, ref: TensorRef, depth: int,
+              memo: dict) -> tuple[float | None, float | None]:
+    """Bounds of a tensor's values: Consts, uniform draws in [0, 1), and the mask arithmetic.
+
+    ``memo`` holds each (tensor, depth) answered, so a tensor read twice is bounded once."""
+    key = (ref.node, ref.port, depth)
+    if key not in memo:
+        memo[key] = _bounds(graph, ref, depth, memo)
+    return memo[key]
+
+
+def _bounds(graph: InferenceGraph, ref: TensorRef, depth: int,
+            memo: dict) -> tuple[float | None, float | None]:
     node = graph.node(ref.node)
     if node is None or depth > 8:
         return None, None
@@ -95,7 +113,10 @@ def _interval(graph: InferenceGraph, ref: TensorRef, depth: int) -> tuple[float 
         return float(np.min(value)), float(np.max(value))
     if op in tfops.UNIT_UNIFORM:
         return 0.0, _UNIFORM_MAX
-    args = [_interval(graph, TensorRef.parse(t), depth + 1) for t in data_inputs(node)]
+    inputs = data_inputs(node)
+    if _INTERVAL_ARITY.get(op) != len(inputs):
+        return None, None
+    args = [_interval(graph, TensorRef.parse(t), depth + 1, memo) for t in inputs]
     if any(a[0] is None for a in args):
         return None, None
     if op in ("Identity", "Cast", "Enter") and args:  # Enter: the same value inside a while loop's frame

@@ -195,8 +195,9 @@ def _downstream(index: GraphIndex, start: str, steps: int) -> set[str]:
     """Nodes reached from ``start`` along data edges within ``steps`` hops."""
     reached, frontier = {start}, [start]
     for _ in range(steps):
-        frontier = [c for name in frontier for c, _, ref in index.consumers[name]
-                    if not ref.control and c not in reached]
+        # each node once per hop (a consumer reading a tensor K times is one node, not K)
+        frontier = list(dict.fromkeys(c for name in frontier for c, _, ref in index.consumers[name]
+                                      if not ref.control and c not in reached))
         reached.update(frontier)
     return reached
 

@@ -230,32 +230,48 @@ def model_weights_first(model: GraphModel, variables: list[str]) -> list[str]:
 def _restore_mapping(model: GraphModel) -> dict[str, list[str]]:
     """key -> variable nodes, from RestoreV2 outputs flowing into Assign/AssignVariableOp."""
     mapping: dict[str, list[str]] = {}
+    memo: dict[tuple[str, int], str | None] = {}
     for restore in model.nodes_with_op(["RestoreV2"]):
         inputs = model.data_inputs(restore)
         names = _string_const(model, inputs[1].node) if len(inputs) > 1 else None
         if not names:
             continue
-        for consumer in model.successors(restore):
-            for port, _ in model.edge_ports(restore, consumer):
-                if not 0 <= port < len(names):
-                    continue
-                target = _assign_target(model, consumer)
-                if target is not None and target not in mapping.setdefault(names[port], []):
-                    mapping[names[port]].append(target)
+        # every use of the restore op, consumers in file order (asking edge_ports per consumer
+        # would rescan all of a 20,000-output RestoreV2's uses for each of them)
+        for consumer, _, ref in model.consumers[restore]:
+            port = ref.port
+            if not 0 <= port < len(names):
+                continue
+            target = _assign_target(model, consumer, memo)
+            if target is not None and target not in mapping.setdefault(names[port], []):
+                mapping[names[port]].append(target)
     return mapping
 
 
-def _assign_target(model: GraphModel, name: str, depth: int = 3) -> str | None:
+def _assign_target(model: GraphModel, name: str, memo: dict[tuple[str, int], str | None],
+                   depth: int = 3) -> str | None:
+    """The variable written by the first Assign (depth first, consumers in file order) that
+    ``name``'s value reaches through at most ``depth`` forwarders.
+
+    A function of (node, depth) alone, answered once each through ``memo`` (shared by a whole
+    scan): at most depth + 1 answers per node, so a mesh of forwarders costs its nodes + edges,
+    not its paths.
+    """
+    key = (name, depth)
+    if key in memo:
+        return memo[key]
+    found = None
     op = model.op(name)
     if op in tfops.ASSIGNS:
         inputs = model.data_inputs(name)
-        return _trace_to_variable(model, inputs[0].node) if inputs else None
-    if op in tfops.VARIABLE_FORWARDERS and depth > 0:
+        found = _trace_to_variable(model, inputs[0].node) if inputs else None
+    elif op in tfops.VARIABLE_FORWARDERS and depth > 0:
         for consumer in model.data_consumers(name):
-            found = _assign_target(model, consumer, depth - 1)
+            found = _assign_target(model, consumer, memo, depth - 1)
             if found is not None:
-                return found
-    return None
+                break
+    memo[key] = found
+    return found
 
 
 def _restore_function_mapping(model: GraphModel) -> dict[str, list[str]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 import math
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -49,6 +50,35 @@ class TensorMeta:
 class CheckpointReader:
     """Base class of the format readers; see ARCHITECTURE.md "Readers" for the contract."""
 
+    #: file -> (device, inode, size, mtime in ns) when the reader opened it: see :meth:`changed_files`
+    _identities: dict[str, tuple[int, int, int, int]]
+
+    def _remember(self, path: str, fd: int) -> None:
+        """Note which file ``path`` was when the reader opened it (``fd``), to tell later whether
+        it was replaced or rewritten while the reader used it."""
+        if not hasattr(self, "_identities"):
+            self._identities = {}
+        self._identities[path] = _identity(os.fstat(fd))
+
+    def changed_files(self) -> list[tuple[str, str]]:
+        """(file, what happened) for each file the reader opened that was since replaced, deleted,
+        resized or rewritten: the values read from it may not be the checkpoint on disk now (a
+        trainer saving the same prefix again while it was read)."""
+        changed = []
+        for path, then in getattr(self, "_identities", {}).items():
+            try:
+                now = _identity(os.stat(path))
+            except OSError:
+                changed.append((path, "was deleted"))
+                continue
+            if now[:2] != then[:2]:
+                changed.append((path, "was replaced by another file"))
+            elif now[2] != then[2]:
+                changed.append((path, f"changed size from {then[2]} to {now[2]} bytes"))
+            elif now[3] != then[3]:
+                changed.append((path, "was modified (its modification time changed)"))
+        return changed
+
     format: str = ""
     prefix: str = ""
     tensors: dict[str, TensorMeta]
@@ -87,6 +117,10 @@ class CheckpointReader:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
+
+
+def _identity(status: os.stat_result) -> tuple[int, int, int, int]:
+    return status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns
 
 
 def checkpoint_format(prefix: str | Path) -> str | None:

@@ -108,6 +108,7 @@ class BundleReader(CheckpointReader):
         self.prefix = str(prefix)
         self.index_path = self.prefix + ".index"
         self._maps: dict[int, mmap.mmap | bytes] = {}
+        self._files: dict[int, object] = {}  # shard -> its open file: every read of it goes through one
         self._verified: set[tuple[int, int, int]] = set()
         self._entries: dict[str, object] = {}
         self._slices: dict[bytes, object] = {}
@@ -125,7 +126,9 @@ class BundleReader(CheckpointReader):
         path = self.index_path
         refuse_special_file(path)
         try:
-            data = Path(path).read_bytes()
+            with open(path, "rb") as fh:
+                self._remember(path, fh.fileno())
+                data = fh.read()
         except OSError as exc:
             raise UnreadableInputError(f"cannot read the checkpoint index ({exc.strerror})", path=path,
                                        fix="Check that the file exists and is readable") from None
@@ -197,24 +200,39 @@ class BundleReader(CheckpointReader):
         """Data files the index needs that do not exist (checked with stat only)."""
         return [p for p in self.data_paths if not os.path.isfile(p)]
 
-    def _map(self, shard: int, label: str) -> mmap.mmap | bytes:
-        if shard in self._maps:
-            return self._maps[shard]
+    def data_fd(self, shard: int, label: str = "") -> int:
+        """The descriptor of data shard ``shard``, opened once per reader: the memory map and every
+        copy read the same file, even if another one is saved under its name meanwhile (a trainer
+        saving the same prefix again); :meth:`changed_files` tells when that happened."""
+        if shard in self._files:
+            return self._files[shard].fileno()
         if not 0 <= shard < self.num_shards:
             raise UnreadableInputError(f"tensor {label!r} points at data shard {shard}, but the header "
                                        f"lists {self.num_shards}", path=self.index_path, fix=_CORRUPT_FIX)
         path = self.data_paths[shard]
         refuse_special_file(path)
-        size = None
         try:
-            with open(path, "rb") as fh:
-                size = os.fstat(fh.fileno()).st_size
-                mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+            fh = open(path, "rb")  # noqa: SIM115 - kept open until close()
         except FileNotFoundError:
             raise UnreadableInputError(
                 f"data shard {Path(path).name} is missing (needed for {label!r})", path=path,
                 fix=f"Copy all {self.num_shards} .data-*-of-{self.num_shards:05d} files next to the .index",
             ) from None
+        except OSError as exc:
+            raise _map_error(path, None, exc) from None
+        self._files[shard] = fh
+        self._remember(path, fh.fileno())
+        return fh.fileno()
+
+    def _map(self, shard: int, label: str) -> mmap.mmap | bytes:
+        if shard in self._maps:
+            return self._maps[shard]
+        fd = self.data_fd(shard, label)
+        path = self.data_paths[shard]
+        size = None
+        try:
+            size = os.fstat(fd).st_size
+            mapped = mmap.mmap(fd, 0, access=mmap.ACCESS_READ) if size else b""
         except (OSError, ValueError) as exc:
             raise _map_error(path, size, exc) from None
         self._maps[shard] = mapped
@@ -527,6 +545,9 @@ class BundleReader(CheckpointReader):
         return self._entries[name]
 
     def close(self) -> None:
+        files, self._files = self._files, {}
+        for fh in files.values():
+            fh.close()
         maps, self._maps = self._maps, {}
         for mapped in maps.values():
             if isinstance(mapped, mmap.mmap):

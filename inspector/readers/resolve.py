@@ -18,7 +18,7 @@ from pathlib import Path
 from inspector.errors import UnreadableInputError
 from inspector.readers.checkpoint import checkpoint_format, v1_files
 from inspector.readers.placeholders import LFS_MAGIC, REMOVED_SUFFIX, placeholder_problem, refuse_special_file
-from inspector.readers.state import SavedCheckpoint, resolve_state, step_of
+from inspector.readers.state import SavedCheckpoint, is_table, resolve_state, step_of
 
 __all__ = ["LFS_MAGIC", "REMOVED_SUFFIX", "Artifacts", "meta_path_for", "placeholder_problem", "resolve"]
 
@@ -28,7 +28,6 @@ _GRAPH_SUFFIXES = (".pb", ".pbtxt", ".pb.txt", ".pb.ascii", ".graphdef")
 _DATA_SUFFIX = re.compile(r"\.data-(\d{5})-of-(\d{5})$")
 _V1_SHARD = re.compile(r"-(\d{5})-of-(\d{5})$")
 _SHARD_PATTERN = re.compile(r"-(?:\d{5}|\?{5})-of-\d{5}$")
-_TABLE_MAGIC = bytes.fromhex("57fb808b247547db")
 
 
 @dataclass
@@ -70,16 +69,7 @@ def meta_path_for(prefix: str) -> str:
     return _SHARD_PATTERN.sub("", prefix) + ".meta"
 
 
-def _is_table(path: str) -> bool:
-    try:
-        size = os.path.getsize(path)
-        if size < 48:
-            return False
-        with open(path, "rb") as fh:
-            fh.seek(size - 8)
-            return fh.read(8) == _TABLE_MAGIC
-    except OSError:
-        return False
+_is_table = is_table
 
 
 def _v2_data_paths(prefix: str) -> tuple[list[str], list[str]]:
@@ -284,18 +274,31 @@ def _from_state(state_path: str, path: str, scanned: list[SavedCheckpoint]) -> A
     latest = info.latest
     if latest is None or not latest.exists:
         existing = [s for s in info.saved if s.exists] or scanned
+        recorded = latest.recorded if latest else "(none)"
+        foreign = latest is not None and latest.problem not in (None, "does not exist")
         if not existing:
-            recorded = latest.recorded if latest else "(none)"
             problem = placeholder_problem(latest.prefix + ".index") if latest else None
             if problem is not None:
                 raise problem
+            if foreign:
+                raise UnreadableInputError(
+                    f"the checkpoint state file names {recorded!r}, which {latest.problem} "
+                    f"({latest.prefix}), and the folder holds no checkpoint", path=state_path,
+                    fix="Copy the checkpoint files (.index and .data-*) next to the state file, or pass "
+                        "the checkpoint prefix itself")
             raise UnreadableInputError(
                 f"the checkpoint state file names {recorded!r}, but no such checkpoint exists and the "
                 "folder holds no other", path=state_path,
                 fix="Copy the checkpoint files (.index and .data-*) next to the state file")
         fallback = existing[-1]
-        warnings.append(f"the newest checkpoint in the state file ({latest.recorded if latest else 'none'}) "
-                        f"does not exist; using {Path(fallback.prefix).name}")
+        if foreign:  # named with its path: it was not read, nor anything else outside the folder
+            where = "" if os.path.normpath(latest.prefix) == os.path.normpath(recorded) else \
+                f" ({latest.prefix})"
+            warnings.append(f"the newest checkpoint in the state file, {recorded!r}{where}, "
+                            f"{latest.problem}; it was not read: using {Path(fallback.prefix).name}")
+        else:
+            warnings.append(f"the newest checkpoint in the state file ({recorded}) does not exist; "
+                            f"using {Path(fallback.prefix).name}")
         latest = fallback
     art = _checkpoint(path, latest.prefix, checkpoint_format(latest.prefix) or "V2", warnings)
     art.state_path = state_path

@@ -16,7 +16,7 @@ from google.protobuf import text_format
 
 from inspector.errors import UnreadableInputError
 from inspector.proto import pb
-from inspector.readers.base import checkpoint_format
+from inspector.readers.base import checkpoint_format, v1_files
 from inspector.readers.placeholders import placeholder_problem, refuse_special_file
 
 _MAX_STATE_BYTES = 16 << 20
@@ -32,8 +32,9 @@ class SavedCheckpoint:
     recorded: str          # the path as written in the state file
     prefix: str            # where it is on this machine (may not exist)
     step: int | None
-    exists: bool
+    exists: bool           # a checkpoint is there (not merely some file of that name)
     timestamp: float | None = None
+    problem: str | None = None   # why it cannot be used, when it cannot: "does not exist", …
 
 
 @dataclass
@@ -86,6 +87,38 @@ def read_state(path: str | Path) -> object:
     return state
 
 
+_TABLE_MAGIC = bytes.fromhex("57fb808b247547db")
+
+
+def is_table(path: str) -> bool:
+    """Whether ``path`` is a file ending in an SSTable footer (a V2 ``.index`` or a V1 checkpoint)."""
+    try:
+        size = os.path.getsize(path)
+        if size < 48:
+            return False
+        with open(path, "rb") as fh:
+            fh.seek(size - 8)
+            return fh.read(8) == _TABLE_MAGIC
+    except OSError:
+        return False
+
+
+def checkpoint_problem(prefix: str) -> str | None:
+    """Why ``prefix`` names no checkpoint, or None when it does: its ``.index`` (V2) or its file (V1)
+    must be a checkpoint table. A state file may name any file at all (``/etc/passwd``, ``../x``):
+    checkpoint_format() only sees that a file of that name exists. A Git LFS pointer or BFG stub
+    counts as a checkpoint here: its reader names the stub, which says more than a fallback would."""
+    fmt = checkpoint_format(prefix)
+    if fmt is None:
+        return "does not exist"
+    path = prefix + ".index" if fmt == "V2" else (v1_files(prefix) or [prefix])[0]
+    if is_table(path) or placeholder_problem(path) is not None:
+        return None
+    if fmt == "V2":
+        return "is not a checkpoint (its .index is no checkpoint index)"
+    return "is not a checkpoint (no .index beside it, and no V1 checkpoint file)"
+
+
 def locate(recorded: str, folder: str) -> tuple[str, str | None]:
     """Where a recorded prefix is on this machine, plus a warning when it had to be relocated.
 
@@ -94,17 +127,17 @@ def locate(recorded: str, folder: str) -> tuple[str, str | None]:
     its file name inside the folder.
     """
     native = recorded if _is_absolute(recorded) else os.path.join(folder, recorded.replace("\\", os.sep))
-    if checkpoint_format(native):
+    if checkpoint_problem(native) is None:
         if os.path.realpath(os.path.dirname(native)) != os.path.realpath(folder):
             # A copied training folder whose state file still names the original: say which is read.
             local = os.path.join(folder, _basename(recorded))
             here = (" (this folder has its own copy; pass its prefix to use it)"
-                    if checkpoint_format(local) else "")
+                    if checkpoint_problem(local) is None else "")
             return native, (f"the checkpoint state file points outside its folder, at {native}; "
                             f"reading that{here}")
         return native, None
     local = os.path.join(folder, _basename(recorded))
-    if local != native and checkpoint_format(local):
+    if local != native and checkpoint_problem(local) is None:
         return local, (f"the checkpoint state file records {recorded!r}, which does not exist here; "
                        f"using {_basename(recorded)} from {folder}")
     return native, None
@@ -126,8 +159,9 @@ def resolve_state(path: str | Path) -> CheckpointStateInfo:
         if warning and rec not in warned:
             warned.add(rec)
             info.warnings.append(warning)
-        saved = SavedCheckpoint(rec, prefix, step_of(rec), bool(checkpoint_format(prefix)),
-                                stamps[i] if i < len(stamps) else None)
+        problem = checkpoint_problem(prefix)
+        saved = SavedCheckpoint(rec, prefix, step_of(rec), problem is None,
+                                stamps[i] if i < len(stamps) else None, problem)
         info.saved.append(saved)
         if rec == state.model_checkpoint_path:
             info.latest = saved

@@ -127,6 +127,7 @@ class V1Reader(CheckpointReader):
         refuse_special_file(path)
         try:
             with open(path, "rb") as fh:
+                self._remember(path, fh.fileno())
                 size = os.fstat(fh.fileno()).st_size
                 if size == 0:
                     raise UnreadableInputError("the checkpoint file is empty (0 bytes)", path=path,

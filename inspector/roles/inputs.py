@@ -78,15 +78,20 @@ def input_seeds(index: GraphIndex, model, tensors: list[tuple[int, int | None]])
     """Bit k for input tensor k: on the node itself, or, for one output of a multi-output node,
     on each consumer reading that output (so features and labels stay apart)."""
     seeds: dict[int, int] = {}
+    # node -> output -> the consumers reading it, from one scan of the node's uses (asking for
+    # each output and consumer which outputs it reads rescanned them all: outputs x uses^2)
+    readers: dict[int, dict[int, set[int]]] = {}
     for k, (i, port) in enumerate(tensors):
         if port is None:
             seeds[i] = seeds.get(i, 0) | 1 << k
             continue
-        name = index.names[i]
-        for j in index.data_out[i]:
-            ports = model.edge_ports(name, index.names[j]) or [(0, 0)]
-            if any(out == port for out, _ in ports):
-                seeds[j] = seeds.get(j, 0) | 1 << k
+        if i not in readers:
+            readers[i] = {}
+            for consumer, _, ref in model.consumers[index.names[i]]:
+                if not ref.control:
+                    readers[i].setdefault(ref.port, set()).add(index.pos[consumer])
+        for j in readers[i].get(port, ()):
+            seeds[j] = seeds.get(j, 0) | 1 << k
     return seeds
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 
 import pytest
@@ -21,7 +22,7 @@ def test_report_and_exit_code(tmp_path, capsys):
     text = capsys.readouterr().out
     assert f"-> {out}" in text
     assert "probabilities  Softmax  float32 [-1, 10]" in text
-    assert "checks: 10/10 passed" in text
+    assert "checks: 11/11 passed" in text
     assert out.is_file()
 
 
@@ -102,6 +103,19 @@ def test_a_state_file_naming_a_deleted_step_is_a_warning_once(tmp_path, capsys):
     assert main([str(folder), "--auto-outputs", "-o", str(tmp_path / "f.pb"), "--json"]) == 0
     warnings = json.loads(capsys.readouterr().out)["validation"]["warnings"]
     assert any("does not exist; using model.ckpt-200" in w for w in warnings)
+
+
+def test_a_state_file_naming_a_file_that_is_no_checkpoint_is_a_warning(tmp_path, capsys):
+    """Issue 12 item 8: a state file naming an existing file that is no checkpoint ('../x') was
+    exit 2 beside valid checkpoints; it falls back as for a deleted step, naming the unread file."""
+    folder = tmp_path / "ckpt"
+    shutil.copytree(CNN, folder)
+    (tmp_path / "x").write_text("root:x:0:0:root:/root:/bin/bash\n")
+    (folder / "checkpoint").write_text('model_checkpoint_path: "../x"\n')
+    assert main([str(folder), "--auto-outputs", "-o", str(tmp_path / "f.pb")]) == 0
+    out, err = capsys.readouterr()
+    assert "model.ckpt-300 ->" in out
+    assert err.count(f"'../x' ({folder / '..' / 'x'}), is not a checkpoint") == 1 and "was not read" in err
 
 
 @pytest.mark.parametrize("value", [",", "", " , "])
@@ -261,3 +275,95 @@ def test_a_named_pipe_is_exit_2_in_one_line_not_a_hang(tmp_path, capsys, which):
     assert err.startswith(f"freeze: error: {fifo}: is a named pipe (FIFO), not a regular file") and \
         err.count("\n") == 1
     assert not out.exists()
+
+
+class _SwapOnFirstFlush:
+    """The output file, except that its first flush (the writer's, right before it copies the
+    first weight from the checkpoint) first runs ``swap``."""
+
+    def __init__(self, file, swap) -> None:
+        self._file, self._swap = file, swap
+
+    def flush(self) -> None:
+        swap, self._swap = self._swap, None
+        if swap is not None:
+            swap()
+        self._file.flush()
+
+    def __getattr__(self, name: str):
+        return getattr(self._file, name)
+
+
+@pytest.mark.parametrize("how", ["replaced", "rewritten in place"])
+def test_a_shard_changed_between_check_and_copy_is_refused(tmp_path, capsys, monkeypatch, how):
+    """Issue 12 item 5: freeze checked a shard's CRC through one open() and copied it through a
+    second; a shard replaced in between (a trainer saving the same prefix again) froze the
+    replacement's bytes with exit 0. Now: exit 2, one line, nothing written."""
+    from freezer import writer
+
+    folder = tmp_path / "ckpt"
+    shutil.copytree(CNN, folder)
+    shard = folder / "model.ckpt-300.data-00000-of-00001"
+    original = shard.read_bytes()
+    changed = bytes(b ^ 0x5A for b in original)  # same size, other weights
+
+    def swap() -> None:
+        if how == "replaced":
+            (folder / "new.data").write_bytes(changed)
+            os.replace(folder / "new.data", shard)
+        else:
+            with open(shard, "r+b") as fh:
+                fh.write(changed)
+
+    real_init = writer.AtomicOutput.__init__
+
+    def init(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        self.file = _SwapOnFirstFlush(self.file, swap)
+
+    monkeypatch.setattr(writer.AtomicOutput, "__init__", init)
+    out = tmp_path / "out"
+    out.mkdir()
+    # one variable: the swap falls between its check and its copy (with several, the next one's
+    # check used to notice the new file)
+    code = main([str(folder / "model.ckpt-300"), "--outputs", "conv1/conv/kernel/read",
+                 "-o", str(out / "f.pb")])
+    err = capsys.readouterr().err.strip()
+    assert shard.read_bytes() == changed  # the swap happened during the freeze
+    assert code == 2, err
+    assert len(err.splitlines()) == 1 and str(shard) in err
+    assert ("changed while it was being frozen" if how == "replaced" else "checksum mismatch") in err
+    assert list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize("defect", ["output index", "unknown op", "input dtype"])
+def test_a_graph_tensorflow_would_not_import_is_exit_3_and_nothing_written(tmp_path, capsys, defect):
+    """Issue 12 item 11: freezing a graph that was already broken wrote it with exit 0 (161 of 1,622
+    exit-0 freezes of mutated inputs failed import_graph_def); validation now refuses it."""
+    import numpy as np
+
+    from tests.graphs import FLOAT, INT32, GraphBuilder
+    from tests.inspector.readers.builders import write_bundle
+
+    g = GraphBuilder()
+    g.placeholder("x")
+    g.add("v", "VariableV2", dtype=FLOAT, shape=[2])
+    g.add("v/read", "Identity", ["v"], T=FLOAT)
+    g.add("mul", "Mul", ["x", "v/read"], T=FLOAT)
+    if defect == "output index":
+        g.add("out", "Identity", ["mul:1"], T=FLOAT)
+    elif defect == "unknown op":
+        g.add("out", "MyCustomActivation", ["mul"], T=FLOAT)
+    else:
+        g.add("n", "Placeholder", dtype=INT32)
+        g.add("out", "AddV2", ["mul", "n"], T=FLOAT)
+    meta = pb.MetaGraphDef()
+    meta.graph_def.CopyFrom(g.graph_def)
+    write_bundle(tmp_path / "model.ckpt", {"v": np.ones(2, np.float32)})
+    (tmp_path / "model.ckpt.meta").write_bytes(meta.SerializeToString())
+    out = tmp_path / "out"
+    out.mkdir()
+    code = main([str(tmp_path / "model.ckpt"), "--outputs", "out", "-o", str(out / "f.pb")])
+    err = capsys.readouterr().err
+    assert code == 3, err
+    assert "TensorFlow can import it" in err and list(out.iterdir()) == []

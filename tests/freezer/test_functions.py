@@ -101,3 +101,18 @@ def test_unknown_function_is_reported():
     specializer = FunctionSpecializer(pb.FunctionDefLibrary())
     with pytest.raises(UsageError, match="not in the graph's library"):
         specializer.specialize("missing", {0: (FLOAT, "w")}, "call")
+
+
+def test_prune_library_keeps_functions_called_as_ops():
+    """A Defun call node's op is the function's name (no attr names it): prune_library dropped such
+    functions, and the frozen defun_call fixture was a graph TensorFlow cannot import (exit 0);
+    the importability check of issue 12 item 11 found it."""
+    from freezer.functions import prune_library
+
+    library = pb.FunctionDefLibrary()
+    for name in ("outer", "inner", "unused"):
+        library.function.add().signature.name = name
+    library.function[0].node_def.add(name="call", op="inner")  # outer's body calls inner as an op
+    call = pb.NodeDef(name="y", op="outer")
+    assert prune_library(library, [call]) == ["unused"]
+    assert [f.signature.name for f in library.function] == ["outer", "inner"]

@@ -146,3 +146,29 @@ def test_partition_of_a_real_bundle_streams_from_its_slice_entry():
             full = reader.read(folded.key)
             expected = full[tuple(slice(s, s + n) for s, n in folded.slices)]
             assert b"".join(item.chunks()) == np.ascontiguousarray(expected).tobytes()
+
+
+class _MeteredNode:
+    """A NodeDef whose every attribute read spends a step (restore_bindings takes plain nodes)."""
+
+    def __init__(self, node, budget) -> None:
+        self._node, self._budget = node, budget
+
+    def __getattr__(self, name: str):
+        self._budget.spend()
+        return getattr(self._node, name)
+
+
+def test_restore_binding_scan_visits_each_node_once():
+    """Issue 12 item 4: 8 levels of Identity between RestoreV2 and Assign, each reading the one
+    before 10 times, are 10^8 paths; following each one took hours on a 31 KB .meta."""
+    from tests.walks import STEPS_PER_ITEM, Budget, ladder
+
+    g = _saver_graph()
+    last = ladder(g, "save/RestoreV2:1", "Identity", levels=8, k=10, T=FLOAT)
+    g.variable("deep", read=False)
+    g.add("save/Assign_deep", "Assign", ["deep", last], T=FLOAT)
+    budget = Budget(STEPS_PER_ITEM * (len(g.nodes) + sum(len(n.input) for n in g.nodes)))
+    bindings = restore_bindings([_MeteredNode(node, budget) for node in g.nodes])
+    assert bindings["deep"] == Binding("emb")  # restored from RestoreV2:1, whatever the path
+    assert bindings["dense/w"] == Binding("renamed_w")

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from freezer import writer
 from freezer.writer import AtomicOutput, StreamedConst
-from inspector.errors import UsageError, ValidationError
+from inspector.errors import UnreadableInputError, UsageError, ValidationError
 from inspector.proto import pb
 
 
@@ -158,35 +158,67 @@ def test_progress_draws_only_on_a_terminal():
     assert "100%" in tty.getvalue() and tty.getvalue().endswith("\n")
 
 
+def _crc(data: bytes) -> int:
+    from inspector.readers.crc32c import crc32c, mask
+
+    return mask(crc32c(data))
+
+
 def test_file_to_file_copy_gives_the_same_bytes(tmp_path):
     weights = np.random.default_rng(1).standard_normal((50, 7)).astype(np.float32)
     shard = tmp_path / "model.data"
     shard.write_bytes(b"header!" + weights.tobytes() + b"trailer")
-    checked = []
     copied = StreamedConst("w", pb.DataType.DT_FLOAT, weights.shape, weights.nbytes,
                            chunks=lambda: pytest.fail("the copy path must not read chunks"),
-                           source=(str(shard), 7, weights.nbytes), check=lambda: checked.append(True))
+                           source=(str(shard), 7, weights.nbytes), crc=_crc(weights.tobytes()))
     streamed = _const("w", weights, pb.DataType.DT_FLOAT)
     x, y = pb.NodeDef(name="x", op="NoOp"), pb.NodeDef(name="y", op="NoOp")
-    with open(tmp_path / "a.pb", "wb") as out:
+    with open(tmp_path / "a.pb", "w+b") as out:  # readable: the copied bytes are checked in place
         writer.write_binary(out, [x, copied, y])
     reference = io.BytesIO()
     writer.write_binary(reference, [x, streamed, y])
     assert (tmp_path / "a.pb").read_bytes() == reference.getvalue()
-    assert checked == [True]
 
 
 def test_copy_path_refuses_damaged_source(tmp_path):
     shard = tmp_path / "model.data"
     shard.write_bytes(b"\0" * 16)
-
-    def damaged():
-        raise ValidationError("checksum mismatch")
-
     item = StreamedConst("w", pb.DataType.DT_FLOAT, (4,), 16, chunks=lambda: [b"\0" * 16],
-                         source=(str(shard), 0, 16), check=damaged)
-    with open(tmp_path / "a.pb", "wb") as out, pytest.raises(ValidationError, match="checksum"):
+                         source=(str(shard), 0, 16), crc=_crc(b"\1" * 16), label="dense/w")
+    with open(tmp_path / "a.pb", "w+b") as out, pytest.raises(UnreadableInputError,
+                                                              match=r"checksum mismatch.*'dense/w'"):
         writer.write_binary(out, [item])
+
+
+def test_the_copy_reads_the_descriptor_it_was_given_and_checks_what_it_wrote(tmp_path):
+    """Issue 12 item 5: the check and the copy used two open()s of the path, so a shard replaced in
+    between was copied unchecked. The copy now reads the reader's own descriptor (the file that
+    was opened, whatever the path names later) and checksums the bytes as written."""
+    weights = np.arange(8, dtype=np.float32)
+    shard = tmp_path / "model.data"
+    shard.write_bytes(weights.tobytes())
+    with open(shard, "rb") as held:
+        replacement = tmp_path / "new.data"
+        replacement.write_bytes((weights + 1).tobytes())
+        os.replace(replacement, shard)  # a trainer saving the same prefix again
+        item = StreamedConst("w", pb.DataType.DT_FLOAT, (8,), 32, chunks=lambda: pytest.fail("copy path"),
+                             source=(str(shard), 0, 32), source_fd=held.fileno(), crc=_crc(weights.tobytes()))
+        with open(tmp_path / "a.pb", "w+b") as out:
+            writer.write_binary(out, [item])
+    node = pb.GraphDef.FromString((tmp_path / "a.pb").read_bytes()).node[0]
+    assert node.attr["value"].tensor.tensor_content == weights.tobytes()
+
+
+def test_a_write_only_output_streams_the_checked_chunks_instead(tmp_path):
+    shard = tmp_path / "model.data"
+    shard.write_bytes(b"\2" * 16)
+    streamed = []
+    item = StreamedConst("w", pb.DataType.DT_FLOAT, (4,), 16,
+                         chunks=lambda: streamed.append(1) or [b"\2" * 16],
+                         source=(str(shard), 0, 16), crc=_crc(b"\2" * 16))
+    with open(tmp_path / "a.pb", "wb") as out:  # cannot be read back: no unchecked kernel copy
+        writer.write_binary(out, [item])
+    assert streamed == [1]
 
 
 def test_committed_file_has_normal_permissions(tmp_path):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from inspector import tfops
 from inspector.graph.model import GraphModel
+from inspector.proto import pb
 from inspector.readers.graphfile import load_graph_file
 from inspector.targets import RUNTIME_LIMIT, TARGETS, supported, target_findings
 from tests.graphs import FLOAT, GraphBuilder
@@ -79,3 +81,38 @@ def test_identity_and_matmul_bias_outputs_are_fused_away_in_opencv():
 def test_tables_are_named(target, data_dir):
     codes = _findings(str(data_dir / "graphs/table_not_initialized.pb"), target)
     assert ("TARGET_TABLES" in codes) == (target != "onnx")
+
+
+def test_weight_only_decides_each_node_once():
+    """Issue 12 item 4: an unsupported op computed from a Const through 18 AddN, each reading the
+    one before 3 times: 3^18 paths for a recursion that follows every input."""
+    from tests.walks import ladder, metered
+
+    g = GraphBuilder()
+    g.const("c", [1.0, 2.0])
+    g.const("axis", 0, dtype=pb.DataType.DT_INT32)
+    last = ladder(g, "c", "AddN", levels=18, k=3, T=FLOAT, N=3)
+    g.add("p", "Cumprod", [last, "axis"], T=FLOAT)
+    model = _model(g)
+    metered(model)
+    finding = {f.code: f for f in target_findings(model, "opencv")}["TARGET_UNSUPPORTED_OP"]
+    assert finding.evidence["nodes"] == ["p"] and "computes only on weights" in finding.fix
+
+
+@pytest.mark.parametrize(("relus", "reaches"), [(4, True), (5, False)])
+def test_reshaped_input_walk_expands_each_node_once(relus, reaches):
+    """Issue 12 item 4: a flat input reshaped, then element-wise ops each reading the one before 30
+    times: 30^4 paths; a convolution counts within 4 element-wise ops, as before."""
+    from tests.walks import ladder, metered
+
+    g = GraphBuilder()
+    g.add("x", "Placeholder", dtype=FLOAT, shape=[-1, 784])
+    g.const("shape", [-1, 28, 28, 1], dtype=pb.DataType.DT_INT32)
+    g.add("image", "Reshape", ["x", "shape"], T=FLOAT)
+    last = ladder(g, "image", "Relu", levels=relus, k=30, T=FLOAT)
+    g.const("kernel", np.ones((3, 3, 1, 2)))
+    g.add("conv", "Conv2D", [last, "kernel"], T=FLOAT, strides=[1, 1, 1, 1], padding="SAME")
+    model = _model(g)
+    metered(model)
+    codes = {f.code for f in target_findings(model, "opencv")}
+    assert ("TARGET_INPUT_SHAPE" in codes) == reaches

@@ -54,3 +54,27 @@ def test_active_dropout_stays():
     remove_inert_dropout(graph)  # may drop the "* 1.0" inside the draw, never the mask
     graph.prune()
     assert {"RandomUniform", "Floor", "RealDiv"} <= {item.op for item in graph.items}
+
+
+def test_the_interval_proof_looks_at_each_tensor_once():
+    """Issue 12 item 4: a Mul by a tensor computed from a uniform draw through 8 AddN, each reading
+    the one before 10 times: bounding every input of every op followed 10^8 paths. Only the ops
+    the proof knows are followed, each (tensor, depth) bounded once."""
+    from tests.walks import STEPS_PER_ITEM, Budget, ladder
+
+    g = _tf1_dropout(1.0)
+    mask = ladder(g, "uniform", "AddN", levels=8, k=10, T=FLOAT, N=10)
+    g.add("masked", "Mul", ["y", mask], T=FLOAT)
+    g.add("out", "Relu", ["masked"], T=FLOAT)
+    graph = graph_of(g, ["out"])
+    budget = Budget(STEPS_PER_ITEM * (len(g.nodes) + sum(len(n.input) for n in g.nodes)))
+    lookup = graph.node
+
+    def node(name: str):
+        budget.spend()
+        return lookup(name)
+
+    graph.node = node
+    changes = remove_inert_dropout(graph)
+    assert not any(c.startswith("masked ") for c in changes)  # an AddN of draws is no mask of ones
+    assert any(c.startswith("mul ") for c in changes)  # the keep_prob 1 dropout still goes

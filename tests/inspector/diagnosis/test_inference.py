@@ -273,3 +273,17 @@ def test_noise_mixed_with_an_input_is_not_a_random_weight():
     g.const("w2", [[1.0, 2.0], [0.5, 0.5], [1.0, 1.0]])
     g.add("decoded", "MatMul", ["z", "w2"], T=FLOAT)
     assert inference.check_random_weights(g.index()) == []
+
+
+def test_the_rate_search_reaches_each_node_once_per_hop():
+    """Issue 12 item 4: beside the dropout, 4 levels of Identity each read the one before 30 times
+    from the random draw: the hop-by-hop search listed every path (30^4) instead of every node."""
+    from inspector.diagnosis.graphindex import GraphIndex
+    from inspector.graph.model import GraphModel
+    from tests.walks import ladder, metered
+
+    g = _tf1_dropout(True)
+    ladder(g, "random", "Identity", levels=4, k=30, T=FLOAT)
+    model = GraphModel(g.graph_def)
+    metered(model)
+    assert [d["rate_inputs"] for d in inference.dropout_masks(GraphIndex(model))] == [["keep_prob"]]

@@ -243,3 +243,28 @@ def test_corpus_generator_only_saver_names_what_it_never_saved():
     assert len(statistics) == 4  # what gen/Tanh needs and the Saver (trainable 'gen' only) left out
     first_slot = next(i for i, v in enumerate(result.never_saved) if "Adam" in v)
     assert all(result.never_saved.index(v) < first_slot for v in statistics)
+
+
+def test_restore_mapping_expands_each_forwarder_once_per_depth():
+    """Issue 12 item 4: RestoreV2 outputs reach a mesh of Identity forwarders (4 layers of 20, each
+    reading all of the layer before) that leads to no Assign within the 3 forwarders the scan
+    follows: 20^3 paths per restore output, where the scan may take a few steps per node and edge."""
+    from inspector.graph.variables import variables_by_key
+    from tests.graphs import FLOAT, STRING, GraphBuilder
+    from tests.walks import mesh, metered
+
+    g = GraphBuilder()
+    g.add("w", "VariableV2", dtype=FLOAT, shape=[2])
+    g.add("deep", "VariableV2", dtype=FLOAT, shape=[2])
+    g.const_strings("save/names", ["w_key", "deep_key"])
+    g.add("save/Const", "Placeholder", dtype=STRING)
+    g.add("save/RestoreV2", "RestoreV2", ["save/Const", "save/names"], dtypes=[FLOAT, FLOAT])
+    g.add("save/Identity", "Identity", ["save/RestoreV2"], T=FLOAT)
+    g.add("save/Assign", "Assign", ["w", "save/Identity"], T=FLOAT)
+    last = mesh(g, "save/RestoreV2:1", "Identity", levels=4, width=20, T=FLOAT)
+    g.add("save/Assign_deep", "Assign", ["deep", last[-1]], T=FLOAT)
+    model = GraphModel(g.graph_def)
+    metered(model)
+    mapping, source = variables_by_key(model)
+    assert source == "saver"
+    assert mapping == {"w_key": ["w"]}  # 'deep' lies 4 forwarders away: beyond the scan, as before

@@ -269,3 +269,40 @@ def test_unknown_rank_beside_the_dims_is_ignored_as_tensorflow_does(tmp_path):
     with BundleReader(prefix) as reader:
         assert (reader.tensors["w"].shape, reader.tensors["step"].shape) == ((3, 4), ())
         assert np.array_equal(reader.read("w"), values["w"]) and reader.read("step") == 300
+
+
+@pytest.mark.parametrize("change", ["replaced", "resized", "modified", "deleted", "index replaced"])
+def test_files_changed_since_they_were_opened_are_named(tmp_path, change):
+    """Issue 12 item 5: the freezer refuses to write when a checkpoint file it read changed meanwhile
+    (a trainer saving the same prefix again); the reader says which file and how."""
+    import os
+
+    prefix = tmp_path / "model.ckpt"
+    write_bundle(prefix, {"w": np.arange(4, dtype=np.float32)})
+    shard = Path(f"{prefix}.data-00000-of-00001")
+    with BundleReader(prefix) as reader:
+        before = reader.read("w").copy()
+        assert reader.changed_files() == []
+        if change == "replaced":
+            other = tmp_path / "other"
+            write_bundle(other, {"w": np.ones(4, dtype=np.float32)})
+            os.replace(f"{other}.data-00000-of-00001", shard)
+        elif change == "resized":
+            with open(shard, "ab") as fh:
+                fh.write(b"more")
+        elif change == "modified":
+            stat = shard.stat()
+            os.utime(shard, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+        elif change == "deleted":
+            shard.unlink()
+        else:
+            other = tmp_path / "other"
+            write_bundle(other, {"w": np.ones(4, dtype=np.float32)})
+            os.replace(f"{other}.index", f"{prefix}.index")
+        (path, what), = reader.changed_files()
+        assert path == (f"{prefix}.index" if change == "index replaced" else str(shard))
+        assert {"replaced": "replaced", "resized": "changed size", "modified": "modified",
+                "deleted": "deleted", "index replaced": "replaced"}[change] in what
+        # every read still comes from the file the reader opened
+        offset = reader.entry("w").offset
+        assert os.pread(reader.data_fd(0), 16, offset) == before.tobytes()

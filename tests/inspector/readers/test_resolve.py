@@ -229,3 +229,29 @@ def test_a_named_pipe_among_a_checkpoints_files_is_refused_before_anything_opens
     with pytest.raises(UnreadableInputError) as info:
         without_blocking(lambda: resolve(path), [fifo])
     assert str(info.value).startswith(f"{fifo}: is a named pipe (FIFO), not a regular file")
+
+
+@pytest.mark.parametrize("named", ["/etc/passwd", "outside", "../x", "model.ckpt-300.meta"])
+def test_a_state_file_naming_a_file_that_is_no_checkpoint_falls_back_with_a_warning(run, named):
+    """Issue 12 item 8: was exit 2 ('is neither a V2 checkpoint nor a valid V1 checkpoint table')
+    although valid checkpoints sit in the folder; now the newest of those is used, as for a missing
+    step, and the warning names the file that was not read."""
+    if named == "/etc/passwd" and not Path(named).is_file():
+        pytest.skip("no /etc/passwd on this machine")
+    (run.parent / "x").write_text("not a checkpoint\n")
+    recorded = str(run.parent / "x") if named == "outside" else named
+    (run / "checkpoint").write_text(f'model_checkpoint_path: "{recorded}"\n'
+                                    'all_model_checkpoint_paths: "model.ckpt-200"\n')
+    art = resolve(run)
+    assert Path(art.prefix).name == "model.ckpt-200"  # the newest the state file lists, as for a missing step
+    (warning,) = art.warnings
+    assert recorded in warning and "is not a checkpoint" in warning and "was not read" in warning
+    assert not any(Path(s.prefix).name in ("passwd", "x") and s.exists for s in art.steps)
+
+
+def test_a_state_file_naming_only_a_file_that_is_no_checkpoint_says_so(tmp_path):
+    (tmp_path / "x").write_text("not a checkpoint\n")
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "checkpoint").write_text('model_checkpoint_path: "../x"\n')
+    with pytest.raises(UnreadableInputError, match=r"names '\.\./x', which is not a checkpoint"):
+        resolve(tmp_path / "run")

@@ -74,3 +74,20 @@ def test_a_copied_folder_whose_state_file_names_the_original_says_so(tmp_path):
     assert any("points outside its folder" in w and "its own copy" in w for w in info.warnings)
     (original / "checkpoint").write_text(f'model_checkpoint_path: "{original / "model.ckpt-9"}"\n')
     assert resolve_state(original / "checkpoint").warnings == []
+
+
+@pytest.mark.parametrize("named", ["outside", "../x", "notes.txt", "../y"])
+def test_a_state_file_naming_a_file_that_is_no_checkpoint_lists_it_as_unusable(tmp_path, named):
+    """Issue 12 item 8: a state file may name any existing file (/etc/passwd, ../x): it is no
+    checkpoint, so it neither 'exists' as one nor is read, and no warning says it is read."""
+    folder = tmp_path / "run"
+    folder.mkdir()
+    _ckpts(folder, "model.ckpt-1")
+    (tmp_path / "x").write_text("root:x:0:0:root:/root:/bin/bash\n")
+    (tmp_path / "y.index").write_bytes(b"\0" * 100)  # a .index that is no table
+    (folder / "notes.txt").write_text("hello\n")
+    recorded = str(tmp_path / "x") if named == "outside" else named
+    (folder / "checkpoint").write_text(f'model_checkpoint_path: "{recorded}"\n')
+    info = resolve_state(folder / "checkpoint")
+    assert not info.latest.exists and info.latest.problem.startswith("is not a checkpoint")
+    assert not any("reading that" in w for w in info.warnings)

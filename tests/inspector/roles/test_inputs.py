@@ -203,3 +203,25 @@ def test_switch_kinds_come_from_how_the_graph_uses_them():
     _dropout(c, c.node("q", "Placeholder", shape=[]), tf2=True)
     switch = roles_of(c.model()).switches["q"]
     assert (switch.kind, switch.inference_value) == (DROPOUT_RATE, 0.0)
+
+
+def test_input_seeds_scan_each_multi_output_node_once():
+    """Issue 12 item 4: an iterator with 300 outputs, each read by its own op: asking for each
+    output and each consumer which outputs that consumer reads rescanned all 300 uses every time
+    (300^3 steps); one scan per node now gives every output its readers."""
+    from inspector.graph.index import GraphIndex
+    from inspector.graph.model import GraphModel
+    from inspector.roles.inputs import input_seeds
+    from tests.graphs import GraphBuilder
+    from tests.walks import metered
+
+    g = GraphBuilder()
+    g.add("it", "IteratorGetNext")
+    for port in range(300):
+        g.add(f"read_{port}", "Identity", [f"it:{port}", f"it:{port}"])
+    model = GraphModel(g.graph_def)
+    index = GraphIndex.from_model(model)
+    metered(model)
+    it = index.pos["it"]
+    seeds = input_seeds(index, model, [(it, port) for port in range(300)])
+    assert seeds == {index.pos[f"read_{port}"]: 1 << port for port in range(300)}
