@@ -85,6 +85,21 @@ def tf():
     return tensorflow
 
 
+def session_config():
+    """TensorFlow's session options for the reference and the ``tf`` column: grappler's remapper off.
+
+    The remapper fuses MatMul + bias add (+ activation) into one oneDNN kernel only where the bias is a
+    Const: in a frozen graph, not in the restored checkpoint whose bias is a variable read. The fused
+    kernel rounds differently (mnist_dense_gan_ckpt's Tanh: 2.4e-5 apart, plain ``freeze`` and
+    ``--for-inference`` alike; 0 with the remapper off), so with it on the ``tf`` column would measure
+    TensorFlow's kernel choice, not whether a rewrite changed the computation."""
+    from tensorflow.core.protobuf import rewriter_config_pb2
+
+    config = tf().compat.v1.ConfigProto()
+    config.graph_options.rewrite_options.remapping = rewriter_config_pb2.RewriterConfig.OFF
+    return config
+
+
 def _graph_def(path: str):
     graph_def = tf().compat.v1.GraphDef()
     with open(path, "rb") as handle:
@@ -108,7 +123,7 @@ def run_tf(pb_path: str, feeds: dict[str, np.ndarray], fetches: Sequence[str],
     except Exception as error:
         raise RuntimeFailure("load", _first_line(error)) from None
     try:
-        with v1.Session(graph=graph) as session:
+        with v1.Session(graph=graph, config=session_config()) as session:
             if initializers:
                 session.run(list(initializers))
             return [np.asarray(v) for v in session.run(list(fetches), feeds)]
