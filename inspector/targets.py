@@ -144,7 +144,8 @@ def _unsupported(model, ops, target) -> list[Finding]:
     findings = []
     for op, names in sorted(missing.items()):
         foldable = all(_weight_only(model, ops, n) for n in names)
-        fix = f"{FOR_INFERENCE} (folds it: it computes only on weights)" if foldable else RUNTIME_LIMIT
+        fix = f"{FOR_INFERENCE} (folds it: it computes only on weights)" if foldable else \
+            _rewritten(model, ops, target, op, names) or RUNTIME_LIMIT
         findings.append(Finding("TARGET_UNSUPPORTED_OP", "error",
                                 f"{NAMES[target]} cannot load {op} ({_names(names)})", fix,
                                 {"op": op, "nodes": names}))
@@ -160,6 +161,38 @@ def _weight_only(model, ops, name: str, depth: int = 0) -> bool:
         return False
     inputs = [ref for ref in model.inputs.get(name, ()) if not ref.control]
     return bool(inputs) and all(_weight_only(model, ops, ref.node, depth + 1) for ref in inputs)
+
+
+def _rewritten(model, ops, target: str, op: str, names: list[str]) -> str | None:
+    """The --for-inference rewrite that writes every ``op`` node as ops the target loads, if one does."""
+    if target == "opencv" and op == "Tile" and all(_const_multiples(model, ops, n) for n in names):
+        return f"{FOR_INFERENCE} (tile_as_concat: a Tile by constant multiples is a concat of copies)"
+    return None
+
+
+#: The most copies along one axis ``--for-inference``'s tile_as_concat writes as a concat.
+TILE_MAX_COPIES = 16
+
+
+def _const_multiples(model, ops, name: str) -> bool:
+    """The Tile's multiples are a Const of at most TILE_MAX_COPIES copies per axis (as the rewrite)."""
+    data = [ref for ref in model.inputs.get(name, ()) if not ref.control]
+    if len(data) != 2 or ops.get(data[1].node) not in tfops.CONSTANTS:
+        return False
+    values = _int_values(model.node_def(data[1].node))
+    return bool(values) and all(1 <= m <= TILE_MAX_COPIES for m in values) and any(m > 1 for m in values)
+
+
+def _int_values(node) -> list[int]:
+    """An int32/int64 Const's values as written (int_val, int64_val or tensor_content)."""
+    tensor = node.attr["value"].tensor if "value" in node.attr else None
+    if tensor is None or tensor.dtype not in (3, 9):
+        return []
+    if tensor.tensor_content:
+        width = 4 if tensor.dtype == 3 else 8
+        raw = tensor.tensor_content
+        return [int.from_bytes(raw[i:i + width], "little", signed=True) for i in range(0, len(raw), width)]
+    return list(tensor.int_val) or list(tensor.int64_val)
 
 
 def _no_input(model, ops, target) -> list[Finding]:
@@ -275,24 +308,42 @@ def _reaches_image_op(model, ops, name: str, depth: int = 0) -> bool:
 
 
 def _opencv_fused_outputs(model, ops, outputs) -> list[Finding]:
-    fused = []
+    """Outputs OpenCV 4.14 makes no layer of: an Identity (RemoveIdentityOps), a BiasAdd after a
+    convolution or a bias add after a matmul (tf_importer.cpp: parseConvolution / parseMatMul take the
+    next BiasAdd/Add into the layer). Each one's value is the output of the layer it went into."""
+    fused: dict[str, str] = {}
     for name in outputs:
-        op = ops.get(name)
-        data = [ref for ref in model.inputs.get(name, ()) if not ref.control]
-        producer = ops.get(data[0].node) if data else None
-        fusing = (op in ("BiasAdd", "Add", "AddV2") and producer in tfops.MATMULS) or \
-            (op == "BiasAdd" and producer in tfops.CONVOLUTIONS)
-        if op in tfops.IDENTITIES or fusing:
-            fused.append(name)
+        layer = _fused_into(model, ops, name)
+        if layer is not None:
+            fused[name] = layer
     if not fused:
         return []
+    fetch = ", ".join(f"{name} -> net.forward('{layer}')" for name, layer in list(fused.items())[:5])
     return [Finding("TARGET_OUTPUT_FUSED", "error",
-                    f"outputs OpenCV fuses into the layer before them ({_names(fused)}): "
+                    f"outputs OpenCV fuses into the layer before them ({_names(list(fused))}): "
                     "net.forward(name) cannot find them",
-                    "fetch them with net.forward(net.getUnconnectedOutLayersNames()) ("
+                    f"fetch each from the layer it is fused into ({fetch}) ("
                     f"{FOR_INFERENCE} keeps Identity and conv-BiasAdd outputs as layers of their own; a "
                     f"matmul's bias add is always fused: {RUNTIME_LIMIT})",
-                    {"nodes": fused})]
+                    {"nodes": list(fused), "layers": fused})]
+
+
+def _fused_into(model, ops, name: str) -> str | None:
+    """The node whose OpenCV layer holds the value of ``name``, when ``name`` itself gets no layer."""
+    current, fused, seen = name, False, set()
+    while current not in seen:
+        seen.add(current)
+        op = ops.get(current)
+        data = [ref for ref in model.inputs.get(current, ()) if not ref.control]
+        producer = ops.get(data[0].node) if data else None
+        if op in tfops.IDENTITIES and data:
+            current, fused = data[0].node, True
+            continue
+        if (op in ("BiasAdd", "Add", "AddV2") and producer in tfops.MATMULS) or \
+                (op == "BiasAdd" and producer in tfops.CONVOLUTIONS):
+            return data[0].node
+        break
+    return current if fused else None
 
 
 __all__ = ["TARGETS", "render_target", "supported", "target_findings"]

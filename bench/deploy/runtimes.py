@@ -141,7 +141,8 @@ def _to_nchw(value: np.ndarray) -> np.ndarray:
 
 
 #: When OpenCV fused an output into the layer before it (an Identity, a matmul's bias add), the
-#: harness fetches that layer, as ``--target opencv`` (TARGET_OUTPUT_FUSED) tells users to. The cells
+#: harness fetches that layer by its name, as ``--target opencv`` (TARGET_OUTPUT_FUSED) tells users
+#: to; the comparison then checks it holds the output's value. The cells
 #: this applies to are counted in ``FETCHED_FUSED`` so the report can say how many.
 FETCHED_FUSED: list[str] = []
 
@@ -157,7 +158,7 @@ def _layer_for(net, pb_path: str, node: str) -> str:
     current = node
     while current in graph and current not in names and graph[current].input:
         current = graph[current].input[0].split(":")[0].lstrip("^")
-    if current in names and current in net.getUnconnectedOutLayersNames():
+    if current in names:  # the layer OpenCV fused it into: net.forward(current) is its value
         FETCHED_FUSED.append(f"{node} -> {current}")
         return current
     return node

@@ -22,3 +22,17 @@ def test_a_frozen_matmul_bias_is_compared_with_the_same_kernels_as_the_checkpoin
     row = run_model(found[0], ("for_inference",), ("tf",), tmp_path)
     assert not row.get("problem"), row.get("problem")
     assert ok(row["cells"]["for_inference"]["tf"], strict=True), row["cells"]["for_inference"]["tf"]
+
+
+def test_an_output_fused_into_a_layer_another_layer_reads_is_fetched_from_it(tmp_path):
+    """estimator_dummy_saved_model_two_outputs: dense/BiasAdd is fused into dense/MatMul, which
+    dense_1 reads; the harness fetched fused outputs only from unconnected layers, so OpenCV failed
+    'Layer #-1 is not valid' although net.forward('dense/MatMul') holds the value (as --target's
+    TARGET_OUTPUT_FUSED says). Before tile_as_concat the model did not load at all (Tile)."""
+    pytest.importorskip("cv2")
+    found = [m for m in models.corpus_models() if m.name == "estimator_dummy_saved_model_two_outputs"]
+    if not found:
+        pytest.skip("estimator_dummy_saved_model_two_outputs is not in the corpus")
+    row = run_model(found[0], ("for_inference",), ("opencv",), tmp_path)
+    cell = row["cells"]["for_inference"]["opencv"]
+    assert ok(cell) and "dense/BiasAdd -> dense/MatMul" in cell, cell

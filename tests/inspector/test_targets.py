@@ -71,11 +71,32 @@ def test_identity_and_matmul_bias_outputs_are_fused_away_in_opencv():
     g.add("m", "MatMul", ["x", "w"], T=FLOAT)
     g.const("b", [1.0])
     g.add("out", "BiasAdd", ["m", "b"], T=FLOAT)
-    finding = {f.code: f for f in target_findings(_model(g), "opencv", ["out"])}["TARGET_OUTPUT_FUSED"]
-    assert "getUnconnectedOutLayersNames" in finding.fix
+    g.add("named", "Identity", ["m"], T=FLOAT)
+    found = {f.code: f for f in target_findings(_model(g), "opencv", ["out", "named"])}
+    finding = found["TARGET_OUTPUT_FUSED"]
+    # each output's value is the output of the layer it went into, fetched by that layer's name (the
+    # matmul here, which another layer reads: getUnconnectedOutLayersNames() would not list it)
+    assert finding.evidence["layers"] == {"out": "m", "named": "m"}
+    assert "out -> net.forward('m')" in finding.fix
 
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_tables_are_named(target, data_dir):
     codes = _findings(str(data_dir / "graphs/table_not_initialized.pb"), target)
     assert ("TARGET_TABLES" in codes) == (target != "onnx")
+
+
+def test_a_tile_by_constant_multiples_is_for_inference_work_for_opencv():
+    """OpenCV 4.14 has no TF Tile (the ONNX Tile layer refuses it: 'repeats needs to be treated as
+    parameter'); --for-inference's tile_as_concat writes it as a concat. Multiples fed at run time stay
+    a runtime limit."""
+    g = GraphBuilder()
+    g.placeholder("x")
+    g.const("multiples", [1, 2], dtype=3)
+    g.add("t", "Tile", ["x", "multiples"], T=FLOAT, Tmultiples=3)
+    finding = {f.code: f for f in target_findings(_model(g), "opencv")}["TARGET_UNSUPPORTED_OP"]
+    assert "tile_as_concat" in finding.fix
+    g.placeholder("m", dtype=3)
+    g.add("t2", "Tile", ["x", "m"], T=FLOAT, Tmultiples=3)
+    finding = {f.code: f for f in target_findings(_model(g), "opencv")}["TARGET_UNSUPPORTED_OP"]
+    assert finding.fix == RUNTIME_LIMIT
