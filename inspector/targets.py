@@ -143,7 +143,7 @@ def _unsupported(model, ops, target) -> list[Finding]:
     missing = {op: names for op, names in _by_op(ops, set(ops.values()) - known).items()}
     findings = []
     for op, names in sorted(missing.items()):
-        foldable = all(_weight_only(model, ops, n) for n in names)
+        foldable = op in tfops.CONSTANT_FOLDED and all(_weight_only(model, ops, n) for n in names)
         fix = f"{FOR_INFERENCE} (folds it: it computes only on weights)" if foldable else \
             _rewritten(model, ops, target, op, names) or RUNTIME_LIMIT
         findings.append(Finding("TARGET_UNSUPPORTED_OP", "error",
@@ -273,8 +273,12 @@ def _opencv_dtypes(model, ops) -> list[Finding]:
 
 
 def _opencv_reshaped_inputs(model, ops) -> list[Finding]:
-    """A flat input reshaped into an image: OpenCV puts its NHWC->NCHW Permute before that Reshape and
-    the Permute refuses a blob of another rank (permute_layer.cpp, "_numAxes == inputs[0].size()")."""
+    """A flat input reshaped into an image. OpenCV 4.14 (tf_importer.cpp, populateNet) carries the
+    layout of every node with a ``data_format`` (the convolution's NHWC) back to all its inputs, so
+    the flat input itself is labelled NHWC; parseReshape then puts a 4-D NCHW->NHWC Permute before the
+    Reshape, which refuses the 2-D blob (permute_layer.cpp, "_numAxes == inputs[0].size()"). The label
+    comes from the consumers, not the input's shape: giving the Placeholder its shape changes nothing,
+    and no rewrite that keeps the input's shape avoids it."""
     found = []
     for name, op in ops.items():
         if op != "Placeholder" or len(model.attrs[name]["shape"] or []) == 4:
@@ -287,8 +291,8 @@ def _opencv_reshaped_inputs(model, ops) -> list[Finding]:
         return []
     return [Finding("TARGET_INPUT_SHAPE", "error",
                     "inputs that are not 4-D but reshaped into an image for a convolution "
-                    f"({_names(found)}): OpenCV's NHWC-to-NCHW permute fails on them "
-                    "('_numAxes == inputs[0].size()')",
+                    f"({_names(found)}): OpenCV labels them NHWC from the convolution and permutes them as "
+                    "4-D images before the reshape ('_numAxes == inputs[0].size()')",
                     f"{RUNTIME_LIMIT} (a caller can reshape the image itself and freeze with the "
                     "convolution's input as the model input)", {"nodes": found})]
 

@@ -36,3 +36,4 @@ def test_an_output_fused_into_a_layer_another_layer_reads_is_fetched_from_it(tmp
     row = run_model(found[0], ("for_inference",), ("opencv",), tmp_path)
     cell = row["cells"]["for_inference"]["opencv"]
     assert ok(cell) and "dense/BiasAdd -> dense/MatMul" in cell, cell
+

@@ -100,3 +100,11 @@ def test_a_tile_by_constant_multiples_is_for_inference_work_for_opencv():
     g.add("t2", "Tile", ["x", "m"], T=FLOAT, Tmultiples=3)
     finding = {f.code: f for f in target_findings(_model(g), "opencv")}["TARGET_UNSUPPORTED_OP"]
     assert finding.fix == RUNTIME_LIMIT
+
+
+def test_an_op_on_weights_that_for_inference_cannot_compute_is_a_limit():
+    g = GraphBuilder()
+    g.const_strings("words", ["a", "bc"])
+    g.add("lengths", "StringLength", ["words"], unit="BYTE")
+    finding = {f.code: f for f in target_findings(_model(g), "opencv")}["TARGET_UNSUPPORTED_OP"]
+    assert finding.fix == RUNTIME_LIMIT

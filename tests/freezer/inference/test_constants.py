@@ -120,3 +120,12 @@ def test_folded_rank_and_range_equal_tensorflows():
     fold_constants(graph)
     graph.prune()
     np.testing.assert_array_equal(run_tf(to_graph_def(graph), ["y:0"], feeds)[0], expected)
+
+
+def test_the_ops_inspect_says_are_folded_are_the_ones_evaluated():
+    """--target promises 'freeze --for-inference folds it' only for ops fold_constants computes
+    (dtypes_zoo's StringLength on a string Const was promised a fold that never happens)."""
+    from freezer.inference.evaluate import EVALUATORS
+    from inspector import tfops
+
+    assert set(EVALUATORS) == set(tfops.CONSTANT_FOLDED)
