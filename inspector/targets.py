@@ -49,7 +49,10 @@ def target_findings(model: GraphModel, target: str, outputs: Iterable[str] | Non
     outs = list(outputs) if outputs is not None else _sinks(model)
     findings: list[Finding] = []
     for check in (_calls, _control_flow, _tables, _unsupported, _no_input, _input_shapes, _switches):
-        findings += check(model, ops, target)
+        # tf2onnx converts what the outputs read through data edges (it drops control inputs): an op
+        # only waited on (an Assert behind a control edge) never reaches its handlers
+        seen = _data_reached(model, outs, ops) if target == "onnx" and check is _unsupported else ops
+        findings += check(model, seen, target)
     if target == "opencv":
         findings += _opencv_dtypes(model, ops)
         findings += _opencv_reshaped_inputs(model, ops)
@@ -108,6 +111,14 @@ def _control_flow(model, ops, target) -> list[Finding]:
                                 f"a TF1 while loop ({_names(loops)}): {NAMES[target]} {how}",
                                 f"{RUNTIME_LIMIT} (export the model with a static unrolled RNN, or use "
                                 "the runtime's TensorFlow-ops mode)", {"nodes": loops}))
+    in_conds = _arrays_in_conds(model, ops) if target == "onnx" else []
+    if in_conds:
+        findings.append(Finding("TARGET_CONTROL_FLOW", "error",
+                                f"TensorArray ops inside a TF1 tf.cond ({_names(in_conds)}): {NAMES[target]} "
+                                "converts TensorArrays only at a while loop's top level; these stay "
+                                "TensorFlow ops ('Tensorflow op ... is not supported')",
+                                f"{RUNTIME_LIMIT} (export the model with TF2 control flow: tf.function "
+                                "with a SavedModel)", {"nodes": in_conds}))
     if conds and target == "tflite":
         findings.append(Finding("TARGET_CONTROL_FLOW", "error",
                                 f"a TF1 tf.cond ({_names(conds)}): the TFLite converter does not take v1 "
@@ -115,6 +126,38 @@ def _control_flow(model, ops, target) -> list[Finding]:
                                 f"{FOR_INFERENCE} (prunes conds whose predicate is a training switch); "
                                 "otherwise " + RUNTIME_LIMIT, {"nodes": conds}))
     return findings
+
+
+def _data_reached(model, outputs: list[str], ops: dict[str, str]) -> dict[str, str]:
+    """``ops`` restricted to the nodes ``outputs`` read through data edges."""
+    reached, stack = set(), [o for o in outputs if o in ops]
+    while stack:
+        name = stack.pop()
+        if name in reached:
+            continue
+        reached.add(name)
+        stack.extend(ref.node for ref in model.inputs.get(name, ()) if not ref.control)
+    return {n: op for n, op in ops.items() if n in reached}
+
+
+def _arrays_in_conds(model, ops) -> list[str]:
+    """TensorArray ops inside a TF1 tf.cond: a data input comes (through identities) from a cond's
+    Switch. tf2onnx 1.17 rewrites TensorArrays only where its loop rewriter (rewriter/loop_rewriter.py)
+    meets them in a while loop's body or its input/output arrays; one read under a cond stays a
+    TensorFlow op ("Tensorflow op [.../cond/TensorArrayReadV3] is not supported": seq2seq's
+    TrainingHelper reads its inputs in a cond) and so do the arrays it reads."""
+    found = []
+    for name, op in ops.items():
+        if op not in _TENSOR_ARRAYS:
+            continue
+        for ref in model.inputs.get(name, ()):
+            source = ref.node
+            while ops.get(source) in tfops.IDENTITIES and model.inputs.get(source):
+                source = model.inputs[source][0].node
+            if not ref.control and ops.get(source) in tfops.SWITCHES and not _loop_switch(model, ops, source):
+                found.append(name)
+                break
+    return found
 
 
 def _loop_switch(model, ops, name: str) -> bool:

@@ -108,3 +108,36 @@ def test_an_op_on_weights_that_for_inference_cannot_compute_is_a_limit():
     g.add("lengths", "StringLength", ["words"], unit="BYTE")
     finding = {f.code: f for f in target_findings(_model(g), "opencv")}["TARGET_UNSUPPORTED_OP"]
     assert finding.fix == RUNTIME_LIMIT
+
+
+def _reads_an_array_in_a_cond() -> GraphBuilder:
+    """seq2seq's TrainingHelper: a TensorArray read inside a tf.cond, and an Assert behind a control
+    edge (tf2onnx 1.17 reported 'Tensorflow op [.../cond/TensorArrayReadV3] is not supported' and
+    nothing about the Assert)."""
+    g = GraphBuilder()
+    g.placeholder("inputs")
+    g.placeholder("finished", dtype=10)
+    g.const("size", 3, dtype=3)
+    g.add("ta", "TensorArrayV3", ["size"], dtype=FLOAT)
+    g.const("index", [0, 1, 2], dtype=3)
+    g.add("scatter", "TensorArrayScatterV3", ["ta", "index", "inputs", "ta:1"], T=FLOAT)
+    g.add("cond/Switch", "Switch", ["ta", "finished"], T=20)
+    g.add("cond/Switch_1", "Switch", ["scatter", "finished"], T=FLOAT)
+    g.const("zero", 0, dtype=3)
+    g.add("cond/read", "TensorArrayReadV3", ["cond/Switch", "zero", "cond/Switch_1"], dtype=FLOAT)
+    g.add("check", "Assert", ["finished", "inputs"], T=[FLOAT])
+    g.add("out", "Identity", ["cond/read", "^check"], T=FLOAT)
+    return g
+
+
+def test_tensor_array_reads_inside_a_cond_are_a_tf2onnx_limit():
+    found = {f.code: f for f in target_findings(_model(_reads_an_array_in_a_cond()), "onnx", ["out"])}
+    flow = found["TARGET_CONTROL_FLOW"]
+    assert flow.evidence["nodes"] == ["cond/read"] and flow.fix.startswith(RUNTIME_LIMIT)
+    assert "TARGET_UNSUPPORTED_OP" not in found  # the Assert is only waited on: tf2onnx never converts it
+
+
+def test_an_op_the_outputs_only_wait_on_still_counts_for_opencv():
+    """OpenCV imports every node of the file, waited on or not."""
+    found = target_findings(_model(_reads_an_array_in_a_cond()), "opencv", ["out"])
+    assert "Assert" in {f.evidence["op"] for f in found if f.code == "TARGET_UNSUPPORTED_OP"}
