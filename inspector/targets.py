@@ -94,9 +94,11 @@ def _calls(model, ops, target) -> list[Finding]:
     calls = [n for n, op in ops.items() if op in tfops.CALL_OPS]
     if not calls or target != "opencv":  # tf2onnx's loader and the TFLite converter inline calls
         return []
+    kinds = ", ".join(sorted({ops[n] for n in calls}))
     return [Finding("TARGET_FUNCTION_CALLS", "error",
-                    f"{NAMES[target]} has no layer for a TF2 function call ({_names(calls)}): the model "
-                    "is inside the call's function", f"{FOR_INFERENCE} (inlines the calls into a flat graph)",
+                    f"{NAMES[target]} has no layer for a TF2 function call ({kinds}: {_names(calls)}): the "
+                    "model is inside the call's function",
+                    f"{FOR_INFERENCE} (inlines the calls into a flat graph)",
                     {"nodes": calls})]
 
 

@@ -98,7 +98,10 @@ def named(cell: str, notes: list[str]) -> bool:
     if not notes:
         return False
     unknown = _UNKNOWN_OP.search(cell)
-    return unknown is None or any(f" {unknown.group(1)} (" in note for note in notes)
+    if unknown is None:
+        return True
+    op = re.compile(rf"(?<![\w/]){re.escape(unknown.group(1))}(?![\w/])")  # GatherV2 is no Gather
+    return any(op.search(note.partition(" | fix: ")[0]) for note in notes)
 
 
 def unnamed_failures(rows: list[dict], variant: str) -> list[str]:

@@ -69,3 +69,8 @@ def test_a_failure_naming_an_op_is_named_only_by_a_finding_on_that_op():
     other = "TARGET_OUTPUT_FUSED: outputs OpenCV fuses into the layer before them (y) | fix: x"
     assert named(cell, [other, gather]) and not named(cell, [other]) and not named(cell, [])
     assert named("load: Input layer not found: a/b", [other])
+    calls = 'run: Can\'t create layer "StatefulPartitionedCall" of type "StatefulPartitionedCall" in f'
+    said = "TARGET_FUNCTION_CALLS: OpenCV has no layer for a TF2 function call (StatefulPartitionedCall: " \
+        "StatefulPartitionedCall_1) | fix: x"
+    assert named(calls, [said])
+    assert not named(cell, ["TARGET_UNSUPPORTED_OP: OpenCV cannot load Gather (g) | fix: GatherV2"])
