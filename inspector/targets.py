@@ -49,7 +49,10 @@ def target_findings(model: GraphModel, target: str, outputs: Iterable[str] | Non
     outs = list(outputs) if outputs is not None else _sinks(model)
     findings: list[Finding] = []
     for check in (_calls, _control_flow, _tables, _unsupported, _no_input, _input_shapes, _switches):
-        findings += check(model, ops, target)
+        # tf2onnx converts what the outputs read through data edges (it drops control inputs): an op
+        # only waited on (an Assert behind a control edge) never reaches its handlers
+        seen = _data_reached(model, outs, ops) if target == "onnx" and check is _unsupported else ops
+        findings += check(model, seen, target)
     if target == "opencv":
         findings += _opencv_dtypes(model, ops)
         findings += _opencv_reshaped_inputs(model, ops)
@@ -91,9 +94,11 @@ def _calls(model, ops, target) -> list[Finding]:
     calls = [n for n, op in ops.items() if op in tfops.CALL_OPS]
     if not calls or target != "opencv":  # tf2onnx's loader and the TFLite converter inline calls
         return []
+    kinds = ", ".join(sorted({ops[n] for n in calls}))
     return [Finding("TARGET_FUNCTION_CALLS", "error",
-                    f"{NAMES[target]} has no layer for a TF2 function call ({_names(calls)}): the model "
-                    "is inside the call's function", f"{FOR_INFERENCE} (inlines the calls into a flat graph)",
+                    f"{NAMES[target]} has no layer for a TF2 function call ({kinds}: {_names(calls)}): the "
+                    "model is inside the call's function",
+                    f"{FOR_INFERENCE} (inlines the calls into a flat graph)",
                     {"nodes": calls})]
 
 
@@ -108,6 +113,14 @@ def _control_flow(model, ops, target) -> list[Finding]:
                                 f"a TF1 while loop ({_names(loops)}): {NAMES[target]} {how}",
                                 f"{RUNTIME_LIMIT} (export the model with a static unrolled RNN, or use "
                                 "the runtime's TensorFlow-ops mode)", {"nodes": loops}))
+    in_conds = _arrays_in_conds(model, ops) if target == "onnx" else []
+    if in_conds:
+        findings.append(Finding("TARGET_CONTROL_FLOW", "error",
+                                f"TensorArray ops inside a TF1 tf.cond ({_names(in_conds)}): {NAMES[target]} "
+                                "converts TensorArrays only at a while loop's top level; these stay "
+                                "TensorFlow ops ('Tensorflow op ... is not supported')",
+                                f"{RUNTIME_LIMIT} (export the model with TF2 control flow: tf.function "
+                                "with a SavedModel)", {"nodes": in_conds}))
     if conds and target == "tflite":
         findings.append(Finding("TARGET_CONTROL_FLOW", "error",
                                 f"a TF1 tf.cond ({_names(conds)}): the TFLite converter does not take v1 "
@@ -115,6 +128,38 @@ def _control_flow(model, ops, target) -> list[Finding]:
                                 f"{FOR_INFERENCE} (prunes conds whose predicate is a training switch); "
                                 "otherwise " + RUNTIME_LIMIT, {"nodes": conds}))
     return findings
+
+
+def _data_reached(model, outputs: list[str], ops: dict[str, str]) -> dict[str, str]:
+    """``ops`` restricted to the nodes ``outputs`` read through data edges."""
+    reached, stack = set(), [o for o in outputs if o in ops]
+    while stack:
+        name = stack.pop()
+        if name in reached:
+            continue
+        reached.add(name)
+        stack.extend(ref.node for ref in model.inputs.get(name, ()) if not ref.control)
+    return {n: op for n, op in ops.items() if n in reached}
+
+
+def _arrays_in_conds(model, ops) -> list[str]:
+    """TensorArray ops inside a TF1 tf.cond: a data input comes (through identities) from a cond's
+    Switch. tf2onnx 1.17 rewrites TensorArrays only where its loop rewriter (rewriter/loop_rewriter.py)
+    meets them in a while loop's body or its input/output arrays; one read under a cond stays a
+    TensorFlow op ("Tensorflow op [.../cond/TensorArrayReadV3] is not supported": seq2seq's
+    TrainingHelper reads its inputs in a cond) and so do the arrays it reads."""
+    found = []
+    for name, op in ops.items():
+        if op not in _TENSOR_ARRAYS:
+            continue
+        for ref in model.inputs.get(name, ()):
+            source = ref.node
+            while ops.get(source) in tfops.IDENTITIES and model.inputs.get(source):
+                source = model.inputs[source][0].node
+            if not ref.control and ops.get(source) in tfops.SWITCHES and not _loop_switch(model, ops, source):
+                found.append(name)
+                break
+    return found
 
 
 def _loop_switch(model, ops, name: str) -> bool:
@@ -144,8 +189,9 @@ def _unsupported(model, ops, target) -> list[Finding]:
     findings = []
     memo: dict[str, bool | None] = {}
     for op, names in sorted(missing.items()):
-        foldable = all(_weight_only(model, ops, n, memo) for n in names)
-        fix = f"{FOR_INFERENCE} (folds it: it computes only on weights)" if foldable else RUNTIME_LIMIT
+        foldable = op in tfops.CONSTANT_FOLDED and all(_weight_only(model, ops, n, memo) for n in names)
+        fix = f"{FOR_INFERENCE} (folds it: it computes only on weights)" if foldable else \
+            _rewritten(model, ops, target, op, names) or RUNTIME_LIMIT
         findings.append(Finding("TARGET_UNSUPPORTED_OP", "error",
                                 f"{NAMES[target]} cannot load {op} ({_names(names)})", fix,
                                 {"op": op, "nodes": names}))
@@ -186,6 +232,38 @@ def _weight_only(model, ops, name: str, memo: dict[str, bool | None]) -> bool:
         memo[current] = all(memo.get(source) is True for source in inputs)
         stack.pop()
     return bool(memo.get(name))
+
+
+def _rewritten(model, ops, target: str, op: str, names: list[str]) -> str | None:
+    """The --for-inference rewrite that writes every ``op`` node as ops the target loads, if one does."""
+    if target == "opencv" and op == "Tile" and all(_const_multiples(model, ops, n) for n in names):
+        return f"{FOR_INFERENCE} (tile_as_concat: a Tile by constant multiples is a concat of copies)"
+    return None
+
+
+#: The most copies along one axis ``--for-inference``'s tile_as_concat writes as a concat.
+TILE_MAX_COPIES = 16
+
+
+def _const_multiples(model, ops, name: str) -> bool:
+    """The Tile's multiples are a Const of at most TILE_MAX_COPIES copies per axis (as the rewrite)."""
+    data = [ref for ref in model.inputs.get(name, ()) if not ref.control]
+    if len(data) != 2 or ops.get(data[1].node) not in tfops.CONSTANTS:
+        return False
+    values = _int_values(model.node_def(data[1].node))
+    return bool(values) and all(1 <= m <= TILE_MAX_COPIES for m in values) and any(m > 1 for m in values)
+
+
+def _int_values(node) -> list[int]:
+    """An int32/int64 Const's values as written (int_val, int64_val or tensor_content)."""
+    tensor = node.attr["value"].tensor if "value" in node.attr else None
+    if tensor is None or tensor.dtype not in (3, 9):
+        return []
+    if tensor.tensor_content:
+        width = 4 if tensor.dtype == 3 else 8
+        raw = tensor.tensor_content
+        return [int.from_bytes(raw[i:i + width], "little", signed=True) for i in range(0, len(raw), width)]
+    return list(tensor.int_val) or list(tensor.int64_val)
 
 
 def _no_input(model, ops, target) -> list[Finding]:
@@ -266,8 +344,12 @@ def _opencv_dtypes(model, ops) -> list[Finding]:
 
 
 def _opencv_reshaped_inputs(model, ops) -> list[Finding]:
-    """A flat input reshaped into an image: OpenCV puts its NHWC->NCHW Permute before that Reshape and
-    the Permute refuses a blob of another rank (permute_layer.cpp, "_numAxes == inputs[0].size()")."""
+    """A flat input reshaped into an image. OpenCV 4.14 (tf_importer.cpp, populateNet) carries the
+    layout of every node with a ``data_format`` (the convolution's NHWC) back to all its inputs, so
+    the flat input itself is labelled NHWC; parseReshape then puts a 4-D NCHW->NHWC Permute before the
+    Reshape, which refuses the 2-D blob (permute_layer.cpp, "_numAxes == inputs[0].size()"). The label
+    comes from the consumers, not the input's shape: giving the Placeholder its shape changes nothing,
+    and no rewrite that keeps the input's shape avoids it."""
     found = []
     for name, op in ops.items():
         if op != "Placeholder" or len(model.attrs[name]["shape"] or []) == 4:
@@ -280,8 +362,8 @@ def _opencv_reshaped_inputs(model, ops) -> list[Finding]:
         return []
     return [Finding("TARGET_INPUT_SHAPE", "error",
                     "inputs that are not 4-D but reshaped into an image for a convolution "
-                    f"({_names(found)}): OpenCV's NHWC-to-NCHW permute fails on them "
-                    "('_numAxes == inputs[0].size()')",
+                    f"({_names(found)}): OpenCV labels them NHWC from the convolution and permutes them as "
+                    "4-D images before the reshape ('_numAxes == inputs[0].size()')",
                     f"{RUNTIME_LIMIT} (a caller can reshape the image itself and freeze with the "
                     "convolution's input as the model input)", {"nodes": found})]
 
@@ -307,24 +389,42 @@ def _reaches_image_op(model, ops, name: str, steps: int = 4) -> bool:
 
 
 def _opencv_fused_outputs(model, ops, outputs) -> list[Finding]:
-    fused = []
+    """Outputs OpenCV 4.14 makes no layer of: an Identity (RemoveIdentityOps), a BiasAdd after a
+    convolution or a bias add after a matmul (tf_importer.cpp: parseConvolution / parseMatMul take the
+    next BiasAdd/Add into the layer). Each one's value is the output of the layer it went into."""
+    fused: dict[str, str] = {}
     for name in outputs:
-        op = ops.get(name)
-        data = [ref for ref in model.inputs.get(name, ()) if not ref.control]
-        producer = ops.get(data[0].node) if data else None
-        fusing = (op in ("BiasAdd", "Add", "AddV2") and producer in tfops.MATMULS) or \
-            (op == "BiasAdd" and producer in tfops.CONVOLUTIONS)
-        if op in tfops.IDENTITIES or fusing:
-            fused.append(name)
+        layer = _fused_into(model, ops, name)
+        if layer is not None:
+            fused[name] = layer
     if not fused:
         return []
+    fetch = ", ".join(f"{name} -> net.forward('{layer}')" for name, layer in list(fused.items())[:5])
     return [Finding("TARGET_OUTPUT_FUSED", "error",
-                    f"outputs OpenCV fuses into the layer before them ({_names(fused)}): "
+                    f"outputs OpenCV fuses into the layer before them ({_names(list(fused))}): "
                     "net.forward(name) cannot find them",
-                    "fetch them with net.forward(net.getUnconnectedOutLayersNames()) ("
+                    f"fetch each from the layer it is fused into ({fetch}) ("
                     f"{FOR_INFERENCE} keeps Identity and conv-BiasAdd outputs as layers of their own; a "
                     f"matmul's bias add is always fused: {RUNTIME_LIMIT})",
-                    {"nodes": fused})]
+                    {"nodes": list(fused), "layers": fused})]
+
+
+def _fused_into(model, ops, name: str) -> str | None:
+    """The node whose OpenCV layer holds the value of ``name``, when ``name`` itself gets no layer."""
+    current, fused, seen = name, False, set()
+    while current not in seen:
+        seen.add(current)
+        op = ops.get(current)
+        data = [ref for ref in model.inputs.get(current, ()) if not ref.control]
+        producer = ops.get(data[0].node) if data else None
+        if op in tfops.IDENTITIES and data:
+            current, fused = data[0].node, True
+            continue
+        if (op in ("BiasAdd", "Add", "AddV2") and producer in tfops.MATMULS) or \
+                (op == "BiasAdd" and producer in tfops.CONVOLUTIONS):
+            return data[0].node
+        break
+    return current if fused else None
 
 
 __all__ = ["TARGETS", "render_target", "supported", "target_findings"]

@@ -465,6 +465,14 @@ SELECTS = OpFamily("pick from two tensors by a condition (TF 2's dropout keeps w
 SCALINGS = OpFamily("multiply or divide element-wise (dropout's 1/keep_prob scaling and its mask)",
                     {"Mul", "RealDiv"})
 POOLS = OpFamily("2-D pooling over an image (NHWC or NCHW)", {"MaxPool", "AvgPool"})
+CONSTANT_FOLDED = OpFamily(
+    "ops freeze --for-inference computes in numpy when every data input is a Const "
+    "(freezer/inference/evaluate.py, EVALUATORS; a test keeps the two equal): any other op on weights "
+    "alone stays in the graph",
+    {"ConcatV2", "Concat", "Transpose", "Reshape", "Cast", "Pack", "ExpandDims", "Squeeze", "Shape", "Fill",
+     "Slice", "StridedSlice", "MatMul", "Add", "AddV2", "Sub", "Mul", "RealDiv", "Maximum", "Minimum", "Neg",
+     "Sqrt", "Rsqrt", "Square", "Reciprocal", "Exp", "Log", "Floor", "Rank", "Size", "Range", "Real", "Imag",
+     "AddN"})
 ELEMENTWISE_LAYERS = OpFamily(
     "element-wise arithmetic and activations that keep a tensor's layout (a batch norm's multiply-add "
     "between a reshape and a convolution)",

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -82,8 +83,25 @@ def predicted(pb_path: Path, outputs: list[str]) -> dict[str, list[str]]:
     from inspector.targets import target_findings
 
     model = GraphModel.from_graph_def(load_graph_file(pb_path).graph_def)
-    return {runtime: [f"{f.code}: {f.fix}" for f in target_findings(model, target, outputs)]
+    return {runtime: [f"{f.code}: {f.message} | fix: {f.fix}"
+                      for f in target_findings(model, target, outputs)]
             for runtime, target in TARGET_OF.items()}
+
+
+#: A runtime's own words for the op it could not make a layer of (OpenCV's layer registry).
+_UNKNOWN_OP = re.compile(r'Can\'t create layer "[^"]*" of type "([^"]+)"')
+
+
+def named(cell: str, notes: list[str]) -> bool:
+    """--target named this failure beforehand: it found something, and when the runtime says which
+    op it could not load, a finding names that op."""
+    if not notes:
+        return False
+    unknown = _UNKNOWN_OP.search(cell)
+    if unknown is None:
+        return True
+    op = re.compile(rf"(?<![\w/]){re.escape(unknown.group(1))}(?![\w/])")  # GatherV2 is no Gather
+    return any(op.search(note.partition(" | fix: ")[0]) for note in notes)
 
 
 def unnamed_failures(rows: list[dict], variant: str) -> list[str]:
@@ -94,7 +112,7 @@ def unnamed_failures(rows: list[dict], variant: str) -> list[str]:
             continue
         for runtime, target in TARGET_OF.items():
             cell = row["cells"].get(variant, {}).get(runtime)
-            if cell and not ok(cell) and not row["notes"].get(variant, {}).get(target):
+            if cell and not ok(cell) and not named(cell, row["notes"].get(variant, {}).get(target, [])):
                 found.append(f"{row['model']} / {runtime}: {cell}")
     return found
 
@@ -248,7 +266,9 @@ def write_docs(rows: list[dict], variants, runtimes_, seconds: float) -> None:
                 cell = row.get("cells", {}).get(variant, {}).get(r)
                 if cell and not ok(cell):
                     said = row["notes"].get(variant, {}).get(r, [])
-                    told = "; ".join(dict.fromkeys(s.split(":", 1)[0] for s in said)) or "NOT NAMED"
+                    listed = "; ".join(dict.fromkeys(_said(s) for s in said))
+                    told = listed if named(cell, said) else \
+                        "NOT NAMED" + (f" (said: {listed})" if said else "")
                     if r == "tf":
                         told = "TensorFlow itself disagrees with the restored checkpoint (not a --target)"
                     lines.append(f"- {row['model']} / {r}: {cell[:160]} — `--target`: {told}")
@@ -258,6 +278,15 @@ def write_docs(rows: list[dict], variants, runtimes_, seconds: float) -> None:
     head, _, rest = text.partition(BEGIN)
     _, _, tail = rest.partition(END)
     DOC.write_text(head + "\n".join(lines) + tail)
+
+
+def _said(note: str) -> str:
+    """A finding as the docs list it: its code, the op it names, and whether the fix is a rewrite."""
+    code, _, rest = note.partition(": ")
+    op = re.search(r"cannot load (\S+) \(", rest)
+    limit = "runtime limit" if "| fix: no graph fix" in rest else "--for-inference" \
+        if "--for-inference" in rest.partition("| fix: ")[2].split("(")[0] else "fix"
+    return f"{code}{' ' + op.group(1) if op else ''} ({limit})"
 
 
 BEGIN, END = "<!-- matrix: generated -->", "<!-- /matrix -->"

@@ -189,17 +189,28 @@ def _restored_outputs(model: Model, frozen: Path, feeds: dict, fetches: list[str
     graph_path, prefix = _graph_and_prefix(model)
     ref = Reference(feeds=feeds, fetches=fetches, expected=[], graph=graph_path, checkpoint=prefix)
     graph = tf.Graph()
-    with graph.as_default(), v1.Session(graph=graph) as session:
+    with graph.as_default(), v1.Session(graph=graph, config=runtimes.session_config()) as session:
         _restore(tf, session, graph_path, prefix)
-        live = _live_tensors(tf, session, random, feeds) if random else []
-        if live:
+        if random:
+            # Two runs that differ mean a draw reaches the outputs. A draw inside a while loop (dropout
+            # in dynamic_rnn at a constant keep_prob) cannot be fetched, so the runs are compared
+            # whenever the graph has a draw at all, not only a fetchable one.
             first = session.run(fetches, feeds)
             second = session.run(fetches, feeds)
             if any(not np.array_equal(a, b) for a, b in zip(first, second, strict=True)):
+                live = _live_tensors(tf, session, random, feeds) or [
+                    f"{n} inside a while loop" for n in sorted(_in_loops(frozen, random))]
                 ref.problem = "the outputs depend on random draws made at run time (" + \
                     ", ".join(n.rsplit(":", 1)[0] for n in live[:3]) + ")"
         ref.expected = [np.asarray(v) for v in session.run(fetches, feeds)]
     return ref
+
+
+def _in_loops(frozen: Path, tensors: list[str]) -> set[str]:
+    from freezer.verify import loop_frame_nodes
+
+    in_loops = loop_frame_nodes(runtimes._graph_def(str(frozen)))
+    return {t.rsplit(":", 1)[0] for t in tensors} & in_loops
 
 
 def _graph_and_prefix(model: Model) -> tuple[str, str]:

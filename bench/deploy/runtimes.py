@@ -85,6 +85,21 @@ def tf():
     return tensorflow
 
 
+def session_config():
+    """TensorFlow's session options for the reference and the ``tf`` column: grappler's remapper off.
+
+    The remapper fuses MatMul + bias add (+ activation) into one oneDNN kernel only where the bias is a
+    Const: in a frozen graph, not in the restored checkpoint whose bias is a variable read. The fused
+    kernel rounds differently (mnist_dense_gan_ckpt's Tanh: 2.4e-5 apart, plain ``freeze`` and
+    ``--for-inference`` alike; 0 with the remapper off), so with it on the ``tf`` column would measure
+    TensorFlow's kernel choice, not whether a rewrite changed the computation."""
+    from tensorflow.core.protobuf import rewriter_config_pb2
+
+    config = tf().compat.v1.ConfigProto()
+    config.graph_options.rewrite_options.remapping = rewriter_config_pb2.RewriterConfig.OFF
+    return config
+
+
 def _graph_def(path: str):
     graph_def = tf().compat.v1.GraphDef()
     with open(path, "rb") as handle:
@@ -108,7 +123,7 @@ def run_tf(pb_path: str, feeds: dict[str, np.ndarray], fetches: Sequence[str],
     except Exception as error:
         raise RuntimeFailure("load", _first_line(error)) from None
     try:
-        with v1.Session(graph=graph) as session:
+        with v1.Session(graph=graph, config=session_config()) as session:
             if initializers:
                 session.run(list(initializers))
             return [np.asarray(v) for v in session.run(list(fetches), feeds)]
@@ -126,7 +141,8 @@ def _to_nchw(value: np.ndarray) -> np.ndarray:
 
 
 #: When OpenCV fused an output into the layer before it (an Identity, a matmul's bias add), the
-#: harness fetches that layer, as ``--target opencv`` (TARGET_OUTPUT_FUSED) tells users to. The cells
+#: harness fetches that layer by its name, as ``--target opencv`` (TARGET_OUTPUT_FUSED) tells users
+#: to; the comparison then checks it holds the output's value. The cells
 #: this applies to are counted in ``FETCHED_FUSED`` so the report can say how many.
 FETCHED_FUSED: list[str] = []
 
@@ -142,7 +158,7 @@ def _layer_for(net, pb_path: str, node: str) -> str:
     current = node
     while current in graph and current not in names and graph[current].input:
         current = graph[current].input[0].split(":")[0].lstrip("^")
-    if current in names and current in net.getUnconnectedOutLayersNames():
+    if current in names:  # the layer OpenCV fused it into: net.forward(current) is its value
         FETCHED_FUSED.append(f"{node} -> {current}")
         return current
     return node

@@ -25,6 +25,7 @@ from freezer.inference.graph import InferenceGraph
 from freezer.inference.identities import keep_outputs_as_layers, remove_identities, remove_inert_dropout
 from freezer.inference.inputs import fix_inputs
 from freezer.inference.switches import fold_switches
+from freezer.inference.tiles import tile_as_concat
 
 MAX_ROUNDS = 4
 
@@ -51,6 +52,8 @@ REWRITES: tuple[Rewrite, ...] = (
             "inference batch norm goes into the preceding weights, or becomes one multiply-add"),
     Rewrite("remove_inert_dropout", remove_inert_dropout,
             "dropout at keep_prob 1 multiplies by a mask of ones"),
+    Rewrite("tile_as_concat", tile_as_concat,
+            "a Tile by constant multiples is the concat of copies (OpenCV imports no Tile)"),
     Rewrite("fix_inputs", fix_inputs,
             "inputs become plain Placeholders with their real shapes"),
     Rewrite("keep_outputs_as_layers", keep_outputs_as_layers,

@@ -114,6 +114,33 @@ def _matmul(node, args):
     return np.matmul(a, b).astype(args[0].dtype)
 
 
+def _rank(node, args):
+    return np.array(args[0].ndim, dtype=np.int32)
+
+
+def _size(node, args):
+    return np.array(args[0].size, dtype=_attr_dtype(node, "out_type") or np.int32)
+
+
+def _range(node, args):
+    """Integer ranges only: TensorFlow accumulates a float range by repeated addition, which
+    ``np.arange`` does not reproduce bit for bit. (A transpose without a perm is ``Range`` over
+    ``Rank``: tied weights ``tf.transpose(w)`` in TF before 1.0 graphs.)"""
+    start, limit, delta = (np.asarray(a) for a in args)
+    if start.ndim or limit.ndim or delta.ndim or start.dtype.kind not in "iu" or int(delta) == 0:
+        return None
+    return np.arange(int(start), int(limit), int(delta), dtype=start.dtype)
+
+
+def _complex_part(part: str) -> Callable:
+    def run(node, args):
+        if args[0].dtype.kind != "c":
+            return None
+        out = np.real(args[0]) if part == "real" else np.imag(args[0])
+        return out.astype(_attr_dtype(node, "Tout") or out.dtype)
+    return run
+
+
 #: Identities are not here: :mod:`freezer.inference.identities` bypasses them without copying a weight.
 #: Op -> evaluation (node, input values) -> value, or None when this node's attrs are not handled.
 EVALUATORS: dict[str, Callable] = {
@@ -125,6 +152,8 @@ EVALUATORS: dict[str, Callable] = {
     "Minimum": _same_type(np.minimum), "Neg": _same_type(np.negative), "Sqrt": _same_type(np.sqrt),
     "Rsqrt": _same_type(_rsqrt), "Square": _same_type(np.square), "Reciprocal": _same_type(np.reciprocal),
     "Exp": _same_type(np.exp), "Log": _same_type(np.log), "Floor": _same_type(np.floor),
+    "Rank": _rank, "Size": _size, "Range": _range, "Real": _complex_part("real"),
+    "Imag": _complex_part("imag"),
     "AddN": lambda node, args: np.sum(np.stack(args), axis=0).astype(args[0].dtype),
 }
 

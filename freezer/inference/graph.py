@@ -244,8 +244,20 @@ def const_node(name: str, value: np.ndarray) -> pb.NodeDef:
     tensor.dtype = dtype.value
     for size in value.shape:
         tensor.tensor_shape.dim.add(size=int(size))
+    field_name = _VAL_FIELDS.get(dtype.name)
+    if value.size == 1 and field_name is not None and dtype.name not in _BITS_IN_VAL:
+        # As TensorFlow writes one value (tensor_util.make_tensor_proto: tensor_content only for more
+        # than one): OpenCV 4.14 reads a scalar Const's int_val / float_val, e.g. a concat's axis
+        # (tf_importer.cpp, parseConcat: ``getConstBlob(...).int_val().Get(0)``, which crashes on
+        # a tensor_content scalar).
+        getattr(tensor, field_name).append(value.reshape(-1)[0].item())
+        return node
     tensor.tensor_content = np.ascontiguousarray(value, dtype=dtype.numpy).tobytes()
     return node
+
+
+#: Types whose *_val field holds bits, not values: written as tensor_content.
+_BITS_IN_VAL = frozenset({"float16", "bfloat16", "complex64", "complex128"})
 
 
 def _numpy_name(dtype: np.dtype) -> str:

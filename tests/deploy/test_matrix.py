@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from bench.deploy import runtimes
-from bench.deploy.matrix import ok, run_model
+from bench.deploy.matrix import named, ok, run_model
 from bench.deploy.models import fixture_models
 
 pytestmark = [pytest.mark.tf, pytest.mark.deploy]
@@ -48,7 +48,7 @@ def test_fixture_deploys(model, installed, tmp_path):
     assert ok(inference["tf"], strict=True), inference["tf"]  # rtol 1e-5 against the restored checkpoint
     predicted = row["notes"]["for_inference"]
     unnamed = {r: cell for r, cell in inference.items()
-               if r != "tf" and not ok(cell) and not predicted.get(r)}
+               if r != "tf" and not ok(cell) and not named(cell, predicted.get(r, []))}
     assert not unnamed, f"failures --target did not name: {unnamed}"
     before = _first_contact().get(model.name, {}).get("cells", {}).get("freeze", {})
     worse = {r: row["cells"]["freeze"][r] for r in installed
@@ -61,3 +61,16 @@ def test_every_runtime_is_installed_by_make_test():
     missing = [r for r in runtimes.RUNTIMES if not runtimes.available(r)]
     if missing:
         pytest.skip(f"not installed: {', '.join(missing)} (pip install -e '.[deploy]')")
+
+
+def test_a_failure_naming_an_op_is_named_only_by_a_finding_on_that_op():
+    cell = 'run: Can\'t create layer "embedding_lookup" of type "GatherV2" in function \'getLayerInstance\''
+    gather = "TARGET_UNSUPPORTED_OP: OpenCV 4.14 DNN cannot load GatherV2 (embedding_lookup) | fix: x"
+    other = "TARGET_OUTPUT_FUSED: outputs OpenCV fuses into the layer before them (y) | fix: x"
+    assert named(cell, [other, gather]) and not named(cell, [other]) and not named(cell, [])
+    assert named("load: Input layer not found: a/b", [other])
+    calls = 'run: Can\'t create layer "StatefulPartitionedCall" of type "StatefulPartitionedCall" in f'
+    said = "TARGET_FUNCTION_CALLS: OpenCV has no layer for a TF2 function call (StatefulPartitionedCall: " \
+        "StatefulPartitionedCall_1) | fix: x"
+    assert named(calls, [said])
+    assert not named(cell, ["TARGET_UNSUPPORTED_OP: OpenCV cannot load Gather (g) | fix: GatherV2"])
