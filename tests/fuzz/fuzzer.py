@@ -53,6 +53,7 @@ TIMEOUT = 30.0  # seconds per in-process operation: fixtures take < 0.3 s, ~10x 
 CLI_TIMEOUT = 90.0  # a whole process (start-up included) on a loaded machine
 OPS = ("read", "inspect", "freeze", "freeze-named")
 TEXT_EVERY = 5  # every 5th case also freezes to text (it shares everything with freeze but the writer)
+EXTRA_OPS = ("freeze-text", "views")  # each run for every TEXT_EVERY-th case (views: inspect --html --dot)
 CLI_OPS = ("cli-inspect", "cli-freeze")
 _OWN_CODE = (str(ROOT / "inspector"), str(ROOT / "freezer"))
 
@@ -139,6 +140,34 @@ def deadline(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
+HEADROOM = 2 << 30  # address space a case may map on top of what the process holds
+
+
+@contextlib.contextmanager
+def memory_headroom(extra: int = HEADROOM) -> Iterator[None]:
+    """Cap the address space at what the process maps now plus ``extra`` while a case runs, so that
+    allocating what a damaged header claims fails fast as a MemoryError (a bug) instead of swapping
+    the machine; restored afterwards. A no-op where the limit cannot be read or lowered."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        pages = int(Path("/proc/self/statm").read_text().split()[0])
+        limit = pages * os.sysconf("SC_PAGE_SIZE") + extra
+    except (ImportError, OSError, ValueError):
+        yield
+        return
+    unlimited = resource.RLIM_INFINITY
+    if (hard != unlimited and limit > hard) or (soft != unlimited and soft <= limit):
+        yield
+        return
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
 @contextlib.contextmanager
 def quiet_logging() -> Iterator[None]:
     """ckpt2pb's warnings (thousands of them, one per mutated case) are not the fuzzer's output, nor
@@ -210,7 +239,7 @@ def run_case(case: Case, ops: tuple[str, ...] = OPS, timeout: float = TIMEOUT,
              cli_timeout: float = CLI_TIMEOUT) -> list[Outcome]:
     """Run ``ops`` on ``case`` in a fresh temporary folder; one :class:`Outcome` per operation."""
     outcomes = []
-    with tempfile.TemporaryDirectory(prefix="ckpt2pb-fuzz-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="ckpt2pb-fuzz-") as tmp, memory_headroom():
         work = Path(tmp)
         entry = materialize(case, work)
         before = _snapshot(work / "in")
@@ -242,6 +271,9 @@ def _run_op(op: str, case: Case, entry: Path, work: Path, timeout: float, cli_ti
             if op == "inspect":
                 problem = _inspect(entry)
                 return _bug(op, "report", problem[0], problem[1]) if problem else Outcome(op, "ok")
+            if op == "views":
+                _views(entry, work / "out")
+                return Outcome(op, "ok")
             return _freeze(op, case, entry, work / "out")
     except KeyboardInterrupt:
         raise
@@ -285,6 +317,18 @@ def _inspect(entry: Path) -> tuple[str, str] | None:
     for level in (-2, 0, 1):
         render(report, level)
     return None
+
+
+def _views(entry: Path, out: Path) -> None:
+    """``inspect --html --dot``: the condensed graph, its layout and both writers."""
+    from inspector.report import inspect_path
+    from inspector.view import dot_for, html_for, input_files, write_view
+
+    def write(report: dict, inspection) -> None:
+        for name, make in (("view.html", html_for), ("view.dot", dot_for)):
+            write_view(str(out / name), make(report, inspection), input_files(report))
+
+    inspect_path(str(entry), then=write)
 
 
 def _freeze(op: str, case: Case, entry: Path, out: Path) -> Outcome:
@@ -394,6 +438,10 @@ def build_case(seeds: list[Seed], fuzz_seed: int, number: int, originals: dict[s
                outputs: Callable[[Seed, str], list[str] | None]) -> Case:
     """Case ``number`` of the run with ``fuzz_seed``: the same arguments give the same case."""
     rng = random.Random(f"{fuzz_seed}:{number}")
+    if not mutators.DONORS:
+        for each in seeds:
+            for name, data in originals.setdefault(each.name, read_files(each)).items():
+                mutators.DONORS.setdefault(mutators.kind_of(name, data), []).append(data)
     seed = rng.choice(seeds)
     files = originals.setdefault(seed.name, read_files(seed))
     entry = rng.choice(seed.entries)
@@ -463,7 +511,7 @@ def fuzz(fuzz_seed: int, *, cases: int | None = None, seconds: float | None = No
         while (cases is None or report.cases < cases) and \
                 (seconds is None or time.monotonic() - began < seconds):
             case = build_case(seeds, fuzz_seed, number, originals, outputs)
-            ops = OPS + (("freeze-text",) if number % TEXT_EVERY == 0 else ()) + \
+            ops = OPS + (EXTRA_OPS if number % TEXT_EVERY == 0 else ()) + \
                 (CLI_OPS if cli_every and number % cli_every == 0 else ())
             for outcome in run_case(case, ops, timeout=timeout):
                 report.operations[f"{outcome.op} {outcome.kind}"] += 1

@@ -577,8 +577,10 @@ def _graph_once(rng: random.Random, graph, top) -> None:
         nodes.add().CopyFrom(node)
     elif choice == 8:
         del node.input[:]
-    elif choice == 9 and "value" in node.attr:
-        _mutate_tensor(rng, node.attr["value"].tensor)
+    elif choice == 9:  # a Const's value: restore ops read their keys and slices from string Consts
+        valued = [n for n in nodes if "value" in n.attr]
+        if valued:
+            _mutate_tensor(rng, rng.choice(valued).attr["value"].tensor)
     elif choice == 10:
         node.device = rng.choice(("/device:GPU:7", "/job:ps/task:99", "garbage", ""))
     elif choice == 11 and hasattr(top, "saver_def") and top.HasField("saver_def"):
@@ -624,9 +626,17 @@ def _mutate_shape_proto(rng: random.Random, shape) -> None:
         del shape.dim[:]
 
 
+SLICE_SPECS = (b"", b"-", b"2 3 -1,1:-", b"4 -4 0,4:0,-4", b"1 1 0,1:0,1", b"99999999999 0,99999999999",
+               b"3 0,5", b"1 2 3", b"4 4 0,2:-", b"10 4 4,3:0,4", b"5 3 0,2:-", b"0 0 0,0:0,0")
+
+
 def _mutate_tensor(rng: random.Random, tensor) -> None:
-    choice = rng.randrange(6)
-    if choice == 0:
+    choice = rng.randrange(8)
+    if choice >= 6 and tensor.string_val:  # another key, slice spec or hostile name
+        i = rng.randrange(len(tensor.string_val))
+        other = tensor.string_val[rng.randrange(len(tensor.string_val))]
+        tensor.string_val[i] = rng.choice((*SLICE_SPECS, other, b"ghost", b"\xff", b"a" * 300, b"step"))
+    elif choice == 0:
         _mutate_shape_proto(rng, tensor.tensor_shape)
     elif choice == 1:
         tensor.dtype = rng.choice(DTYPES[:-2])
@@ -642,14 +652,33 @@ def _mutate_tensor(rng: random.Random, tensor) -> None:
         tensor.string_val.append(b"\xff")
 
 
+# ============================================================================ files from another fixture
+
+DONORS: dict[str, list[bytes]] = {}
+"""Every fixture file by kind (filled by the driver): what a user mixing two models' files would pass."""
+
+
+def splice(rng: random.Random, files: Files, name: str) -> Files | None:
+    """The same kind of file from another fixture (another model's .meta beside this checkpoint, another
+    checkpoint's .index beside these shards), or its first part joined to this file's rest."""
+    donors = [d for d in DONORS.get(kind_of(name, files[name]), ()) if d != files[name]]
+    if not donors:
+        return None
+    donor = rng.choice(donors)
+    if rng.random() < 0.7:
+        return {name: donor}
+    cut = rng.randrange(min(len(donor), len(files[name])) + 1)
+    return {name: donor[:cut] + files[name][cut:]}
+
+
 # ============================================================================ choosing mutations
 
 PLANS: dict[str, list[tuple[Mutator, int]]] = {
-    "table": [(mutate_table, 6), (rewrite_weights, 2), (mutate_bytes, 2)],
-    "data": [(mutate_bytes, 1)],
+    "table": [(mutate_table, 6), (rewrite_weights, 2), (mutate_bytes, 2), (splice, 1)],
+    "data": [(mutate_bytes, 4), (splice, 1)],
     "state": [(mutate_text, 4), (mutate_bytes, 1)],
-    "text": [(mutate_graph, 4), (mutate_text, 4), (mutate_bytes, 1)],
-    "proto": [(mutate_graph, 5), (mutate_wire, 4), (mutate_bytes, 2)],
+    "text": [(mutate_graph, 4), (mutate_text, 4), (mutate_bytes, 1), (splice, 1)],
+    "proto": [(mutate_graph, 5), (mutate_wire, 4), (mutate_bytes, 2), (splice, 1)],
     "bytes": [(mutate_bytes, 1)],
 }
 
