@@ -360,9 +360,11 @@ _OUTPUT_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS}
 
 
 def _same_file(a: Path, b: Path) -> bool:
+    """``a`` and ``b`` name one file (or one path). A name the OS refuses — a NUL byte from a state
+    file, a component too long — names no file: False, not ValueError/OSError (found by tests/fuzz)."""
     try:
-        return a.exists() and b.exists() and os.path.samefile(a, b)
-    except OSError:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))
+    except (OSError, ValueError):
         return False
 
 
@@ -378,7 +380,7 @@ class AtomicOutput:
         self.target = Path(target)
         for path in protected:
             candidate = Path(path)
-            if self.target.resolve() == candidate.resolve() or _same_file(self.target, candidate):
+            if _same_file(self.target, candidate):
                 raise UsageError("the output is one of the inputs (or a checkpoint saved beside them); "
                                  "refusing to overwrite it", path=str(self.target),
                                  fix="choose another path with -o")
