@@ -422,7 +422,7 @@ EXTREME_NUMBERS = (b"-1", b"0", b"99999999999999999999999", b"1e309", b"nan", b"
                    b"-9223372036854775809", b"18446744073709551616", b"2147483648", b"1.5", b"00")
 HOSTILE_STRINGS = (b'""', b'"\\x1b[2J\\x07"', b'"../../../etc/passwd"', b'"/etc/passwd"', b'"\\q"',
                    b'"' + b"x" * 5000 + b'"', b'"a,b"', b'"-o"', b'"\\377\\376"', b'"caf\xc3\xa9"', b'"\xff"',
-                   b'"model.ckpt-999"', b'"."', b'"model.ckpt-100"')
+                   b'"model.ckpt-999"', b'"."', b'"model.ckpt-100"', b'"m\\000odel"', b'"model.ckpt-1/../x"')
 
 
 def mutate_text(rng: random.Random, files: Files, name: str) -> Files:
