@@ -351,7 +351,27 @@ def _freeze(op: str, case: Case, entry: Path, out: Path) -> Outcome:
     if left != [target.name]:
         return _bug(op, "output-left-behind", "freeze", f"after an exit-0 freeze the folder holds {left}")
     problem = check_folded(result, target, as_text)
-    return _bug(op, "unverified-bytes", "freeze", problem) if problem else Outcome(op, "ok")
+    if problem:
+        return _bug(op, "unverified-bytes", "freeze", problem)
+    if op == "freeze" and result.checkpoint:
+        problem = check_against_checkpoint(target, result.checkpoint)
+        if problem:
+            return _bug(op, "weights-differ", "inspect --checkpoint", problem)
+    return Outcome(op, "ok")
+
+
+def check_against_checkpoint(target: Path, prefix: str) -> str | None:
+    """``inspect frozen.pb --checkpoint PREFIX`` on what freeze just wrote from PREFIX: the diagnosis
+    reads the weights its own way, and must find none that differs (a second opinion on every byte)."""
+    from inspector.errors import Ckpt2pbError
+    from inspector.report import inspect_path
+
+    try:
+        report = inspect_path(str(target), checkpoint=prefix)
+    except Ckpt2pbError:
+        return None
+    differ = [f for f in (report.get("diagnosis") or {}).get("findings", []) if f["code"] == "WEIGHTS_DIFFER"]
+    return differ[0]["message"] if differ else None
 
 
 def check_folded(result, target: Path, as_text: bool) -> str | None:
@@ -681,6 +701,15 @@ def load_reproducer(folder: Path) -> tuple[Case, dict]:
     files = {str(p.relative_to(inputs)): p.read_bytes() for p in sorted(inputs.rglob("*")) if p.is_file()}
     return Case(record["found"]["fixture"], files, record["entry"], record["found"]["mutations"],
                 record["found"]["case"], record["found"]["fuzz_seed"], record["outputs"]), record
+
+
+def covered_by(signature: str, known: set[str]) -> bool:
+    """``signature`` is one of ``known``, or a command's exit 70 with the exception type of one of them
+    (the command line says the type, not the frame: ``cli|exit-70|KeyError`` is ``KeyError|…``)."""
+    if signature in known:
+        return True
+    parts = signature.split("|")
+    return parts[:2] == ["cli", "exit-70"] and any(k.startswith(f"{parts[2]}|") for k in known)
 
 
 def known_signatures(folder: Path = REPRODUCERS) -> set[str]:

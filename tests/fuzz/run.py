@@ -48,10 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     new: list[Path] = []
 
     def on_bug(case: fuzzer.Case, outcome: fuzzer.Outcome) -> None:
-        seen = "known" if outcome.signature in known else "NEW"
-        print(f"[case {case.number}] {seen} bug {outcome.signature}  ({', '.join(case.mutations)} on "
-              f"{case.seed})", flush=True)
-        if outcome.signature in known:
+        old = fuzzer.covered_by(outcome.signature, known)
+        print(f"[case {case.number}] {'known' if old else 'NEW'} bug {outcome.signature}  "
+              f"({', '.join(case.mutations)} on {case.seed})", flush=True)
+        if old:
             return
         small = fuzzer.shrink(case, outcome, max_seconds=args.shrink_seconds)
         size = sum(len(v) for v in small.files.values())
