@@ -354,15 +354,17 @@ def _freeze(op: str, case: Case, entry: Path, out: Path) -> Outcome:
     if problem:
         return _bug(op, "unverified-bytes", "freeze", problem)
     if op == "freeze" and result.checkpoint:
-        problem = check_against_checkpoint(target, result.checkpoint)
+        problem = check_against_checkpoint(target, result.checkpoint, result.validation.folded)
         if problem:
             return _bug(op, "weights-differ", "inspect --checkpoint", problem)
     return Outcome(op, "ok")
 
 
-def check_against_checkpoint(target: Path, prefix: str) -> str | None:
+def check_against_checkpoint(target: Path, prefix: str, folded: list[dict]) -> str | None:
     """``inspect frozen.pb --checkpoint PREFIX`` on what freeze just wrote from PREFIX: the diagnosis
-    reads the weights its own way, and must find none that differs (a second opinion on every byte)."""
+    reads the weights its own way, and must find that none of the variables freeze folded (whole, under
+    their own name) differs (a second opinion on every byte). Other Consts may differ: a graph's own
+    constants, or a variable restored from another key, are not this checkpoint's tensor of that name."""
     from inspector.errors import Ckpt2pbError
     from inspector.report import inspect_path
 
@@ -370,8 +372,14 @@ def check_against_checkpoint(target: Path, prefix: str) -> str | None:
         report = inspect_path(str(target), checkpoint=prefix)
     except Ckpt2pbError:
         return None
-    differ = [f for f in (report.get("diagnosis") or {}).get("findings", []) if f["code"] == "WEIGHTS_DIFFER"]
-    return differ[0]["message"] if differ else None
+    own = {f["node"] for f in folded if f["node"] == f["key"] and f["partition"] is None
+           and not f["moving_average"]}
+    for finding in (report.get("diagnosis") or {}).get("findings", []):
+        wrong = sorted(own & set(finding["evidence"].get("differ", ()))) \
+            if finding["code"] == "WEIGHTS_DIFFER" else []
+        if wrong:
+            return f"folded {wrong} differ from the checkpoint by inspect --checkpoint: {finding['message']}"
+    return None
 
 
 def check_folded(result, target: Path, as_text: bool) -> str | None:

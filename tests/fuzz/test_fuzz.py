@@ -155,7 +155,7 @@ def test_an_unverified_byte_is_a_bug(tmp_path):
     with fuzzer.quiet_logging():
         result = freeze(str(entry), auto_outputs=True, output_path=target)
     assert result.validation.folded and fuzzer.check_folded(result, target, as_text=False) is None
-    assert fuzzer.check_against_checkpoint(target, result.checkpoint) is None
+    assert fuzzer.check_against_checkpoint(target, result.checkpoint, result.validation.folded) is None
     from inspector.readers.checkpoint import open_checkpoint
 
     record = max(result.validation.folded, key=lambda f: f["bytes"])
@@ -165,7 +165,7 @@ def test_an_unverified_byte_is_a_bug(tmp_path):
     at = data.index(weights) + len(weights) // 2
     target.write_bytes(data[:at] + bytes([data[at] ^ 1]) + data[at + 1:])
     assert "differ" in fuzzer.check_folded(result, target, as_text=False)
-    assert "differ" in fuzzer.check_against_checkpoint(target, result.checkpoint)  # the second opinion
+    assert "differ" in fuzzer.check_against_checkpoint(target, result.checkpoint, result.validation.folded)
 
 
 def test_an_error_is_fine_but_a_modified_input_is_not(monkeypatch):
