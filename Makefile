@@ -8,8 +8,10 @@ STAMP   := $(VENV)/.installed
 TFSTAMP := $(VENV)/.installed-tf
 DEPLOYSTAMP := $(VENV)/.installed-deploy
 DEMO    ?= fixtures/data/checkpoints/cnn_bn_momentum
+FUZZ_MINUTES ?= 30
+FUZZ_SEED    ?= 1
 
-.PHONY: install install-tf install-deploy deploy-matrix browser demo test test-fast lint fixtures protos eval bench screenshots clean
+.PHONY: install install-tf install-deploy deploy-matrix browser demo test test-fast lint fixtures protos eval bench screenshots fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -77,6 +79,10 @@ eval: $(TFSTAMP)             ## ranking accuracy (first contact and now) over fi
 
 deploy-matrix: $(DEPLOYSTAMP) ## model x frozen variant x runtime over fixtures and corpus -> docs/DEPLOY.md
 	TF_USE_LEGACY_KERAS=1 $(BIN)/python bench/deploy/matrix.py --write-docs
+
+# A brief fixed-seed run of the same fuzzer is part of `make test` (tests/fuzz/test_fuzz.py).
+fuzz: $(STAMP)               ## mutated fixtures through the readers, inspect and freeze; new bugs -> tests/fuzz/reproducers
+	$(BIN)/python tests/fuzz/run.py --minutes $(FUZZ_MINUTES) --seed $(FUZZ_SEED) $(FUZZ_ARGS)
 
 bench: $(TFSTAMP)            ## benchmarks against TensorFlow (builds a large checkpoint once)
 	$(BIN)/python bench/run.py

@@ -124,7 +124,27 @@ def parse_shape_and_slice(text: str) -> tuple[tuple[int, ...], tuple[tuple[int, 
     return full, tuple(slices)
 
 
-def _strings(node) -> list[str]:
+class _Broadcast(Sequence):
+    """A Const's string values with TensorProto's broadcast rule (the last value repeats up to the shape's
+    element count), computed per index: the shape is only a claim, and a restore op's ``tensor_names``
+    claiming 2^28 elements must not build a list of 2^28 strings (found by tests/fuzz)."""
+
+    def __init__(self, values: list[str], count: int) -> None:
+        self.values = values
+        self.count = count if values and count > len(values) else len(values)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self.count))]
+        if not -self.count <= index < self.count:
+            raise IndexError(index)
+        return self.values[min(index % self.count, len(self.values) - 1)]
+
+
+def _strings(node) -> Sequence[str]:
     """The string values of a Const node (the typed field, with TensorProto's broadcast rule)."""
     if node is None or node.op != "Const" or "value" not in node.attr:
         return []
@@ -133,9 +153,7 @@ def _strings(node) -> list[str]:
     count = 1
     for dim in tensor.tensor_shape.dim:
         count *= dim.size
-    if values and len(values) < count:
-        values += [values[-1]] * (count - len(values))
-    return values
+    return _Broadcast(values, count)
 
 
 def restore_bindings(nodes: Sequence) -> dict[str, Binding]:

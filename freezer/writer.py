@@ -415,9 +415,11 @@ _OUTPUT_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS}
 
 
 def _same_file(a: Path, b: Path) -> bool:
+    """``a`` and ``b`` name one file (or one path). A name the OS refuses — a NUL byte from a state
+    file, a component too long — names no file: False, not ValueError/OSError (found by tests/fuzz)."""
     try:
-        return a.exists() and b.exists() and os.path.samefile(a, b)
-    except OSError:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))
+    except (OSError, ValueError):
         return False
 
 
@@ -433,15 +435,15 @@ class AtomicOutput:
         self.target = Path(target)
         for path in protected:
             candidate = Path(path)
-            if self.target.resolve() == candidate.resolve() or _same_file(self.target, candidate):
+            if _same_file(self.target, candidate):
                 raise UsageError("the output is one of the inputs (or a checkpoint saved beside them); "
                                  "refusing to overwrite it", path=str(self.target),
                                  fix="choose another path with -o")
-        if self.target.is_dir():
+        if os.path.isdir(self.target):  # os.path: False, not OSError, for a name the OS refuses
             raise UsageError("the output path is a folder", path=str(self.target),
                              fix="give a file name such as model_frozen.pb")
         folder = self.target.parent
-        if not folder.is_dir():
+        if not os.path.isdir(folder):
             raise UsageError("the output folder does not exist", path=str(folder),
                              fix="Create it first or choose another path with -o")
         self.text = text
@@ -449,6 +451,9 @@ class AtomicOutput:
         try:
             fd, name = create_temp(self.target)  # after removing what killed runs left (tempfiles.py)
         except OSError as error:
+            if error.errno == errno.ENAMETOOLONG:
+                raise UsageError("the output file name is too long for the file system",
+                                 path=str(self.target), fix="choose a shorter name with -o") from None
             raise UsageError(f"cannot create the output file in this folder ({error.strerror})",
                              path=str(folder),
                              fix="choose a writable folder with -o") from None

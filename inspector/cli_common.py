@@ -17,6 +17,7 @@ import argparse
 import gc
 import json
 import logging
+import os
 import re
 import signal
 import sys
@@ -74,7 +75,7 @@ _MODEL_FILE = re.compile(r"(^checkpoint$|\.(index|meta|pb|pbtxt|ckpt)$|\.data-\d
 def _refuse_model_file_as_log(path: str) -> None:
     """The log is appended to ``--log-file``: never to a checkpoint or graph (that would corrupt an input)."""
     target = Path(path)
-    if not target.is_file():
+    if not os.path.isfile(target):  # False, not OSError, for a name the OS refuses (too long)
         return
     try:
         with open(target, "rb") as handle:

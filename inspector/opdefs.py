@@ -17,6 +17,8 @@ wrote it knew them; callers that have one may pass it to prefer it over the ship
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
@@ -68,49 +70,92 @@ def _attr_type(node: object, key: str) -> int | None:
     return value.type if value.WhichOneof("value") == "type" else None
 
 
-def _expand(args, node: object) -> list[tuple[str, int | None]] | None:
+class Positions(Sequence):
+    """One value per position of an arg list, held as runs (value, count).
+
+    A number attr (``N``) is only the node's claim: a damaged NodeDef of 21 bytes may claim 2^31
+    inputs (found by tests/fuzz), so positions are never materialized; indexing and ``len`` cost
+    the number of args. Compares equal to a list of the same values.
+    """
+
+    def __init__(self, runs: list[tuple[object, int]]) -> None:
+        self.runs = [(value, count) for value, count in runs if count > 0]
+        self.total = min(sum(count for _, count in self.runs), sys.maxsize)  # len() must fit
+
+    def __len__(self) -> int:
+        return self.total
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self.total))]
+        if index < 0:
+            index += self.total
+        if not 0 <= index < self.total:
+            raise IndexError(index)
+        for value, count in self.runs:
+            if index < count:
+                return value
+            index -= count
+        raise IndexError(index)
+
+    def map(self, function) -> Positions:
+        return Positions([(function(value), count) for value, count in self.runs])
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, Positions):
+            return self.runs == other.runs
+        if isinstance(other, (list, tuple)):
+            return len(other) == self.total and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return f"Positions({self.runs})"
+
+
+def _expand(args, node: object) -> Positions | None:
     """(kind, dtype) per position of ``args``; None when the node lacks an attr the count needs."""
-    out: list[tuple[str, int | None]] = []
+    runs: list[tuple[tuple[str, int | None], int]] = []
     for arg in args:
         if arg.number_attr:
             if arg.number_attr not in node.attr:
                 return None
             count = node.attr[arg.number_attr].i
-            types = [arg.type or _attr_type(node, arg.type_attr)] * max(count, 0)
+            types = [(arg.type or _attr_type(node, arg.type_attr), max(count, 0))]
         elif arg.type_list_attr:
             if arg.type_list_attr not in node.attr:
                 return None
-            types = list(node.attr[arg.type_list_attr].list.type)
+            types = [(dtype, 1) for dtype in node.attr[arg.type_list_attr].list.type]
         else:
-            types = [arg.type or _attr_type(node, arg.type_attr)]
-        for dtype in types:
+            types = [(arg.type or _attr_type(node, arg.type_attr), 1)]
+        for dtype, count in types:
             if arg.is_ref or (dtype is not None and dtype > REF_OFFSET):
                 kind = REF
             elif dtype == DT_RESOURCE:
                 kind = RESOURCE
             else:
                 kind = VALUE
-            out.append((kind, dtype))
-    return out
+            runs.append(((kind, dtype), count))
+    return Positions(runs)
 
 
-def signature_types(node: object, definition: object, outputs: bool = False) -> list[tuple[str, int | None]]\
-        | None:
+def signature_types(node: object, definition: object, outputs: bool = False) -> Positions | None:
     """(kind, dtype) per input (or output) position of ``node`` under ``definition`` (an OpDef or a
     function's signature); None when the node lacks an attr a count needs."""
     return _expand(definition.output_arg if outputs else definition.input_arg, node)
 
 
-def input_kinds(node: object, overrides: dict | None = None) -> list[str] | None:
+def input_kinds(node: object, overrides: dict | None = None) -> Positions | None:
     """"value" / "ref" / "resource" per data input position; None for an unknown op or missing attrs."""
     definition = op_def(node.op, overrides)
     if definition is None:
         return None
     expanded = _expand(definition.input_arg, node)
-    return None if expanded is None else [kind for kind, _ in expanded]
+    return None if expanded is None else expanded.map(lambda pair: pair[0])
 
 
-def output_kinds(node: object, overrides: dict | None = None) -> list[str] | None:
+def output_kinds(node: object, overrides: dict | None = None) -> Sequence[str] | None:
     """"value" / "ref" / "resource" per output; a Placeholder's kind follows its dtype attr."""
     if node.op in tfops.PLACEHOLDERS:
         dtype = _attr_type(node, "dtype")
@@ -119,10 +164,10 @@ def output_kinds(node: object, overrides: dict | None = None) -> list[str] | Non
     if definition is None:
         return None
     expanded = _expand(definition.output_arg, node)
-    return None if expanded is None else [kind for kind, _ in expanded]
+    return None if expanded is None else expanded.map(lambda pair: pair[0])
 
 
-def output_dtypes(node: object, overrides: dict | None = None) -> list[int | None] | None:
+def output_dtypes(node: object, overrides: dict | None = None) -> Sequence[int | None] | None:
     """The DataType enum of each output (None where the node's attrs do not say); None for an
     unknown op. Refs keep their ``_REF`` value (DT_FLOAT_REF = 101)."""
     definition = op_def(node.op, overrides)
@@ -131,8 +176,8 @@ def output_dtypes(node: object, overrides: dict | None = None) -> list[int | Non
     expanded = _expand(definition.output_arg, node)
     if expanded is None:
         return None
-    return [dtype + REF_OFFSET if kind == REF and dtype is not None and dtype < REF_OFFSET else dtype
-            for kind, dtype in expanded]
+    return expanded.map(lambda pair: pair[1] + REF_OFFSET if pair[0] == REF and pair[1] is not None
+                        and pair[1] < REF_OFFSET else pair[1])
 
 
 def output_dtype(node: object, port: int = 0, overrides: dict | None = None) -> int | None:

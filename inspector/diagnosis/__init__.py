@@ -11,6 +11,7 @@ them one at a time.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from inspector.diagnosis import freezing, inference, ops, runnable, structure
@@ -96,7 +97,7 @@ def diagnose_graph(loaded: object, model: object | None = None, checkpoint: obje
 def load_checkpoint_graph(checkpoint_prefix: str) -> object | None:
     """The GraphModel of the checkpoint's own graph (``<prefix>.meta``), if it has a readable one."""
     meta_path = Path(str(checkpoint_prefix) + ".meta")
-    if not meta_path.is_file():
+    if not os.path.isfile(meta_path):  # False (not OSError) for a name too long
         return None
     from inspector.graph.model import GraphModel
     from inspector.readers.graphfile import load_graph_file

@@ -11,6 +11,7 @@ inside), or a file beyond protobuf's 2 GiB limit (OVER_2GB). Only a missing file
 from __future__ import annotations
 
 import io
+import os
 import re
 import zipfile
 from collections.abc import Iterator
@@ -43,10 +44,10 @@ _SSTABLE_MAGIC = bytes.fromhex("57fb808b247547db")
 def read_for_diagnosis(path: str | Path) -> tuple[LoadedGraph | None, list[Finding]]:
     """The graph in ``path`` (None when there is none to analyse) and the file-level findings."""
     path = Path(path)
-    if path.is_dir():
+    if os.path.isdir(path):  # os.path: False, not OSError, for a name the OS refuses (too long)
         path = _saved_model_file(path)
     refuse_special_file(path)
-    if not path.is_file():
+    if not os.path.isfile(path):
         raise UnreadableInputError("no such file", path=str(path),
                                    fix="check the path; inspect takes a .pb, .pbtxt, .meta or saved_model.pb")
     size = path.stat().st_size

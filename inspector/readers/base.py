@@ -126,8 +126,9 @@ def _identity(status: os.stat_result) -> tuple[int, int, int, int]:
 def checkpoint_format(prefix: str | Path) -> str | None:
     """'V2' when ``<prefix>.index`` exists, 'V1' when the prefix (or its shard pattern) exists."""
     prefix = str(prefix)
-    index = Path(prefix + ".index")
-    if index.is_file() or special_file_problem(index):  # a named pipe: the reader says so
+    index = prefix + ".index"
+    # os.path.isfile: False (not OSError) for a name the OS refuses; a named pipe: the reader says so
+    if os.path.isfile(index) or special_file_problem(index):
         return "V2"
     if v1_files(prefix):
         return "V1"
@@ -138,6 +139,6 @@ def v1_files(prefix: str) -> list[str]:
     """Files of a V1 checkpoint: the prefix itself, a glob it spells, or its numbered shards."""
     if any(c in prefix for c in "?*["):
         return sorted(glob.glob(glob.escape(str(Path(prefix).parent)) + "/" + Path(prefix).name))
-    if Path(prefix).is_file() or special_file_problem(prefix):  # the reader refuses a named pipe
+    if os.path.isfile(prefix) or special_file_problem(prefix):  # the reader refuses a named pipe
         return [prefix]
     return sorted(glob.glob(glob.escape(prefix) + "-[0-9][0-9][0-9][0-9][0-9]-of-[0-9][0-9][0-9][0-9][0-9]"))

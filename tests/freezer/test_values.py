@@ -45,6 +45,19 @@ def test_restore_ops_give_keys_and_partitions():
                         "part/part_0": Binding("part", ((0, 2), (0, 3)))}
 
 
+def test_restore_constants_claiming_a_huge_shape_allocate_nothing():
+    """A tensor_names / shape_and_slices Const whose shape claims 2^40 elements (found by tests/fuzz: a
+    MemoryError, or minutes and gigabytes at 2^28) broadcasts its last value per index instead."""
+    g = _saver_graph()
+    for name in ("save/RestoreV2/tensor_names", "save/RestoreV2/shape_and_slices"):
+        g.node(name).attr["value"].tensor.tensor_shape.dim[0].size = 1 << 40
+    assert restore_bindings(g.nodes) == {"dense/w": Binding("renamed_w"), "emb": Binding("emb"),
+                                         "part/part_0": Binding("part", ((0, 2), (0, 3)))}
+    names = g.node("save/RestoreV2/tensor_names").attr["value"].tensor
+    del names.string_val[1:]  # one value broadcast over the claimed shape: every output reads it
+    assert restore_bindings(g.nodes)["emb"] == Binding("renamed_w")
+
+
 def test_partition_is_sliced_from_the_full_tensor():
     g = _saver_graph()
     full = np.arange(15, dtype=np.float32).reshape(5, 3)

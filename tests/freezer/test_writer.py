@@ -129,6 +129,20 @@ def test_atomic_output_commits_or_leaves_nothing(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pb"]
 
 
+def test_inputs_named_by_a_state_file_with_a_nul_byte_or_a_long_name_are_no_output(tmp_path):
+    """A state file naming 'm\\0odel.ckpt-1' gave ValueError ('embedded null byte', exit 70) in the
+    check that the output is no input (found by tests/fuzz): such a name is no file, so never the output."""
+    source = tmp_path / "model.ckpt.meta"
+    source.write_bytes(b"meta")
+    hostile = [tmp_path / "m\0odel.ckpt-1.index", tmp_path / ("x" * 300)]
+    with AtomicOutput(tmp_path / "out.pb", protected=hostile) as output:
+        output.file.write(b"x")
+        output.commit()
+    assert (tmp_path / "out.pb").read_bytes() == b"x"
+    with pytest.raises(UsageError, match="one of the inputs"):
+        AtomicOutput(source, protected=[*hostile, source])
+
+
 def test_atomic_output_refuses_an_input(tmp_path):
     source = tmp_path / "model.ckpt.meta"
     source.write_bytes(b"meta")

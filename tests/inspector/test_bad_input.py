@@ -272,3 +272,37 @@ def test_mutated_v1_checkpoint_reads_correctly_or_fails_cleanly(mutation):
             return
         # V1 data blocks are checksummed, so anything that still reads must be unchanged.
         assert {n: _value(v) for n, v in got.items()} == reference
+
+
+# --------------------------------------------------------------------------- names the OS refuses
+LONG = "x" * 300  # past NAME_MAX (255): stat() fails with ENAMETOOLONG instead of "no such file"
+
+
+@pytest.mark.parametrize(("argv", "code"), [
+    (["inspect", "{tmp}/" + LONG], 2),
+    (["freeze", "{tmp}/" + LONG, "--auto-outputs"], 2),
+    (["inspect", "{graph}", "--checkpoint", "{tmp}/" + LONG], 2),
+    (["inspect", "{graph}", "--log-file", "{tmp}/" + LONG], 2),
+    (["freeze", "{ckpt}", "--auto-outputs", "-o", "{tmp}/" + LONG + ".pb"], 2),
+    # A state file naming a checkpoint whose name is too long: the folder's one graph is inspected
+    # (with a warning), and freezing it needs the checkpoint.
+    (["inspect", "{tmp}/state"], 0),
+    (["freeze", "{tmp}/state", "--auto-outputs", "-o", "{tmp}/out.pb"], 2),
+])
+def test_a_name_too_long_for_the_file_system_is_not_a_bug(argv, code, tmp_path, capsys):
+    """Found by the fuzzer (tests/fuzz): Path.is_file() raises OSError for such a name (exit 70)."""
+    from freezer import cli as freeze_cli
+    from inspector import cli as inspect_cli
+
+    state = tmp_path / "state"
+    state.mkdir()
+    shutil.copy(FIXTURE / "model.ckpt-100.meta", state / f"{LONG[:200]}.meta")
+    (state / "checkpoint").write_text(f'model_checkpoint_path: "{LONG}"\n')
+    values = {"tmp": str(tmp_path), "graph": str(ROOT / "fixtures/data/graphs/healthy_mlp.pb"),
+              "ckpt": str(ROOT / "fixtures/data/checkpoints/resource_vars")}
+    command, *args = [a.format(**values) for a in argv]
+    main = inspect_cli.main if command == "inspect" else freeze_cli.main
+    assert main(args) == code
+    err = capsys.readouterr().err
+    assert "internal error" not in err and len(err.strip().splitlines()) == code // 2, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state"]

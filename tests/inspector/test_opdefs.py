@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+
+import pytest
+
 from inspector import opdefs
 from inspector.proto import pb
 from inspector.readers import dtypes
@@ -66,6 +70,24 @@ def test_list_and_number_attrs_expand_positions():
     assert opdefs.output_dtypes(node("IdentityN", T=[FLOAT, INT64])) == [FLOAT, INT64]
     # a count attr missing: positions cannot be known
     assert opdefs.input_kinds(node("ConcatV2", T=FLOAT)) is None
+
+
+def test_a_count_attr_claiming_billions_of_positions_allocates_nothing():
+    """A 21-byte Pack claiming N = 2^31 - 1 made inspect build a list of 2^31 kinds (MemoryError, found by
+    tests/fuzz); positions are runs now, answered per index."""
+    pack = node("Pack", T=FLOAT)
+    pack.attr["N"].i = 2**62
+    kinds = opdefs.input_kinds(pack)
+    assert len(kinds) == 2**62 and kinds[0] == kinds[2**62 - 1] == "value" and kinds[:2] == ["value"] * 2
+    with pytest.raises(IndexError):
+        kinds[2**62]
+    split = node("Split", T=FLOAT)
+    split.attr["num_split"].i = 2**62
+    assert len(opdefs.output_dtypes(split)) == 2**62 and opdefs.output_dtype(split, 2**61) == FLOAT
+    assert opdefs.output_kinds(split)[-1] == "value"
+    twice = node("ConcatV2", T=FLOAT, Tidx=INT32)
+    twice.attr["N"].i = 2**63 - 1  # with the axis input: more positions than len() can say
+    assert len(opdefs.input_kinds(twice)) == sys.maxsize
 
 
 def test_unknown_ops_say_nothing():
