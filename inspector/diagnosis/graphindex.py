@@ -30,6 +30,8 @@ class GraphIndex:
         model = graph if isinstance(graph, GraphModel) else GraphModel(graph)
         self.model = model
         self.graph_def = model.graph_def
+        #: the big tensor fields left out of the parse (sizes and, on demand, values), or None
+        self.lazy = getattr(model, "lazy", None)
         self.nodes: dict[str, object] = model.nodes_by_name
         self.duplicates: dict[str, int] = {}
         for name in model.problems.duplicate_nodes:
@@ -154,7 +156,7 @@ class GraphIndex:
         if fed and name in fed:
             return fed[name]
         if node.op == "Const":
-            tensor = const_tensor(node)
+            tensor = const_tensor(node, self.lazy)
             if tensor is not None and tensor.dtype == DT_BOOL and not tensor.tensor_shape.dim:
                 if tensor.bool_val:
                     return bool(tensor.bool_val[0])
@@ -181,10 +183,14 @@ class GraphIndex:
         return dead_nodes(self.model, dead_ports)
 
 
-def const_tensor(node: object) -> object | None:
-    """A Const's TensorProto, or None; never inserts a missing attr (map [] would)."""
+def const_tensor(node: object, lazy: object | None = None) -> object | None:
+    """A Const's TensorProto, or None; never inserts a missing attr (map [] would). With ``lazy`` (the
+    graph's left-out tensor fields) the complete tensor, its values read back when they were left out;
+    without it, the parsed message (dtype and shape always right, big values possibly left out)."""
     if node.op != "Const" or "value" not in node.attr:
         return None
+    if lazy is not None:
+        return lazy.tensor(node)
     return node.attr["value"].tensor
 
 
@@ -225,14 +231,18 @@ def dtype_name(value: int | None) -> str | None:
     return dtypes.name_of(value - REF_OFFSET if value > REF_OFFSET else value)
 
 
-def const_nbytes(node: object) -> tuple[int, int]:
-    """(element count, bytes) a Const node holds, from its declared shape and dtype."""
+def const_nbytes(node: object, lazy: object | None = None) -> tuple[int, int]:
+    """(element count, bytes) a Const node holds, from its declared shape and dtype (the byte count of
+    its tensor_content when it has one, also when that was left out of the parse: ``lazy``)."""
     tensor = const_tensor(node)
     if tensor is None:
         return 0, 0
     count = 1
     for dim in tensor.tensor_shape.dim:
         count *= max(dim.size, 0)
+    left_out = lazy.content_size(node) if lazy is not None else None
+    if left_out is not None:
+        return count, left_out
     if tensor.tensor_content:
         return count, len(tensor.tensor_content)
     known = dtypes.is_known(tensor.dtype) and dtypes.by_value(tensor.dtype).itemsize

@@ -50,8 +50,8 @@ def _is_training(node: object) -> bool:
     return "T" in node.attr
 
 
-def _int_list(node: object) -> list[int] | None:
-    tensor = const_tensor(node)
+def _int_list(node: object, lazy: object | None = None) -> list[int] | None:
+    tensor = const_tensor(node, lazy)
     if tensor is None:
         return None
     if tensor.int_val:
@@ -75,7 +75,7 @@ def batch_moments(index: GraphIndex) -> list[str]:
         inputs = index.data_inputs(name)
         if node.op != "Mean" or len(inputs) != 2 or inputs[1].node not in index.nodes:
             continue
-        axes = _int_list(index.nodes[inputs[1].node])
+        axes = _int_list(index.nodes[inputs[1].node], index.lazy)
         if not axes or 0 not in axes:
             continue
         near = {c for c, _, _ in index.consumers[name]}
@@ -156,7 +156,7 @@ def _per_element(index: GraphIndex, random: str) -> bool:
     inputs = index.data_inputs(random)
     if not inputs or inputs[0].node not in index.nodes:
         return True
-    dims = _int_list(index.nodes[inputs[0].node])
+    dims = _int_list(index.nodes[inputs[0].node], index.lazy)
     if dims is None:
         return True  # computed shape: usually tf.shape(x), the dropout case
     count = 1

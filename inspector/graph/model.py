@@ -66,9 +66,11 @@ class GraphModel:
     something asks for :attr:`g`.
     """
 
-    def __init__(self, graph_def, meta_graph=None) -> None:
+    def __init__(self, graph_def, meta_graph=None, lazy=None) -> None:
         self.graph_def = graph_def
         self.meta_graph = meta_graph
+        #: where the big tensor fields left out of ``graph_def`` are (inspector.readers.lazy), or None
+        self.lazy = lazy
         self.problems = GraphProblems()
         self._nodes: dict[str, object] = {}
         #: per node: op, dtype, shape, device, frame (the networkx node attributes)
@@ -93,8 +95,13 @@ class GraphModel:
                 gc.enable()
 
     @classmethod
-    def from_graph_def(cls, graph_def, meta_graph=None) -> GraphModel:
-        return cls(graph_def, meta_graph)
+    def from_graph_def(cls, graph_def, meta_graph=None, lazy=None) -> GraphModel:
+        return cls(graph_def, meta_graph, lazy)
+
+    @classmethod
+    def from_loaded(cls, loaded) -> GraphModel:
+        """The model of a :class:`~inspector.readers.graphfile.LoadedGraph` (its left-out tensors too)."""
+        return cls(loaded.graph_def, getattr(loaded, "meta_graph", None), getattr(loaded, "lazy", None))
 
     @classmethod
     def from_meta_graph(cls, meta_graph) -> GraphModel:
