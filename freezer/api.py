@@ -102,7 +102,7 @@ def freeze(path: str | Path, outputs: Sequence[str] | None = None, auto_outputs:
     artifacts = resolve(path)
     if graph is not None:
         artifacts.meta_path = str(graph)
-    graph_path, meta_graph, graph_def, lazy = _load_graph(artifacts)
+    graph_path, meta_graph, graph_def, lazy = _load_graph_and_left_out(artifacts)
     prefix = artifacts.prefix
     model = None
     if auto_outputs or verify or for_inference:  # built before the rewrite, which edits NodeDefs in place
@@ -314,6 +314,11 @@ def _complete_meta_graph(meta_graph, lazy):
 
 
 def _load_graph(artifacts: Artifacts):
+    """(graph file, MetaGraphDef or None, GraphDef) for the checkpoint's graph."""
+    return _load_graph_and_left_out(artifacts)[:3]
+
+
+def _load_graph_and_left_out(artifacts: Artifacts):
     """(graph file, MetaGraphDef or None, GraphDef, LazyTensors or None) for the checkpoint's graph."""
     graph_path = artifacts.meta_path or artifacts.graph_path
     if graph_path is None:
