@@ -26,6 +26,7 @@ from inspector.proto import pb
 from inspector.readers import dtypes, lazy
 from inspector.readers.graphfile import MAX_TEXT_DEPTH, LoadedGraph, text_too_deep, too_deep_problem
 from inspector.readers.placeholders import refuse_special_file
+from inspector.readers.varint import decode_varint
 
 #: protobuf's hard limit on one message (sizes are signed 32-bit); tests monkeypatch it.
 PROTOBUF_LIMIT = 2**31 - 1
@@ -294,9 +295,7 @@ def _read_binary(path: Path, data, stamp: tuple[int, int]) -> tuple[LoadedGraph 
 def _binary_candidates(data) -> Iterator[tuple[str, object, dict]]:
     """Every interpretation of ``data`` that parses and looks like what it claims, best first, with
     where its big tensor fields are (they are left out of the parse: :mod:`inspector.readers.lazy`)."""
-    fields = walk_generic(data) or []
-    numbers = {n for n, _ in fields}
-    if numbers and numbers <= {1, 2} and all(w == (0 if n == 1 else 2) for n, w in fields):
+    if _shaped_like_saved_model(data):
         saved, records = _parse_lazily(pb.SavedModel, data, "saved_model")
         if saved is not None and any(m.graph_def.node for m in saved.meta_graphs):
             yield "saved_model", saved, records
@@ -306,6 +305,25 @@ def _binary_candidates(data) -> Iterator[tuple[str, object, dict]]:
     meta, records = _parse_lazily(pb.MetaGraphDef, data, "metagraph")
     if meta is not None and meta.HasField("graph_def"):
         yield "metagraph", meta, records
+
+
+def _shaped_like_saved_model(data) -> bool:
+    """Well-formed wire format whose top-level fields are only #1 varints and #2 messages, as a
+    SavedModel's are. Stops at the first other field (a GraphDef's first node) instead of walking
+    every top-level field of a graph of 10^6 nodes."""
+    pos, end = 0, len(data)
+    while pos < end:
+        tag = decode_varint(data, pos, end)
+        if tag is None:
+            return False
+        key, pos = tag
+        got = decode_varint(data, pos, end) if key in (0x08, 0x12) else None
+        if got is None:
+            return False
+        pos = got[1] if key == 0x08 else got[1] + got[0]
+        if pos > end:
+            return False
+    return end > 0
 
 
 def _parse_lazily(cls: type, data, kind: str) -> tuple[object | None, dict]:

@@ -71,9 +71,10 @@ def batch_moments(index: GraphIndex) -> list[str]:
     inference; a loss comparing a batch mean with a constant target is not a variance)."""
     found = []
     for name in index.inference_path:
-        node = index.nodes[name]
+        if index.op(name) != "Mean":
+            continue
         inputs = index.data_inputs(name)
-        if node.op != "Mean" or len(inputs) != 2 or inputs[1].node not in index.nodes:
+        if len(inputs) != 2 or inputs[1].node not in index.nodes:
             continue
         axes = _int_list(index.nodes[inputs[1].node], index.lazy)
         if not axes or 0 not in axes:
@@ -206,8 +207,8 @@ def dropout_masks(index: GraphIndex) -> list[dict]:
     the inputs that set its rate."""
     path = index.inference_path
     found = []
-    for name in sorted(path):
-        if index.op(name) not in tfops.RANDOM_UNIFORM or not _per_element(index, name):
+    for name in sorted(n for n in path if index.op(n) in tfops.RANDOM_UNIFORM):
+        if not _per_element(index, name):
             continue
         hit = _mask_applied(index, name)
         if hit is not None and hit[1] in path:
@@ -352,9 +353,8 @@ def random_weight_operands(index: GraphIndex) -> list[dict]:
     bits = index.placeholder_bits
     random_memo: dict[str, bool] = {}
     found = []
-    for name in sorted(path):
-        if index.op(name) not in tfops.MATMULS | tfops.CONVOLUTIONS:
-            continue
+    layers = tfops.MATMULS | tfops.CONVOLUTIONS
+    for name in sorted(n for n in path if index.op(n) in layers):
         for position, ref in enumerate(index.data_inputs(name)):
             source = ref.node
             if source in index.nodes and not bits.get(source, 0) and \

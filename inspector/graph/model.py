@@ -111,33 +111,38 @@ class GraphModel:
 
     def _build(self) -> None:
         nodes, attrs = self._nodes, self.attrs
+        # Each read of a NodeDef field builds a new Python object from the protobuf: read each once.
         for node in self.graph_def.node:
-            if node.name in nodes:
-                self.problems.duplicate_nodes.append(node.name)
+            name = node.name
+            if name in nodes:
+                self.problems.duplicate_nodes.append(name)
                 continue
-            nodes[node.name] = node
-            attrs[node.name] = {"op": node.op, "dtype": self._output_dtype(node),
-                                "shape": _output_shape(node), "device": node.device, "frame": ""}
+            nodes[name] = node
+            op = node.op
+            attrs[name] = {"op": op, "dtype": self._output_dtype(node, op),
+                           "shape": _output_shape(node, op), "device": node.device, "frame": ""}
         consumers = self.consumers = {name: [] for name in nodes}
         parse = TensorRef.parse
         for name, node in nodes.items():
-            refs = self.inputs[name] = [parse(text) for text in node.input]
+            texts = list(node.input)
+            refs = self.inputs[name] = [parse(text) for text in texts]
             for position, ref in enumerate(refs):
                 uses = consumers.get(ref.node)
                 if uses is None:
-                    self.problems.missing_inputs.append((name, node.input[position]))
+                    self.problems.missing_inputs.append((name, texts[position]))
                 else:
                     uses.append((name, position, ref))
         self._assign_frames()
 
-    def _output_dtype(self, node) -> str | None:
+    def _output_dtype(self, node, op: str | None = None) -> str | None:
         """Output 0's dtype, as the op's OpDef states it: the meta graph's own op list first, then
         TensorFlow's registry (an ArgMax gives its ``output_type``, int64 when the attr is omitted);
         for an op neither defines, the first dtype-holding attr the node has."""
-        rule = self._dtype_rules.get(node.op)
+        op = node.op if op is None else op
+        rule = self._dtype_rules.get(op)
         if rule is None:
-            function = self.functions.get(node.op)  # a call of a library function: its signature
-            definition = self.op_defs.get(node.op) or opdefs.op_def(node.op) or \
+            function = self.functions.get(op)  # a call of a library function: its signature
+            definition = self.op_defs.get(op) or opdefs.op_def(op) or \
                 (function.signature if function is not None else None)
             rule = self._dtype_rules[node.op] = _dtype_rule(definition)
         return _apply_dtype_rule(node, rule)
@@ -388,9 +393,11 @@ def _counted_dtype(node, op_def) -> str | None:
     return None
 
 
-def _output_shape(node) -> list[int] | None:
+def _output_shape(node, op: str | None = None) -> list[int] | None:
     """Shape of output 0 where the graph records it: ``_output_shapes``, ``shape`` or a Const value."""
     attrs = node.attr
+    if not attrs:
+        return None
     if "_output_shapes" in attrs:
         shapes = attrs["_output_shapes"].list.shape
         if shapes:
@@ -399,7 +406,7 @@ def _output_shape(node) -> list[int] | None:
         value = attrs["shape"]
         if value.WhichOneof("value") == "shape":
             return shape_list(value.shape)
-    if node.op == "Const" and "value" in attrs:
+    if (node.op if op is None else op) == "Const" and "value" in attrs:
         return shape_list(attrs["value"].tensor.tensor_shape)
     return None
 
