@@ -84,18 +84,21 @@ class GraphIndex:
         not come from the sequence input). While-loop back edges (out of NextIteration) are not
         followed. Iterative post-order, so deep graphs cannot overflow.
         """
-        placeholders = [n for n in self.nodes if self.op(n) in tfops.PLACEHOLDERS]
+        ops, back = self.ops, tfops.NEXT_ITERATIONS
+        placeholders = [n for n in self.nodes if ops[n] in tfops.PLACEHOLDERS]
         bits = {name: 1 << i for i, name in enumerate(placeholders)}
         done: dict[str, int] = {}
         visiting: set[str] = set()
         for root in self.nodes:
+            if root in done:
+                continue
             stack = [(root, False)]
             while stack:
                 name, expanded = stack.pop()
                 if name in done:
                     continue
-                sources = [ref.node for ref in self.inputs[name] if not ref.control and ref.node in self.nodes
-                           and self.op(ref.node) not in tfops.NEXT_ITERATIONS]
+                sources = [ref.node for ref in self.inputs[name] if not ref.control and ref.node in ops
+                           and ops[ref.node] not in back]
                 if expanded:
                     value = bits.get(name, 0)
                     for source in sources:
@@ -124,6 +127,23 @@ class GraphIndex:
     def inference_path(self) -> set[str]:
         """What the outputs need and that actually runs with the default feeds."""
         return self.needed - self.dead_by_default
+
+    @cached_property
+    def inference_path_by_op(self) -> dict[str, list[str]]:
+        """The inference path grouped by op, each group sorted: the checks that look for one family
+        of ops on the path (batch norms, random draws, layers) read their group, not the path."""
+        groups: dict[str, list[str]] = {}
+        ops = self.ops
+        for name in self.inference_path:
+            groups.setdefault(ops[name], []).append(name)
+        for names in groups.values():
+            names.sort()
+        return groups
+
+    def on_inference_path(self, ops: Iterable[str]) -> list[str]:
+        """The nodes of the inference path whose op is one of ``ops``, sorted by name."""
+        groups = self.inference_path_by_op
+        return sorted(name for op in ops for name in groups.get(op, ()))
 
     @cached_property
     def switches(self) -> dict[str, object]:

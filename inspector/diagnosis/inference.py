@@ -70,9 +70,7 @@ def batch_moments(index: GraphIndex) -> list[str]:
     tensor: tf.nn.moments over the batch (layer and instance norm reduce other axes and are fine at
     inference; a loss comparing a batch mean with a constant target is not a variance)."""
     found = []
-    for name in index.inference_path:
-        if index.op(name) != "Mean":
-            continue
+    for name in index.inference_path_by_op.get("Mean", ()):
         inputs = index.data_inputs(name)
         if len(inputs) != 2 or inputs[1].node not in index.nodes:
             continue
@@ -90,8 +88,7 @@ def batch_moments(index: GraphIndex) -> list[str]:
 
 def training_batch_norms(index: GraphIndex) -> tuple[list[str], list[str]]:
     """(fused batch norms with is_training=true, batch moments) that run with the default feeds."""
-    path = index.inference_path
-    fused = sorted(n for n in path if index.op(n) in tfops.BATCH_NORMS and _is_training(index.nodes[n]))
+    fused = [n for n in index.on_inference_path(tfops.BATCH_NORMS) if _is_training(index.nodes[n])]
     return fused, batch_moments(index)
 
 
@@ -207,7 +204,7 @@ def dropout_masks(index: GraphIndex) -> list[dict]:
     the inputs that set its rate."""
     path = index.inference_path
     found = []
-    for name in sorted(n for n in path if index.op(n) in tfops.RANDOM_UNIFORM):
+    for name in index.on_inference_path(tfops.RANDOM_UNIFORM):
         if not _per_element(index, name):
             continue
         hit = _mask_applied(index, name)
@@ -349,12 +346,10 @@ def random_weight_operands(index: GraphIndex) -> list[dict]:
     (a VAE's sampled code, noise added to activations) reaches the layer through the input: not a
     weight.
     """
-    path = index.inference_path
     bits = index.placeholder_bits
     random_memo: dict[str, bool] = {}
     found = []
-    layers = tfops.MATMULS | tfops.CONVOLUTIONS
-    for name in sorted(n for n in path if index.op(n) in layers):
+    for name in index.on_inference_path(tfops.MATMULS | tfops.CONVOLUTIONS):
         for position, ref in enumerate(index.data_inputs(name)):
             source = ref.node
             if source in index.nodes and not bits.get(source, 0) and \
