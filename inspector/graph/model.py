@@ -41,13 +41,19 @@ class TensorRef(NamedTuple):
     control: bool
 
     @classmethod
-    def parse(cls, text: str) -> TensorRef:
+    def parse(cls, text: str, names: dict[str, str] | None = None) -> TensorRef:
+        """``names``: node name -> the one string object to use for it (shared, not copied)."""
         if text.startswith("^"):
-            return cls(text[1:], -1, True)
-        name, sep, port = text.rpartition(":")
-        if sep and port.isdigit():
-            return cls(name, int(port), False)
-        return cls(text, 0, False)
+            node, port, control = text[1:], -1, True
+        else:
+            node, sep, port_text = text.rpartition(":")
+            if sep and port_text.isdigit():
+                port, control = int(port_text), False
+            else:
+                node, port, control = text, 0, False
+        if names is not None:
+            node = names.get(node, node)
+        return cls(node, port, control)
 
 
 @dataclass
@@ -111,7 +117,10 @@ class GraphModel:
 
     def _build(self) -> None:
         nodes, attrs = self._nodes, self.attrs
-        # Each read of a NodeDef field builds a new Python object from the protobuf: read each once.
+        # Each read of a NodeDef field builds a new Python string from the protobuf: each field is
+        # read once, and op names (a few hundred distinct ones) and the node names inputs refer to
+        # are shared, one string object per distinct text (a graph of 10^6 nodes holds millions).
+        op_names: dict[str, str] = {}
         for node in self.graph_def.node:
             name = node.name
             if name in nodes:
@@ -119,13 +128,15 @@ class GraphModel:
                 continue
             nodes[name] = node
             op = node.op
+            op = op_names.setdefault(op, op)
             attrs[name] = {"op": op, "dtype": self._output_dtype(node, op),
                            "shape": _output_shape(node, op), "device": node.device, "frame": ""}
         consumers = self.consumers = {name: [] for name in nodes}
         parse = TensorRef.parse
+        canonical = {name: name for name in nodes}
         for name, node in nodes.items():
             texts = list(node.input)
-            refs = self.inputs[name] = [parse(text) for text in texts]
+            refs = self.inputs[name] = [parse(text, canonical) for text in texts]
             for position, ref in enumerate(refs):
                 uses = consumers.get(ref.node)
                 if uses is None:
