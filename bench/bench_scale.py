@@ -57,11 +57,12 @@ def _log(msg: str) -> None:
 
 
 def _fig(m, **extra) -> dict:
-    return {"cmd_text": " ".join(str(c) for c in m.cmd).replace(str(ROOT) + "/", ""), "ok": m.ok,
-            "n": len(m.runs), "median_wall_s": m.median_wall_s, "min_wall_s": min(r.wall_s for r in m.runs),
-            "max_wall_s": max(r.wall_s for r in m.runs), "median_cpu_s": m.median_cpu_s,
-            "median_maxrss_mib": m.median_maxrss_mib, "stderr_tail": m.last_stderr[-500:] if not m.ok else "",
-            **extra}
+    out = m.summary()
+    out["cmd_text"] = " ".join(str(c) for c in m.cmd).replace(str(ROOT) + "/", "")
+    if not m.ok:
+        out["stderr_tail"] = m.last_stderr[-1000:]
+    out.update(extra)
+    return out
 
 
 def _inputs(only: list[str]) -> dict[str, str]:

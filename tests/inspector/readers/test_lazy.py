@@ -240,3 +240,55 @@ def _varint(value: int) -> bytes:
         value >>= 7
     out.append(value)
     return bytes(out)
+
+
+# --------------------------------------------------------------------------------------------- whole commands
+def _with_threshold(monkeypatch, threshold: int, run):
+    monkeypatch.setattr(lazy, "LAZY_MIN_BYTES", threshold)
+    return run()
+
+
+def _report(path: Path) -> str:
+    from inspector.errors import Ckpt2pbError
+    from inspector.report import inspect_path
+
+    try:
+        return json.dumps(inspect_path(str(path)), sort_keys=True, default=str)
+    except Ckpt2pbError as error:  # the same refusal either way
+        return str(error)
+
+
+@pytest.mark.parametrize("path", GRAPH_FILES, ids=lambda p: str(p.relative_to(p.parents[1])))
+def test_inspect_says_the_same_with_every_tensor_field_left_out(path, monkeypatch):
+    """The whole ``inspect --json`` report (diagnosis, ranking, sizes) is the same whether every
+    strippable tensor field of the graph was left out of the parse or none was."""
+    whole = _with_threshold(monkeypatch, 1 << 62, lambda: _report(path))
+    light = _with_threshold(monkeypatch, 1, lambda: _report(path))
+    assert light == whole
+
+
+def _frozen_graphs() -> list[Path]:
+    """Fixture graph files that freeze (an already frozen graph is pruned to its outputs)."""
+    return [p for p in GRAPH_FILES if p.suffix == ".pb" and "fixtures" in p.parts and "graphs" in p.parts]
+
+
+@pytest.mark.parametrize("path", _frozen_graphs(), ids=lambda p: p.name)
+def test_freeze_writes_the_same_bytes_with_every_tensor_field_left_out(path, tmp_path, monkeypatch):
+    """A frozen graph pruned by ``freeze``: the node bytes copied back from the input file make the
+    same output file as a full parse (also as text, and with --for-inference)."""
+    from freezer.api import freeze
+
+    for options in ({}, {"as_text": True}, {"for_inference": True}):
+        outputs = {}
+        for threshold in (1 << 62, 1):
+            folder = tmp_path / str(threshold)
+            folder.mkdir(exist_ok=True)
+            target = folder / "frozen.out"
+            monkeypatch.setattr(lazy, "LAZY_MIN_BYTES", threshold)
+            try:
+                freeze(path, auto_outputs=True, output_path=target, **options)
+            except Exception as error:
+                outputs[threshold] = f"{type(error).__name__}: {error}".replace(str(folder), "")
+                continue
+            outputs[threshold] = target.read_bytes()
+        assert outputs[1] == outputs[1 << 62], options
