@@ -346,10 +346,13 @@ def random_weight_operands(index: GraphIndex) -> list[dict]:
     (a VAE's sampled code, noise added to activations) reaches the layer through the input: not a
     weight.
     """
+    layers = index.on_inference_path(tfops.MATMULS | tfops.CONVOLUTIONS)
+    if not layers:
+        return []
     bits = index.placeholder_bits
     random_memo: dict[str, bool] = {}
     found = []
-    for name in index.on_inference_path(tfops.MATMULS | tfops.CONVOLUTIONS):
+    for name in layers:
         for position, ref in enumerate(index.data_inputs(name)):
             source = ref.node
             if source in index.nodes and not bits.get(source, 0) and \
