@@ -138,8 +138,9 @@ def _describe(name: str, case: dict) -> str:
                 f"{facts['bytes'] / 1e6:,.0f} MB")
     if config["kind"] == "chain":
         return f"chain of {config['length']:,} unary ops, {facts['bytes'] / 1e6:,.0f} MB"
-    return (f"TF1 training graph, {facts['nodes']:,} nodes, {facts['variables']:,} variables "
-            f"(Adam, summaries, Saver), .meta {facts['meta_bytes'] / 1e6:,.0f} MB")
+    return (f"TF1 training graph, {facts['nodes']:,} nodes, {facts['trainable']:,} variables "
+            f"({facts['variables']:,} saved with the Adam slots; summaries, Saver), "
+            f".meta {facts['meta_bytes'] / 1e6:,.0f} MB")
 
 
 def render(results: dict) -> str:

@@ -5,7 +5,9 @@ a long chain.
               ~265 MB, almost all of it Const ``tensor_content``
   frozen2g    the same with 127 layers of 2048x2048: ~2.13 GB, just under protobuf's 2 GiB limit
   train260k   a TF1 training graph with ~20k variables (100 towers x 100 small dense layers, Adam, Saver,
-              summaries) saved by ``Saver.save`` with its ``.meta`` (TensorFlow builds it)
+              summaries): its ``.meta`` as ``Saver.save`` writes it, and a checkpoint of every saved
+              variable (weights, Adam slots, beta powers, global_step; seeded values) written by SaveV2
+              (TensorFlow builds both; the graph itself is never run)
   chain1m     a GraphDef of one Placeholder and 10^6 unary ops in a chain
 
 The frozen graphs and the chain are written without TensorFlow, node by node with ckpt2pb's streaming
@@ -184,17 +186,25 @@ def _tf_train(config: dict, prefix: str) -> dict:
         loss = tf.compat.v1.losses.sigmoid_cross_entropy(y, logits)
         tf.compat.v1.summary.scalar("loss", loss)
         step = tf.compat.v1.train.get_or_create_global_step()
-        train_op = tf.compat.v1.train.AdamOptimizer(1e-3).minimize(loss, global_step=step)
-        summaries = tf.compat.v1.summary.merge_all()
+        tf.compat.v1.train.AdamOptimizer(1e-3).minimize(loss, global_step=step)
+        tf.compat.v1.summary.merge_all()
         saver = tf.compat.v1.train.Saver()
-        with tf.compat.v1.Session(graph=graph) as sess:
-            sess.run(tf.compat.v1.global_variables_initializer())
-            rng = np.random.default_rng(config["seed"])
-            sess.run([train_op, summaries], {x: rng.standard_normal((8, width)), y: np.ones((8, 1))})
-            saver.save(sess, prefix[: -len("-1")], global_step=1)
+        # Written without running the graph: TensorFlow's optimizer passes over a 10^5-node graph take
+        # far longer than the benchmark itself. The .meta is what Saver.save writes; the checkpoint
+        # holds every saved variable (weights, Adam slots, beta powers, global_step) with seeded values.
+        saver.export_meta_graph(prefix + ".meta")
+        saved = [(v.op.name, v.shape.as_list(), v.dtype.base_dtype) for v in tf.compat.v1.global_variables()]
         nodes = len(graph.as_graph_def().node)
-        variables = len(tf.compat.v1.global_variables())
-    return {"nodes": nodes, "variables": variables, "output": predictions.op.name,
+        variables = len(saved)
+        trainable = len(tf.compat.v1.trainable_variables())
+    rng = np.random.default_rng(config["seed"])
+    with tf.Graph().as_default(), tf.compat.v1.Session() as sess:
+        values = [tf.constant(rng.standard_normal(shape).astype(dtype.as_numpy_dtype) if shape else
+                              np.asarray(1, dtype.as_numpy_dtype)) for _, shape, dtype in saved]
+        sess.run(tf.raw_ops.SaveV2(prefix=prefix, tensor_names=[name for name, _, _ in saved],
+                                   shape_and_slices=[""] * len(saved), tensors=values))
+    Path(prefix).with_name("checkpoint").write_text(f'model_checkpoint_path: "{Path(prefix).name}"\n')
+    return {"nodes": nodes, "variables": variables, "trainable": trainable, "output": predictions.op.name,
             "meta_bytes": os.path.getsize(prefix + ".meta")}
 
 
