@@ -503,6 +503,7 @@ weights + 2 Adam slots), global_step, summaries, one `Saver.save` with `.meta`:
     python bench/run.py --only inspect          # one section; results accumulate in bench/work/results.json
     python bench/run.py --render                # rewrite this file from bench/work/results.json
     python bench/make_large_checkpoint.py       # prints the checkpoint prefix
+    python bench/bench_scale.py                 # the scale section (builds its inputs once, bench/work/scale)
 
 Individual measurements, from the repo root with `.venv/bin` first on PATH (`python` = `.venv/bin/python`):
 
