@@ -436,6 +436,14 @@ def render_tables(results: dict) -> str:
     return "\n".join(out)
 
 
+def _scale() -> str:
+    """The scale tables (bench/bench_scale.py writes bench/scale.md), between the markers it replaces."""
+    path = BENCH / "scale.md"
+    if not path.is_file():
+        return ""
+    return f"<!-- scale:start -->\n{path.read_text()}<!-- scale:end -->\n\n"
+
+
 def _analysis() -> str:
     """The hand-written profile notes (bench/analysis.md), kept apart from the generated figures."""
     path = BENCH / "analysis.md"
@@ -489,12 +497,13 @@ weights + 2 Adam slots), global_step, summaries, one `Saver.save` with `.meta`:
 {ck["nodes"]} graph nodes. Output node: `{ck["output_node"]}`.
 
 {render_tables(results)}
-{_analysis()}## Reproduce
+{_scale()}{_analysis()}## Reproduce
 
     make bench                                  # everything (builds the checkpoint on first use, ~20 s)
     python bench/run.py --only inspect          # one section; results accumulate in bench/work/results.json
     python bench/run.py --render                # rewrite this file from bench/work/results.json
     python bench/make_large_checkpoint.py       # prints the checkpoint prefix
+    python bench/bench_scale.py                 # the scale section (builds its inputs once, bench/work/scale)
 
 Individual measurements, from the repo root with `.venv/bin` first on PATH (`python` = `.venv/bin/python`):
 

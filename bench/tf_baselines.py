@@ -4,6 +4,7 @@ Each subcommand is meant to run as its own child process under bench/measure.py,
 its work and its exit are all counted, exactly as for our CLI.
 
   inspect PREFIX                      tf.train.list_variables + tf.compat.v1.train.import_meta_graph
+  inspect-graph GRAPH.pb              parse a binary GraphDef + tf.import_graph_def (TF's look at a .pb)
   freeze-graph PREFIX OUTPUTS OUT.pb  tensorflow.python.tools.freeze_graph.freeze_graph (from the .meta)
   convert PREFIX OUTPUTS OUT.pb       restore + convert_variables_to_constants + write
   compare OURS.pb THEIRS.pb           every Const of THEIRS against OURS: dtype, shape and tensor bytes
@@ -40,6 +41,19 @@ def tf_inspect(prefix: str) -> dict:
         "nodes": len(ops),
         "placeholders": [op.name for op in ops if op.type == "Placeholder"],
     }
+
+
+def tf_inspect_graph(path: str) -> dict:
+    """Read a frozen GraphDef and import it: the TF way to see what a .pb holds."""
+    tf = _tf()
+    graph_def = tf.compat.v1.GraphDef()
+    with open(path, "rb") as f:
+        graph_def.ParseFromString(f.read())
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.compat.v1.import_graph_def(graph_def, name="")
+    ops = graph.get_operations()
+    return {"nodes": len(ops), "placeholders": [op.name for op in ops if op.type == "Placeholder"]}
 
 
 def tf_freeze_graph(prefix: str, outputs: str, out: str) -> dict:
@@ -133,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="what", required=True)
     sub.add_parser("inspect").add_argument("prefix")
+    sub.add_parser("inspect-graph").add_argument("path")
     for name in ("freeze-graph", "convert"):
         p = sub.add_parser(name)
         p.add_argument("prefix")
@@ -144,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.what == "inspect":
         result = tf_inspect(args.prefix)
+    elif args.what == "inspect-graph":
+        result = tf_inspect_graph(args.path)
     elif args.what == "freeze-graph":
         result = tf_freeze_graph(args.prefix, args.outputs, args.out)
     elif args.what == "convert":

@@ -102,13 +102,13 @@ def freeze(path: str | Path, outputs: Sequence[str] | None = None, auto_outputs:
     artifacts = resolve(path)
     if graph is not None:
         artifacts.meta_path = str(graph)
-    graph_path, meta_graph, graph_def = _load_graph(artifacts)
+    graph_path, meta_graph, graph_def, lazy = _load_graph_and_left_out(artifacts)
     prefix = artifacts.prefix
     model = None
     if auto_outputs or verify or for_inference:  # built before the rewrite, which edits NodeDefs in place
         from inspector.graph.model import GraphModel
 
-        model = GraphModel.from_graph_def(graph_def, meta_graph)
+        model = GraphModel.from_graph_def(graph_def, meta_graph, lazy)
     if auto_outputs:
         names, chosen_by = _auto_outputs(model, graph_path), "ranking"
     else:
@@ -133,12 +133,16 @@ def freeze(path: str | Path, outputs: Sequence[str] | None = None, auto_outputs:
         library, versions = _library_and_versions(graph_def, frozen)
         target = Path(output_path) if output_path is not None else \
             default_output_path(prefix or graph_path, as_text, pruned_graph=prefix is None)
-        items, inference, renamed, restored_feeds = frozen.items, [], {}, {}
+        # Nodes whose big tensor fields were left out of the parse get them back from the input file
+        # while they are written; the rewrites for inference compute with the values: they get them now.
+        items, inference, renamed, restored_feeds = writer.with_left_out(frozen.items, lazy), [], {}, {}
         if for_inference:
-            step_check = _step_verifier(graph_path, prefix, target, meta_graph, input_shapes,
-                                        pruned.table_initializers, library, versions) if verify else None
+            items = writer.materialize(items)
+            step_check = _step_verifier(graph_path, prefix, target, _complete_meta_graph(meta_graph, lazy),
+                                        input_shapes, pruned.table_initializers, library,
+                                        versions) if verify else None
             items, names, inference, renamed, restored_feeds = _for_inference(
-                frozen.items, names, library, meta_graph, switches, input_shapes,
+                items, names, library, meta_graph, switches, input_shapes,
                 pruned.table_initializers, step_check)
             if library is not None:  # the inlined functions are no longer called
                 prune_library(library, items)
@@ -175,7 +179,8 @@ def freeze(path: str | Path, outputs: Sequence[str] | None = None, auto_outputs:
 
                 kept = {item.name for item in items}
                 verification = verify_frozen(graph_path, prefix, out.temp_path, names,
-                                             input_shapes=input_shapes, meta_graph=meta_graph,
+                                             input_shapes=input_shapes,
+                                             meta_graph=_complete_meta_graph(meta_graph, lazy),
                                              folded=[f for f in frozen.folded if f.node in kept],
                                              reader=reader, report_path=target,
                                              initializers=pruned.table_initializers, values=feeds,
@@ -209,7 +214,7 @@ def _refuse_changed_checkpoint(reader) -> None:
         more = f" (and {len(changed) - 1} more checkpoint file(s))" if len(changed) > 1 else ""
         raise UnreadableInputError(
             f"the checkpoint changed while it was being frozen: this file {what}{more}; nothing was "
-            "written", path=path, code="CHANGED_WHILE_FROZEN",
+            "written", path=path, code="CHANGED",
             fix="freeze again once the checkpoint is saved completely (or from a copy that nothing "
                 "writes to)")
 
@@ -324,8 +329,25 @@ def _write(out: writer.AtomicOutput, items, library, versions, as_text: bool, ex
     out.close()
 
 
+def _complete_meta_graph(meta_graph, lazy):
+    """``meta_graph`` with the tensor fields left out of its parse read back (TensorFlow runs it)."""
+    if meta_graph is None or not lazy:
+        return meta_graph
+    from inspector.proto import pb
+
+    complete = pb.MetaGraphDef()
+    complete.CopyFrom(meta_graph)
+    complete.graph_def.CopyFrom(lazy.materialized(meta_graph.graph_def))
+    return complete
+
+
 def _load_graph(artifacts: Artifacts):
     """(graph file, MetaGraphDef or None, GraphDef) for the checkpoint's graph."""
+    return _load_graph_and_left_out(artifacts)[:3]
+
+
+def _load_graph_and_left_out(artifacts: Artifacts):
+    """(graph file, MetaGraphDef or None, GraphDef, LazyTensors or None) for the checkpoint's graph."""
     graph_path = artifacts.meta_path or artifacts.graph_path
     if graph_path is None:
         raise UsageError("the checkpoint has no .meta graph, and freezing needs the graph",
@@ -339,7 +361,7 @@ def _load_graph(artifacts: Artifacts):
     graph_def = meta_graph.graph_def if meta_graph is not None else loaded.graph_def
     if graph_def is None:
         raise UnreadableInputError("holds no graph", path=graph_path)
-    return str(graph_path), meta_graph, graph_def
+    return str(graph_path), meta_graph, graph_def, loaded.lazy
 
 
 def _auto_outputs(model, graph_path: str) -> list[str]:

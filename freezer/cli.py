@@ -210,7 +210,7 @@ def _target_findings(path: Path, target: str) -> list:
     from inspector.readers.graphfile import load_graph_file
 
     loaded = load_graph_file(path)
-    return target_findings(GraphModel.from_graph_def(loaded.graph_def), target)
+    return target_findings(GraphModel.from_loaded(loaded), target)
 
 
 def render(result: FreezeResult, level: int = 0) -> str:

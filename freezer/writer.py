@@ -128,6 +128,54 @@ class StreamedConst:
         return node
 
 
+class SplicedNode:
+    """A node of the input graph whose big tensor fields were left out of the parse
+    (:mod:`inspector.readers.lazy`): written with those fields copied back from the input file, where
+    the deterministic serialization of the complete node puts them, so its bytes are those of the
+    complete node. Reads like the NodeDef it wraps (``name``, ``op``, ``input``, ``attr`` …)."""
+
+    def __init__(self, node: pb.NodeDef, lazy) -> None:
+        self.node = node
+        self.lazy = lazy
+
+    def __getattr__(self, name: str):
+        return getattr(self.node, name)
+
+    def pieces(self) -> tuple[list, int]:
+        """(pieces, total bytes): ``bytes`` to write and ``(offset, length)`` ranges of the input file."""
+        from inspector.readers.lazy import splice
+
+        left_out = {key: found for key in self.node.attr
+                    if (found := self.lazy.stripped(self.node, key)) is not None}
+        return splice(self.node.SerializeToString(deterministic=True), left_out)
+
+    def node_size(self) -> int:
+        return self.pieces()[1]
+
+    def to_node_def(self) -> pb.NodeDef:
+        """The complete node as an in-memory message (text output, --for-inference: holds its values)."""
+        node = pb.NodeDef()
+        node.CopyFrom(self.node)
+        for key in list(node.attr):
+            if self.lazy.stripped(self.node, key) is not None:
+                node.attr[key].tensor.CopyFrom(self.lazy.tensor(self.node, key))
+        return node
+
+
+def with_left_out(items: Sequence, lazy) -> list:
+    """``items`` with every node whose tensor fields were left out of the parse wrapped in a
+    :class:`SplicedNode` (``lazy``: the graph's LazyTensors, or None)."""
+    if not lazy:
+        return list(items)
+    return [SplicedNode(item, lazy) if not isinstance(item, StreamedConst | SplicedNode) and any(
+        lazy.stripped(item, key) is not None for key in item.attr) else item for item in items]
+
+
+def materialize(items: Sequence) -> list:
+    """``items`` with every :class:`SplicedNode` turned back into a complete NodeDef."""
+    return [item.to_node_def() if isinstance(item, SplicedNode) else item for item in items]
+
+
 def shape_proto(shape: Sequence[int]) -> pb.TensorShapeProto:
     proto = pb.TensorShapeProto()
     for size in shape:
@@ -173,7 +221,7 @@ def const_node_prefix(name: str, dtype: int, shape: Sequence[int], content_len: 
 
 
 def node_payload_size(item) -> int:
-    if isinstance(item, StreamedConst):
+    if isinstance(item, StreamedConst | SplicedNode):
         return item.node_size()
     return item.ByteSize()
 
@@ -253,6 +301,8 @@ def write_binary(out: BinaryIO, items: Sequence, library: pb.FunctionDefLibrary 
     for item in items:
         if isinstance(item, StreamedConst):
             written += _write_streamed(out, item, progress)
+        elif isinstance(item, SplicedNode):
+            written += _write_spliced(out, item, progress)
         else:
             data = len_field(GRAPH_NODE, item.SerializeToString(deterministic=True))
             out.write(data)
@@ -288,6 +338,54 @@ def _write_streamed(out: BinaryIO, item: StreamedConst, progress: Progress | Non
             fix="the checkpoint's .data shard may be truncated or damaged; run `inspect` on it",
             code="SHORT_TENSOR")
     return len(head) + copied
+
+
+def _write_spliced(out: BinaryIO, item: SplicedNode, progress: Progress | None) -> int:
+    """A node with its left-out tensor fields copied back from the input graph file."""
+    pieces, total = item.pieces()
+    item.lazy.check_unchanged()
+    head = len_header(GRAPH_NODE, total)
+    out.write(head)
+    for piece in pieces:
+        if isinstance(piece, bytes):
+            out.write(piece)
+            if progress:
+                progress.advance(len(piece))
+        else:
+            _copy_range(out, item.lazy, *piece, progress)
+    return len(head) + total
+
+
+def _copy_range(out: BinaryIO, lazy, offset: int, size: int, progress: Progress | None) -> None:
+    """``size`` bytes of the input graph file from ``offset``: in the kernel when it can, else chunked."""
+    copied = 0
+    try:
+        target = out.fileno()
+    except (AttributeError, OSError, ValueError):
+        target = None
+    if target is not None and hasattr(os, "copy_file_range"):
+        out.flush()
+        with open(lazy.path, "rb") as source:
+            while copied < size:
+                try:
+                    step = os.copy_file_range(source.fileno(), target, size - copied, offset + copied)
+                except OSError:
+                    if copied == 0:
+                        break
+                    raise
+                if step == 0:
+                    break
+                copied += step
+                if progress:
+                    progress.advance(step)
+        if copied == size:
+            return
+        if copied:
+            raise lazy._changed()
+    for chunk in lazy.chunks(offset, size):
+        out.write(chunk)
+        if progress:
+            progress.advance(len(chunk))
 
 
 def _copy_source(out: BinaryIO, item: StreamedConst, progress: Progress | None) -> bool:
@@ -381,7 +479,7 @@ def write_text(out: TextIO, items: Sequence, library: pb.FunctionDefLibrary | No
                versions: pb.VersionDef | None = None) -> None:
     """Text-format GraphDef, still one node at a time (a folded weight is held only while printed)."""
     for item in items:
-        node = item.to_node_def() if isinstance(item, StreamedConst) else item
+        node = item.to_node_def() if isinstance(item, StreamedConst | SplicedNode) else item
         out.write("node {\n")
         out.write(text_format.MessageToString(node, indent=2))
         out.write("}\n")

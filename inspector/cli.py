@@ -142,7 +142,7 @@ def _target(args: argparse.Namespace, report: dict) -> dict:
                 f"with `{command}`")
         return {"runtime": args.target, "findings": [], "text": note}
     loaded = load_graph_file(args.path)
-    findings = target_findings(GraphModel.from_graph_def(loaded.graph_def), args.target)
+    findings = target_findings(GraphModel.from_loaded(loaded), args.target)
     return {"runtime": args.target, "findings": [f.to_json() for f in findings],
             "text": render_target(args.target, findings)}
 

@@ -77,7 +77,7 @@ def inspect_artifacts(path: str, *, diagnose: bool = False, checkpoint: str | No
         inspection.notes.append("no graph next to the checkpoint: the variables are listed, but finding "
                                 "the outputs (and freezing) needs the graph; pass it with --graph")
     if inspection.loaded is not None and inspection.model is None:
-        inspection.model = GraphModel(inspection.loaded.graph_def, inspection.loaded.meta_graph)
+        inspection.model = GraphModel.from_loaded(inspection.loaded)
     if art.prefix is not None and (art.index_path or art.format == "V1"):
         inspection.reader = open_checkpoint(art.prefix)
     if inspection.reader is not None:
@@ -101,7 +101,7 @@ def _load_with_diagnosis(inspection: Inspection, checkpoint: str | None) -> bool
         inspection.diagnosis = Diagnosis(file_findings, path=inspection.artifacts.path)
         return False
     inspection.loaded = loaded
-    inspection.model = GraphModel(loaded.graph_def, loaded.meta_graph)
+    inspection.model = GraphModel.from_loaded(loaded)
     reader = open_checkpoint(checkpoint) if checkpoint else None
     checkpoint_graph = load_checkpoint_graph(checkpoint) if checkpoint else None
     suggestions = suggest_outputs(checkpoint, checkpoint_graph) if checkpoint else []

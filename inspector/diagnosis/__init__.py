@@ -64,7 +64,12 @@ def diagnose_graph(loaded: object, model: object | None = None, checkpoint: obje
     ``checkpoint_graph`` the GraphModel of that checkpoint's own ``.meta``, when it has one (it
     shows whether the weights this file lacks come after its outputs).
     """
-    index = GraphIndex(model if model is not None else loaded.graph_def)
+    graph = model if model is not None else loaded.graph_def
+    if model is None and getattr(loaded, "lazy", None) is not None:  # its big tensors were left out
+        from inspector.graph.model import GraphModel
+
+        graph = GraphModel(loaded.graph_def, lazy=loaded.lazy)
+    index = GraphIndex(graph)
     kind = getattr(loaded, "kind", "graphdef")
     findings: list[Finding] = []
     if kind != "graphdef":
@@ -107,7 +112,7 @@ def load_checkpoint_graph(checkpoint_prefix: str) -> object | None:
     except Ckpt2pbError as error:  # the comparison is a bonus; the findings stand without it
         log.info("cannot read the checkpoint's graph %s: %s", meta_path, error)
         return None
-    return GraphModel.from_graph_def(loaded.graph_def, loaded.meta_graph)
+    return GraphModel.from_loaded(loaded)
 
 
 def suggest_outputs(checkpoint_prefix: str, model: object | None = None, limit: int = 3) -> list[str]:

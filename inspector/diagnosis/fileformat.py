@@ -24,9 +24,10 @@ from inspector.diagnosis.findings import Finding
 from inspector.diagnosis.wire import WireProblem, expected_wire_types, walk, walk_generic
 from inspector.errors import UnreadableInputError
 from inspector.proto import pb
-from inspector.readers import dtypes
+from inspector.readers import dtypes, lazy
 from inspector.readers.graphfile import MAX_TEXT_DEPTH, LoadedGraph, text_too_deep, too_deep_problem
 from inspector.readers.placeholders import refuse_special_file
+from inspector.readers.varint import decode_varint
 
 #: protobuf's hard limit on one message (sizes are signed 32-bit); tests monkeypatch it.
 PROTOBUF_LIMIT = 2**31 - 1
@@ -53,21 +54,30 @@ def read_for_diagnosis(path: str | Path) -> tuple[LoadedGraph | None, list[Findi
     size = path.stat().st_size
     if size > PROTOBUF_LIMIT:
         return None, [_over_2gb(size)]
-    data = path.read_bytes()
-    foreign = _foreign_format(data, path.name)
-    if foreign is not None:
-        return None, [foreign]
-    encoded = _encoded_text(path, data)
-    if encoded is not None:
-        return encoded
-    if _TEXT_START.match(data[:4096]):
-        loaded, findings = _read_text(path, data)
-        if loaded is None:  # the guess can be wrong: a binary graph may start like "\nA\n:" (§11)
-            found = next(_binary_candidates(data), None)
-            if found is not None:
-                return _loaded(path, data, found[0], found[1], text=False), []
-        return loaded, findings
-    return _read_binary(path, data)
+    stamp = lazy.file_stamp(str(path))
+    mapped = lazy.map_file(str(path))  # a binary graph is parsed from the map, its weights left out
+    try:
+        data = mapped if mapped is not None else b""
+        foreign = _foreign_format(data, path.name)
+        if foreign is not None:
+            return None, [foreign]
+        head = data[:4096]
+        if head.startswith(tuple(bom for bom, _, _ in _BOMS)) or _TEXT_START.match(head):
+            data = path.read_bytes()
+            encoded = _encoded_text(path, data)
+            if encoded is not None:
+                return encoded
+        if _TEXT_START.match(head):
+            loaded, findings = _read_text(path, data)
+            if loaded is None:  # the guess can be wrong: a binary graph may start like "\nA\n:" (§11)
+                found = next(_binary_candidates(data), None)
+                if found is not None:
+                    return _loaded(path, data, *found, text=False, stamp=stamp), []
+            return loaded, findings
+        return _read_binary(path, data, stamp)
+    finally:
+        if mapped is not None:
+            mapped.close()
 
 
 _BOMS = ((b"\xef\xbb\xbf", "utf-8-sig", "UTF-8 with a byte-order mark"),
@@ -276,28 +286,52 @@ def _text_parse_problem(text: str, exc: text_format.ParseError) -> Finding:
 # Binary format
 
 
-def _read_binary(path: Path, data: bytes) -> tuple[LoadedGraph | None, list[Finding]]:
+def _read_binary(path: Path, data, stamp: tuple[int, int]) -> tuple[LoadedGraph | None, list[Finding]]:
     found = next(_binary_candidates(data), None)
     if found is None:
-        return None, [_binary_problem(data)]
-    kind, message = found
-    return _loaded(path, data, kind, message, text=False), []
+        return None, [_binary_problem(bytes(data))]
+    return _loaded(path, data, *found, text=False, stamp=stamp), []
 
 
-def _binary_candidates(data: bytes) -> Iterator[tuple[str, object]]:
-    """Every interpretation of ``data`` that parses and looks like what it claims, best first."""
-    fields = walk_generic(data) or []
-    numbers = {n for n, _ in fields}
-    if numbers and numbers <= {1, 2} and all(w == (0 if n == 1 else 2) for n, w in fields):
-        saved = _parse(pb.SavedModel, data)
+def _binary_candidates(data) -> Iterator[tuple[str, object, dict]]:
+    """Every interpretation of ``data`` that parses and looks like what it claims, best first, with
+    where its big tensor fields are (they are left out of the parse: :mod:`inspector.readers.lazy`)."""
+    if _shaped_like_saved_model(data):
+        saved, records = _parse_lazily(pb.SavedModel, data, "saved_model")
         if saved is not None and any(m.graph_def.node for m in saved.meta_graphs):
-            yield "saved_model", saved
-    graph = _parse(pb.GraphDef, data)
+            yield "saved_model", saved, records
+    graph, records = _parse_lazily(pb.GraphDef, data, "graphdef")
     if graph is not None and all(node.op for node in graph.node):
-        yield "graphdef", graph
-    meta = _parse(pb.MetaGraphDef, data)
+        yield "graphdef", graph, records
+    meta, records = _parse_lazily(pb.MetaGraphDef, data, "metagraph")
     if meta is not None and meta.HasField("graph_def"):
-        yield "metagraph", meta
+        yield "metagraph", meta, records
+
+
+def _shaped_like_saved_model(data) -> bool:
+    """Well-formed wire format whose top-level fields are only #1 varints and #2 messages, as a
+    SavedModel's are. Stops at the first other field (a GraphDef's first node) instead of walking
+    every top-level field of a graph of 10^6 nodes."""
+    pos, end = 0, len(data)
+    while pos < end:
+        tag = decode_varint(data, pos, end)
+        if tag is None:
+            return False
+        key, pos = tag
+        got = decode_varint(data, pos, end) if key in (0x08, 0x12) else None
+        if got is None:
+            return False
+        pos = got[1] if key == 0x08 else got[1] + got[0]
+        if pos > end:
+            return False
+    return end > 0
+
+
+def _parse_lazily(cls: type, data, kind: str) -> tuple[object | None, dict]:
+    try:
+        return lazy.parse("", data, cls, kind)
+    except (DecodeError, RuntimeError, ValueError):
+        return None, {}
 
 
 def _parse(cls: type, data: bytes) -> object | None:
@@ -440,18 +474,24 @@ def _unknown_binary(data: bytes) -> Finding:
                          first_bytes=head[:16].hex(" "))
 
 
-def _loaded(path: Path, data: bytes, kind: str, message: object, *, text: bool) -> LoadedGraph:
+def _loaded(path: Path, data, kind: str, message: object, records: dict | None = None, *, text: bool,
+            stamp: tuple[int, int] = (0, 0)) -> LoadedGraph:
+    scope = 0
     if kind == "saved_model":
-        meta = _serving_meta_graph(message)
-        return LoadedGraph(kind, text, meta.graph_def, meta, message, str(path), len(data))
-    if kind == "metagraph":
-        return LoadedGraph(kind, text, message.graph_def, message, None, str(path), len(data))
-    return LoadedGraph(kind, text, message, None, None, str(path), len(data))
+        meta, scope = _serving_meta_graph(message)
+        loaded = LoadedGraph(kind, text, meta.graph_def, meta, message, str(path), len(data))
+    elif kind == "metagraph":
+        loaded = LoadedGraph(kind, text, message.graph_def, message, None, str(path), len(data))
+    else:
+        loaded = LoadedGraph(kind, text, message, None, None, str(path), len(data))
+    if records:
+        loaded.lazy = lazy.lazy_for(str(path), records, scope, loaded.graph_def, stamp)
+    return loaded
 
 
-def _serving_meta_graph(saved: object) -> object:
-    for meta in saved.meta_graphs:
+def _serving_meta_graph(saved: object) -> tuple[object, int]:
+    for index, meta in enumerate(saved.meta_graphs):
         if "serve" in meta.meta_info_def.tags:
-            return meta
-    return saved.meta_graphs[0] if saved.meta_graphs else pb.MetaGraphDef()
+            return meta, index
+    return (saved.meta_graphs[0] if saved.meta_graphs else pb.MetaGraphDef()), 0
 

@@ -108,7 +108,7 @@ def held_weights(index: GraphIndex) -> dict[str, tuple[str, tuple[int, ...], int
         tensor = const_tensor(index.nodes[name])
         if tensor is None:
             continue
-        count, nbytes = const_nbytes(index.nodes[name])
+        count, nbytes = const_nbytes(index.nodes[name], index.lazy)
         if (tensor.dtype in FLOAT_TYPES or tensor.dtype in QUANTIZED_TYPES) and count > 1:
             shape = tuple(d.size for d in tensor.tensor_shape.dim)
             held[name] = (dtype_name(tensor.dtype) or "", shape, nbytes)
@@ -318,10 +318,11 @@ def check_weights_match(index: GraphIndex, checkpoint: object, limit: int = 50) 
     weights = model_weight_keys(checkpoint.tensors)
     differ, ema, reshaped, compared = [], [], [], 0
     for name, node in index.nodes.items():
-        tensor = const_tensor(node)
         meta = weights.get(name)
-        if tensor is None or meta is None:
+        tensor = const_tensor(node) if meta is not None else None
+        if tensor is None:
             continue
+        tensor = const_tensor(node, index.lazy)  # its values, read back if they were left out
         shape = tuple(d.size for d in tensor.tensor_shape.dim)
         if dtype_name(tensor.dtype) != meta.dtype or shape != tuple(meta.shape):
             compared += 1

@@ -30,16 +30,21 @@ class GraphIndex:
         model = graph if isinstance(graph, GraphModel) else GraphModel(graph)
         self.model = model
         self.graph_def = model.graph_def
+        #: the big tensor fields left out of the parse (sizes and, on demand, values), or None
+        self.lazy = getattr(model, "lazy", None)
         self.nodes: dict[str, object] = model.nodes_by_name
         self.duplicates: dict[str, int] = {}
         for name in model.problems.duplicate_nodes:
             self.duplicates[name] = self.duplicates.get(name, 1) + 1
+        #: node name -> op, as plain strings: every check asks, and reading a NodeDef's field builds a
+        #: new string from the protobuf each time (14 million times for a graph of 10^6 nodes)
+        self.ops: dict[str, str] = {name: attrs["op"] for name, attrs in model.attrs.items()}
         self.inputs: dict[str, list[TensorRef]] = model.inputs
         self.consumers: dict[str, list[tuple[str, int, TensorRef]]] = model.consumers
         self.placeholders: list[str] = []
 
     def op(self, name: str) -> str:
-        return self.nodes[name].op
+        return self.ops[name]
 
     def data_inputs(self, name: str) -> list[TensorRef]:
         return [i for i in self.inputs.get(name, ()) if not i.control]
@@ -79,18 +84,21 @@ class GraphIndex:
         not come from the sequence input). While-loop back edges (out of NextIteration) are not
         followed. Iterative post-order, so deep graphs cannot overflow.
         """
-        placeholders = [n for n in self.nodes if self.op(n) in tfops.PLACEHOLDERS]
+        ops, back = self.ops, tfops.NEXT_ITERATIONS
+        placeholders = [n for n in self.nodes if ops[n] in tfops.PLACEHOLDERS]
         bits = {name: 1 << i for i, name in enumerate(placeholders)}
         done: dict[str, int] = {}
         visiting: set[str] = set()
         for root in self.nodes:
+            if root in done:
+                continue
             stack = [(root, False)]
             while stack:
                 name, expanded = stack.pop()
                 if name in done:
                     continue
-                sources = [ref.node for ref in self.inputs[name] if not ref.control and ref.node in self.nodes
-                           and self.op(ref.node) not in tfops.NEXT_ITERATIONS]
+                sources = [ref.node for ref in self.inputs[name] if not ref.control and ref.node in ops
+                           and ops[ref.node] not in back]
                 if expanded:
                     value = bits.get(name, 0)
                     for source in sources:
@@ -119,6 +127,23 @@ class GraphIndex:
     def inference_path(self) -> set[str]:
         """What the outputs need and that actually runs with the default feeds."""
         return self.needed - self.dead_by_default
+
+    @cached_property
+    def inference_path_by_op(self) -> dict[str, list[str]]:
+        """The inference path grouped by op, each group sorted: the checks that look for one family
+        of ops on the path (batch norms, random draws, layers) read their group, not the path."""
+        groups: dict[str, list[str]] = {}
+        ops = self.ops
+        for name in self.inference_path:
+            groups.setdefault(ops[name], []).append(name)
+        for names in groups.values():
+            names.sort()
+        return groups
+
+    def on_inference_path(self, ops: Iterable[str]) -> list[str]:
+        """The nodes of the inference path whose op is one of ``ops``, sorted by name."""
+        groups = self.inference_path_by_op
+        return sorted(name for op in ops for name in groups.get(op, ()))
 
     @cached_property
     def switches(self) -> dict[str, object]:
@@ -154,7 +179,7 @@ class GraphIndex:
         if fed and name in fed:
             return fed[name]
         if node.op == "Const":
-            tensor = const_tensor(node)
+            tensor = const_tensor(node, self.lazy)
             if tensor is not None and tensor.dtype == DT_BOOL and not tensor.tensor_shape.dim:
                 if tensor.bool_val:
                     return bool(tensor.bool_val[0])
@@ -181,10 +206,14 @@ class GraphIndex:
         return dead_nodes(self.model, dead_ports)
 
 
-def const_tensor(node: object) -> object | None:
-    """A Const's TensorProto, or None; never inserts a missing attr (map [] would)."""
+def const_tensor(node: object, lazy: object | None = None) -> object | None:
+    """A Const's TensorProto, or None; never inserts a missing attr (map [] would). With ``lazy`` (the
+    graph's left-out tensor fields) the complete tensor, its values read back when they were left out;
+    without it, the parsed message (dtype and shape always right, big values possibly left out)."""
     if node.op != "Const" or "value" not in node.attr:
         return None
+    if lazy is not None:
+        return lazy.tensor(node)
     return node.attr["value"].tensor
 
 
@@ -225,14 +254,18 @@ def dtype_name(value: int | None) -> str | None:
     return dtypes.name_of(value - REF_OFFSET if value > REF_OFFSET else value)
 
 
-def const_nbytes(node: object) -> tuple[int, int]:
-    """(element count, bytes) a Const node holds, from its declared shape and dtype."""
+def const_nbytes(node: object, lazy: object | None = None) -> tuple[int, int]:
+    """(element count, bytes) a Const node holds, from its declared shape and dtype (the byte count of
+    its tensor_content when it has one, also when that was left out of the parse: ``lazy``)."""
     tensor = const_tensor(node)
     if tensor is None:
         return 0, 0
     count = 1
     for dim in tensor.tensor_shape.dim:
         count *= max(dim.size, 0)
+    left_out = lazy.content_size(node) if lazy is not None else None
+    if left_out is not None:
+        return count, left_out
     if tensor.tensor_content:
         return count, len(tensor.tensor_content)
     known = dtypes.is_known(tensor.dtype) and dtypes.by_value(tensor.dtype).itemsize

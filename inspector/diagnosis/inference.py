@@ -50,8 +50,8 @@ def _is_training(node: object) -> bool:
     return "T" in node.attr
 
 
-def _int_list(node: object) -> list[int] | None:
-    tensor = const_tensor(node)
+def _int_list(node: object, lazy: object | None = None) -> list[int] | None:
+    tensor = const_tensor(node, lazy)
     if tensor is None:
         return None
     if tensor.int_val:
@@ -70,12 +70,11 @@ def batch_moments(index: GraphIndex) -> list[str]:
     tensor: tf.nn.moments over the batch (layer and instance norm reduce other axes and are fine at
     inference; a loss comparing a batch mean with a constant target is not a variance)."""
     found = []
-    for name in index.inference_path:
-        node = index.nodes[name]
+    for name in index.inference_path_by_op.get("Mean", ()):
         inputs = index.data_inputs(name)
-        if node.op != "Mean" or len(inputs) != 2 or inputs[1].node not in index.nodes:
+        if len(inputs) != 2 or inputs[1].node not in index.nodes:
             continue
-        axes = _int_list(index.nodes[inputs[1].node])
+        axes = _int_list(index.nodes[inputs[1].node], index.lazy)
         if not axes or 0 not in axes:
             continue
         near = {c for c, _, _ in index.consumers[name]}
@@ -89,8 +88,7 @@ def batch_moments(index: GraphIndex) -> list[str]:
 
 def training_batch_norms(index: GraphIndex) -> tuple[list[str], list[str]]:
     """(fused batch norms with is_training=true, batch moments) that run with the default feeds."""
-    path = index.inference_path
-    fused = sorted(n for n in path if index.op(n) in tfops.BATCH_NORMS and _is_training(index.nodes[n]))
+    fused = [n for n in index.on_inference_path(tfops.BATCH_NORMS) if _is_training(index.nodes[n])]
     return fused, batch_moments(index)
 
 
@@ -156,7 +154,7 @@ def _per_element(index: GraphIndex, random: str) -> bool:
     inputs = index.data_inputs(random)
     if not inputs or inputs[0].node not in index.nodes:
         return True
-    dims = _int_list(index.nodes[inputs[0].node])
+    dims = _int_list(index.nodes[inputs[0].node], index.lazy)
     if dims is None:
         return True  # computed shape: usually tf.shape(x), the dropout case
     count = 1
@@ -207,8 +205,8 @@ def dropout_masks(index: GraphIndex) -> list[dict]:
     the inputs that set its rate."""
     path = index.inference_path
     found = []
-    for name in sorted(path):
-        if index.op(name) not in tfops.RANDOM_UNIFORM or not _per_element(index, name):
+    for name in index.on_inference_path(tfops.RANDOM_UNIFORM):
+        if not _per_element(index, name):
             continue
         hit = _mask_applied(index, name)
         if hit is not None and hit[1] in path:
@@ -349,13 +347,13 @@ def random_weight_operands(index: GraphIndex) -> list[dict]:
     (a VAE's sampled code, noise added to activations) reaches the layer through the input: not a
     weight.
     """
-    path = index.inference_path
+    layers = index.on_inference_path(tfops.MATMULS | tfops.CONVOLUTIONS)
+    if not layers:
+        return []
     bits = index.placeholder_bits
     random_memo: dict[str, bool] = {}
     found = []
-    for name in sorted(path):
-        if index.op(name) not in tfops.MATMULS | tfops.CONVOLUTIONS:
-            continue
+    for name in layers:
         for position, ref in enumerate(index.data_inputs(name)):
             source = ref.node
             if source in index.nodes and not bits.get(source, 0) and \

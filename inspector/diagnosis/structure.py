@@ -188,17 +188,19 @@ CHECKS = (check_empty, check_duplicates, check_missing_inputs, check_cycles, che
 
 def _has_cycle(index: GraphIndex) -> bool:
     """Kahn's algorithm over data and control edges, loop back edges (NextIteration) left out."""
+    ops, back = index.ops, tfops.NEXT_ITERATIONS
     indegree = dict.fromkeys(index.nodes, 0)
     for name, inputs in index.inputs.items():
         for source in inputs:
-            if source.node in index.nodes and index.op(source.node) not in tfops.NEXT_ITERATIONS:
+            op = ops.get(source.node)
+            if op is not None and op not in back:
                 indegree[name] += 1
     ready = [name for name, count in indegree.items() if count == 0]
     visited = 0
     while ready:
         name = ready.pop()
         visited += 1
-        if index.op(name) in tfops.NEXT_ITERATIONS:
+        if ops[name] in back:
             continue
         for consumer, _, _ in index.consumers[name]:
             indegree[consumer] -= 1

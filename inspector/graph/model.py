@@ -41,13 +41,19 @@ class TensorRef(NamedTuple):
     control: bool
 
     @classmethod
-    def parse(cls, text: str) -> TensorRef:
+    def parse(cls, text: str, names: dict[str, str] | None = None) -> TensorRef:
+        """``names``: node name -> the one string object to use for it (shared, not copied)."""
         if text.startswith("^"):
-            return cls(text[1:], -1, True)
-        name, sep, port = text.rpartition(":")
-        if sep and port.isdigit():
-            return cls(name, int(port), False)
-        return cls(text, 0, False)
+            node, port, control = text[1:], -1, True
+        else:
+            node, sep, port_text = text.rpartition(":")
+            if sep and port_text.isdigit():
+                port, control = int(port_text), False
+            else:
+                node, port, control = text, 0, False
+        if names is not None:
+            node = names.get(node, node)
+        return cls(node, port, control)
 
 
 @dataclass
@@ -66,9 +72,11 @@ class GraphModel:
     something asks for :attr:`g`.
     """
 
-    def __init__(self, graph_def, meta_graph=None) -> None:
+    def __init__(self, graph_def, meta_graph=None, lazy=None) -> None:
         self.graph_def = graph_def
         self.meta_graph = meta_graph
+        #: where the big tensor fields left out of ``graph_def`` are (inspector.readers.lazy), or None
+        self.lazy = lazy
         self.problems = GraphProblems()
         self._nodes: dict[str, object] = {}
         #: per node: op, dtype, shape, device, frame (the networkx node attributes)
@@ -93,8 +101,13 @@ class GraphModel:
                 gc.enable()
 
     @classmethod
-    def from_graph_def(cls, graph_def, meta_graph=None) -> GraphModel:
-        return cls(graph_def, meta_graph)
+    def from_graph_def(cls, graph_def, meta_graph=None, lazy=None) -> GraphModel:
+        return cls(graph_def, meta_graph, lazy)
+
+    @classmethod
+    def from_loaded(cls, loaded) -> GraphModel:
+        """The model of a :class:`~inspector.readers.graphfile.LoadedGraph` (its left-out tensors too)."""
+        return cls(loaded.graph_def, getattr(loaded, "meta_graph", None), getattr(loaded, "lazy", None))
 
     @classmethod
     def from_meta_graph(cls, meta_graph) -> GraphModel:
@@ -104,33 +117,43 @@ class GraphModel:
 
     def _build(self) -> None:
         nodes, attrs = self._nodes, self.attrs
+        # Each read of a NodeDef field builds a new Python string from the protobuf: each field is
+        # read once, and op names (a few hundred distinct ones) and the node names inputs refer to
+        # are shared, one string object per distinct text (a graph of 10^6 nodes holds millions).
+        op_names: dict[str, str] = {}
         for node in self.graph_def.node:
-            if node.name in nodes:
-                self.problems.duplicate_nodes.append(node.name)
+            name = node.name
+            if name in nodes:
+                self.problems.duplicate_nodes.append(name)
                 continue
-            nodes[node.name] = node
-            attrs[node.name] = {"op": node.op, "dtype": self._output_dtype(node),
-                                "shape": _output_shape(node), "device": node.device, "frame": ""}
+            nodes[name] = node
+            op = node.op
+            op = op_names.setdefault(op, op)
+            attrs[name] = {"op": op, "dtype": self._output_dtype(node, op),
+                           "shape": _output_shape(node, op), "device": node.device, "frame": ""}
         consumers = self.consumers = {name: [] for name in nodes}
         parse = TensorRef.parse
+        canonical = {name: name for name in nodes}
         for name, node in nodes.items():
-            refs = self.inputs[name] = [parse(text) for text in node.input]
+            texts = list(node.input)
+            refs = self.inputs[name] = [parse(text, canonical) for text in texts]
             for position, ref in enumerate(refs):
                 uses = consumers.get(ref.node)
                 if uses is None:
-                    self.problems.missing_inputs.append((name, node.input[position]))
+                    self.problems.missing_inputs.append((name, texts[position]))
                 else:
                     uses.append((name, position, ref))
         self._assign_frames()
 
-    def _output_dtype(self, node) -> str | None:
+    def _output_dtype(self, node, op: str | None = None) -> str | None:
         """Output 0's dtype, as the op's OpDef states it: the meta graph's own op list first, then
         TensorFlow's registry (an ArgMax gives its ``output_type``, int64 when the attr is omitted);
         for an op neither defines, the first dtype-holding attr the node has."""
-        rule = self._dtype_rules.get(node.op)
+        op = node.op if op is None else op
+        rule = self._dtype_rules.get(op)
         if rule is None:
-            function = self.functions.get(node.op)  # a call of a library function: its signature
-            definition = self.op_defs.get(node.op) or opdefs.op_def(node.op) or \
+            function = self.functions.get(op)  # a call of a library function: its signature
+            definition = self.op_defs.get(op) or opdefs.op_def(op) or \
                 (function.signature if function is not None else None)
             rule = self._dtype_rules[node.op] = _dtype_rule(definition)
         return _apply_dtype_rule(node, rule)
@@ -381,9 +404,11 @@ def _counted_dtype(node, op_def) -> str | None:
     return None
 
 
-def _output_shape(node) -> list[int] | None:
+def _output_shape(node, op: str | None = None) -> list[int] | None:
     """Shape of output 0 where the graph records it: ``_output_shapes``, ``shape`` or a Const value."""
     attrs = node.attr
+    if not attrs:
+        return None
     if "_output_shapes" in attrs:
         shapes = attrs["_output_shapes"].list.shape
         if shapes:
@@ -392,7 +417,7 @@ def _output_shape(node) -> list[int] | None:
         value = attrs["shape"]
         if value.WhichOneof("value") == "shape":
             return shape_list(value.shape)
-    if node.op == "Const" and "value" in attrs:
+    if (node.op if op is None else op) == "Const" and "value" in attrs:
         return shape_list(attrs["value"].tensor.tensor_shape)
     return None
 

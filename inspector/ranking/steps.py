@@ -251,7 +251,13 @@ def _same_constant(r: Roles, a: int, b: int) -> bool:
     model = r.model_ref()
     if model is None:
         return False
-    return model.node_def(index.names[a]).attr["value"] == model.node_def(index.names[b]).attr["value"]
+    first, second = model.node_def(index.names[a]), model.node_def(index.names[b])
+    if first.attr["value"] != second.attr["value"]:
+        return False
+    lazy = getattr(model, "lazy", None)  # big values left out of the parse: compare them read back
+    if lazy and (lazy.stripped(first) is not None or lazy.stripped(second) is not None):
+        return lazy.tensor(first) == lazy.tensor(second)
+    return True
 
 
 def _gram_operand(r: Roles, i: int) -> int | None:

@@ -19,7 +19,8 @@ from google.protobuf.message import DecodeError
 
 from inspector.errors import UnreadableInputError
 from inspector.proto import pb
-from inspector.readers import dtypes
+from inspector.readers import dtypes, lazy
+from inspector.readers.lazy import LazyTensors
 from inspector.readers.placeholders import placeholder_problem
 from inspector.readers.table import FOOTER_SIZE, MAGIC
 
@@ -59,6 +60,13 @@ class LoadedGraph:
     path: str
     size: int
     warnings: list[str] = field(default_factory=list)
+    lazy: LazyTensors | None = None
+    """Where the big tensor fields left out of ``graph_def`` are (binary files; None: nothing left out)."""
+
+    def complete_graph_def(self):
+        """``graph_def`` with every left-out tensor field read back (a copy when any was left out): what
+        to hand to TensorFlow. Holds all the weights; the analysis never needs it."""
+        return self.lazy.materialized(self.graph_def) if self.lazy else self.graph_def
 
     @property
     def tf_version(self) -> str | None:
@@ -112,14 +120,22 @@ _PLAUSIBLE = {"graphdef": (lambda: pb.GraphDef(), _plausible_graph_def),
               "tensorproto": (lambda: pb.TensorProto(), _plausible_tensor)}
 
 
-def _parse_binary(data: bytes, kind: str):
+def _parse_binary(data, kind: str, records: dict | None = None):
+    """``data`` parsed as ``kind`` (big tensor fields left out when ``records`` is given: they are put
+    there), or None when it does not parse or does not look like one."""
     factory, plausible = _PLAUSIBLE[kind]
     msg = factory()
     try:
-        msg.ParseFromString(data)
+        stripped, found = lazy.strip(data, kind) if records is not None else (None, {})
+        lazy.parse_into(msg, stripped if stripped is not None else data)
     except (DecodeError, RuntimeError, ValueError):
         return None
-    return msg if plausible(msg) else None
+    if not plausible(msg):
+        return None
+    if records is not None:
+        records.clear()
+        records.update(found)
+    return msg
 
 
 def _binary_order(data: bytes, preferred: str | None) -> list[str]:
@@ -203,10 +219,10 @@ def _cheap_kind(path: str, size: int) -> str | None:
     return None
 
 
-def _parse_any_binary(data: bytes, path: str) -> tuple[str, object | None]:
+def _parse_any_binary(data, path: str, records: dict | None = None) -> tuple[str, object | None]:
     """(kind, message) for the first candidate that parses and looks like what it claims."""
     for kind in (*_binary_order(data, _preferred_kind(path)), "tensorproto"):
-        msg = _parse_binary(data, kind)
+        msg = _parse_binary(data, kind, records)
         if msg is not None:
             return kind, msg
     return "unknown", None
@@ -221,10 +237,13 @@ def sniff_kind(path: str | Path) -> str:
         kind = _cheap_kind(path, size)
         if kind is not None:
             return kind
-        data = Path(path).read_bytes()
-    except OSError:
+        data = lazy.map_file(path)
+        if data is None:
+            return "unknown"
+    except (OSError, ValueError):
         return "unknown"
-    return _parse_any_binary(data, path)[0]
+    with data:
+        return _parse_any_binary(data, path, {})[0]
 
 
 def _preferred_kind(path: str) -> str | None:
@@ -278,12 +297,17 @@ def load_graph_file(path: str | Path) -> LoadedGraph:
                      "Large weights belong in a checkpoint; pass the checkpoint and its .meta instead")
     try:
         kind = _cheap_kind(path, size)
-        data = Path(path).read_bytes() if kind in (None, "text") else b""
-    except OSError as exc:
-        raise _error(path, f"cannot read the graph file ({exc.strerror})", "check the path") from None
+        data = Path(path).read_bytes() if kind == "text" else b""
+        stamp = lazy.file_stamp(path)
+        mapped = lazy.map_file(path) if kind is None else None
+    except (OSError, ValueError) as exc:
+        raise _error(path, f"cannot read the graph file ({getattr(exc, 'strerror', None) or exc})",
+                     "check the path") from None
     msg = None
-    if kind is None:
-        kind, msg = _parse_any_binary(data, path)
+    records: dict = {}
+    if mapped is not None:
+        with mapped:
+            kind, msg = _parse_any_binary(mapped, path, records)
     if kind in _NOT_A_GRAPH:
         problem, fix = _NOT_A_GRAPH[kind]
         raise _error(path, problem, fix)
@@ -293,7 +317,16 @@ def load_graph_file(path: str | Path) -> LoadedGraph:
         raise _error(path, "is not a TensorFlow GraphDef, MetaGraphDef or SavedModel (binary parsing "
                      "failed and it is not text format)",
                      "check that this is the model's graph file and that it is not truncated")
-    return _wrap(kind, msg, path, size, text=False)
+    return attach_lazy(_wrap(kind, msg, path, size, text=False), records, stamp)
+
+
+def attach_lazy(loaded: LoadedGraph, records: dict, stamp: tuple[int, int]) -> LoadedGraph:
+    """Give ``loaded`` the :class:`LazyTensors` of its chosen graph (``records``: from lazy.strip)."""
+    if not records:
+        return loaded
+    scope = _chosen_index(list(loaded.saved_model.meta_graphs)) if loaded.saved_model is not None else 0
+    loaded.lazy = lazy.lazy_for(loaded.path, records, scope, loaded.graph_def, stamp)
+    return loaded
 
 
 def _load_text(path: str, data: bytes, size: int) -> LoadedGraph:
@@ -350,13 +383,20 @@ def _wrap(kind: str, msg, path: str, size: int, text: bool) -> LoadedGraph:
     return LoadedGraph(kind, text, chosen.graph_def, chosen, msg, path, size, warnings)
 
 
+def _chosen_index(graphs: list) -> int:
+    """Index of the ``serve`` meta graph when there are several (what TF Serving loads), else 0."""
+    exact = [i for i, m in enumerate(graphs) if list(m.meta_info_def.tags) == ["serve"]]
+    if exact:
+        return exact[0]
+    return next((i for i, m in enumerate(graphs) if "serve" in m.meta_info_def.tags), 0)
+
+
 def _choose_meta_graph(model):
     """The ``serve`` meta graph when there are several (what TF Serving loads), else the first."""
     graphs = list(model.meta_graphs)
     if not graphs:
         raise UnreadableInputError("the SavedModel holds no meta graph", fix="Export the SavedModel again")
-    chosen = next((m for m in graphs if list(m.meta_info_def.tags) == ["serve"]), None) or \
-        next((m for m in graphs if "serve" in m.meta_info_def.tags), graphs[0])
+    chosen = graphs[_chosen_index(graphs)]
     warnings = []
     if len(graphs) > 1:
         tags = [",".join(m.meta_info_def.tags) or "(no tags)" for m in graphs]

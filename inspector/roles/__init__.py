@@ -434,6 +434,8 @@ def _summary_internals(roles: Roles, inputs: set[int]) -> None:
 
 def _internals(roles: Roles, inputs: set[int], kind: str, decisions_are_its_own: bool) -> None:
     index, role = roles.index, roles.role
+    if kind not in role and BOOKKEEPING not in role:
+        return  # nothing reads only for it: no node can be its internals
     weight_value = roles.weight_value
     only = [False] * len(index)
     for i in reversed(index.order):

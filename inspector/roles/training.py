@@ -200,6 +200,8 @@ def _is_scalar_one(model, name: str) -> bool:
     tensor = node.attr["value"].tensor
     if tensor.tensor_shape.dim and any(d.size != 1 for d in tensor.tensor_shape.dim):
         return False
+    if getattr(model, "lazy", None):  # its value may have been left out of the parse
+        tensor = model.lazy.tensor(node)
     for values in (tensor.float_val, tensor.double_val, tensor.half_val, tensor.int_val, tensor.int64_val):
         if len(values) == 1:
             return values[0] == 1

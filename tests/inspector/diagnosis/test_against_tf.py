@@ -165,7 +165,7 @@ def _behaviour(path: Path, outputs) -> dict:
     loaded, _ = read_for_diagnosis(path)
     if loaded is None or loaded.kind != "graphdef":
         return {"imports": False}
-    graph_def = tf.compat.v1.GraphDef.FromString(loaded.graph_def.SerializeToString())
+    graph_def = tf.compat.v1.GraphDef.FromString(loaded.complete_graph_def().SerializeToString())
     graph = tf.Graph()
     try:
         with graph.as_default():

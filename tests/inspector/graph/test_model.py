@@ -114,7 +114,7 @@ def test_every_output_dtype_is_tensorflows(path):
     if loaded is None:  # not a graph at all (a broken fixture): no dtype to compare, and it says so
         assert diagnose_path(path).exit_code == 2
         return
-    graph_def = tf.compat.v1.GraphDef.FromString(loaded.graph_def.SerializeToString())
+    graph_def = tf.compat.v1.GraphDef.FromString(loaded.complete_graph_def().SerializeToString())
     for node in graph_def.node:
         node.attr.pop("_output_shapes", None)  # stale shapes make TF refuse some corpus graphs
     graph = tf.Graph()
