@@ -78,7 +78,7 @@ class Validation:
                 fix = ("nothing was written: TensorFlow's import_graph_def would refuse this graph; check "
                        "the input graph with `inspect` (if it is sound, please report this with its .meta)")
             raise ValidationError(
-                "the frozen graph failed validation: " + "; ".join(f"{c.name}: {c.detail}" for c in failed),
+                "the frozen graph failed validation: " + "; ".join(f"[{c.name}] {c.detail}" for c in failed),
                 path=path, fix=fix)
 
 

@@ -55,7 +55,8 @@ class Ckpt2pbError(Exception):
         if self.fix:
             fix = self.fix.rstrip(".")
             text += f" {fix[:1].upper()}{fix[1:]}."  # a new sentence, whatever case the caller used
-        return text
+        # one line, whatever a name quoted in it holds (a crafted node name may hold a newline)
+        return text.replace("\r", "\\r").replace("\n", "\\n")
 
     def to_json(self) -> dict:
         return {"error": self.code, "path": self.path, "problem": self.problem, "fix": self.fix,

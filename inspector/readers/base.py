@@ -137,6 +137,8 @@ def checkpoint_format(prefix: str | Path) -> str | None:
 
 def v1_files(prefix: str) -> list[str]:
     """Files of a V1 checkpoint: the prefix itself, a glob it spells, or its numbered shards."""
+    if "\0" in prefix:  # no file system path holds a NUL byte (a damaged state file can name one)
+        return []
     if any(c in prefix for c in "?*["):
         return sorted(glob.glob(glob.escape(str(Path(prefix).parent)) + "/" + Path(prefix).name))
     if os.path.isfile(prefix) or special_file_problem(prefix):  # the reader refuses a named pipe

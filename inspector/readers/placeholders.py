@@ -64,7 +64,7 @@ def placeholder_problem(path: str | Path) -> UnreadableInputError | None:
     try:
         with open(path, "rb") as fh:
             head = fh.read(200)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL byte in the path (a damaged state file)
         return None
     if head.startswith(LFS_MAGIC):
         size = re.search(rb"\nsize (\d+)", head)

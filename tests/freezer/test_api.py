@@ -156,7 +156,7 @@ def test_failed_validation_leaves_nothing(tmp_path, monkeypatch):
         return report
 
     monkeypatch.setattr(api, "validate", failing)
-    with pytest.raises(ValidationError, match="forced: for the test"):
+    with pytest.raises(ValidationError, match=r"\[forced\] for the test"):
         freeze(CNN.full_path, outputs=["probabilities"], output_path=tmp_path / "f.pb")
     assert list(tmp_path.iterdir()) == []
 
