@@ -32,6 +32,7 @@ from google.protobuf import text_format
 
 from inspector.errors import UnreadableInputError, UsageError, ValidationError
 from inspector.proto import pb
+from inspector.readers.varint import encode_varint, varint_size
 from inspector.tempfiles import create_temp
 
 MAX_GRAPH_BYTES = 2**31 - 1
@@ -50,23 +51,6 @@ TENSOR_DTYPE, TENSOR_SHAPE, TENSOR_CONTENT = 1, 2, 4
 
 # --------------------------------------------------------------------------------------------
 # Wire-format primitives
-
-
-def encode_varint(value: int) -> bytes:
-    """Base-128 varint of a non-negative integer (protobuf's encoding of lengths and tags)."""
-    if value < 0:
-        raise ValueError("varints here are lengths, tags and enum values: never negative")
-    out = bytearray()
-    while value > 0x7F:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
-def varint_size(value: int) -> int:
-    """Bytes :func:`encode_varint` needs for ``value``, without encoding it."""
-    return max(1, (value.bit_length() + 6) // 7)
 
 
 def field_key(field: int, wire_type: int) -> bytes:
@@ -366,18 +350,7 @@ def _copy_range(out: BinaryIO, lazy, offset: int, size: int, progress: Progress 
     if target is not None and hasattr(os, "copy_file_range"):
         out.flush()
         with open(lazy.path, "rb") as source:
-            while copied < size:
-                try:
-                    step = os.copy_file_range(source.fileno(), target, size - copied, offset + copied)
-                except OSError:
-                    if copied == 0:
-                        break
-                    raise
-                if step == 0:
-                    break
-                copied += step
-                if progress:
-                    progress.advance(step)
+            copied = _kernel_copy(source.fileno(), target, offset, size, progress)
         if copied == size:
             return
         if copied:
@@ -386,6 +359,26 @@ def _copy_range(out: BinaryIO, lazy, offset: int, size: int, progress: Progress 
         out.write(chunk)
         if progress:
             progress.advance(len(chunk))
+
+
+def _kernel_copy(source: int, target: int, offset: int, size: int, progress: Progress | None) -> int:
+    """Copy up to ``size`` bytes of ``source`` from ``offset`` to ``target``'s position with
+    ``copy_file_range``; the count copied (0 when the platform or file system refuses at once:
+    the caller falls back to copying through Python; an error after a partial copy is raised)."""
+    copied = 0
+    while copied < size:
+        try:
+            step = os.copy_file_range(source, target, size - copied, offset + copied)
+        except OSError:
+            if copied == 0:
+                return 0
+            raise
+        if step == 0:
+            break
+        copied += step
+        if progress:
+            progress.advance(step)
+    return copied
 
 
 def _copy_source(out: BinaryIO, item: StreamedConst, progress: Progress | None) -> bool:
@@ -413,19 +406,9 @@ def _copy_source(out: BinaryIO, item: StreamedConst, progress: Progress | None) 
         source = item.source_fd
         if source is None:
             source = stack.enter_context(open(path, "rb")).fileno()
-        copied = 0
-        while copied < size:
-            try:
-                step = os.copy_file_range(source, target, size - copied, offset + copied)
-            except OSError:
-                if copied == 0:
-                    return False
-                raise
-            if step == 0:
-                break
-            copied += step
-            if progress:
-                progress.advance(step)
+        copied = _kernel_copy(source, target, offset, size, progress)
+        if copied == 0 and size:
+            return False
     if copied != size:
         raise ValidationError(f"variable {item.name!r}: only {copied} of its {size} bytes could be copied "
                               f"from {path}", fix="the checkpoint's .data shard may be truncated",

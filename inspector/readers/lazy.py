@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from inspector.errors import UnreadableInputError
-from inspector.readers.varint import decode_varint
+from inspector.readers.varint import decode_varint, encode_varint
 
 LAZY_MIN_BYTES = 1024
 """Fields smaller than this stay in the parse: a weight is far larger, a shape or a scalar far smaller."""
@@ -48,15 +48,6 @@ _ATTR_TENSOR = 8
 
 class _Malformed(Exception):
     """The walker cannot follow this part (bad framing, a group): leave it to the parser."""
-
-
-def _encode_varint(value: int) -> bytes:
-    out = bytearray()
-    while value > 0x7F:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
 
 
 @dataclass(frozen=True)
@@ -259,7 +250,7 @@ class _Walker:
         bytes are kept, the length prefix is re-encoded."""
         edits, delta = inner
         len_at = self._varint(tag_at, value_at)[1]
-        new_len = _encode_varint(value_end - value_at + delta)
+        new_len = encode_varint(value_end - value_at + delta)
         return [(len_at, value_at, new_len), *edits], delta + len(new_len) - (value_at - len_at)
 
     # -- the levels ------------------------------------------------------------------------------------
@@ -500,7 +491,7 @@ def splice(node_bytes: bytes, left_out: dict[str, Stripped]) -> tuple[list, int]
         if inner is None:
             continue
         len_at = walker._varint(tag_at, value_at)[1]
-        head = node_bytes[pos:len_at] + _encode_varint(inner[1])
+        head = node_bytes[pos:len_at] + encode_varint(inner[1])
         pieces += [head, *inner[0]]
         total += len(head) + inner[1]
         pos = value_end
@@ -516,7 +507,7 @@ def _splice_into(walker: _Walker, start: int, end: int, number: int,
     for field_number, wire, tag_at, value_at, value_end in walker._fields(start, end):
         if field_number == number and wire == 2:
             len_at = walker._varint(tag_at, value_at)[1]
-            head = data[start:len_at] + _encode_varint(inner[1])
+            head = data[start:len_at] + encode_varint(inner[1])
             tail = data[value_end:end]
             return [head, *inner[0], tail], len(head) + inner[1] + len(tail)
     raise ValueError(f"field {number} not found")

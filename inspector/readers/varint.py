@@ -17,3 +17,20 @@ def decode_varint(buf: bytes | bytearray | memoryview, pos: int, limit: int) -> 
             return value, pos
         shift += 7
     return None
+
+
+def encode_varint(value: int) -> bytes:
+    """Base-128 varint of a non-negative integer (protobuf's encoding of lengths and tags)."""
+    if value < 0:
+        raise ValueError("varints here are lengths, tags and enum values: never negative")
+    out = bytearray()
+    while value > 0x7F:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def varint_size(value: int) -> int:
+    """Bytes :func:`encode_varint` needs for ``value``, without encoding it."""
+    return max(1, (value.bit_length() + 6) // 7)

@@ -37,14 +37,6 @@ def _reference(name: str, array: np.ndarray, dtype: int, device: str = "") -> pb
     return node
 
 
-@pytest.mark.parametrize("value", [0, 1, 127, 128, 300, 2**31 - 1, 2**35 + 5])
-def test_varint_matches_size(value):
-    encoded = writer.encode_varint(value)
-    assert len(encoded) == writer.varint_size(value)
-    decoded = sum((b & 0x7F) << (7 * i) for i, b in enumerate(encoded))
-    assert decoded == value
-
-
 @pytest.mark.parametrize("shape", [(), (0,), (3,), (2, 3), (200, 300), (1, 1, 1, 1)])
 @pytest.mark.parametrize("device", ["", "/device:CPU:0"])
 def test_const_bytes_equal_protobuf_serialization(shape, device):

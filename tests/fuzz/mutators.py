@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from inspector.readers.crc32c import crc32c, mask
+from inspector.readers.varint import encode_varint as _encode_unsigned
 
 Files = dict[str, bytes]
 Mutator = Callable[[random.Random, Files, str], "Files | None"]
@@ -108,13 +109,8 @@ def mutate_bytes(rng: random.Random, files: Files, name: str) -> Files:
 # ============================================================================ protobuf wire format
 
 def encode_varint(value: int) -> bytes:
-    value &= (1 << 64) - 1
-    out = bytearray()
-    while value > 0x7F:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
+    """Any int as protobuf writes it on the wire: a negative one as its 64-bit two's complement."""
+    return _encode_unsigned(value & ((1 << 64) - 1))
 
 
 def _read_varint(buf: bytes, pos: int) -> tuple[int, int] | None:

@@ -20,6 +20,7 @@ from inspector.graph.model import GraphModel
 from inspector.proto import pb
 from inspector.readers import lazy
 from inspector.readers.graphfile import load_graph_file
+from inspector.readers.varint import encode_varint
 from tests.corpus import corpus_cases
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -144,10 +145,10 @@ def test_duplicated_content_field_is_parsed_whole():
     assert set(_check_same(twice)) == {0, 1}
     tensor = _const("w", b"\x01" * 64).attr["value"].tensor.SerializeToString() + \
         pb.TensorProto(tensor_content=b"\x03" * 64).SerializeToString()
-    value = b"\x42" + _varint(len(tensor)) + tensor  # AttrValue.tensor (field 8)
-    entry = b"\x0a\x05value" + b"\x12" + _varint(len(value)) + value
-    raw = pb.NodeDef(name="w", op="Const").SerializeToString() + b"\x2a" + _varint(len(entry)) + entry
-    data = b"\x0a" + _varint(len(raw)) + raw
+    value = b"\x42" + encode_varint(len(tensor)) + tensor  # AttrValue.tensor (field 8)
+    entry = b"\x0a\x05value" + b"\x12" + encode_varint(len(value)) + value
+    raw = pb.NodeDef(name="w", op="Const").SerializeToString() + b"\x2a" + encode_varint(len(entry)) + entry
+    data = b"\x0a" + encode_varint(len(raw)) + raw
     assert pb.GraphDef.FromString(data).node[0].attr["value"].tensor.tensor_content == b"\x03" * 64
     assert _check_same(data) == {}
 
@@ -157,7 +158,7 @@ def test_a_later_attr_entry_replaces_a_left_out_one():
     node = _const("w", b"\x01" * 64)
     small = pb.NodeDef(attr={"value": pb.AttrValue(i=7)}).SerializeToString()
     raw = node.SerializeToString(deterministic=True) + small
-    data = b"\x0a" + _varint(len(raw)) + raw
+    data = b"\x0a" + encode_varint(len(raw)) + raw
     assert pb.GraphDef.FromString(data).node[0].attr["value"].i == 7
     assert _check_same(data) == {}
 
@@ -166,19 +167,19 @@ def test_oneof_after_the_tensor_keeps_the_value_whole():
     """An AttrValue holding a tensor and then another member of its oneof is parsed whole."""
     value = pb.AttrValue(tensor=pb.TensorProto(tensor_content=b"\x01" * 64)).SerializeToString() + \
         pb.AttrValue(i=3).SerializeToString()
-    entry = b"\x0a\x05value" + b"\x12" + _varint(len(value)) + value
-    raw = pb.NodeDef(name="w", op="Const").SerializeToString() + b"\x2a" + _varint(len(entry)) + entry
-    data = b"\x0a" + _varint(len(raw)) + raw
+    entry = b"\x0a\x05value" + b"\x12" + encode_varint(len(value)) + value
+    raw = pb.NodeDef(name="w", op="Const").SerializeToString() + b"\x2a" + encode_varint(len(entry)) + entry
+    data = b"\x0a" + encode_varint(len(raw)) + raw
     assert _check_same(data) == {}
 
 
 def test_packed_values_of_a_bad_length_still_fail_to_parse():
     """A packed float_val whose length is no multiple of 4 is left in, so the parse fails as before."""
     tensor = pb.TensorProto(dtype=1).SerializeToString() + b"\x2a\x05" + b"\x00" * 5  # float_val, 5 bytes
-    value = b"\x42" + _varint(len(tensor)) + tensor
-    entry = b"\x0a\x05value" + b"\x12" + _varint(len(value)) + value
-    raw = pb.NodeDef(name="w", op="Const").SerializeToString() + b"\x2a" + _varint(len(entry)) + entry
-    data = b"\x0a" + _varint(len(raw)) + raw
+    value = b"\x42" + encode_varint(len(tensor)) + tensor
+    entry = b"\x0a\x05value" + b"\x12" + encode_varint(len(value)) + value
+    raw = pb.NodeDef(name="w", op="Const").SerializeToString() + b"\x2a" + encode_varint(len(entry)) + entry
+    data = b"\x0a" + encode_varint(len(raw)) + raw
     with pytest.raises(Exception) as whole:
         pb.GraphDef.FromString(data)
     with pytest.raises(type(whole.value)):
@@ -237,15 +238,6 @@ def test_big_consts_are_left_out_of_the_parse_by_default(tmp_path):
     assert set(loaded.lazy.records) == {0}
     assert json.dumps(sorted(loaded.lazy.records[0].attrs)) == '["value"]'
     assert loaded.complete_graph_def().node[0].attr["value"].tensor.tensor_content == b"\x01" * (1 << 16)
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while value > 0x7F:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
 
 
 # --------------------------------------------------------------------------------------------- whole commands
