@@ -146,13 +146,40 @@ def signature_types(node: object, definition: object, outputs: bool = False) -> 
     return _expand(definition.output_arg if outputs else definition.input_arg, node)
 
 
-def input_kinds(node: object, overrides: dict | None = None) -> Positions | None:
-    """"value" / "ref" / "resource" per data input position; None for an unknown op or missing attrs."""
+def input_kinds(node: object, overrides: dict | None = None,
+                cache: dict | None = None) -> Positions | None:
+    """"value" / "ref" / "resource" per data input position; None for an unknown op or missing attrs.
+
+    ``cache`` (a dict the caller keeps for one graph) answers nodes of one op with the same count
+    and type attrs once: a scan of every node would otherwise expand each signature anew."""
     definition = op_def(node.op, overrides)
     if definition is None:
         return None
+    key = _signature_key(node, definition.input_arg) if cache is not None else None
+    if key is not None and key in cache:
+        return cache[key]
     expanded = _expand(definition.input_arg, node)
-    return None if expanded is None else expanded.map(lambda pair: pair[0])
+    kinds = None if expanded is None else expanded.map(lambda pair: pair[0])
+    if key is not None:
+        cache[key] = kinds
+    return kinds
+
+
+def _signature_key(node: object, args) -> tuple:
+    """What :func:`_expand` reads of ``node`` for ``args``: its op and the count and type attrs."""
+    key: list = [node.op]
+    for arg in args:
+        for name in (arg.number_attr, arg.type_list_attr, arg.type_attr):
+            if not name:
+                continue
+            if name not in node.attr:
+                key.append(None)
+                continue
+            value = node.attr[name]
+            kind = value.WhichOneof("value")
+            key.append((kind, value.i if kind == "i" else value.type if kind == "type"
+                        else tuple(value.list.type) if kind == "list" else None))
+    return tuple(key)
 
 
 def output_kinds(node: object, overrides: dict | None = None) -> Sequence[str] | None:

@@ -426,11 +426,14 @@ def output_kind(index: GraphIndex, name: str, port: int) -> str | None:
 @accepts_graph_def
 def check_ref_inputs(index: GraphIndex) -> list[Finding]:
     bad: list[dict] = []
+    signatures: dict = {}
     for name, node in index.nodes.items():
-        expected = opdefs.input_kinds(node)
-        data_inputs = index.data_inputs(name) if expected is not None else []
+        expected = opdefs.input_kinds(node, cache=signatures)
+        if expected is None or all(kind == opdefs.VALUE for kind, _ in expected.runs):
+            continue
+        data_inputs = index.data_inputs(name)
         # Only positions the node has inputs at (its N attr may claim 2^31 of them).
-        if expected is None or all(kind == opdefs.VALUE for kind in expected[:len(data_inputs)]):
+        if all(kind == opdefs.VALUE for kind in expected[:len(data_inputs)]):
             continue
         for position, (want, source) in enumerate(zip(expected, data_inputs, strict=False)):
             if want == "value" or source.node not in index.nodes:
