@@ -21,13 +21,12 @@ from google.protobuf import text_format
 from google.protobuf.message import DecodeError
 
 from inspector.diagnosis.findings import Finding
-from inspector.diagnosis.wire import WireProblem, expected_wire_types, walk, walk_generic
+from inspector.diagnosis.wire import WireProblem, expected_wire_types, top_level_fields, walk, walk_generic
 from inspector.errors import UnreadableInputError
 from inspector.proto import pb
 from inspector.readers import dtypes, lazy
 from inspector.readers.graphfile import MAX_TEXT_DEPTH, LoadedGraph, text_too_deep, too_deep_problem
 from inspector.readers.placeholders import refuse_special_file
-from inspector.readers.varint import decode_varint
 
 #: protobuf's hard limit on one message (sizes are signed 32-bit); tests monkeypatch it.
 PROTOBUF_LIMIT = 2**31 - 1
@@ -312,19 +311,16 @@ def _shaped_like_saved_model(data) -> bool:
     """Well-formed wire format whose top-level fields are only #1 varints and #2 messages, as a
     SavedModel's are. Stops at the first other field (a GraphDef's first node) instead of walking
     every top-level field of a graph of 10^6 nodes."""
-    pos, end = 0, len(data)
-    while pos < end:
-        tag = decode_varint(data, pos, end)
-        if tag is None:
+    seen = False
+    for field in top_level_fields(data):
+        if field not in _SAVED_MODEL_FIELDS:  # (None: the wire format breaks)
             return False
-        key, pos = tag
-        got = decode_varint(data, pos, end) if key in (0x08, 0x12) else None
-        if got is None:
-            return False
-        pos = got[1] if key == 0x08 else got[1] + got[0]
-        if pos > end:
-            return False
-    return end > 0
+        seen = True
+    return seen
+
+
+#: SavedModel's top-level fields: saved_model_schema_version (1, varint), meta_graphs (2, message)
+_SAVED_MODEL_FIELDS = ((1, 0), (2, 2))
 
 
 def _parse_lazily(cls: type, data, kind: str) -> tuple[object | None, dict]:

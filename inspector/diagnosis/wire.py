@@ -10,6 +10,7 @@ bytes (skipped without copying), and never allocates what a length prefix merely
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
@@ -160,28 +161,42 @@ def walk_generic(data: bytes) -> list[tuple[int, int]] | None:
     Schema-free: tells "some protobuf message" from "not protobuf at all".
     """
     fields: list[tuple[int, int]] = []
+    for pair in top_level_fields(data):
+        if pair is None:
+            return None
+        fields.append(pair)
+    return fields
+
+
+def top_level_fields(data: bytes) -> Iterator[tuple[int, int] | None]:
+    """(field number, wire type) of each top-level field in order, lazily (a caller may stop at the
+    first field it did not expect); None, and nothing after it, where the wire format breaks."""
     pos, end = 0, len(data)
     while pos < end:
         tag = decode_varint(data, pos, end)
         if tag is None:
-            return None
+            yield None
+            return
         key, pos = tag
         number, wire = key >> 3, key & 7
         if number == 0 or wire in (3, 4, 6, 7):
-            return None
+            yield None
+            return
         if wire == 0:
             got = decode_varint(data, pos, end)
             if got is None:
-                return None
+                yield None
+                return
             pos = got[1]
         elif wire in (1, 5):
             pos += 8 if wire == 1 else 4
         else:
             got = decode_varint(data, pos, end)
             if got is None or got[1] + got[0] > end:
-                return None
+                yield None
+                return
             pos = got[1] + got[0]
         if pos > end:
-            return None
-        fields.append((number, wire))
-    return fields
+            yield None
+            return
+        yield number, wire
