@@ -14,7 +14,7 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from freezer.writer import StreamedConst, pread_into, shape_proto
+from freezer.writer import StreamedConst, pread_chunks, shape_proto
 from inspector import tfops
 from inspector.errors import UnreadableInputError
 from inspector.graph.model import TensorRef
@@ -86,19 +86,16 @@ def file_chunks(source: str | int, offset: int, size: int, expected_crc: int | N
 
 def _fd_chunks(fd: int, offset: int, size: int, expected_crc: int | None, label: str, chunk_size: int,
                copy: bool, path: str | None) -> Iterator[bytes]:
-    buffer = bytearray(min(chunk_size, max(size, 1)))
-    view = memoryview(buffer)
     crc = 0
     done = 0
-    while done < size:
-        got = pread_into(fd, view[:min(len(buffer), size - done)], offset + done)
-        if not got:
-            raise UnreadableInputError(f"the data of tensor {label!r} ends early", path=path,
-                                       fix="the .data shard is truncated; copy it again")
-        chunk = bytes(view[:got]) if copy else view[:got]
+    for view in pread_chunks(fd, offset, size, chunk_size):
+        chunk = bytes(view) if copy else view
         crc = crc32c(chunk, crc)
-        done += got
+        done += len(view)
         yield chunk
+    if done < size:
+        raise UnreadableInputError(f"the data of tensor {label!r} ends early", path=path,
+                                   fix="the .data shard is truncated; copy it again")
     if expected_crc is not None and mask(crc) != expected_crc:
         raise UnreadableInputError(f"checksum mismatch in the data of tensor {label!r}", path=path,
                                    fix="the .data shard is damaged; copy it again from the original")

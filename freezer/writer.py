@@ -441,20 +441,27 @@ def pread_into(fd: int, view: memoryview, offset: int) -> int:
     return len(data)
 
 
-def _written_crc(fd: int, start: int, size: int, chunk_size: int = 1 << 22) -> int:
+def pread_chunks(fd: int, offset: int, size: int, chunk_size: int = 1 << 22) -> Iterator[memoryview]:
+    """``size`` bytes of ``fd`` from ``offset`` as views of one reused buffer (each valid until the
+    next is read), without moving the file position; fewer when the file ends first."""
+    buffer = bytearray(min(chunk_size, max(size, 1)))
+    view = memoryview(buffer)
+    done = 0
+    while done < size:
+        got = pread_into(fd, view[:min(len(buffer), size - done)], offset + done)
+        if not got:
+            return
+        done += got
+        yield view[:got]
+
+
+def _written_crc(fd: int, start: int, size: int) -> int:
     """The masked CRC32C of ``size`` bytes of ``fd`` from ``start``, read through one reused buffer."""
     from inspector.readers.crc32c import crc32c, mask
 
-    buffer = bytearray(min(chunk_size, max(size, 1)))
-    view = memoryview(buffer)
     crc = 0
-    done = 0
-    while done < size:
-        got = pread_into(fd, view[:min(len(buffer), size - done)], start + done)
-        if not got:
-            break
-        crc = crc32c(view[:got], crc)
-        done += got
+    for chunk in pread_chunks(fd, start, size):
+        crc = crc32c(chunk, crc)
     return mask(crc)
 
 
